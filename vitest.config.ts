@@ -7,6 +7,5 @@ export default defineConfig({
     hookTimeout: 60_000,
     // End-to-end files start their own loopback servers and app processes; two cores, so keep it modest.
     maxWorkers: 2,
-    globalSetup: ['test/support/global-setup.ts'],
   },
 });

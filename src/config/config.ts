@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import { SECRET_KEYS, envSchema, type Env } from './schema.ts';
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  slack: {
+    botToken: string;
+    signingSecret: string | undefined;
+    appToken: string | undefined;
+    apiUrl: string | undefined;
+    mode: 'http' | 'socket';
+  };
+  http: { port: number; publicUrl: string };
+  atlassian: {
+    mcpUrl: string;
+    oauth: { clientId?: string | undefined; clientSecret?: string | undefined; issuer?: string | undefined };
+  };
+  store: { url: string; tokenEncryptionKey: string | undefined };
+  kubernetes: { kubeconfigPath: string | undefined };
+  documents: { githubApiUrl: string | undefined; githubToken: string | undefined; contentServiceUrl: string };
+  vteamUrl: string | undefined;
+  logLevel: Env['LOG_LEVEL'];
+  publishing: { leaseMs: number; rateLimitMaxWaitMs: number };
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`vteam-slack cannot start, the configuration is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSet these environment variables (see README "Configuration") and start again.`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Reads the whole configuration from the environment in one place, reporting every problem at once. */
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  const source = Object.fromEntries(
+    Object.entries(environment).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const parsed = envSchema.safeParse(source);
+  const problems: string[] = parsed.success ? [] : parsed.error.issues.map(describeIssue);
+  if (!parsed.success) throw new ConfigError(problems);
+  const env = parsed.data;
+
+  if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+    problems.push('SLACK_SIGNING_SECRET is required in HTTP mode: copy the "Signing Secret" from your Slack app\'s "Basic Information" page (or set SLACK_APP_TOKEN for Socket Mode).');
+  }
+  if (env.NODE_ENV === 'production' && !env.TOKEN_ENCRYPTION_KEY) {
+    problems.push('TOKEN_ENCRYPTION_KEY is required in production: generate one with `openssl rand -base64 32`.');
+  }
+  if (env.ATLASSIAN_OAUTH_CLIENT_SECRET && !env.ATLASSIAN_OAUTH_CLIENT_ID) {
+    problems.push('ATLASSIAN_OAUTH_CLIENT_SECRET is set without ATLASSIAN_OAUTH_CLIENT_ID: set both (classic 3LO app) or neither (dynamic registration).');
+  }
+  if (env.TOKEN_ENCRYPTION_KEY) {
+    env.TOKEN_ENCRYPTION_KEY.split(',').forEach((key, i) => {
+      if (Buffer.from(key.trim(), 'base64').length !== 32) {
+        problems.push(`TOKEN_ENCRYPTION_KEY key #${i + 1} is not 32 bytes of base64: generate one with \`openssl rand -base64 32\`.`);
+      }
+    });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    env: env.NODE_ENV,
+    slack: {
+      botToken: env.SLACK_BOT_TOKEN,
+      signingSecret: env.SLACK_SIGNING_SECRET,
+      appToken: env.SLACK_APP_TOKEN,
+      apiUrl: env.SLACK_API_URL,
+      mode: env.SLACK_APP_TOKEN ? 'socket' : 'http',
+    },
+    http: { port: env.PORT, publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '') },
+    atlassian: {
+      mcpUrl: env.ATLASSIAN_MCP_URL,
+      oauth: {
+        clientId: env.ATLASSIAN_OAUTH_CLIENT_ID,
+        clientSecret: env.ATLASSIAN_OAUTH_CLIENT_SECRET,
+        issuer: env.ATLASSIAN_OAUTH_ISSUER,
+      },
+    },
+    store: { url: env.STORE_URL, tokenEncryptionKey: env.TOKEN_ENCRYPTION_KEY },
+    kubernetes: { kubeconfigPath: env.KUBECONFIG },
+    documents: { githubApiUrl: env.GITHUB_API_URL, githubToken: env.GITHUB_TOKEN, contentServiceUrl: env.CONTENT_SERVICE_URL },
+    vteamUrl: env.VTEAM_URL?.replace(/\/+$/, ''),
+    logLevel: env.LOG_LEVEL,
+    publishing: { leaseMs: env.PUBLISH_LEASE_SECONDS * 1000, rateLimitMaxWaitMs: env.RATE_LIMIT_MAX_WAIT_SECONDS * 1000 },
+  };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const name = issue.path.join('.') || 'environment';
+  // zod's default wording for a missing key is "Invalid input: expected string, received undefined".
+  const message = issue.code === 'invalid_type' && /received undefined/.test(issue.message)
+    ? 'is required'
+    : issue.message;
+  return `${name} ${message}`;
+}
+
+/** For the start-up log line: secrets reduced to "set"/"unset". */
+export function describeConfig(environment: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const keys = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
+  return Object.fromEntries(keys.flatMap((key) => {
+    const value = environment[key];
+    if (value === undefined || value === '') return [];
+    return [[key, (SECRET_KEYS as readonly string[]).includes(key) ? '(set)' : value]];
+  }));
+}

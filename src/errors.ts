@@ -1,0 +1,117 @@
+/**
+ * Every failure a user can see has a code (for logs, metrics and tests) and one sentence that says
+ * what to do. Detail for operators goes to the log through `cause`, never into `userMessage`.
+ */
+export type ErrorCode =
+  | 'WORKFLOW_NOT_FOUND'
+  | 'WORKFLOW_AMBIGUOUS'
+  | 'DOCUMENT_NOT_FOUND'
+  | 'PATH_OUTSIDE_WORKSPACE'
+  | 'NOT_MARKDOWN'
+  | 'NO_FEATURE_BRANCH'
+  | 'DOCUMENT_SOURCE_FAILED'
+  | 'CHANNEL_NOT_BOUND'
+  | 'NOT_CONFIGURED'
+  | 'NOT_LINKED'
+  | 'AUTH_EXPIRED'
+  | 'SITE_NOT_GRANTED'
+  | 'JIRA_PERMISSION'
+  | 'JIRA_REJECTED'
+  | 'MCP_UNREACHABLE'
+  | 'MCP_NO_CREATE_TOOL'
+  | 'RATE_LIMITED'
+  | 'PUBLISH_IN_PROGRESS'
+  | 'KUBERNETES_UNAVAILABLE'
+  | 'BAD_REQUEST'
+  | 'INTERNAL';
+
+export interface VteamErrorOptions {
+  cause?: unknown;
+  /** For RATE_LIMITED: how long the server asked us to wait. */
+  retryAfterMs?: number;
+  /** The request reached the server but we cannot tell whether it took effect (timeout, 5xx). */
+  outcomeUnknown?: boolean;
+}
+
+export class VteamError extends Error {
+  readonly code: ErrorCode;
+  readonly userMessage: string;
+  readonly retryAfterMs: number | undefined;
+  readonly outcomeUnknown: boolean;
+
+  constructor(code: ErrorCode, userMessage: string, options: VteamErrorOptions = {}) {
+    super(`${code}: ${userMessage}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'VteamError';
+    this.code = code;
+    this.userMessage = userMessage;
+    this.retryAfterMs = options.retryAfterMs;
+    this.outcomeUnknown = options.outcomeUnknown ?? false;
+  }
+}
+
+export function isVteamError(error: unknown, code?: ErrorCode): error is VteamError {
+  return error instanceof VteamError && (code === undefined || error.code === code);
+}
+
+const bt = (s: string) => '`' + s + '`';
+
+/** The catalogue of user-facing errors: one place, so wording stays consistent and testable. */
+export const errors = {
+  workflowNotFound: (arg: string) =>
+    new VteamError('WORKFLOW_NOT_FOUND', `No RFE workflow matches ${bt(arg)} in the projects bound to this channel; use its name (${bt('rfe-1760000000')}), ${bt('<project>/<name>')} or the start of its title.`),
+  workflowAmbiguous: (arg: string, candidates: string[]) =>
+    new VteamError('WORKFLOW_AMBIGUOUS', `${bt(arg)} matches several workflows (${candidates.slice(0, 5).map(bt).join(', ')}${candidates.length > 5 ? ', …' : ''}); use the workflow name or ${bt('<project>/<name>')} instead.`),
+  documentNotFound: (path: string, workflow: string) =>
+    new VteamError('DOCUMENT_NOT_FOUND', `Document ${bt(path)} was not found in workflow ${bt(workflow)}; run ${bt(`/vteam publish ${workflow}`)} to see its documents.`),
+  pathOutsideWorkspace: (path: string) =>
+    new VteamError('PATH_OUTSIDE_WORKSPACE', `The path ${bt(path)} is outside the workflow's workspace; give a path relative to the repository root, such as ${bt('specs/001-feature/spec.md')}.`),
+  notMarkdown: (path: string) =>
+    new VteamError('NOT_MARKDOWN', `Only markdown documents can be published, and ${bt(path)} is not one; choose a ${bt('.md')} file such as ${bt('spec.md')}.`),
+  noFeatureBranch: (workflow: string) =>
+    new VteamError('NO_FEATURE_BRANCH', `RFE workflow ${bt(workflow)} has no feature branch yet; seed its repository from vTeam first, then publish again.`),
+  documentSourceFailed: (workflow: string, cause: unknown) =>
+    new VteamError('DOCUMENT_SOURCE_FAILED', `Could not read the documents of ${bt(workflow)} from its repository; check that the repository exists and that the project's ${bt('GIT_TOKEN')} (or the bot's ${bt('GITHUB_TOKEN')}) can read it.`, { cause }),
+  channelNotBound: (project: string | undefined, channelId: string) =>
+    project === undefined
+      ? new VteamError('CHANNEL_NOT_BOUND', `This channel is not bound to any vTeam project; a project admin can bind it with ${bt(bindCommand('<project>', channelId))}.`)
+      : new VteamError('CHANNEL_NOT_BOUND', `This channel is not bound to project ${bt(project)}; a project admin can bind it with ${bt(bindCommand(project, channelId))}.`),
+  notConfigured: (project: string, secretName: string) =>
+    new VteamError('NOT_CONFIGURED', `Jira integration not configured. Set ${bt('JIRA_URL')} and ${bt('JIRA_PROJECT')} in the Secret ${bt(secretName)} of project ${bt(project)}, or ask a project admin to run ${bt(`/vteam jira-config ${project}`)}.`),
+  notLinked: () =>
+    new VteamError('NOT_LINKED', `Your Atlassian account is not linked yet; run ${bt('/vteam connect')} to link it, then publish again.`),
+  authExpired: (cause?: unknown) =>
+    new VteamError('AUTH_EXPIRED', `Jira authentication expired. Please re-authenticate with ${bt('/vteam connect')} and publish again.`, { cause }),
+  siteNotGranted: (site: string) =>
+    new VteamError('SITE_NOT_GRANTED', `Your Atlassian account has not granted access to ${site}; run ${bt('/vteam connect')} and choose that site when Atlassian asks.`),
+  jiraPermission: (projectKey: string, jiraMessage: string) =>
+    new VteamError('JIRA_PERMISSION', `Jira says you may not create issues in project ${bt(projectKey)} ("${clip(jiraMessage, 300)}"); ask a Jira admin of ${bt(projectKey)} for the Create Issues permission.`),
+  jiraRejected: (jiraMessage: string) =>
+    new VteamError('JIRA_REJECTED', `Jira rejected the issue: "${clip(jiraMessage, 500)}"; fix the value it names (in the project's Jira settings or with ${bt('--type')}) and publish again.`),
+  mcpUnreachable: (cause?: unknown, outcomeUnknown = false) =>
+    new VteamError('MCP_UNREACHABLE', 'Unable to connect to Jira integration service. Please try again later.', { cause, outcomeUnknown }),
+  mcpNoCreateTool: () =>
+    new VteamError('MCP_NO_CREATE_TOOL', 'The Atlassian MCP server offers no tool to create Jira issues for your account; ask your Atlassian admin to enable Jira in the Rovo MCP server, then try again.'),
+  rateLimited: (retryAfterMs: number, cause?: unknown) =>
+    new VteamError('RATE_LIMITED', `Jira is rate limiting requests; your publish will continue in about ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s.`, { retryAfterMs, cause }),
+  publishInProgress: (path: string) =>
+    new VteamError('PUBLISH_IN_PROGRESS', `${bt(path)} is already being published; the issue link will appear in the workflow's thread in a moment.`),
+  kubernetesUnavailable: (cause: unknown) =>
+    new VteamError('KUBERNETES_UNAVAILABLE', 'The vTeam cluster cannot be reached right now; please try again in a minute.', { cause }),
+  badRequest: (message: string) => new VteamError('BAD_REQUEST', message),
+  internal: (cause: unknown) =>
+    new VteamError('INTERNAL', 'Something went wrong on our side; please try again, and tell your vTeam admin if it keeps happening.', { cause }),
+};
+
+export function bindCommand(project: string, channelId: string): string {
+  return `kubectl annotate projectsettings projectsettings -n ${project} vteam.ambient-code/slack-channels=${channelId} --overwrite`;
+}
+
+function clip(text: string, max: number): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
+}
+
+/** Anything thrown that is not a VteamError becomes INTERNAL, keeping the original as cause. */
+export function toVteamError(error: unknown): VteamError {
+  return error instanceof VteamError ? error : errors.internal(error);
+}

@@ -1,0 +1,28 @@
+import pino, { type Logger } from 'pino';
+
+/**
+ * Paths pino censors wherever they appear. Adapters should not log secrets at all; this is the net
+ * under them (request headers, token fields, OAuth codes and verifiers).
+ */
+export const REDACT_PATHS = [
+  'token', '*.token', 'accessToken', '*.accessToken', 'access_token', '*.access_token',
+  'refreshToken', '*.refreshToken', 'refresh_token', '*.refresh_token', 'code', '*.code',
+  'codeVerifier', '*.codeVerifier', 'code_verifier', '*.code_verifier', 'client_secret', '*.client_secret',
+  'authorization', '*.authorization', 'headers.authorization', '*.headers.authorization',
+  'req.headers.authorization', 'req.headers.cookie', 'headers["x-slack-signature"]',
+  'botToken', '*.botToken', 'signingSecret', '*.signingSecret', 'appToken', '*.appToken',
+];
+
+export function createLogger(options: { level: string; destination?: pino.DestinationStream }): Logger {
+  return pino(
+    {
+      level: options.level,
+      base: { service: 'vteam-slack' },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: { err: pino.stdSerializers.errWithCause },
+    },
+    options.destination,
+  );
+}
+
+export type { Logger };

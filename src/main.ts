@@ -1,0 +1,44 @@
+import { ConfigError, describeConfig, loadConfig } from './config/config.ts';
+import { createLogger } from './logging.ts';
+import { createVteamSlack } from './app.ts';
+
+/** Process entry point: configuration, logger, the app, and signals. Nothing else. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  logger.info({ config: describeConfig(process.env), mode: config.slack.mode }, 'starting vteam-slack');
+
+  const app = await createVteamSlack(config, logger);
+  await app.start();
+  logger.info({ port: config.http.port, mode: config.slack.mode }, 'vteam-slack is listening');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight work');
+    try {
+      await app.stop();
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'unclean shutdown');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error(`vteam-slack failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

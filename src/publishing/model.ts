@@ -1,0 +1,94 @@
+/** Domain types of the publishing use case. No Slack, HTTP or Kubernetes types here. */
+
+/** Who acts: a Slack user, qualified by workspace and (on Enterprise Grid) organisation. */
+export interface SlackUserRef {
+  teamId: string;
+  enterpriseId?: string | undefined;
+  userId: string;
+}
+
+export interface WorkflowRef {
+  /** The vTeam project, i.e. the Kubernetes namespace. */
+  namespace: string;
+  /** The RFEWorkflow's metadata.name, e.g. rfe-1760000000. */
+  name: string;
+}
+
+export interface JiraLink {
+  path: string;
+  jiraKey: string;
+}
+
+export interface RepoRef {
+  url: string;
+  branch: string;
+}
+
+export interface Workflow extends WorkflowRef {
+  title: string;
+  description: string;
+  /** Feature branch holding the documents (final vTeam layout); absent on the older layout. */
+  branchName?: string | undefined;
+  umbrellaRepo?: RepoRef | undefined;
+  parentOutcome?: string | undefined;
+  jiraLinks: JiraLink[];
+  resourceVersion: string;
+}
+
+export type Phase = 'specify' | 'plan' | 'tasks' | (string & {});
+
+export interface WorkflowDocument {
+  /** Workspace/repository-relative path, exactly as the vTeam UI computes it (e.g. specs/001-x/spec.md). */
+  path: string;
+  phase: Phase;
+}
+
+export interface DocumentContent extends WorkflowDocument {
+  markdown: string;
+  /** Browser link to the document's source (GitHub blob URL, or vTeam UI). */
+  sourceUrl: string;
+}
+
+export interface JiraSettings {
+  /** Site base URL, e.g. https://acme.atlassian.net (no trailing slash). */
+  siteUrl: string;
+  projectKey: string;
+  /** Issue type per phase; `default` applies to phases without their own entry. */
+  issueTypes: { default: string } & Partial<Record<string, string>>;
+  /** Where the settings came from, to name the right fix in errors. */
+  source: 'annotations' | 'runner-secret';
+  /** Name of the Secret consulted (for error messages). */
+  secretName: string;
+}
+
+export interface CreateIssueRequest {
+  siteUrl: string;
+  projectKey: string;
+  issueType: string;
+  summary: string;
+  /** Markdown; the MCP server converts it for Jira. */
+  description: string;
+  parentKey?: string | undefined;
+  labels: string[];
+}
+
+export interface JiraIssue {
+  key: string;
+  /** Browser URL, <site>/browse/<key>. */
+  url: string;
+  summary: string;
+  issueType: string;
+}
+
+export interface UpdateIssueRequest {
+  siteUrl: string;
+  issueKey: string;
+  summary: string;
+  description: string;
+}
+
+export interface FindIssueRequest {
+  siteUrl: string;
+  projectKey: string;
+  label: string;
+}

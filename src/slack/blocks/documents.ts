@@ -1,0 +1,77 @@
+import type { ActionsBlock, Button, KnownBlock, SectionBlock } from '@slack/types';
+import type { DocumentRow } from '../../publishing/publish-service.ts';
+import type { JiraIssue, Workflow } from '../../publishing/model.ts';
+import { ACTIONS, encodeDocumentValue } from '../action-values.ts';
+import { clip, code, escapeMrkdwn, link } from './text.ts';
+
+/** Slack allows 50 blocks per message; keep room for the header and context. */
+const MAX_ROWS = 40;
+
+export function publishButton(workflow: Workflow, path: string): Button {
+  return {
+    type: 'button',
+    action_id: ACTIONS.publish,
+    text: { type: 'plain_text', text: 'Publish to Jira' },
+    style: 'primary',
+    value: encodeDocumentValue({ namespace: workflow.namespace, name: workflow.name, path }),
+    accessibility_label: clip(`Publish ${path} to Jira`, 75),
+  };
+}
+
+export function updateButton(workflow: Workflow, path: string): Button {
+  return {
+    type: 'button',
+    action_id: ACTIONS.update,
+    text: { type: 'plain_text', text: 'Update issue' },
+    value: encodeDocumentValue({ namespace: workflow.namespace, name: workflow.name, path }),
+    accessibility_label: clip(`Update the Jira issue of ${path}`, 75),
+  };
+}
+
+/** One row per document: its Jira link when published, else a Publish button. */
+export function documentRow(workflow: Workflow, row: DocumentRow): SectionBlock {
+  const name = `*${escapeMrkdwn(row.phase)}* · ${code(row.path)}`;
+  if (row.jiraKey) {
+    return { type: 'section', text: { type: 'mrkdwn', text: `${name}\n:white_check_mark: ${link(row.url, row.jiraKey)}` } };
+  }
+  return { type: 'section', text: { type: 'mrkdwn', text: name }, accessory: publishButton(workflow, row.path) };
+}
+
+export function workflowHeader(workflow: Workflow, vteamUrl?: string): SectionBlock {
+  const title = escapeMrkdwn(clip(workflow.title || workflow.name, 150));
+  const repo = workflow.umbrellaRepo
+    ? `${link(workflow.umbrellaRepo.url, workflow.umbrellaRepo.url.replace(/^https?:\/\//, ''))}${workflow.branchName ? ` @ ${code(workflow.branchName)}` : ''}`
+    : undefined;
+  const ui = vteamUrl ? link(`${vteamUrl}/projects/${encodeURIComponent(workflow.namespace)}/rfe/${encodeURIComponent(workflow.name)}`, 'Open in vTeam') : undefined;
+  const lines = [
+    `*${title}*  ${code(`${workflow.namespace}/${workflow.name}`)}`,
+    workflow.description ? escapeMrkdwn(clip(workflow.description, 280)) : undefined,
+    [repo, ui].filter(Boolean).join(' · ') || undefined,
+  ].filter((l): l is string => l !== undefined);
+  return { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } };
+}
+
+/** The answer to `/vteam publish <workflow>`: the workflow's documents, each publishable. */
+export function documentPicker(workflow: Workflow, rows: DocumentRow[], vteamUrl?: string): { text: string; blocks: KnownBlock[] } {
+  const blocks: KnownBlock[] = [workflowHeader(workflow, vteamUrl), { type: 'divider' }];
+  if (rows.length === 0) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: 'No spec, plan or tasks document exists in this workflow yet.' } });
+  }
+  for (const row of rows.slice(0, MAX_ROWS)) blocks.push(documentRow(workflow, row));
+  if (rows.length > MAX_ROWS) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${rows.length - MAX_ROWS} more; publish them by path.` }] });
+  }
+  return { text: `Documents of ${workflow.title || workflow.name}`, blocks };
+}
+
+/** The workflow's parent message in a channel; publishes reply in its thread. */
+export function workflowCard(workflow: Workflow, rows: DocumentRow[], vteamUrl?: string): { text: string; blocks: KnownBlock[] } {
+  const picker = documentPicker(workflow, rows, vteamUrl);
+  return { text: `RFE workflow: ${workflow.title || workflow.name}`, blocks: picker.blocks };
+}
+
+export function alreadyLinkedMessage(workflow: Workflow, path: string, issue: JiraIssue): { text: string; blocks: KnownBlock[] } {
+  const text = `${code(path)} is already published as ${link(issue.url, issue.key)}; it is never published twice. Use *Update issue* to copy the current document into it.`;
+  const actions: ActionsBlock = { type: 'actions', elements: [updateButton(workflow, path)] };
+  return { text: `${path} is already published as ${issue.key}`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }, actions] };
+}

@@ -1,0 +1,44 @@
+import { App, LogLevel, type CustomRoute, type Logger as BoltLogger } from '@slack/bolt';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.ts';
+
+/**
+ * Bolt in one of its two shapes: HTTP (signed requests at /slack/events) or Socket Mode when an app
+ * token is configured. Either way one HTTP server also serves our own routes (health, OAuth callback).
+ */
+export function createBoltApp(config: Config, logger: Logger, customRoutes: CustomRoute[]): App {
+  const common = {
+    token: config.slack.botToken,
+    logger: boltLogger(logger),
+    customRoutes,
+    clientOptions: {
+      ...(config.slack.apiUrl ? { slackApiUrl: withTrailingSlash(config.slack.apiUrl) } : {}),
+    },
+    // Keep the 200 immediate: listeners ack() first and continue after the response is sent.
+    processBeforeResponse: false,
+  };
+  if (config.slack.mode === 'socket') {
+    return new App({ ...common, socketMode: true, appToken: config.slack.appToken, installerOptions: { port: config.http.port } });
+  }
+  return new App({ ...common, signingSecret: config.slack.signingSecret ?? '' });
+}
+
+function withTrailingSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}
+
+/** Bolt's logger interface over pino, so everything lands in one structured log. */
+function boltLogger(logger: Logger): BoltLogger {
+  const child = logger.child({ component: 'bolt' });
+  let level = LogLevel.INFO;
+  const fmt = (msgs: unknown[]) => msgs.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
+  return {
+    debug: (...msgs: unknown[]) => child.debug(fmt(msgs)),
+    info: (...msgs: unknown[]) => child.info(fmt(msgs)),
+    warn: (...msgs: unknown[]) => child.warn(fmt(msgs)),
+    error: (...msgs: unknown[]) => child.error(fmt(msgs)),
+    setLevel: (l: LogLevel) => { level = l; },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}

@@ -1,0 +1,69 @@
+import { parseArgs } from 'node:util';
+import { errors } from '../errors.ts';
+
+export type VteamCommand =
+  | { kind: 'help' }
+  | { kind: 'publish'; workflow: string; path?: string | undefined; issueType?: string | undefined }
+  | { kind: 'unknown'; name: string };
+
+/**
+ * Parses the text after `/vteam`. Quotes (straight or the curly ones Slack clients insert) group
+ * words; an unquoted multi-word workflow title works too when the last word is the document path.
+ */
+export function parseVteamCommand(text: string): VteamCommand {
+  const tokens = tokenize(text);
+  const [name, ...rest] = tokens;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') return { kind: 'help' };
+  if (name.toLowerCase() !== 'publish') return { kind: 'unknown', name };
+
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: { type: { type: 'string', short: 't' } }, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw errors.badRequest(`${(error as Error).message.split('\n')[0]}; usage: \`/vteam publish <workflow> [<path>] [--type <IssueType>]\`.`);
+  }
+  const positionals = parsed.positionals;
+  if (positionals.length === 0) {
+    throw errors.badRequest('Say which workflow to publish: `/vteam publish <workflow> [<path>] [--type <IssueType>]`.');
+  }
+  const issueType = parsed.values.type?.trim() || undefined;
+  const last = positionals[positionals.length - 1]!;
+  if (positionals.length >= 2 && looksLikePath(last)) {
+    return { kind: 'publish', workflow: positionals.slice(0, -1).join(' '), path: last, issueType };
+  }
+  return { kind: 'publish', workflow: positionals.join(' '), issueType };
+}
+
+function looksLikePath(token: string): boolean {
+  return token.includes('/') || /\.[A-Za-z0-9]+$/.test(token);
+}
+
+const QUOTES: Record<string, string> = { '"': '"', "'": "'", '“': '”', '”': '”', '‘': '’' };
+
+/** Shell-like split on whitespace, honouring quotes; unbalanced quotes close at the end. */
+export function tokenize(text: string): string[] {
+  const tokens: string[] = [];
+  let current = '';
+  let inToken = false;
+  let closing: string | undefined;
+  for (const ch of text.trim()) {
+    if (closing !== undefined) {
+      if (ch === closing) closing = undefined;
+      else current += ch;
+      continue;
+    }
+    if (ch in QUOTES) {
+      closing = QUOTES[ch];
+      inToken = true;
+    } else if (/\s/.test(ch)) {
+      if (inToken) tokens.push(current);
+      current = '';
+      inToken = false;
+    } else {
+      current += ch;
+      inToken = true;
+    }
+  }
+  if (inToken) tokens.push(current);
+  return tokens;
+}

@@ -1,0 +1,63 @@
+import type { App } from '@slack/bolt';
+import type { Logger } from 'pino';
+import { toVteamError } from '../../errors.ts';
+import type { PublishService } from '../../publishing/publish-service.ts';
+import type { SlackUserRef } from '../../publishing/model.ts';
+import { documentPicker } from '../blocks/documents.ts';
+import { helpMessage } from '../blocks/help.ts';
+import { errorMessage } from '../blocks/replies.ts';
+import { escapeMrkdwn } from '../blocks/text.ts';
+import { parseVteamCommand } from '../command-text.ts';
+import { replyToOf } from '../reply-target.ts';
+
+export interface CommandDeps {
+  service: PublishService;
+  logger: Logger;
+  vteamUrl?: string | undefined;
+  /** Keeps work started after ack() visible to graceful shutdown. */
+  track: (work: Promise<unknown>) => void;
+}
+
+/** `/vteam …`: acknowledge at once (Slack allows 3 s), then do the work. */
+export function registerVteamCommand(app: App, deps: CommandDeps): void {
+  const { service, logger, track } = deps;
+
+  app.command('/vteam', async ({ command, ack, respond }) => {
+    let parsed;
+    try {
+      parsed = parseVteamCommand(command.text ?? '');
+    } catch (error) {
+      await ack({ response_type: 'ephemeral', ...errorMessage(toVteamError(error).userMessage) });
+      return;
+    }
+    if (parsed.kind === 'help') {
+      await ack({ response_type: 'ephemeral', ...helpMessage() });
+      return;
+    }
+    if (parsed.kind === 'unknown') {
+      await ack({ response_type: 'ephemeral', ...helpMessage(`I don't know the command \`${escapeMrkdwn(parsed.name)}\`.`) });
+      return;
+    }
+    await ack();
+
+    const user: SlackUserRef = { teamId: command.team_id, enterpriseId: command.enterprise_id, userId: command.user_id };
+    const replyTo = replyToOf(user, command.channel_id, { responseUrl: command.response_url });
+    const { workflow: workflowArg, path, issueType } = parsed;
+    track((async () => {
+      try {
+        if (path === undefined) {
+          const { workflow, rows } = await service.documentsOf(command.channel_id, workflowArg);
+          await respond({ response_type: 'ephemeral', ...documentPicker(workflow, rows, deps.vteamUrl) });
+          return;
+        }
+        const workflow = await service.resolve(command.channel_id, workflowArg);
+        await service.publish({ user, channelId: command.channel_id, workflow, path, issueType, replyTo });
+      } catch (error) {
+        const failure = toVteamError(error);
+        logger[failure.code === 'INTERNAL' ? 'error' : 'info']({ err: failure.cause ?? error, code: failure.code }, '/vteam publish failed');
+        await respond({ response_type: 'ephemeral', ...errorMessage(failure.userMessage) })
+          .catch((e: unknown) => logger.warn({ err: e }, 'could not answer the command'));
+      }
+    })());
+  });
+}

@@ -1,0 +1,99 @@
+import type { KnownBlock } from '@slack/types';
+import type { WebClient } from '@slack/web-api';
+import type { Logger } from 'pino';
+import type { VteamError } from '../errors.ts';
+import type { Workflow } from '../publishing/model.ts';
+import type { PublishNotifier, ReplyTo } from '../publishing/ports.ts';
+import type { DocumentRow } from '../publishing/publish-service.ts';
+import { alreadyLinkedMessage, documentPicker } from './blocks/documents.ts';
+import { errorMessage, publishedReply, queuedMessage, updatedReply } from './blocks/replies.ts';
+import { asSlackReplyTo, type SlackReplyTo } from './reply-target.ts';
+import type { WorkflowThreads } from './workflow-threads.ts';
+
+interface Message {
+  text: string;
+  blocks?: KnownBlock[];
+}
+
+/**
+ * Turns publishing outcomes into Slack's idiom: the caller's own errors and status are ephemeral,
+ * results go to the workflow's thread, and the clicked buttons are replaced by the link.
+ */
+export function createSlackNotifier(deps: {
+  client: WebClient;
+  threads: WorkflowThreads;
+  rowsOf: (workflow: Workflow) => Promise<DocumentRow[]>;
+  logger: Logger;
+  fetch?: typeof fetch;
+  vteamUrl?: string | undefined;
+}): PublishNotifier & { ephemeral(replyTo: ReplyTo, message: Message): Promise<void> } {
+  const { client, threads, logger } = deps;
+  const doFetch = deps.fetch ?? fetch;
+
+  async function viaResponseUrl(target: SlackReplyTo, body: Record<string, unknown>): Promise<boolean> {
+    if (!target.responseUrl) return false;
+    try {
+      const response = await doFetch(target.responseUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (response.ok) return true;
+      logger.warn({ status: response.status }, 'response_url refused the message');
+    } catch (error) {
+      logger.warn({ err: error }, 'response_url unreachable');
+    }
+    return false;
+  }
+
+  async function ephemeral(replyTo: ReplyTo, message: Message): Promise<void> {
+    const target = asSlackReplyTo(replyTo);
+    if (await viaResponseUrl(target, { response_type: 'ephemeral', replace_original: false, ...message })) return;
+    // response_url expires after 30 minutes (recovered publishes); fall back to the Web API.
+    await client.chat.postEphemeral({ channel: target.channelId, user: target.userId, ...message });
+  }
+
+  async function inThread(target: SlackReplyTo, workflow: Workflow, message: Message): Promise<void> {
+    try {
+      const thread = await threads.ensure(target, workflow);
+      await client.chat.postMessage({ channel: target.channelId, thread_ts: thread.ts, unfurl_links: false, ...message });
+      if (!thread.created) await threads.refresh(target, workflow);
+    } catch (error) {
+      // Typically not_in_channel: the user still gets the result, with the fix.
+      logger.warn({ err: error, channelId: target.channelId }, 'could not post in the workflow thread');
+      await ephemeral(target, {
+        text: `${message.text}\n(I could not post in this channel's thread; invite me with \`/invite @vteam\` so everyone sees results.)`,
+        ...(message.blocks ? { blocks: message.blocks } : {}),
+      });
+    }
+  }
+
+  /** A picker the user clicked in is ephemeral: replace it so its button becomes the link. */
+  async function refreshPicker(target: SlackReplyTo, workflow: Workflow): Promise<void> {
+    if (!target.sourceEphemeral || !target.responseUrl) return;
+    const rows = await deps.rowsOf(workflow);
+    await viaResponseUrl(target, { replace_original: true, ...documentPicker(workflow, rows, deps.vteamUrl) });
+  }
+
+  return {
+    ephemeral,
+    async queued(replyTo, info) {
+      await ephemeral(replyTo, queuedMessage(info.path, info.retryAfterMs));
+    },
+    async published(replyTo, event) {
+      const target = asSlackReplyTo(replyTo);
+      await inThread(target, event.workflow, publishedReply(event.workflow, event.path, event.issue, event.user, event.recovered));
+      await refreshPicker(target, event.workflow);
+    },
+    async alreadyLinked(replyTo, info) {
+      await ephemeral(replyTo, alreadyLinkedMessage(info.workflow, info.path, info.issue));
+    },
+    async updated(replyTo, info) {
+      await inThread(asSlackReplyTo(replyTo), info.workflow, updatedReply(info.path, info.issue, info.user));
+    },
+    async failed(replyTo, error: VteamError) {
+      await ephemeral(replyTo, errorMessage(error.userMessage));
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, describeConfig, loadConfig } from '../../src/config/config.ts';
+
+const base = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'sekrit' };
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig(base);
+    expect(config.http.port).toBe(3000);
+    expect(config.http.publicUrl).toBe('http://localhost:3000');
+    expect(config.store.url).toBe('sqlite://./data/vteam-slack.sqlite');
+    expect(config.slack.mode).toBe('http');
+    expect(config.atlassian.mcpUrl).toBe('https://mcp.atlassian.com/v1/mcp/authv2');
+  });
+
+  it('switches to Socket Mode when an app token is set, without needing a signing secret', () => {
+    expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }).slack.mode).toBe('socket');
+  });
+
+  it('reports every problem at once, each with its fix, and never echoes a secret', () => {
+    let caught: unknown;
+    try {
+      loadConfig({ SLACK_BOT_TOKEN: 'not-a-token-SECRETVALUE', PORT: 'abc', STORE_URL: 'mysql://x', NODE_ENV: 'production', SLACK_API_URL: 'ftp://x' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const message = (caught as ConfigError).message;
+    expect(message).toMatch(/SLACK_BOT_TOKEN must be a Slack bot token/);
+    expect(message).toMatch(/PORT must be a port number/);
+    expect(message).toMatch(/STORE_URL must start with sqlite:/);
+    expect(message).toMatch(/SLACK_API_URL must be an http\(s\) URL/);
+    expect(message).not.toContain('SECRETVALUE');
+  });
+
+  it('needs a signing secret in HTTP mode and an encryption key in production', () => {
+    expect(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1' })).toThrow(/SLACK_SIGNING_SECRET is required in HTTP mode/);
+    expect(() => loadConfig({ ...base, NODE_ENV: 'production' })).toThrow(/TOKEN_ENCRYPTION_KEY is required in production/);
+    expect(() => loadConfig({ ...base, TOKEN_ENCRYPTION_KEY: 'c2hvcnQ=' })).toThrow(/key #1 is not 32 bytes/);
+    expect(() => loadConfig({})).toThrow(/SLACK_BOT_TOKEN is required/);
+  });
+
+  it('describes the configuration with secrets masked', () => {
+    const described = describeConfig({ ...base, GITHUB_TOKEN: 'ghp_x', PORT: '8080' });
+    expect(described).toEqual({ SLACK_BOT_TOKEN: '(set)', SLACK_SIGNING_SECRET: '(set)', GITHUB_TOKEN: '(set)', PORT: '8080' });
+  });
+});

@@ -1,0 +1,163 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A loopback Slack Web API: `POST /api/<method>` with form or JSON bodies and a bearer token, answering
+ * in Slack's `{ok, …}` shape; plus `POST /response/<id>` standing in for interaction response_urls.
+ * Records every call so tests can assert what users would see.
+ */
+export interface SlackCall {
+  method: string;
+  args: Record<string, unknown>;
+  token: string | undefined;
+}
+
+export interface ResponseUrlPost {
+  id: string;
+  body: Record<string, unknown>;
+}
+
+export interface FakeSlack {
+  url: string;
+  apiUrl: string;
+  calls: SlackCall[];
+  responses: ResponseUrlPost[];
+  responseUrl(id?: string): string;
+  callsTo(method: string): SlackCall[];
+  /** Next call(s) to `method` answer `{ok:false, error}`. */
+  failNext(method: string, error: string, times?: number): void;
+  /** Everything the user saw ephemerally (response_url posts and chat.postEphemeral), as text. */
+  ephemeralTexts(): string[];
+  /** Waits until `predicate` holds over the recorded state. */
+  waitFor<T>(predicate: () => T | undefined | false, timeoutMs?: number): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function startFakeSlack(options: { botToken?: string; teamId?: string } = {}): Promise<FakeSlack> {
+  const botToken = options.botToken ?? 'xoxb-test-token';
+  const teamId = options.teamId ?? 'T0001';
+  const calls: SlackCall[] = [];
+  const responses: ResponseUrlPost[] = [];
+  const failures = new Map<string, { error: string; times: number }>();
+  let tsCounter = 0;
+  let responseCounter = 0;
+  const nextTs = () => `1760000000.${String(++tsCounter).padStart(6, '0')}`;
+
+  const server: Server = createServer(async (req, res) => {
+    const body = await readBody(req);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const send = (status: number, payload: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(payload));
+    };
+
+    if (url.pathname.startsWith('/response/')) {
+      responses.push({ id: url.pathname.slice('/response/'.length), body: parseBody(req, body) });
+      send(200, { ok: true });
+      return;
+    }
+    const match = /^\/api\/([a-zA-Z.]+)$/.exec(url.pathname);
+    if (!match) return send(404, { ok: false, error: 'unknown_method' });
+    const method = match[1]!;
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const args = parseBody(req, body);
+    calls.push({ method, args, token });
+    if (token !== botToken) return send(200, { ok: false, error: 'invalid_auth' });
+    const failure = failures.get(method);
+    if (failure && failure.times > 0) {
+      failure.times--;
+      return send(200, { ok: false, error: failure.error });
+    }
+    switch (method) {
+      case 'auth.test':
+        return send(200, { ok: true, url: 'https://acme.slack.com/', team: 'Acme', user: 'vteam', team_id: teamId, user_id: 'UBOT', bot_id: 'BBOT' });
+      case 'chat.postMessage': {
+        const ts = nextTs();
+        return send(200, { ok: true, channel: args.channel, ts, message: { text: args.text, ts, thread_ts: args.thread_ts } });
+      }
+      case 'chat.update':
+        return send(200, { ok: true, channel: args.channel, ts: args.ts, text: args.text });
+      case 'chat.postEphemeral':
+        return send(200, { ok: true, message_ts: nextTs() });
+      case 'conversations.open':
+        return send(200, { ok: true, channel: { id: `D${String(args.users ?? 'X').replace(/,/g, '')}` } });
+      case 'users.info':
+        return send(200, { ok: true, user: { id: args.user, team_id: teamId, name: String(args.user).toLowerCase(), profile: { email: `${String(args.user).toLowerCase()}@example.com`, real_name: String(args.user) } } });
+      case 'views.open':
+      case 'views.publish':
+      case 'views.update':
+        return send(200, { ok: true, view: { id: `V${++tsCounter}` } });
+      default:
+        return send(200, { ok: false, error: 'unknown_method' });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+
+  const fake: FakeSlack = {
+    url,
+    apiUrl: `${url}/api/`,
+    calls,
+    responses,
+    responseUrl: (id = `r${++responseCounter}`) => `${url}/response/${id}`,
+    callsTo: (method) => calls.filter((c) => c.method === method),
+    failNext(method, error, times = 1) {
+      failures.set(method, { error, times });
+    },
+    ephemeralTexts() {
+      return [
+        ...responses.filter((r) => r.body.replace_original !== true).map((r) => messageText(r.body)),
+        ...calls.filter((c) => c.method === 'chat.postEphemeral').map((c) => messageText(c.args)),
+      ];
+    },
+    async waitFor(predicate, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const value = predicate();
+        if (value !== undefined && value !== false) return value as never;
+        if (Date.now() > deadline) throw new Error(`fake Slack: condition not met within ${timeoutMs} ms; calls: ${calls.map((c) => c.method).join(', ')}; responses: ${responses.length}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+  return fake;
+}
+
+/** A message's text plus the text of its blocks, as a user would read it. */
+export function messageText(message: Record<string, unknown>): string {
+  const parts = [typeof message.text === 'string' ? message.text : ''];
+  const blocks = typeof message.blocks === 'string' ? JSON.parse(message.blocks) as unknown : message.blocks;
+  JSON.stringify(blocks ?? [], (key, value: unknown) => {
+    if (key === 'text' && typeof value === 'string') parts.push(value);
+    return value;
+  });
+  return parts.join('\n');
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let data = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => { data += chunk; });
+    req.on('end', () => resolve(data));
+    req.on('error', reject);
+  });
+}
+
+function parseBody(req: IncomingMessage, body: string): Record<string, unknown> {
+  if (body === '') return {};
+  if ((req.headers['content-type'] ?? '').includes('application/json')) return JSON.parse(body) as Record<string, unknown>;
+  const params = Object.fromEntries(new URLSearchParams(body));
+  // The Web API client sends nested values (blocks) JSON-encoded inside form fields.
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, /^[[{]/.test(v) ? safeJson(v) : v]));
+}
+
+function safeJson(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}

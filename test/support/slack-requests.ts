@@ -1,0 +1,80 @@
+import { createHmac } from 'node:crypto';
+
+/** Builds Slack-signed HTTP requests exactly as Slack sends them (v0 HMAC-SHA256 over the raw body). */
+export function signSlackBody(signingSecret: string, body: string, timestamp = Math.floor(Date.now() / 1000)): Record<string, string> {
+  const signature = `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+  return { 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': signature };
+}
+
+export interface SlashCommandInput {
+  text: string;
+  userId?: string;
+  teamId?: string;
+  channelId?: string;
+  responseUrl: string;
+}
+
+export function slashCommandBody(input: SlashCommandInput): string {
+  return new URLSearchParams({
+    token: 'legacy-unused',
+    team_id: input.teamId ?? 'T0001',
+    team_domain: 'acme',
+    channel_id: input.channelId ?? 'C0001',
+    channel_name: 'rfe',
+    user_id: input.userId ?? 'U0001',
+    user_name: 'alice',
+    command: '/vteam',
+    text: input.text,
+    api_app_id: 'A0001',
+    is_enterprise_install: 'false',
+    response_url: input.responseUrl,
+    trigger_id: `trig.${Math.random().toString(36).slice(2)}`,
+  }).toString();
+}
+
+export interface ButtonClickInput {
+  actionId: string;
+  value: string;
+  userId?: string;
+  teamId?: string;
+  channelId?: string;
+  responseUrl: string;
+  messageTs?: string;
+  ephemeral?: boolean;
+}
+
+export function buttonClickBody(input: ButtonClickInput): string {
+  const teamId = input.teamId ?? 'T0001';
+  const payload = {
+    type: 'block_actions',
+    team: { id: teamId, domain: 'acme' },
+    user: { id: input.userId ?? 'U0001', username: 'alice', team_id: teamId },
+    api_app_id: 'A0001',
+    token: 'legacy-unused',
+    container: input.ephemeral
+      ? { type: 'message', message_ts: input.messageTs ?? '1760000000.000001', channel_id: input.channelId ?? 'C0001', is_ephemeral: true }
+      : { type: 'message', message_ts: input.messageTs ?? '1760000000.000001', channel_id: input.channelId ?? 'C0001', is_ephemeral: false },
+    trigger_id: `trig.${Math.random().toString(36).slice(2)}`,
+    channel: { id: input.channelId ?? 'C0001', name: 'rfe' },
+    message: input.ephemeral ? undefined : { type: 'message', ts: input.messageTs ?? '1760000000.000001', text: 'card' },
+    response_url: input.responseUrl,
+    actions: [{
+      type: 'button', action_id: input.actionId, block_id: 'b1', value: input.value,
+      text: { type: 'plain_text', text: 'Publish to Jira' }, action_ts: String(Date.now() / 1000),
+    }],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/** POSTs a signed form body to the app's /slack/events and returns status and body. */
+export async function postToSlackEvents(appUrl: string, signingSecret: string, body: string, options: { timestamp?: number; signature?: string } = {}): Promise<{ status: number; body: string; ms: number }> {
+  const headers = {
+    'content-type': 'application/x-www-form-urlencoded',
+    ...signSlackBody(signingSecret, body, options.timestamp),
+    ...(options.signature ? { 'x-slack-signature': options.signature } : {}),
+  };
+  const started = performance.now();
+  const response = await fetch(`${appUrl}/slack/events`, { method: 'POST', headers, body });
+  const text = await response.text();
+  return { status: response.status, body: text, ms: performance.now() - started };
+}
