@@ -1,0 +1,23 @@
+import type { SlackUserRef } from '../publishing/model.ts';
+
+/** What the gateway sends as the user: a bearer token and, in classic 3LO mode, the site's cloud id. */
+export interface AtlassianCredential {
+  accessToken: string;
+  /** Set in classic mode (self-hosted MCP server): sent as `X-Atlassian-Cloud-Id`. */
+  cloudId?: string | undefined;
+}
+
+/**
+ * Where the gateway gets a user's Atlassian credential. The gateway never stores tokens itself;
+ * it asks for the current one before every publish.
+ */
+export interface AtlassianCredentials {
+  /** The user's current credential; undefined when the user never linked an account. */
+  current(user: SlackUserRef): Promise<AtlassianCredential | undefined>;
+  /**
+   * Called once when the MCP server rejected `rejectedAccessToken` (HTTP 401 or a tool-level
+   * authentication failure). Return a fresh credential (e.g. after a refresh) to retry the call
+   * once, or undefined when the user must reconnect.
+   */
+  afterRejection?(user: SlackUserRef, rejectedAccessToken: string): Promise<AtlassianCredential | undefined>;
+}

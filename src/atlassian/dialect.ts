@@ -1,0 +1,119 @@
+/**
+ * Which Atlassian MCP server we are talking to, decided from its live `tools/list` — never from the
+ * URL — because Rovo v1 and v2 differ in argument names, v2 silently drops unknown ones, and the
+ * self-hosted server (sooperset/mcp-atlassian) uses its own names and JSON-string fields.
+ */
+
+/** The parts of a JSON schema we look at. */
+export interface PropertySchema {
+  type?: string | string[] | undefined;
+  [key: string]: unknown;
+}
+
+export interface ToolDescription {
+  name: string;
+  inputSchema?: { properties?: Record<string, PropertySchema> | undefined; required?: string[] | undefined } | undefined;
+}
+
+/** Rovo takes the site as a `cloudId` argument; the self-hosted server takes it as a header. */
+export type DialectFamily = 'rovo' | 'self-hosted';
+
+/** How a value must be encoded for a property: as-is, or as a JSON string (FastMCP `str` params). */
+export type FieldEncoding = 'object' | 'json-string';
+
+/** How to reach an operation: a listed tool, or an execute tool wrapping `{name, cloudId, inputs}` (Rovo v2). */
+export type OperationRoute =
+  | { via: 'direct'; tool: string; properties: Record<string, PropertySchema> }
+  | { via: 'execute'; tool: string; operation: string };
+
+export interface CreateTool {
+  tool: string;
+  /** Argument names as this server spells them. */
+  projectKey: string;
+  issueType: string;
+  summary: string;
+  description: string | undefined;
+  cloudId: string | undefined;
+  /** A top-level `parent` argument, when declared; otherwise the parent goes into additional fields. */
+  parent: string | undefined;
+  /** A top-level array `labels` argument, when declared; otherwise labels go into additional fields. */
+  labels: string | undefined;
+  additionalFields: { name: string; encoding: FieldEncoding } | undefined;
+}
+
+export interface Dialect {
+  family: DialectFamily;
+  create: CreateTool | undefined;
+  search: OperationRoute | undefined;
+  edit: OperationRoute | undefined;
+  /** Rovo lists the sites a token may use; the self-hosted server gets the site from the credential. */
+  hasSiteLookup: boolean;
+}
+
+export const SITE_LOOKUP_TOOL = 'getAccessibleAtlassianResources';
+
+const SELF_HOSTED = { create: 'jira_create_issue', search: 'jira_search', edit: 'jira_update_issue' } as const;
+const ROVO = { create: 'createJiraIssue', search: 'searchJiraIssuesUsingJql', edit: 'editJiraIssue' } as const;
+const EXECUTE_READ = ['executeRead', 'execute'] as const;
+const EXECUTE_WRITE = ['executeWrite', 'execute'] as const;
+
+export function detectDialect(tools: readonly ToolDescription[]): Dialect {
+  const byName = new Map(tools.map((tool) => [tool.name, tool]));
+  const family: DialectFamily = byName.has(SELF_HOSTED.create) && !byName.has(ROVO.create) ? 'self-hosted' : 'rovo';
+  const names = family === 'self-hosted' ? SELF_HOSTED : ROVO;
+  const createTool = byName.get(names.create);
+  return {
+    family,
+    create: createTool === undefined ? undefined : describeCreateTool(createTool),
+    search: route(byName, names.search, EXECUTE_READ),
+    edit: route(byName, names.edit, EXECUTE_WRITE),
+    hasSiteLookup: byName.has(SITE_LOOKUP_TOOL),
+  };
+}
+
+function route(byName: Map<string, ToolDescription>, operation: string, executors: readonly string[]): OperationRoute | undefined {
+  const direct = byName.get(operation);
+  if (direct !== undefined) return { via: 'direct', tool: operation, properties: propertiesOf(direct) };
+  const executor = executors.find((name) => byName.has(name));
+  return executor === undefined ? undefined : { via: 'execute', tool: executor, operation };
+}
+
+export function describeCreateTool(tool: ToolDescription): CreateTool {
+  const properties = propertiesOf(tool);
+  const has = (name: string) => Object.hasOwn(properties, name);
+  const first = (...candidates: string[]) => candidates.find(has);
+  const additional = first('additional_fields', 'additionalFields');
+  const labels = has('labels') && declaresType(properties.labels, 'array') ? 'labels' : undefined;
+  return {
+    tool: tool.name,
+    // Fall back to the documented spelling when a server publishes no schema at all.
+    projectKey: first('projectKey', 'project_key') ?? (tool.name === SELF_HOSTED.create ? 'project_key' : 'projectKey'),
+    issueType: first('issueTypeName', 'issueType', 'issue_type') ?? (tool.name === SELF_HOSTED.create ? 'issue_type' : 'issueTypeName'),
+    summary: 'summary',
+    description: has('description') || Object.keys(properties).length === 0 ? 'description' : undefined,
+    cloudId: has('cloudId') ? 'cloudId' : undefined,
+    parent: has('parent') ? 'parent' : undefined,
+    labels,
+    additionalFields: additional === undefined ? undefined : { name: additional, encoding: encodingOf(properties[additional]) },
+  };
+}
+
+/** A property declared only as `string` must receive JSON text; anything else gets the object. */
+export function encodingOf(schema: PropertySchema | undefined): FieldEncoding {
+  if (schema === undefined) return 'object';
+  return declaresType(schema, 'string') && !declaresType(schema, 'object') ? 'json-string' : 'object';
+}
+
+function declaresType(schema: PropertySchema | undefined, type: string): boolean {
+  if (schema === undefined) return false;
+  const declared = schema.type;
+  if (declared === type || (Array.isArray(declared) && declared.includes(type))) return true;
+  // FastMCP may emit `anyOf: [{type: string}, {type: null}]` for optional parameters.
+  const anyOf = schema.anyOf;
+  return Array.isArray(anyOf) && anyOf.some((branch) => typeof branch === 'object' && branch !== null && (branch as PropertySchema).type === type);
+}
+
+function propertiesOf(tool: ToolDescription): Record<string, PropertySchema> {
+  const properties = tool.inputSchema?.properties;
+  return properties !== undefined && typeof properties === 'object' ? properties : {};
+}

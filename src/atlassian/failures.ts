@@ -1,0 +1,70 @@
+/**
+ * Turning what went wrong under an MCP call into what the gateway does next: retry once with a
+ * fresh credential, re-open a forgotten session once, or tell the user (VteamError).
+ */
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { errors, isVteamError } from '../errors.ts';
+import type { VteamError } from '../errors.ts';
+import type { CallProbe } from './http.ts';
+
+/** The gateway handles these itself (once each); they never reach the user as such. */
+export class RecoverableFailure extends Error {
+  readonly kind: 'auth' | 'session-lost';
+
+  constructor(kind: 'auth' | 'session-lost', cause: unknown) {
+    super(kind === 'auth' ? 'The MCP server rejected the credential' : 'The MCP server forgot the session', { cause });
+    this.name = 'RecoverableFailure';
+    this.kind = kind;
+  }
+}
+
+/** When the server does not say how long to wait, wait this long before the use case retries. */
+export const DEFAULT_RETRY_AFTER_MS = 30_000;
+
+/** Errors that prove the request never left this machine (nothing can have been created). */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_INVALID_URL']);
+
+/**
+ * @param mutating the call creates or changes an issue, so "maybe sent" means "maybe done".
+ */
+export function classifyTransportError(error: unknown, probe: CallProbe, mutating: boolean): VteamError | RecoverableFailure {
+  if (isVteamError(error) || error instanceof RecoverableFailure) return error;
+  const mayHaveActed = mutating && probe.requestSent;
+
+  if (probe.timedOut) return errors.mcpUnreachable(error, mayHaveActed);
+
+  const status = error instanceof StreamableHTTPError ? error.code : undefined;
+  if (status !== undefined && status > 0) {
+    if (status === 401) return new RecoverableFailure('auth', error);
+    if (status === 429) return errors.rateLimited(probe.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS, error);
+    // The SDK server answers 404 for an unknown mcp-session-id, and 400 when the id is missing or stale.
+    if (status === 404 || (status === 400 && /session/i.test(error instanceof Error ? error.message : ''))) {
+      return new RecoverableFailure('session-lost', error);
+    }
+    if (status >= 500) return errors.mcpUnreachable(error, mayHaveActed);
+    return errors.mcpUnreachable(error, false);
+  }
+
+  if (error instanceof McpError) {
+    if (error.code === ErrorCode.RequestTimeout || error.code === ErrorCode.ConnectionClosed) return errors.mcpUnreachable(error, mayHaveActed);
+    // A JSON-RPC error is an answer: the server refused the call (e.g. arguments it cannot accept).
+    return errors.jiraRejected(error.message);
+  }
+
+  const code = networkErrorCode(error);
+  return errors.mcpUnreachable(error, code !== undefined && NOT_SENT.has(code) ? false : mayHaveActed);
+}
+
+/** undici wraps the socket error: `TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } })`. */
+export function networkErrorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    const errorsList = (current as { errors?: unknown }).errors;
+    if (Array.isArray(errorsList) && errorsList.length > 0) current = errorsList[0];
+    else current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

@@ -1,0 +1,293 @@
+/**
+ * JiraGateway over the Atlassian MCP server (hosted Rovo v1/v2 or self-hosted mcp-atlassian),
+ * acting as the Slack user whose credential `credentials` supplies.
+ *
+ * Steady state is one MCP request per publish (the create call): sessions, tool lists and the
+ * user's sites are cached. Retries here are only the safe ones — a fresh token after a 401 and a
+ * re-opened session after the server forgot it, once each; rate limits and outages go back to the
+ * use case, which knows whether a retry could duplicate an issue.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from 'pino';
+import { errors, isVteamError } from '../errors.ts';
+import type { CreateIssueRequest, FindIssueRequest, JiraIssue, SlackUserRef, UpdateIssueRequest } from '../publishing/model.ts';
+import type { JiraGateway } from '../publishing/ports.ts';
+import { buildCreateCall, buildEditCall, buildSearchCall, labelSearchJql } from './arguments.ts';
+import type { ToolCall } from './arguments.ts';
+import type { AtlassianCredential, AtlassianCredentials } from './credentials.ts';
+import { SITE_LOOKUP_TOOL } from './dialect.ts';
+import { RecoverableFailure, classifyTransportError } from './failures.ts';
+import { newProbe } from './http.ts';
+import type { CallProbe, FetchLike } from './http.ts';
+import { browseUrl, chooseBrowseUrl, classifyFailure, findSite, readIssue, readSearchResult, readSites, readToolResult } from './results.ts';
+import type { AtlassianSite } from './results.ts';
+import { SessionPool, describe } from './session-pool.ts';
+import type { McpSession, SessionPoolStats } from './session-pool.ts';
+
+export interface McpJiraGatewayOptions {
+  /** The MCP endpoint, e.g. https://mcp.atlassian.com/v1/mcp or http://mcp-atlassian:8000/mcp. */
+  mcpUrl: string;
+  credentials: AtlassianCredentials;
+  logger?: Logger;
+  fetch?: typeof fetch;
+  /** Deadline for each MCP request. */
+  callTimeoutMs?: number;
+  /** Sessions unused this long are closed. */
+  idleSessionMs?: number;
+  /** How long a user's granted-sites list is trusted before it is read again. */
+  siteCacheMs?: number;
+  clientName?: string;
+  clientVersion?: string;
+}
+
+export interface McpJiraGatewayStats {
+  sessions: SessionPoolStats;
+  toolCalls: number;
+  siteLookups: number;
+  credentialRetries: number;
+  sessionReopens: number;
+}
+
+export type McpJiraGateway = JiraGateway & {
+  close(): Promise<void>;
+  stats(): McpJiraGatewayStats;
+};
+
+const DEFAULTS = { callTimeoutMs: 30_000, idleSessionMs: 10 * 60_000, siteCacheMs: 60 * 60_000 };
+
+export function createMcpJiraGateway(options: McpJiraGatewayOptions): McpJiraGateway {
+  return new McpJiraGatewayImpl(options);
+}
+
+interface CallContext {
+  user: SlackUserRef;
+  session: McpSession;
+}
+
+class McpJiraGatewayImpl implements JiraGateway {
+  private readonly credentials: AtlassianCredentials;
+  private readonly logger: Logger | undefined;
+  private readonly callTimeoutMs: number;
+  private readonly siteCacheMs: number;
+  private readonly probes = new AsyncLocalStorage<CallProbe>();
+  private readonly pool: SessionPool;
+  private readonly sites = new Map<string, { sites: AtlassianSite[]; readAt: number }>();
+  private readonly counters = { toolCalls: 0, siteLookups: 0, credentialRetries: 0, sessionReopens: 0 };
+
+  constructor(options: McpJiraGatewayOptions) {
+    this.credentials = options.credentials;
+    this.logger = options.logger;
+    this.callTimeoutMs = options.callTimeoutMs ?? DEFAULTS.callTimeoutMs;
+    this.siteCacheMs = options.siteCacheMs ?? DEFAULTS.siteCacheMs;
+    const baseFetch: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
+    this.pool = new SessionPool({
+      mcpUrl: new URL(options.mcpUrl),
+      fetch: baseFetch,
+      probes: this.probes,
+      invoke: (mutating, request, timeoutMs) => this.invoke(mutating, request, timeoutMs),
+      idleMs: options.idleSessionMs ?? DEFAULTS.idleSessionMs,
+      clientName: options.clientName ?? 'vteam-slack',
+      clientVersion: options.clientVersion ?? '0.1.0',
+      logger: this.logger,
+    });
+  }
+
+  async createIssue(user: SlackUserRef, request: CreateIssueRequest): Promise<JiraIssue> {
+    return this.run(user, 'createIssue', async (context) => {
+      const { dialect } = context.session;
+      if (dialect.create === undefined) throw errors.mcpNoCreateTool();
+      const cloudId = await this.cloudIdFor(context, request.siteUrl);
+      const call = buildCreateCall(dialect.create, dialect.family, request, cloudId);
+      const value = await this.callTool(context, call, { mutating: true, projectKey: request.projectKey });
+      const issue = readIssue(value);
+      // Jira may have created the issue even though we cannot read its key: say "outcome unknown" so
+      // the use case looks it up by label instead of creating a second one.
+      if (issue === undefined) throw errors.mcpUnreachable(new Error('The create result carries no valid issue key'), true);
+      return {
+        key: issue.key,
+        url: chooseBrowseUrl(request.siteUrl, issue.key, issue.browseUrl),
+        summary: request.summary,
+        issueType: issue.issueType ?? request.issueType,
+      };
+    });
+  }
+
+  async updateIssue(user: SlackUserRef, request: UpdateIssueRequest): Promise<JiraIssue> {
+    return this.run(user, 'updateIssue', async (context) => {
+      const { dialect } = context.session;
+      if (dialect.edit === undefined) throw errors.mcpNoCreateTool();
+      const cloudId = await this.cloudIdFor(context, request.siteUrl);
+      const call = buildEditCall(dialect.edit, dialect.family, request.issueKey, { summary: request.summary, description: request.description }, cloudId);
+      const projectKey = request.issueKey.replace(/-\d+$/, '');
+      const value = await this.callTool(context, call, { mutating: true, projectKey });
+      const issue = readIssue(value);
+      return {
+        key: request.issueKey,
+        url: chooseBrowseUrl(request.siteUrl, request.issueKey, issue?.key === request.issueKey ? issue.browseUrl : undefined),
+        summary: request.summary,
+        issueType: issue?.key === request.issueKey ? issue.issueType ?? '' : '',
+      };
+    });
+  }
+
+  async findIssueByLabel(user: SlackUserRef, request: FindIssueRequest): Promise<JiraIssue | undefined> {
+    return this.run(user, 'findIssueByLabel', async (context) => {
+      const { dialect } = context.session;
+      if (dialect.search === undefined) throw errors.mcpNoCreateTool();
+      const cloudId = await this.cloudIdFor(context, request.siteUrl);
+      const call = buildSearchCall(dialect.search, dialect.family, labelSearchJql(request.projectKey, request.label), cloudId);
+      const value = await this.callTool(context, call, { mutating: false, projectKey: request.projectKey });
+      const issues = readSearchResult(value);
+      if (issues === undefined) throw errors.mcpUnreachable(new Error('The search result has no issue list'));
+      // Trust the labels we can see over the server's JQL handling; keys must belong to the project.
+      const match = issues.find((issue) => issue.key.startsWith(`${request.projectKey}-`) && (issue.labels === undefined || issue.labels.includes(request.label)));
+      if (match === undefined) return undefined;
+      return {
+        key: match.key,
+        url: chooseBrowseUrl(request.siteUrl, match.key, match.browseUrl),
+        summary: match.summary ?? '',
+        issueType: match.issueType ?? '',
+      };
+    });
+  }
+
+  browseUrl(siteUrl: string, key: string): string {
+    return browseUrl(siteUrl, key);
+  }
+
+  stats(): McpJiraGatewayStats {
+    return { sessions: this.pool.stats(), ...this.counters };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+    this.sites.clear();
+  }
+
+  /** Acquire the user's session and run `work`, recovering once from a rejected token and once from a lost session. */
+  private async run<T>(user: SlackUserRef, operation: string, work: (context: CallContext) => Promise<T>): Promise<T> {
+    let credential: AtlassianCredential | undefined = await this.credentials.current(user);
+    if (credential === undefined) throw errors.notLinked();
+    const key = userKey(user);
+    let refreshed = false;
+    let reopened = false;
+    for (;;) {
+      let session: McpSession | undefined;
+      try {
+        session = await this.pool.acquire(key, credential);
+        try {
+          return await work({ user, session });
+        } finally {
+          this.pool.release(session);
+        }
+      } catch (error) {
+        if (!(error instanceof RecoverableFailure)) {
+          this.logFailure(key, operation, error);
+          throw error;
+        }
+        if (error.kind === 'session-lost') {
+          if (session !== undefined) await this.pool.discard(session);
+          if (!reopened) {
+            reopened = true;
+            this.counters.sessionReopens += 1;
+            this.logger?.info({ session: key, operation }, 'MCP server forgot the session; re-initializing');
+            continue;
+          }
+          throw this.logged(key, operation, errors.mcpUnreachable(error.cause));
+        }
+        // kind === 'auth'
+        if (!refreshed && this.credentials.afterRejection !== undefined) {
+          refreshed = true;
+          const next: AtlassianCredential | undefined = await this.credentials.afterRejection(user, credential.accessToken);
+          if (next !== undefined) {
+            this.counters.credentialRetries += 1;
+            this.logger?.info({ session: key, operation }, 'MCP server rejected the credential; retrying once with a fresh one');
+            credential = next;
+            continue;
+          }
+        }
+        throw this.logged(key, operation, errors.authExpired(error.cause));
+      }
+    }
+  }
+
+  /** Rovo needs the site's cloud id; classic mode sends it as a header with the credential. */
+  private async cloudIdFor(context: CallContext, siteUrl: string): Promise<string | undefined> {
+    const { session } = context;
+    if (session.dialect.family === 'self-hosted') return undefined;
+    // Without a lookup tool, Rovo accepts the site URL itself as the cloud id.
+    if (!session.dialect.hasSiteLookup) return session.credential.cloudId ?? siteUrl;
+
+    const key = userKey(context.user);
+    const cached = this.sites.get(key);
+    if (cached !== undefined && Date.now() - cached.readAt < this.siteCacheMs) {
+      const site = findSite(cached.sites, siteUrl);
+      if (site !== undefined) return site.id;
+    }
+    // Unknown or stale: read again, since the user may have granted the site since.
+    this.counters.siteLookups += 1;
+    const value = await this.callTool(context, { name: SITE_LOOKUP_TOOL, arguments: {} }, { mutating: false, projectKey: '' });
+    const sites = readSites(value);
+    if (sites === undefined) throw errors.mcpUnreachable(new Error('The site list is not in the expected form'));
+    this.sites.set(key, { sites, readAt: Date.now() });
+    const site = findSite(sites, siteUrl);
+    if (site === undefined) throw errors.siteNotGranted(siteUrl);
+    return site.id;
+  }
+
+  private async callTool(context: CallContext, call: ToolCall, meta: { mutating: boolean; projectKey: string }): Promise<unknown> {
+    this.counters.toolCalls += 1;
+    const result = await this.invoke(meta.mutating, (options) =>
+      context.session.client.request({ method: 'tools/call', params: { name: call.name, arguments: call.arguments } }, CallToolResultSchema, options));
+    const outcome = readToolResult(result);
+    if (outcome.kind === 'ok') return outcome.value;
+    if (outcome.kind === 'garbled') {
+      throw errors.mcpUnreachable(new Error(`Unreadable result from ${call.name}: ${outcome.reason}`), meta.mutating);
+    }
+    const failure = classifyFailure(outcome.message, meta.projectKey);
+    if (failure.kind === 'auth') throw new RecoverableFailure('auth', new Error(failure.message));
+    if (failure.kind === 'rate-limited') throw errors.rateLimited(failure.retryAfterMs, new Error(failure.message));
+    throw failure.error;
+  }
+
+  /** One MCP request under a deadline, with its HTTP outcome recorded by the fetch wrapper. */
+  private async invoke<T>(
+    mutating: boolean,
+    request: (options: { signal: AbortSignal; timeout: number }) => Promise<T>,
+    timeoutMs: number = this.callTimeoutMs,
+  ): Promise<T> {
+    const controller = new AbortController();
+    const probe = newProbe(controller.signal);
+    const timer = setTimeout(() => {
+      probe.timedOut = true;
+      controller.abort(new Error(`MCP request timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    try {
+      // Our deadline fires first; the SDK's own timeout is only a backstop.
+      return await this.probes.run(probe, () => request({ signal: controller.signal, timeout: timeoutMs + 5_000 }));
+    } catch (error) {
+      throw classifyTransportError(error, probe, mutating);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private logFailure(session: string, operation: string, error: unknown): void {
+    if (isVteamError(error)) {
+      this.logger?.warn({ session, operation, code: error.code, outcomeUnknown: error.outcomeUnknown, err: describe(error.cause) }, 'Jira call through MCP failed');
+    } else {
+      this.logger?.error({ session, operation, err: describe(error) }, 'Jira call through MCP failed unexpectedly');
+    }
+  }
+
+  private logged<E>(session: string, operation: string, error: E): E {
+    this.logFailure(session, operation, error);
+    return error;
+  }
+}
+
+/** Sessions and site grants are per person: on Enterprise Grid the same user spans workspaces. */
+export function userKey(user: SlackUserRef): string {
+  return `${user.enterpriseId ?? user.teamId}:${user.userId}`;
+}

@@ -1,0 +1,17 @@
+import type { Keyv } from 'keyv';
+
+/**
+ * One backend behind KeyValueStore: a Keyv instance for plain reads and writes, plus the atomic
+ * operations Keyv has no API for, implemented natively on the same connection. Keys here are
+ * physical (already namespaced); values are encoded by codec.ts.
+ */
+export interface StoreBackend {
+  readonly keyv: Keyv;
+  insertIfAbsent(key: string, raw: string, ttlMs: number | undefined): Promise<boolean>;
+  /** Replaces (or deletes, when `nextRaw` is undefined) while the live value deep-equals `expected`. */
+  compareAndSwap(key: string, expected: unknown, nextRaw: string | undefined, ttlMs: number | undefined): Promise<boolean>;
+  /** Live keys starting with `prefix`, physical. */
+  keys(prefix: string): Promise<string[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,69 @@
+/**
+ * KeyValueStore from a STORE_URL: `sqlite://<path>` (relative to the working directory, or
+ * absolute as `sqlite:///abs/path`), `sqlite::memory:`, or `redis://…` / `rediss://…`.
+ *
+ * get/set/delete go through Keyv; the atomic operations go to the backend natively (see
+ * backend.ts). Both use the key `<namespace>:<key>` built here and the bare-JSON value layout of
+ * codec.ts, so a value written by one path is read identically by the other.
+ */
+import type { Logger } from 'pino';
+import type { KeyValueStore } from './types.ts';
+import type { StoreBackend } from './backend.ts';
+import { encodeValue, ttlOrUndefined } from './codec.ts';
+import { openRedisBackend } from './redis-backend.ts';
+import { openSqliteBackend } from './sqlite-backend.ts';
+
+export interface StoreOptions {
+  /** Prefix of every key, so several apps can share one Redis. Default `vteam-slack`. */
+  namespace?: string;
+  logger?: Logger;
+}
+
+export type StoreLocation = { kind: 'sqlite'; path: string } | { kind: 'redis'; url: string };
+
+const ACCEPTED = 'sqlite://<path>, sqlite::memory:, redis://… or rediss://…';
+
+/** Parses a STORE_URL without opening anything. Never echoes the URL (it may hold a password). */
+export function parseStoreUrl(url: string): StoreLocation {
+  const trimmed = url.trim();
+  if (/^rediss?:\/\//i.test(trimmed)) return { kind: 'redis', url: trimmed };
+  const sqlite = /^sqlite:(?:\/\/)?(.*)$/i.exec(trimmed);
+  if (sqlite) {
+    const path = sqlite[1] ?? '';
+    if (path === '') throw new Error(`STORE_URL has no SQLite file path; expected ${ACCEPTED}.`);
+    return { kind: 'sqlite', path };
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(trimmed)?.[1];
+  throw new Error(`STORE_URL scheme ${scheme === undefined ? '(none)' : `"${scheme}:"`} is not supported; expected ${ACCEPTED}.`);
+}
+
+export async function createStore(url: string, options: StoreOptions = {}): Promise<KeyValueStore> {
+  const location = parseStoreUrl(url);
+  const backend =
+    location.kind === 'sqlite'
+      ? openSqliteBackend({ path: location.path })
+      : await openRedisBackend({ url: location.url, logger: options.logger });
+  return keyValueStore(backend, options.namespace ?? 'vteam-slack');
+}
+
+function keyValueStore(backend: StoreBackend, namespace: string): KeyValueStore {
+  const prefix = `${namespace}:`;
+  const physical = (key: string) => prefix + key;
+  const { keyv } = backend;
+
+  return {
+    get: async <T>(key: string) => keyv.get<T>(physical(key)),
+    set: async <T>(key: string, value: T, ttlMs?: number) => {
+      encodeValue(value); // reject undefined before Keyv would store it as null
+      await keyv.set(physical(key), value, ttlOrUndefined(ttlMs));
+    },
+    delete: async (key) => keyv.delete(physical(key)),
+    setIfAbsent: async <T>(key: string, value: T, ttlMs?: number) =>
+      backend.insertIfAbsent(physical(key), encodeValue(value), ttlOrUndefined(ttlMs)),
+    compareAndSwap: async <T>(key: string, expected: T, next: T | undefined, ttlMs?: number) =>
+      backend.compareAndSwap(physical(key), expected, next === undefined ? undefined : encodeValue(next), ttlOrUndefined(ttlMs)),
+    keys: async (keyPrefix) => (await backend.keys(physical(keyPrefix))).map((key) => key.slice(prefix.length)),
+    ping: () => backend.ping(),
+    close: () => backend.close(),
+  };
+}

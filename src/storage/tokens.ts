@@ -1,0 +1,74 @@
+/**
+ * Users' Atlassian links, encrypted at rest. Keyed by Slack organisation (Enterprise Grid) or
+ * workspace, and user. The whole link is one AES-GCM envelope bound to its storage key, so the
+ * stored value holds no token text and cannot be moved to another user's record.
+ */
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { SlackUserRef } from '../publishing/model.ts';
+import { decrypt, encrypt, type KeyRing } from './crypto.ts';
+import type { AtlassianLink, KeyValueStore } from './types.ts';
+
+export interface TokenStore {
+  get(user: SlackUserRef): Promise<AtlassianLink | undefined>;
+  put(user: SlackUserRef, link: AtlassianLink): Promise<void>;
+  delete(user: SlackUserRef): Promise<boolean>;
+}
+
+const linkSchema = z.object({
+  accessToken: z.string().min(1),
+  refreshToken: z.string().optional(),
+  expiresAt: z.number().optional(),
+  scope: z.string().optional(),
+  cloudId: z.string().optional(),
+  sites: z.array(z.object({ id: z.string(), url: z.string(), name: z.string() })).optional(),
+  accountName: z.string().optional(),
+  linkedAt: z.number(),
+  broken: z.boolean().optional(),
+});
+
+/** `atlassian-link:enterprise/E1/U1` or `atlassian-link:team/T1/U1`. */
+export function tokenKey(user: SlackUserRef): string {
+  const scope = user.enterpriseId ? `enterprise/${user.enterpriseId}` : `team/${user.teamId}`;
+  return `atlassian-link:${scope}/${user.userId}`;
+}
+
+export function createTokenStore(store: KeyValueStore, ring: KeyRing, options: { logger?: Logger } = {}): TokenStore {
+  const { logger } = options;
+  return {
+    async get(user) {
+      const key = tokenKey(user);
+      const envelope = await store.get<unknown>(key);
+      if (envelope === undefined) return undefined;
+      const reason = unreadable(envelope, key);
+      if (typeof reason !== 'string') return reason.link;
+      // Lost or rotated-out key, or damaged data: the user relinks rather than the app failing.
+      logger?.warn(
+        { teamId: user.teamId, enterpriseId: user.enterpriseId, userId: user.userId, reason },
+        'Stored Atlassian link cannot be read; treating the user as not linked',
+      );
+      return undefined;
+    },
+    async put(user, link) {
+      const key = tokenKey(user);
+      await store.set(key, encrypt(ring, JSON.stringify(linkSchema.parse(link)), key));
+    },
+    delete: (user) => store.delete(tokenKey(user)),
+  };
+
+  /** The link, or why it cannot be read (a reason that never quotes the secret data). */
+  function unreadable(envelope: unknown, key: string): { link: AtlassianLink } | string {
+    if (typeof envelope !== 'string') return 'stored value is not an encrypted envelope';
+    let plaintext: string;
+    try {
+      plaintext = decrypt(ring, envelope, key);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    try {
+      return { link: linkSchema.parse(JSON.parse(plaintext)) };
+    } catch {
+      return 'decrypted value is not a valid link';
+    }
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The shared state every replica sees. Backed by keyv: an embedded SQLite file (one replica) or
+ * Redis (several). Atomic primitives are needed for locks and idempotency, so they are part of the
+ * contract, implemented natively by each backend.
+ */
+export interface KeyValueStore {
+  get<T>(key: string): Promise<T | undefined>;
+  set<T>(key: string, value: T, ttlMs?: number): Promise<void>;
+  delete(key: string): Promise<boolean>;
+  /** Atomically sets the key only if absent (or expired). True when this call set it. */
+  setIfAbsent<T>(key: string, value: T, ttlMs?: number): Promise<boolean>;
+  /**
+   * Atomically replaces the value only while it still equals `expected` (deep JSON equality).
+   * `next === undefined` deletes. True when it matched.
+   */
+  compareAndSwap<T>(key: string, expected: T, next: T | undefined, ttlMs?: number): Promise<boolean>;
+  /** Keys (not expired) starting with a prefix, for recovery scans. */
+  keys(prefix: string): Promise<string[]>;
+  /** Round trip to the backend; throws when unreachable. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Lock {
+  readonly name: string;
+  /** Extends the lease; false if it was lost (expired and taken by someone else). */
+  renew(): Promise<boolean>;
+  release(): Promise<void>;
+}
+
+export interface LockService {
+  /** Try once; undefined when someone else holds it. */
+  tryAcquire(name: string, ttlMs: number): Promise<Lock | undefined>;
+  /** Hold the lock for the duration of `work`, renewing it in the background. */
+  withLock<T>(name: string, ttlMs: number, work: () => Promise<T>): Promise<{ acquired: true; value: T } | { acquired: false }>;
+}
+
+/** A user's Atlassian link as stored (encrypted at rest by TokenStore). */
+export interface AtlassianLink {
+  accessToken: string;
+  refreshToken?: string | undefined;
+  /** Epoch ms when the access token expires, if known. */
+  expiresAt?: number | undefined;
+  scope?: string | undefined;
+  /** Cloud id for the classic 3LO mode (X-Atlassian-Cloud-Id). */
+  cloudId?: string | undefined;
+  /** Sites the user granted, as read from the server. */
+  sites?: { id: string; url: string; name: string }[] | undefined;
+  accountName?: string | undefined;
+  linkedAt: number;
+  /** Set when a refresh failed for good; the user must reconnect. */
+  broken?: boolean | undefined;
+}

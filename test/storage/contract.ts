@@ -1,0 +1,130 @@
+/** The KeyValueStore contract, run against every backend (see store.*.test.ts). */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { KeyValueStore } from '../../src/storage/types.ts';
+
+export interface StorePair {
+  /** Two independent store instances (separate connections) on the same data. */
+  a: KeyValueStore;
+  b: KeyValueStore;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function describeKeyValueStoreContract(name: string, open: () => Promise<StorePair>): void {
+  describe(`KeyValueStore contract: ${name}`, () => {
+    let a: KeyValueStore;
+    let b: KeyValueStore;
+    beforeEach(async () => {
+      ({ a, b } = await open());
+    });
+    afterEach(async () => {
+      await a.close();
+      await b.close();
+    });
+
+    it('gets what was set, across instances, and deletes it', async () => {
+      const value = { path: 'specs/001/spec.md', n: 1, nested: { list: [1, 'two', null] } };
+      await a.set('doc', value);
+      expect(await b.get('doc')).toEqual(value);
+      expect(await a.get('missing')).toBeUndefined();
+      expect(await b.delete('doc')).toBe(true);
+      expect(await a.get('doc')).toBeUndefined();
+      expect(await a.delete('doc')).toBe(false);
+    });
+
+    it('stores strings that look special verbatim', async () => {
+      for (const value of [':colon', ':base64:AAAA', '', 'a:b', '{"x":1}']) {
+        await a.set('s', value);
+        expect(await b.get('s')).toBe(value);
+      }
+    });
+
+    it('rejects undefined values and non-positive TTLs', async () => {
+      await expect(a.set('u', undefined)).rejects.toThrow(/delete/);
+      await expect(a.set('t', 1, 0)).rejects.toThrow(RangeError);
+      await expect(a.setIfAbsent('t', 1, -5)).rejects.toThrow(RangeError);
+    });
+
+    it('forgets values after their TTL, for every operation', async () => {
+      await a.set('short', 'x', 40);
+      await a.setIfAbsent('short-nx', 'y', 40);
+      await a.set('long', 'z', 60_000);
+      expect(await b.get('short')).toBe('x');
+      await sleep(150);
+      expect(await b.get('short')).toBeUndefined();
+      expect(await b.get('short-nx')).toBeUndefined();
+      expect(await b.keys('short')).toEqual([]);
+      expect(await b.compareAndSwap('short', 'x', 'w')).toBe(false);
+      expect(await b.delete('short-nx')).toBe(false);
+      expect(await b.get('long')).toBe('z');
+    });
+
+    it('setIfAbsent: exactly one of many concurrent callers on two instances wins', async () => {
+      const callers = Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).setIfAbsent('race', { winner: i }, 10_000));
+      const results = await Promise.all(callers);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = results.indexOf(true);
+      expect(await a.get('race')).toEqual({ winner });
+    });
+
+    it('setIfAbsent takes over an expired key but not a live one', async () => {
+      expect(await a.setIfAbsent('lease', 'first', 40)).toBe(true);
+      expect(await b.setIfAbsent('lease', 'second', 40)).toBe(false);
+      await sleep(150);
+      expect(await b.setIfAbsent('lease', 'second')).toBe(true);
+      expect(await a.get('lease')).toBe('second');
+    });
+
+    it('setIfAbsent sees values written by set, and set overwrites', async () => {
+      await a.set('k', 1);
+      expect(await b.setIfAbsent('k', 2)).toBe(false);
+      await b.set('k', 3);
+      expect(await a.get('k')).toBe(3);
+    });
+
+    it('compareAndSwap replaces only on a deep-equal match', async () => {
+      await a.set('cas', { b: [1, 2], a: 'x' });
+      expect(await b.compareAndSwap<unknown>('cas', { a: 'x', b: [1, 3] }, 'nope')).toBe(false);
+      expect(await b.compareAndSwap<unknown>('cas', { a: 'x' }, 'nope')).toBe(false);
+      expect(await b.compareAndSwap('cas', { a: 'x', b: [1, 2] }, { a: 'y' })).toBe(true); // key order is irrelevant
+      expect(await a.get('cas')).toEqual({ a: 'y' });
+      expect(await a.compareAndSwap('absent', 'x', 'y')).toBe(false);
+      expect(await a.get('absent')).toBeUndefined();
+    });
+
+    it('compareAndSwap with undefined deletes, and can set a TTL', async () => {
+      await a.set('token', 'mine');
+      expect(await b.compareAndSwap('token', 'theirs', undefined)).toBe(false);
+      expect(await b.compareAndSwap('token', 'mine', undefined)).toBe(true);
+      expect(await a.get('token')).toBeUndefined();
+
+      await a.set('ttl', 'v1');
+      expect(await a.compareAndSwap('ttl', 'v1', 'v2', 40)).toBe(true);
+      expect(await b.get('ttl')).toBe('v2');
+      await sleep(150);
+      expect(await b.get('ttl')).toBeUndefined();
+    });
+
+    it('compareAndSwap lets exactly one of concurrent swappers win', async () => {
+      await a.set('counter', 0);
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).compareAndSwap('counter', 0, i + 1)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('lists keys by prefix, without other prefixes or glob surprises', async () => {
+      await a.set('publish:ns/wf:spec.md', 1);
+      await a.set('publish:ns/wf:plan.md', 2);
+      await a.set('publish:other', 3);
+      await a.set('card:x', 4);
+      await a.set('weird*[key]?', 5);
+      expect((await b.keys('publish:ns/wf:')).sort()).toEqual(['publish:ns/wf:plan.md', 'publish:ns/wf:spec.md']);
+      expect((await b.keys('publish:')).length).toBe(3);
+      expect(await b.keys('weird*[')).toEqual(['weird*[key]?']);
+      expect(await b.keys('nothing:')).toEqual([]);
+    });
+
+    it('answers ping', async () => {
+      await expect(a.ping()).resolves.toBeUndefined();
+    });
+  });
+}
