@@ -89,8 +89,8 @@ export const errors = {
     new VteamError('JIRA_REJECTED', `Jira rejected the issue: "${clip(jiraMessage, 500)}"; fix the value it names (in the project's Jira settings or with ${bt('--type')}) and publish again.`),
   mcpUnreachable: (cause?: unknown, outcomeUnknown = false) =>
     new VteamError('MCP_UNREACHABLE', 'Unable to connect to Jira integration service. Please try again later.', { cause, outcomeUnknown }),
-  mcpNoCreateTool: () =>
-    new VteamError('MCP_NO_CREATE_TOOL', 'The Atlassian MCP server offers no tool to create Jira issues for your account; ask your Atlassian admin to enable Jira in the Rovo MCP server, then try again.'),
+  mcpNoCreateTool: (what = 'create Jira issues') =>
+    new VteamError('MCP_NO_CREATE_TOOL', `The Atlassian MCP server offers no tool to ${what} for your account; ask your Atlassian admin to enable Jira in the Rovo MCP server, then try again.`),
   rateLimited: (retryAfterMs: number, cause?: unknown) =>
     new VteamError('RATE_LIMITED', `Jira is rate limiting requests; your publish will continue in about ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s.`, { retryAfterMs, cause }),
   publishInProgress: (path: string) =>

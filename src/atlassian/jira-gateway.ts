@@ -116,7 +116,7 @@ class McpJiraGatewayImpl implements JiraGateway {
   async updateIssue(user: SlackUserRef, request: UpdateIssueRequest): Promise<JiraIssue> {
     return this.run(user, 'updateIssue', async (context) => {
       const { dialect } = context.session;
-      if (dialect.edit === undefined) throw errors.mcpNoCreateTool();
+      if (dialect.edit === undefined) throw errors.mcpNoCreateTool('edit Jira issues');
       const cloudId = await this.cloudIdFor(context, request.siteUrl);
       const call = buildEditCall(dialect.edit, dialect.family, request.issueKey, { summary: request.summary, description: request.description }, cloudId);
       const projectKey = request.issueKey.replace(/-\d+$/, '');
@@ -134,7 +134,7 @@ class McpJiraGatewayImpl implements JiraGateway {
   async findIssueByLabel(user: SlackUserRef, request: FindIssueRequest): Promise<JiraIssue | undefined> {
     return this.run(user, 'findIssueByLabel', async (context) => {
       const { dialect } = context.session;
-      if (dialect.search === undefined) throw errors.mcpNoCreateTool();
+      if (dialect.search === undefined) throw errors.mcpNoCreateTool('search Jira issues');
       const cloudId = await this.cloudIdFor(context, request.siteUrl);
       const call = buildSearchCall(dialect.search, dialect.family, labelSearchJql(request.projectKey, request.label), cloudId);
       const value = await this.callTool(context, call, { mutating: false, projectKey: request.projectKey });

@@ -1,0 +1,239 @@
+/**
+ * DocumentSource for both vTeam layouts (reference §6):
+ * - final: the umbrella GitHub repository on the workflow's feature branch (`spec.branchName`), read
+ *   through the REST contents and trees APIs (github.com or GitHub Enterprise);
+ * - older: the per-project content service `ambient-content`, workspace root /rfe-workflows/<name>/workspace.
+ */
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { errors, isVteamError } from '../errors.ts';
+import type { DocumentContent, Workflow, WorkflowDocument } from '../publishing/model.ts';
+import type { DocumentSource, ProjectDirectory } from '../publishing/ports.ts';
+import { documentsIn, type ListingEntry } from './document-layout.ts';
+import { BodyTooLargeError, decodeText, NotTextError, readCapped } from './http-body.ts';
+import { normalizeWorkspacePath, phaseOf } from './paths.ts';
+import { blobUrl, encodePath, githubApiBase, parseRepoUrl } from './repo-url.ts';
+
+export interface DocumentSourceOptions {
+  /** For the project's GIT_TOKEN, which wins over `githubToken`. */
+  projects: Pick<ProjectDirectory, 'gitToken'>;
+  /** REST API base used for every repository (e.g. https://github.example.com/api/v3); default derived from the repo host. */
+  githubApiUrl?: string | undefined;
+  /** The bot's own GitHub token, used when the project has no GIT_TOKEN. */
+  githubToken?: string | undefined;
+  /** Content-service base URL; `{namespace}` is replaced by the project. Default http://ambient-content.{namespace}.svc:8080 */
+  contentServiceUrl?: string | undefined;
+  /** Sent as a bearer token to the content service, if set. */
+  contentServiceToken?: string | undefined;
+  /** Largest document accepted. Default 1 MiB. */
+  maxDocumentBytes?: number;
+  /** Per-request timeout. Default 15 s. */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+  logger?: Logger;
+}
+
+export const DEFAULT_CONTENT_SERVICE_URL = 'http://ambient-content.{namespace}.svc:8080';
+
+/** The request never got an HTTP answer (DNS, refused, reset, timeout). */
+class UnreachableError extends Error {}
+
+class HttpStatusError extends Error {
+  readonly status: number;
+  constructor(status: number, what: string) {
+    super(`${what} answered HTTP ${status}`);
+    this.status = status;
+  }
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+const treeSchema = z.object({
+  truncated: z.boolean().catch(false),
+  tree: z.array(z.object({ path: z.string(), type: z.string() })),
+});
+const contentsDirectorySchema = z.array(z.object({ name: z.string(), path: z.string(), type: z.string() }));
+const contentListSchema = z.object({ items: z.array(z.object({ name: z.string(), isDir: z.boolean().catch(false) })).catch([]) });
+
+export function createDocumentSource(options: DocumentSourceOptions): DocumentSource {
+  const fetchImpl = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const maxBytes = options.maxDocumentBytes ?? 1024 * 1024;
+  const contentTemplate = options.contentServiceUrl ?? DEFAULT_CONTENT_SERVICE_URL;
+  const logger = options.logger;
+
+  async function get(url: string, headers: Record<string, string>): Promise<Response> {
+    try {
+      return await fetchImpl(url, { headers, signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
+    } catch (error) {
+      throw new UnreachableError(`GET ${redactQuery(url)} failed`, { cause: error });
+    }
+  }
+
+  async function readBody(response: Response, workflow: Workflow, path: string): Promise<string> {
+    try {
+      return decodeText(await readCapped(response, maxBytes));
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        throw errors.badRequest(`\`${path}\` is larger than ${Math.round(maxBytes / 1024)} KiB, too large to publish as a Jira issue description.`);
+      }
+      if (error instanceof NotTextError) throw errors.notMarkdown(path);
+      throw errors.documentSourceFailed(workflow.name, error);
+    }
+  }
+
+  // ── GitHub (final layout) ──
+
+  async function github(workflow: Workflow & { umbrellaRepo: NonNullable<Workflow['umbrellaRepo']> }) {
+    const location = parseRepoUrl(workflow.umbrellaRepo.url);
+    if (!location) throw errors.documentSourceFailed(workflow.name, new Error('the umbrella repository URL is not a GitHub repository URL'));
+    const token = (await options.projects.gitToken(workflow.namespace)) ?? options.githubToken;
+    const api = `${githubApiBase(location, options.githubApiUrl)}/repos/${encodeURIComponent(location.owner)}/${encodeURIComponent(location.repo)}`;
+    const headers = (accept: string): Record<string, string> => ({
+      Accept: accept,
+      'User-Agent': 'vteam-slack',
+      'X-GitHub-Api-Version': '2022-11-28',
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+    });
+    return { location, api, headers };
+  }
+
+  async function githubJson(url: string, headers: Record<string, string>): Promise<unknown> {
+    const response = await get(url, headers);
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => {});
+      throw new HttpStatusError(response.status, 'GitHub');
+    }
+    return response.json();
+  }
+
+  async function listFromGitHub(workflow: Workflow, repo: Awaited<ReturnType<typeof github>>, branch: string): Promise<WorkflowDocument[]> {
+    const ref = encodeURIComponent(branch);
+    const tree = treeSchema.parse(await githubJson(`${repo.api}/git/trees/${ref}?recursive=1`, repo.headers('application/vnd.github+json')));
+    if (!tree.truncated) return documentsIn(tree.tree.map((e) => ({ path: e.path, isDir: e.type === 'tree' })));
+    // Very large repositories get a truncated tree; the contents API lists just the folders we need.
+    logger?.info({ workflow: workflow.name }, 'repository tree truncated; listing specs/ through the contents API');
+    const listDir = async (dir: string): Promise<ListingEntry[]> => {
+      try {
+        const items = contentsDirectorySchema.parse(await githubJson(`${repo.api}/contents/${encodePath(dir)}?ref=${ref}`, repo.headers('application/vnd.github+json')));
+        return items.map((i) => ({ path: i.path, isDir: i.type === 'dir' }));
+      } catch (error) {
+        if (error instanceof HttpStatusError && error.status === 404) return [];
+        throw error;
+      }
+    };
+    const specs = await listDir('specs');
+    const first = specs.filter((e) => e.isDir).map((e) => e.path).sort()[0];
+    return documentsIn([...specs, ...(first ? await listDir(first) : [])]);
+  }
+
+  async function readFromGitHub(workflow: Workflow, repo: Awaited<ReturnType<typeof github>>, branch: string, path: string): Promise<DocumentContent> {
+    const url = `${repo.api}/contents/${encodePath(path)}?ref=${encodeURIComponent(branch)}`;
+    const response = await get(url, repo.headers('application/vnd.github.v3.raw'));
+    if (response.status === 404) {
+      await response.body?.cancel().catch(() => {});
+      throw errors.documentNotFound(path, workflow.name);
+    }
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => {});
+      throw new HttpStatusError(response.status, 'GitHub');
+    }
+    // A directory answers with a JSON listing even when raw content is asked for.
+    if ((response.headers.get('content-type') ?? '').startsWith('application/json')) {
+      await response.body?.cancel().catch(() => {});
+      throw errors.documentNotFound(path, workflow.name);
+    }
+    const markdown = await readBody(response, workflow, path);
+    return { path, phase: phaseOf(path), markdown, sourceUrl: blobUrl(repo.location, branch, path) };
+  }
+
+  // ── Content service (older layout) ──
+
+  function contentService(workflow: Workflow) {
+    if (!DNS_LABEL.test(workflow.namespace) || !DNS_SUBDOMAIN.test(workflow.name)) {
+      throw errors.documentSourceFailed(workflow.name, new Error('namespace or workflow name is not a valid Kubernetes name'));
+    }
+    const base = contentTemplate.replaceAll('{namespace}', workflow.namespace).replace(/\/+$/, '');
+    const root = `/rfe-workflows/${workflow.name}/workspace`;
+    const headers: Record<string, string> = options.contentServiceToken ? { Authorization: `Bearer ${options.contentServiceToken}` } : {};
+    return { base, root, headers };
+  }
+
+  async function listFromContentService(workflow: Workflow): Promise<WorkflowDocument[]> {
+    const service = contentService(workflow);
+    const listDir = async (dir: string): Promise<ListingEntry[]> => {
+      const response = await get(`${service.base}/content/list?path=${encodeURIComponent(`${service.root}/${dir}`)}`, service.headers);
+      if (response.status === 404) {
+        await response.body?.cancel().catch(() => {});
+        return [];
+      }
+      if (!response.ok) {
+        await response.body?.cancel().catch(() => {});
+        throw new HttpStatusError(response.status, 'the content service');
+      }
+      const listing = contentListSchema.parse(await response.json());
+      return listing.items
+        .filter((item) => item.name !== '' && !item.name.includes('/') && item.name !== '.' && item.name !== '..')
+        .map((item) => ({ path: `${dir}/${item.name}`, isDir: item.isDir }));
+    };
+    const specs = await listDir('specs');
+    const first = specs.filter((e) => e.isDir).map((e) => e.path).sort()[0];
+    return documentsIn([...specs, ...(first ? await listDir(first) : [])]);
+  }
+
+  async function readFromContentService(workflow: Workflow, path: string): Promise<DocumentContent> {
+    const service = contentService(workflow);
+    const url = `${service.base}/content/file?path=${encodeURIComponent(`${service.root}/${path}`)}`;
+    const response = await get(url, service.headers);
+    if (response.status === 404) {
+      await response.body?.cancel().catch(() => {});
+      throw errors.documentNotFound(path, workflow.name);
+    }
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => {});
+      throw new HttpStatusError(response.status, 'the content service');
+    }
+    const markdown = await readBody(response, workflow, path);
+    return { path, phase: phaseOf(path), markdown, sourceUrl: url };
+  }
+
+  /** Runs against the right layout and maps failures onto the error catalogue. */
+  async function route<T>(workflow: Workflow, fromGitHub: (repo: Awaited<ReturnType<typeof github>>, branch: string) => Promise<T>, fromContentService: () => Promise<T>): Promise<T> {
+    const branch = workflow.branchName?.trim();
+    try {
+      if (workflow.umbrellaRepo && branch) return await fromGitHub(await github({ ...workflow, umbrellaRepo: workflow.umbrellaRepo }), branch);
+      try {
+        return await fromContentService();
+      } catch (error) {
+        // A final-layout workflow that was never seeded: no branch, and no content service to fall back on.
+        if (workflow.umbrellaRepo && (error instanceof UnreachableError || (error instanceof HttpStatusError && error.status >= 502))) {
+          throw errors.noFeatureBranch(workflow.name);
+        }
+        throw error;
+      }
+    } catch (error) {
+      if (isVteamError(error)) throw error;
+      logger?.warn({ workflow: `${workflow.namespace}/${workflow.name}`, err: error }, 'reading workflow documents failed');
+      throw errors.documentSourceFailed(workflow.name, error);
+    }
+  }
+
+  return {
+    list(workflow) {
+      return route(workflow, (repo, branch) => listFromGitHub(workflow, repo, branch), () => listFromContentService(workflow));
+    },
+    async read(workflow, rawPath) {
+      // Validated by the caller already; normalising again keeps this adapter safe on its own.
+      const path = normalizeWorkspacePath(rawPath);
+      if (!/\.md$/i.test(path)) throw errors.notMarkdown(path);
+      return route(workflow, (repo, branch) => readFromGitHub(workflow, repo, branch, path), () => readFromContentService(workflow, path));
+    },
+  };
+}
+
+function redactQuery(url: string): string {
+  const index = url.indexOf('?');
+  return index < 0 ? url : url.slice(0, index);
+}
+

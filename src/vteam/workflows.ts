@@ -1,0 +1,114 @@
+/**
+ * WorkflowRepository over the RFEWorkflow custom resource. Writes follow the vTeam backend's own
+ * pattern — GET, upsert by exact path, full PUT with the read resourceVersion — but a 409 is retried by
+ * re-reading and re-applying the upsert, so a concurrent edit never orphans the Jira issue (reference §8, §10).
+ */
+import type { Logger } from 'pino';
+import { errors } from '../errors.ts';
+import type { JiraLink, Workflow, WorkflowRef } from '../publishing/model.ts';
+import type { WorkflowRepository } from '../publishing/ports.ts';
+import type { KubeClients } from './kube-clients.ts';
+import { isConflict, isNotFound, toKubeError } from './kube-errors.ts';
+import { RFE_WORKFLOWS, VTEAM_GROUP, VTEAM_VERSION } from './resources.ts';
+import { isRecord, toWorkflow, withJiraLink, type RawObject } from './workflow-mapping.ts';
+
+export interface WorkflowRepositoryOptions {
+  logger?: Logger;
+  /** Attempts of the read-modify-write on conflicts. Default 6. */
+  maxAttempts?: number;
+  /** Backoff after the n-th conflict: random in [0, min(maxDelayMs, baseDelayMs·2ⁿ)]. Defaults 25 / 400 ms. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** For tests: replaces setTimeout-based sleeping and Math.random. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+type Clients = Pick<KubeClients, 'customObjects' | 'callOptions'>;
+
+export function createWorkflowRepository(kube: Clients, options: WorkflowRepositoryOptions = {}): WorkflowRepository {
+  const { customObjects, callOptions } = kube;
+  const logger = options.logger;
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 6);
+  const baseDelayMs = options.baseDelayMs ?? 25;
+  const maxDelayMs = options.maxDelayMs ?? 400;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const random = options.random ?? Math.random;
+  const resource = { group: VTEAM_GROUP, version: VTEAM_VERSION, plural: RFE_WORKFLOWS };
+
+  async function read(ref: WorkflowRef): Promise<RawObject | undefined> {
+    try {
+      const object: unknown = await customObjects.getNamespacedCustomObject({ ...resource, namespace: ref.namespace, name: ref.name }, callOptions);
+      return isRecord(object) ? object : undefined;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw toKubeError(error);
+    }
+  }
+
+  function mapOrSkip(object: unknown): Workflow | undefined {
+    const workflow = toWorkflow(object);
+    if (!workflow) logger?.warn({ name: isRecord(object) && isRecord(object.metadata) ? object.metadata.name : undefined }, 'skipping an RFEWorkflow without a usable name/namespace');
+    return workflow;
+  }
+
+  async function listNamespace(namespace: string): Promise<Workflow[]> {
+    try {
+      const list: unknown = await customObjects.listNamespacedCustomObject({ ...resource, namespace }, callOptions);
+      const items = isRecord(list) && Array.isArray(list.items) ? list.items : [];
+      return items.flatMap((item) => mapOrSkip(item) ?? []);
+    } catch (error) {
+      if (isNotFound(error)) {
+        // The API answers 404 for the whole resource when the CRD is not installed (platform ≥ v0.0.8).
+        logger?.warn({ namespace }, 'rfeworkflows are not served by this cluster; is the RFEWorkflow CRD installed?');
+        return [];
+      }
+      throw toKubeError(error);
+    }
+  }
+
+  return {
+    async get(ref) {
+      const object = await read(ref);
+      return object === undefined ? undefined : mapOrSkip(object);
+    },
+
+    async list(namespaces) {
+      const unique = [...new Set(namespaces)];
+      const lists = await Promise.all(unique.map(listNamespace));
+      return lists.flat();
+    },
+
+    async upsertJiraLink(ref: WorkflowRef, link: JiraLink): Promise<Workflow> {
+      for (let attempt = 1; ; attempt++) {
+        const current = await read(ref);
+        if (current === undefined) throw errors.workflowNotFound(`${ref.namespace}/${ref.name}`);
+        const { object, changed } = withJiraLink(current, link);
+        if (!changed) return mapped(current, ref);
+        try {
+          // A full replace carrying the read resourceVersion: the API server refuses it (409) if anyone
+          // wrote in between, so entries added concurrently are never overwritten.
+          const updated: unknown = await customObjects.replaceNamespacedCustomObject({ ...resource, namespace: ref.namespace, name: ref.name, body: object }, callOptions);
+          logger?.debug({ workflow: `${ref.namespace}/${ref.name}`, path: link.path, attempt }, 'jira link recorded');
+          return mapped(updated, ref);
+        } catch (error) {
+          if (isNotFound(error)) throw errors.workflowNotFound(`${ref.namespace}/${ref.name}`);
+          if (!isConflict(error)) throw toKubeError(error);
+          if (attempt >= maxAttempts) {
+            logger?.warn({ workflow: `${ref.namespace}/${ref.name}`, attempts: attempt }, 'gave up recording a jira link after repeated conflicts');
+            throw errors.kubernetesUnavailable(error);
+          }
+          const delay = random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+          logger?.debug({ workflow: `${ref.namespace}/${ref.name}`, attempt, delayMs: Math.round(delay) }, 'conflict recording a jira link; re-reading');
+          await sleep(delay);
+        }
+      }
+    },
+  };
+
+  function mapped(object: unknown, ref: WorkflowRef): Workflow {
+    const workflow = toWorkflow(object);
+    if (!workflow) throw errors.internal(new Error(`RFEWorkflow ${ref.namespace}/${ref.name} has no usable metadata`));
+    return workflow;
+  }
+}
