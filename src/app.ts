@@ -69,13 +69,12 @@ export async function createVteamSlack(config: Config, logger: Logger): Promise<
     accepting: async () => { if (!accepting) throw new Error('shutting down'); },
   }));
 
-  // The service and the notifier need each other's results (cards list documents); a late-bound
-  // reference keeps construction linear.
-  let service: PublishService | undefined;
-  const rowsOf = (workflow: Parameters<PublishService['rowsOf']>[0]) => service!.rowsOf(workflow);
+  // The notifier renders cards from the service's document rows, and the service reports through the
+  // notifier: the closure reads `service` only after construction.
+  const rowsOf = (workflow: Parameters<PublishService['rowsOf']>[0]) => service.rowsOf(workflow);
   const threads = createWorkflowThreads({ client: bolt.client, store, locks, logger, rowsOf, vteamUrl: config.vteamUrl });
   const notifier = createSlackNotifier({ client: bolt.client, threads, rowsOf, logger, vteamUrl: config.vteamUrl });
-  service = createPublishService({
+  const service = createPublishService({
     workflows, projects, documents, jira, store, locks, notifier,
     links: { isLinked: async (user) => { const link = await tokens.get(user); return Boolean(link && !link.broken); } },
     logger: logger.child({ component: 'publish' }),

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { SECRET_KEYS, envSchema, type Env } from './schema.ts';
 
 export interface Config {

@@ -2,6 +2,7 @@
  * What the publishing use case needs from the outside world. Adapters implement these:
  * vteam/ (Kubernetes, GitHub, content service), atlassian/ (MCP), storage/, slack/.
  */
+import type { VteamError } from '../errors.ts';
 import type {
   CreateIssueRequest, DocumentContent, FindIssueRequest, JiraIssue, JiraLink, JiraSettings,
   SlackUserRef, UpdateIssueRequest, Workflow, WorkflowDocument, WorkflowRef,
@@ -71,5 +72,5 @@ export interface PublishNotifier {
   published(replyTo: ReplyTo, event: PublishedEvent): Promise<void>;
   alreadyLinked(replyTo: ReplyTo, info: { workflow: Workflow; path: string; issue: JiraIssue }): Promise<void>;
   updated(replyTo: ReplyTo, info: { workflow: Workflow; path: string; issue: JiraIssue; user: SlackUserRef }): Promise<void>;
-  failed(replyTo: ReplyTo, error: import('../errors.ts').VteamError): Promise<void>;
+  failed(replyTo: ReplyTo, error: VteamError): Promise<void>;
 }

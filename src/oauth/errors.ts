@@ -1,0 +1,128 @@
+/**
+ * Failures of the OAuth machinery, by kind, so callers decide without parsing messages. Messages
+ * never quote tokens, codes, verifiers, secrets or state values; the server's OAuth error code
+ * (e.g. `invalid_grant`) is kept because operators need it and it is not secret.
+ */
+import { ResponseBodyError } from 'openid-client';
+import type { SlackUserRef } from '../publishing/model.ts';
+
+export type OAuthFailureKind =
+  /** The refresh token or code is dead (used, expired, revoked): the user must reconnect. */
+  | 'invalid_grant'
+  /** The server no longer knows our client (registration dropped): register again. */
+  | 'invalid_client'
+  /** The server refused for another reason (bad request, unsupported scope, …). */
+  | 'rejected'
+  /** Network failure, timeout or 5xx: try again later. */
+  | 'unavailable'
+  /** The server's metadata or answers do not allow the flow (no registration endpoint, no PKCE, …). */
+  | 'misconfigured';
+
+export class OAuthError extends Error {
+  readonly kind: OAuthFailureKind;
+  /** The OAuth `error` code the server answered with, when it did. */
+  readonly oauthError: string | undefined;
+  readonly status: number | undefined;
+
+  constructor(kind: OAuthFailureKind, message: string, options: { cause?: unknown; oauthError?: string; status?: number } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'OAuthError';
+    this.kind = kind;
+    this.oauthError = options.oauthError;
+    this.status = options.status;
+  }
+}
+
+/** Maps whatever openid-client or fetch threw into an OAuthError, keeping the original as cause. */
+export function toOAuthError(error: unknown, operation: string): OAuthError {
+  if (error instanceof OAuthError) return error;
+  if (error instanceof ResponseBodyError) {
+    const code = error.error;
+    const kind: OAuthFailureKind =
+      code === 'invalid_grant' ? 'invalid_grant'
+      : code === 'invalid_client' || code === 'unauthorized_client' ? 'invalid_client'
+      : error.status >= 500 || code === 'server_error' || code === 'temporarily_unavailable' ? 'unavailable'
+      : 'rejected';
+    return new OAuthError(kind, `${operation} failed: the authorization server answered ${error.status} ${code}`, {
+      cause: error,
+      oauthError: code,
+      status: error.status,
+    });
+  }
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  if (cause instanceof Response) {
+    const kind = cause.status >= 500 || cause.status === 429 ? 'unavailable' : 'rejected';
+    return new OAuthError(kind, `${operation} failed: the authorization server answered HTTP ${cause.status}`, { cause: error, status: cause.status });
+  }
+  const name = (error as { name?: unknown } | undefined)?.name;
+  if (error instanceof TypeError || name === 'AbortError' || name === 'TimeoutError') {
+    return new OAuthError('unavailable', `${operation} failed: the authorization server could not be reached`, { cause: error });
+  }
+  return new OAuthError('rejected', `${operation} failed: ${(error as Error | undefined)?.message ?? String(error)}`, { cause: error });
+}
+
+/** Why a callback did not produce a link; each one gets its own friendly page. */
+export type LinkFailureKind =
+  /** No state, or one we never issued (forged, or from another deployment). */
+  | 'unknown_state'
+  /** A state we issued, but its lifetime is over. */
+  | 'expired_state'
+  /** A state that was already used (a replayed or double-submitted callback). */
+  | 'used_state'
+  /** The callback names a different authorization server than the one the state was issued for. */
+  | 'mismatched_issuer'
+  /** The user pressed "Deny" (or cancelled) on the consent screen. */
+  | 'denied'
+  /** The authorization server reported another error (`error=` other than access_denied). */
+  | 'authorization_error'
+  /** A callback without `code` or `error`. */
+  | 'missing_code'
+  /** Exchanging the code for tokens failed. */
+  | 'exchange_failed'
+  /** Starting a link failed: the authorization server cannot be discovered or registered with. */
+  | 'unavailable';
+
+export class LinkError extends Error {
+  readonly kind: LinkFailureKind;
+  /** The Slack user the state was issued to, when the state could be read. */
+  readonly user: SlackUserRef | undefined;
+  /** The opaque context given to startLink, when the state could be read. */
+  readonly context: unknown;
+  /** For `authorization_error`: the server's OAuth error code. */
+  readonly oauthError: string | undefined;
+
+  constructor(kind: LinkFailureKind, message: string, options: { user?: SlackUserRef; context?: unknown; oauthError?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'LinkError';
+    this.kind = kind;
+    this.user = options.user;
+    this.context = options.context;
+    this.oauthError = options.oauthError;
+  }
+}
+
+export function isLinkError(error: unknown, kind?: LinkFailureKind): error is LinkError {
+  return error instanceof LinkError && (kind === undefined || error.kind === kind);
+}
+
+/** One sentence per failure for the callback page; every one says how to start again. */
+export function describeLinkFailure(kind: LinkFailureKind): string {
+  const again = 'Go back to Slack and press *Connect Atlassian account* again (or run `/vteam connect`).';
+  switch (kind) {
+    case 'expired_state':
+      return `This sign-in link has expired. ${again}`;
+    case 'used_state':
+      return `This sign-in link was already used. ${again}`;
+    case 'unknown_state':
+    case 'mismatched_issuer':
+      return `This sign-in link is not valid. ${again}`;
+    case 'denied':
+      return `Access was not granted, so your Atlassian account is not connected. ${again}`;
+    case 'authorization_error':
+    case 'missing_code':
+      return `Atlassian did not complete the sign-in. ${again}`;
+    case 'exchange_failed':
+    case 'unavailable':
+      return `We could not reach Atlassian to finish connecting your account. Please try again in a minute: ${again}`;
+  }
+}

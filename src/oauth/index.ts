@@ -1,0 +1,14 @@
+export { createAtlassianOAuth, oauthModeFromConfig, callbackUrl, CLASSIC_DEFAULT_SCOPES } from './oauth-client.ts';
+export type { AtlassianOAuth, AtlassianOAuthOptions, OAuthMode, TokenSet, AuthorizationRequest, CodeExchange } from './oauth-client.ts';
+export { createLinkFlow, stateKey } from './link-flow.ts';
+export type { LinkFlow, LinkFlowOptions, StartedLink, CompletedLink, SiteLookup, AtlassianSite } from './link-flow.ts';
+export { createTokenRefresher } from './token-refresher.ts';
+export type { TokenRefresher, TokenRefresherOptions } from './token-refresher.ts';
+export { createDisconnect } from './disconnect.ts';
+export type { DisconnectResult } from './disconnect.ts';
+export { createMcpDiscovery, createIssuerDiscovery, discoverFromMcp, fetchAuthorizationServerMetadata, resourceMetadataFromChallenge } from './discovery.ts';
+export type { AuthorizationServerInfo, ServerDiscovery, DiscoveryOptions } from './discovery.ts';
+export { createClientRegistry, registrationKey } from './client-registration.ts';
+export type { ClientRegistration, ClientRegistry, ClientRegistryOptions } from './client-registration.ts';
+export { OAuthError, LinkError, isLinkError, describeLinkFailure, toOAuthError } from './errors.ts';
+export type { OAuthFailureKind, LinkFailureKind } from './errors.ts';

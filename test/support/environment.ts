@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SlackUserRef } from '../../src/publishing/model.ts';
+import { parseKeyRing } from '../../src/storage/crypto.ts';
+import { createStore } from '../../src/storage/store.ts';
+import { createTokenStore } from '../../src/storage/tokens.ts';
+import { freePort, startApp, type AppProcess } from './app-process.ts';
+import { startFakeGitHub, type FakeGitHub } from './fake-github.ts';
+import { startFakeKube, type FakeKube } from './fake-kube.ts';
+import { startFakeMcp, type FakeDialect, type FakeMcp } from './fake-mcp/index.ts';
+import { startFakeSlack, type FakeSlack } from './fake-slack.ts';
+import { writeKubeconfig } from './kubeconfig.ts';
+import { buttonClickBody, postToSlackEvents, slashCommandBody } from './slack-requests.ts';
+
+export const SITE = 'https://acme.atlassian.net';
+export const CHANNEL = 'C0001';
+export const PROJECT = 'team-a';
+export const WORKFLOW = 'rfe-1760000000';
+export const SPEC = 'specs/001-dark-mode/spec.md';
+export const PLAN = 'specs/001-dark-mode/plan.md';
+export const TASKS = 'specs/001-dark-mode/tasks.md';
+export const ALICE: SlackUserRef = { teamId: 'T0001', userId: 'U0001' };
+export const ALICE_TOKEN = 'atl-access-alice-0123456789';
+const SIGNING_SECRET = 'test-signing-secret';
+const BOT_TOKEN = 'xoxb-test-token';
+
+export interface Environment {
+  slack: FakeSlack;
+  kube: FakeKube;
+  github: FakeGitHub;
+  mcp: FakeMcp;
+  app: AppProcess;
+  signingSecret: string;
+  /** Sends `/vteam <text>` as a signed slash command; returns the HTTP answer and the response_url used. */
+  command(text: string, options?: { userId?: string; channelId?: string }): Promise<{ status: number; body: string; ms: number; responseId: string }>;
+  click(actionId: string, value: string, options?: { userId?: string; channelId?: string; ephemeral?: boolean; messageTs?: string }): Promise<{ status: number; ms: number; responseId: string }>;
+  /** Links a Slack user's Atlassian account the way the OAuth flow would store it. */
+  link(user: SlackUserRef, accessToken: string, cloudId?: string): Promise<void>;
+  workflowLinks(name?: string): { path: string; jiraKey: string }[];
+  startApp(extraEnv?: Record<string, string>): Promise<AppProcess>;
+  close(): Promise<void>;
+}
+
+let responseCounter = 0;
+
+/**
+ * A whole world on loopback: Slack Web API, Kubernetes API, GitHub and the Atlassian MCP server, with
+ * one bound project, one RFE workflow with three documents, and the app started as users run it.
+ */
+export async function startEnvironment(options: { dialect?: FakeDialect; appEnv?: Record<string, string> } = {}): Promise<Environment> {
+  const dir = await mkdtemp(join(tmpdir(), 'vteam-e2e-'));
+  const encryptionKey = randomBytes(32).toString('base64');
+  const storeUrl = `sqlite://${join(dir, 'store.sqlite')}`;
+  const slack = await startFakeSlack({ botToken: BOT_TOKEN });
+  const kube = await startFakeKube();
+  const github = await startFakeGitHub();
+  const mcp = await startFakeMcp({
+    dialect: options.dialect ?? 'rovo-v1',
+    sites: [{ id: 'cloud-acme', url: SITE, name: 'acme' }, { id: 'cloud-other', url: 'https://other.atlassian.net', name: 'other' }],
+    projects: [{ site: SITE, key: 'PROJ' }, { site: SITE, key: 'LOCKED' }],
+    tokens: [{ token: ALICE_TOKEN, sites: [SITE], account: { name: 'Alice' } }],
+  });
+  const kubeconfig = await writeKubeconfig(dir, kube.url, kube.token);
+
+  kube.addProject(PROJECT);
+  kube.addProjectSettings(PROJECT, { annotations: { 'vteam.ambient-code/slack-channels': `${CHANNEL}, C0002` } });
+  kube.addSecret(PROJECT, 'ambient-runner-secrets', { JIRA_URL: `${SITE}/`, JIRA_PROJECT: 'PROJ', GIT_TOKEN: 'ghp-team-a', JIRA_API_TOKEN: 'legacy-shared-token-never-used' });
+  kube.addRfeWorkflow(PROJECT, WORKFLOW, {
+    title: 'Dark mode',
+    description: 'Allow users to switch themes',
+    branchName: 'ambient-dark-mode',
+    umbrellaRepo: { url: 'https://github.com/org/spec-repo', branch: 'main' },
+    jiraLinks: [{ path: 'specs/000-old/spec.md', jiraKey: 'OLD-1' }],
+    customField: 'kept',
+  });
+  github.addRepo('org', 'spec-repo', { private: true, readers: ['ghp-team-a'] });
+  github.setFiles('org', 'spec-repo', 'ambient-dark-mode', {
+    'rfe.md': '# Dark mode RFE',
+    [SPEC]: '# Dark mode spec\n\nUsers can pick a theme.',
+    [PLAN]: '# Plan\n\n1. Tokens\n2. Toggle',
+    [TASKS]: '# Tasks\n\n- [ ] T1',
+    'specs/001-dark-mode/notes.txt': 'not markdown',
+  });
+
+  const baseEnv = (): Record<string, string> => ({
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    ATLASSIAN_MCP_URL: mcp.url,
+    STORE_URL: storeUrl,
+    TOKEN_ENCRYPTION_KEY: encryptionKey,
+    KUBECONFIG: kubeconfig,
+    GITHUB_API_URL: github.apiUrl,
+    PUBLISH_LEASE_SECONDS: '2',
+    ...options.appEnv,
+  });
+
+  const env: Environment = {
+    slack, kube, github, mcp,
+    app: undefined as unknown as AppProcess,
+    signingSecret: SIGNING_SECRET,
+    async command(text, opts = {}) {
+      const responseId = `cmd${++responseCounter}`;
+      const body = slashCommandBody({ text, responseUrl: slack.responseUrl(responseId), ...opts });
+      return { ...(await postToSlackEvents(env.app.url, SIGNING_SECRET, body)), responseId };
+    },
+    async click(actionId, value, opts = {}) {
+      const responseId = `click${++responseCounter}`;
+      const body = buttonClickBody({ actionId, value, responseUrl: slack.responseUrl(responseId), ...opts });
+      const result = await postToSlackEvents(env.app.url, SIGNING_SECRET, body);
+      return { status: result.status, ms: result.ms, responseId };
+    },
+    async link(user, accessToken, cloudId) {
+      const store = await createStore(storeUrl);
+      try {
+        await createTokenStore(store, parseKeyRing(encryptionKey)).put(user, {
+          accessToken, refreshToken: undefined, expiresAt: Date.now() + 3600_000, linkedAt: Date.now(), cloudId,
+        });
+      } finally {
+        await store.close();
+      }
+    },
+    workflowLinks(name = WORKFLOW) {
+      const object = kube.get('rfeworkflows', PROJECT, name) as { spec?: { jiraLinks?: { path: string; jiraKey: string }[] } } | undefined;
+      return object?.spec?.jiraLinks ?? [];
+    },
+    async startApp(extraEnv = {}) {
+      env.app = await startApp({ ...baseEnv(), PORT: String(await freePort()), ...extraEnv });
+      return env.app;
+    },
+    async close() {
+      await env.app?.kill('SIGKILL');
+      await Promise.allSettled([slack.close(), kube.close(), github.close(), mcp.close()]);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  await env.link(ALICE, ALICE_TOKEN, options.dialect === 'self-hosted' ? 'cloud-acme' : undefined);
+  await env.startApp();
+  return env;
+}
+
+/** The JSON of a Publish/Update button for a document of the standard workflow. */
+export function buttonValue(path: string, namespace = PROJECT, name = WORKFLOW): string {
+  return JSON.stringify({ v: 1, ns: namespace, wf: name, p: path });
+}
