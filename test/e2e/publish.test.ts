@@ -31,7 +31,7 @@ describe('publishing a document', () => {
       { path: 'specs/000-old/spec.md', jiraKey: 'OLD-1' },
       { path: SPEC, jiraKey: 'PROJ-1' },
     ]);
-    expect((env.kube.get('rfeworkflows', PROJECT, WORKFLOW) as { spec: Record<string, unknown> }).spec.customField).toBe('kept');
+    expect((env.kube.get('rfeworkflows', PROJECT, WORKFLOW) as unknown as { spec: Record<string, unknown> }).spec.customField).toBe('kept');
     expect(env.kube.count('update', 'rfeworkflows')).toBe(1);
 
     // The thread hangs off one workflow card in the channel; the reply links the issue.

@@ -34,8 +34,10 @@ export interface Environment {
   app: AppProcess;
   signingSecret: string;
   /** Sends `/vteam <text>` as a signed slash command; returns the HTTP answer and the response_url used. */
-  command(text: string, options?: { userId?: string; channelId?: string }): Promise<{ status: number; body: string; ms: number; responseId: string }>;
-  click(actionId: string, value: string, options?: { userId?: string; channelId?: string; ephemeral?: boolean; messageTs?: string }): Promise<{ status: number; ms: number; responseId: string }>;
+  command(text: string, options?: { userId?: string; channelId?: string; app?: AppProcess }): Promise<{ status: number; body: string; ms: number; responseId: string }>;
+  click(actionId: string, value: string, options?: { userId?: string; channelId?: string; ephemeral?: boolean; messageTs?: string; app?: AppProcess }): Promise<{ status: number; ms: number; responseId: string }>;
+  /** The environment the app runs with (without PORT), to start more replicas. */
+  appEnv(): Record<string, string>;
   /** Links a Slack user's Atlassian account the way the OAuth flow would store it. */
   link(user: SlackUserRef, accessToken: string, cloudId?: string): Promise<void>;
   workflowLinks(name?: string): { path: string; jiraKey: string }[];
@@ -52,7 +54,7 @@ let responseCounter = 0;
 export async function startEnvironment(options: { dialect?: FakeDialect; appEnv?: Record<string, string> } = {}): Promise<Environment> {
   const dir = await mkdtemp(join(tmpdir(), 'vteam-e2e-'));
   const encryptionKey = randomBytes(32).toString('base64');
-  const storeUrl = `sqlite://${join(dir, 'store.sqlite')}`;
+  const storeUrl = options.appEnv?.STORE_URL ?? `sqlite://${join(dir, 'store.sqlite')}`;
   const slack = await startFakeSlack({ botToken: BOT_TOKEN });
   const kube = await startFakeKube();
   const github = await startFakeGitHub();
@@ -101,17 +103,18 @@ export async function startEnvironment(options: { dialect?: FakeDialect; appEnv?
     slack, kube, github, mcp,
     app: undefined as unknown as AppProcess,
     signingSecret: SIGNING_SECRET,
-    async command(text, opts = {}) {
+    async command(text, { app, ...opts } = {}) {
       const responseId = `cmd${++responseCounter}`;
       const body = slashCommandBody({ text, responseUrl: slack.responseUrl(responseId), ...opts });
-      return { ...(await postToSlackEvents(env.app.url, SIGNING_SECRET, body)), responseId };
+      return { ...(await postToSlackEvents((app ?? env.app).url, SIGNING_SECRET, body)), responseId };
     },
-    async click(actionId, value, opts = {}) {
+    async click(actionId, value, { app, ...opts } = {}) {
       const responseId = `click${++responseCounter}`;
       const body = buttonClickBody({ actionId, value, responseUrl: slack.responseUrl(responseId), ...opts });
-      const result = await postToSlackEvents(env.app.url, SIGNING_SECRET, body);
+      const result = await postToSlackEvents((app ?? env.app).url, SIGNING_SECRET, body);
       return { status: result.status, ms: result.ms, responseId };
     },
+    appEnv: baseEnv,
     async link(user, accessToken, cloudId) {
       const store = await createStore(storeUrl);
       try {

@@ -52,6 +52,8 @@ export interface HttpFailure {
   match?: { method?: string; tool?: string };
   /** Process the request first (so the issue may be created), then answer with the failure. */
   afterEffect?: boolean;
+  /** Never answer (with `afterEffect`: after processing), as a server whose reply is lost. */
+  hang?: boolean;
 }
 
 export interface ToolCallRecord {
@@ -187,7 +189,7 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
     const messages: JsonRpc[] = Array.isArray(parsed) ? parsed : parsed === undefined ? [] : [parsed as JsonRpc];
 
     const failure = takeHttpFailure(messages);
-    if (failure !== undefined && failure.afterEffect !== true) return fail(res, failure);
+    if (failure !== undefined && failure.afterEffect !== true) return failure.hang === true ? undefined : fail(res, failure);
 
     const token = bearer(req);
     if (dialect === 'self-hosted') {
@@ -242,6 +244,7 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
     });
     if (failure !== undefined) {
       await response.text().catch(() => undefined);
+      if (failure.hang === true) return;
       return fail(res, failure);
     }
     await send(res, response);
