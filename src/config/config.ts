@@ -102,6 +102,12 @@ export function describeConfig(environment: NodeJS.ProcessEnv = process.env): Re
   return Object.fromEntries(keys.flatMap((key) => {
     const value = environment[key];
     if (value === undefined || value === '') return [];
-    return [[key, (SECRET_KEYS as readonly string[]).includes(key) ? '(set)' : value]];
+    if ((SECRET_KEYS as readonly string[]).includes(key)) return [[key, '(set)']];
+    return [[key, withoutCredentials(value)]];
   }));
+}
+
+/** redis://user:password@host → redis://***@host, so URLs with passwords can be logged. */
+function withoutCredentials(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1***@');
 }

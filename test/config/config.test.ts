@@ -43,5 +43,6 @@ describe('loadConfig', () => {
   it('describes the configuration with secrets masked', () => {
     const described = describeConfig({ ...base, GITHUB_TOKEN: 'ghp_x', PORT: '8080' });
     expect(described).toEqual({ SLACK_BOT_TOKEN: '(set)', SLACK_SIGNING_SECRET: '(set)', GITHUB_TOKEN: '(set)', PORT: '8080' });
+    expect(describeConfig({ STORE_URL: 'redis://default:hunter2@redis:6379/0' })).toEqual({ STORE_URL: 'redis://***@redis:6379/0' });
   });
 });
