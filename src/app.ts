@@ -1,10 +1,20 @@
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createMcpJiraGateway } from './atlassian/jira-gateway.ts';
+import { createSiteLookup } from './atlassian/site-lookup.ts';
 import type { Config } from './config/config.ts';
+import type { CompletedLink } from './oauth/link-flow.ts';
 import { healthRoutes } from './http/health-routes.ts';
+import { oauthCallbackRoute } from './http/oauth-callback-route.ts';
+import { createDisconnect } from './oauth/disconnect.ts';
+import { createLinkFlow } from './oauth/link-flow.ts';
+import { createAtlassianOAuth, oauthModeFromConfig } from './oauth/oauth-client.ts';
+import { createTokenRefresher } from './oauth/token-refresher.ts';
 import { createPublishService, type PublishService } from './publishing/publish-service.ts';
+import { createPendingPublishes, createPublishHistory } from './publishing/user-records.ts';
 import { createBoltApp } from './slack/bolt-app.ts';
+import { connectedMessage } from './slack/blocks/account.ts';
+import { registerAccountHandlers } from './slack/handlers/account.ts';
 import { registerPublishActions } from './slack/handlers/publish-actions.ts';
 import { registerVteamCommand } from './slack/handlers/vteam-command.ts';
 import { createSlackNotifier } from './slack/slack-notifier.ts';
@@ -43,17 +53,20 @@ export async function createVteamSlack(config: Config, logger: Logger): Promise<
     contentServiceUrl: config.documents.contentServiceUrl,
     logger: logger.child({ component: 'documents' }),
   });
-  const jira = createMcpJiraGateway({
-    mcpUrl: config.atlassian.mcpUrl,
-    logger: logger.child({ component: 'mcp' }),
-    credentials: {
-      async current(user) {
-        const link = await tokens.get(user);
-        if (!link || link.broken) return undefined;
-        return { accessToken: link.accessToken, ...(link.cloudId ? { cloudId: link.cloudId } : {}) };
-      },
-    },
+  // One authorization-code flow, configured either MCP-native (discovery + DCR) or as a classic 3LO app.
+  const oauthMode = oauthModeFromConfig({ mcpUrl: config.atlassian.mcpUrl, ...config.atlassian.oauth });
+  const oauth = createAtlassianOAuth({ mode: oauthMode, publicUrl: config.http.publicUrl, store, logger: logger.child({ component: 'oauth' }) });
+  const linkFlow = createLinkFlow({
+    store, tokens, oauth, logger: logger.child({ component: 'oauth' }),
+    siteLookup: createSiteLookup({ mode: oauthMode.kind, mcpUrl: config.atlassian.mcpUrl, logger }),
   });
+  const disconnect = createDisconnect({ tokens, oauth, logger });
+  // A link found dead surfaces as AUTH_EXPIRED in the publish that needed it, which DMs the
+  // reconnect button; refreshes only ever happen on behalf of such a request.
+  const credentials = createTokenRefresher({ tokens, locks, oauth, logger: logger.child({ component: 'oauth' }) });
+  const jira = createMcpJiraGateway({ mcpUrl: config.atlassian.mcpUrl, logger: logger.child({ component: 'mcp' }), credentials });
+  const pending = createPendingPublishes(store, { maxAgeMs: 15 * 60_000 });
+  const history = createPublishHistory(store);
 
   const inFlight = new Set<Promise<unknown>>();
   let accepting = true;
@@ -63,25 +76,43 @@ export async function createVteamSlack(config: Config, logger: Logger): Promise<
     inFlight.add(settled);
   };
 
-  const bolt = createBoltApp(config, logger, healthRoutes({
-    store: () => store.ping(),
-    kubernetes: () => kube.ping(),
-    accepting: async () => { if (!accepting) throw new Error('shutting down'); },
-  }));
+  // The service and the notifier need each other (cards list documents; the callback resumes
+  // publishes): closures read `service` only after construction.
+  const resumeAfterLink = (completed: CompletedLink) => service.resumeAfterLink(completed.user);
+  const bolt = createBoltApp(config, logger, [
+    ...healthRoutes({
+      store: () => store.ping(),
+      kubernetes: () => kube.ping(),
+      accepting: async () => { if (!accepting) throw new Error('shutting down'); },
+    }),
+    oauthCallbackRoute({
+      linkFlow,
+      logger: logger.child({ component: 'oauth' }),
+      onLinked: async (completed) => {
+        await notifier.direct(completed.user.userId, connectedMessage(completed.link));
+        await resumeAfterLink(completed);
+      },
+    }),
+  ]);
 
-  // The notifier renders cards from the service's document rows, and the service reports through the
-  // notifier: the closure reads `service` only after construction.
   const rowsOf = (workflow: Parameters<PublishService['rowsOf']>[0]) => service.rowsOf(workflow);
   const threads = createWorkflowThreads({ client: bolt.client, store, locks, logger, rowsOf, vteamUrl: config.vteamUrl });
   const notifier = createSlackNotifier({ client: bolt.client, threads, rowsOf, logger, vteamUrl: config.vteamUrl });
   const service = createPublishService({
     workflows, projects, documents, jira, store, locks, notifier,
-    links: { isLinked: async (user) => { const link = await tokens.get(user); return Boolean(link && !link.broken); } },
+    pending, history,
+    links: {
+      async state(user) {
+        const link = await tokens.get(user);
+        return !link ? 'missing' : link.broken ? 'broken' : 'linked';
+      },
+    },
     logger: logger.child({ component: 'publish' }),
     options: config.publishing,
   });
 
-  registerVteamCommand(bolt, { service, logger, vteamUrl: config.vteamUrl, track });
+  registerVteamCommand(bolt, { service, logger, vteamUrl: config.vteamUrl, track, disconnect });
+  registerAccountHandlers(bolt, { linkFlow, disconnect, tokens, history, logger });
   registerPublishActions(bolt, { service, logger, ephemeral: notifier.ephemeral, track });
   bolt.error(async (error) => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');

@@ -13,7 +13,7 @@ export interface Config {
   http: { port: number; publicUrl: string };
   atlassian: {
     mcpUrl: string;
-    oauth: { clientId?: string | undefined; clientSecret?: string | undefined; issuer?: string | undefined };
+    oauth: { clientId?: string | undefined; clientSecret?: string | undefined; issuer?: string | undefined; scopes?: string[] | undefined };
   };
   store: { url: string; tokenEncryptionKey: string | undefined };
   kubernetes: { kubeconfigPath: string | undefined };
@@ -76,6 +76,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
         clientId: env.ATLASSIAN_OAUTH_CLIENT_ID,
         clientSecret: env.ATLASSIAN_OAUTH_CLIENT_SECRET,
         issuer: env.ATLASSIAN_OAUTH_ISSUER,
+        scopes: env.ATLASSIAN_OAUTH_SCOPES?.split(/\s+/).filter(Boolean),
       },
     },
     store: { url: env.STORE_URL, tokenEncryptionKey: env.TOKEN_ENCRYPTION_KEY },

@@ -36,6 +36,8 @@ export const envSchema = z.object({
   ATLASSIAN_OAUTH_CLIENT_ID: optionalString,
   ATLASSIAN_OAUTH_CLIENT_SECRET: optionalString,
   ATLASSIAN_OAUTH_ISSUER: optionalUrl('the OAuth issuer, e.g. https://auth.atlassian.com'),
+  /** Space-separated; default: what the server advertises (MCP) or Jira read/write + offline_access (classic). */
+  ATLASSIAN_OAUTH_SCOPES: optionalString,
   STORE_URL: z.string().trim()
     .regex(/^(sqlite:|redis:\/\/|rediss:\/\/)/, 'must start with sqlite: (embedded, one replica) or redis:// / rediss:// (several replicas)')
     .default('sqlite://./data/vteam-slack.sqlite'),

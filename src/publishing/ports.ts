@@ -45,9 +45,9 @@ export interface JiraGateway {
   browseUrl(siteUrl: string, key: string): string;
 }
 
-/** Whether a Slack user has linked an Atlassian account (the token store answers). */
+/** Whether a Slack user has a usable Atlassian link (the token store answers). */
 export interface AccountLinks {
-  isLinked(user: SlackUserRef): Promise<boolean>;
+  state(user: SlackUserRef): Promise<'linked' | 'missing' | 'broken'>;
 }
 
 /**
@@ -73,4 +73,8 @@ export interface PublishNotifier {
   alreadyLinked(replyTo: ReplyTo, info: { workflow: Workflow; path: string; issue: JiraIssue }): Promise<void>;
   updated(replyTo: ReplyTo, info: { workflow: Workflow; path: string; issue: JiraIssue; user: SlackUserRef }): Promise<void>;
   failed(replyTo: ReplyTo, error: VteamError): Promise<void>;
+  /** The user must (re)connect Atlassian first; the publish waits and resumes after the callback. */
+  needsLink(replyTo: ReplyTo, info: { user: SlackUserRef; path: string; reason: 'missing' | 'broken' }): Promise<void>;
+  /** A waiting publish was not resumed because connecting took too long. */
+  pendingDropped(replyTo: ReplyTo, info: { path: string; maxAgeMs: number }): Promise<void>;
 }

@@ -12,6 +12,7 @@ import type {
   AccountLinks, DocumentSource, JiraGateway, ProjectDirectory, PublishNotifier, ReplyTo, WorkflowRepository,
 } from './ports.ts';
 import { qualifiedName, resolveWorkflow } from './resolve-workflow.ts';
+import type { PendingPublishes, PublishHistory } from './user-records.ts';
 
 export interface PublishServiceDeps {
   workflows: WorkflowRepository;
@@ -22,6 +23,8 @@ export interface PublishServiceDeps {
   store: KeyValueStore;
   locks: LockService;
   notifier: PublishNotifier;
+  pending: PendingPublishes;
+  history: PublishHistory;
   logger: Logger;
   options: { leaseMs: number; rateLimitMaxWaitMs: number };
 }
@@ -48,7 +51,7 @@ export interface DocumentRow extends WorkflowDocument {
  * published"), and a journal plus an idempotency label on the issue (recovery after a crash).
  */
 export function createPublishService(deps: PublishServiceDeps) {
-  const { workflows, projects, documents, jira, links, locks, notifier, logger, options } = deps;
+  const { workflows, projects, documents, jira, links, locks, notifier, pending, history, logger, options } = deps;
   const journal = createJournal(deps.store);
 
   /** A click or command may only act on a project that binds the channel it came from. */
@@ -192,6 +195,8 @@ export function createPublishService(deps: PublishServiceDeps) {
     workflow = await workflows.upsertJiraLink(workflow, { path, jiraKey: issue.key });
     await journal.remove(workflow, path);
     logger.info({ workflow: qualifiedName(workflow), path, jiraKey: issue.key, created, recovered }, 'published');
+    await history.add(user, { workflow: ref(workflow), title: workflow.title, path, issue: { key: issue.key, url: issue.url }, at: Date.now() })
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not record the publish in the user history'));
     await notifier.published(replyTo, { workflow, path, issue, user, created, recovered });
   }
 
@@ -221,14 +226,41 @@ export function createPublishService(deps: PublishServiceDeps) {
         await notifier.alreadyLinked(request.replyTo, { workflow, path, issue: linked });
         return;
       }
-      if (!(await links.isLinked(request.user))) throw errors.notLinked();
+      const linkState = await links.state(request.user);
+      if (linkState !== 'linked') {
+        await waitForLink(req, linkState);
+        return;
+      }
       const ran = await underLease(req, async () => {
         await createAndLink(req, settings, await journal.get(workflow, path), false);
       });
       if (!ran) throw errors.publishInProgress(path);
     } catch (error) {
+      if (isVteamError(error, 'AUTH_EXPIRED')) {
+        await waitForLink({ ...request }, 'broken').catch((e: unknown) => report(request.replyTo, e, context));
+        return;
+      }
       await report(request.replyTo, error, context);
     }
+  }
+
+  /** Park the publish and ask the user to (re)connect; `resumeAfterLink` picks it up. */
+  async function waitForLink(request: PublishRequest, reason: 'missing' | 'broken'): Promise<void> {
+    await pending.save(request);
+    logger.info({ workflow: qualifiedName(request.workflow), path: request.path, user: request.user.userId, reason }, 'publish waits for the user to connect Atlassian');
+    await notifier.needsLink(request.replyTo, { user: request.user, path: request.path, reason });
+  }
+
+  /** After a successful OAuth callback: finish the publish that was waiting for it, if any. */
+  async function resumeAfterLink(user: SlackUserRef): Promise<void> {
+    const waiting = await pending.take(user);
+    if (!waiting) return;
+    if (!waiting.fresh) {
+      await notifier.pendingDropped(waiting.request.replyTo, { path: waiting.request.path, maxAgeMs: pending.maxAgeMs });
+      return;
+    }
+    logger.info({ workflow: qualifiedName(waiting.request.workflow), path: waiting.request.path }, 'resuming a publish after the user connected');
+    await publish(waiting.request);
   }
 
   /** Re-publish an already linked document: edit the issue's summary and description. */
@@ -243,7 +275,8 @@ export function createPublishService(deps: PublishServiceDeps) {
         await publish({ ...request, path });
         return;
       }
-      if (!(await links.isLinked(request.user))) throw errors.notLinked();
+      const linkState = await links.state(request.user);
+      if (linkState !== 'linked') throw linkState === 'broken' ? errors.authExpired() : errors.notLinked();
       const ran = await underLease({ ...request, path }, async () => {
         const document = await documents.read(workflow, path);
         const issue = await withRateLimitWaits(request.replyTo, workflow, path, () => jira.updateIssue(request.user, {
@@ -294,7 +327,7 @@ export function createPublishService(deps: PublishServiceDeps) {
     return pending.length;
   }
 
-  return { resolve, authorize, rowsOf, documentsOf, publish, update, recoverInterrupted };
+  return { resolve, authorize, rowsOf, documentsOf, publish, update, resumeAfterLink, recoverInterrupted };
 }
 
 /** Failures worth retrying later rather than reporting. */

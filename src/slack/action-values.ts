@@ -4,6 +4,8 @@ import type { WorkflowRef } from '../publishing/model.ts';
 export const ACTIONS = {
   publish: 'publish_to_jira',
   update: 'update_jira_issue',
+  connect: 'connect_atlassian',
+  disconnect: 'disconnect_atlassian',
 } as const;
 
 /**

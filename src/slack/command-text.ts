@@ -3,6 +3,8 @@ import { errors } from '../errors.ts';
 
 export type VteamCommand =
   | { kind: 'help' }
+  | { kind: 'connect' }
+  | { kind: 'disconnect' }
   | { kind: 'publish'; workflow: string; path?: string | undefined; issueType?: string | undefined }
   | { kind: 'unknown'; name: string };
 
@@ -14,7 +16,9 @@ export function parseVteamCommand(text: string): VteamCommand {
   const tokens = tokenize(text);
   const [name, ...rest] = tokens;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') return { kind: 'help' };
-  if (name.toLowerCase() !== 'publish') return { kind: 'unknown', name };
+  const sub = name.toLowerCase();
+  if (sub === 'connect' || sub === 'disconnect') return { kind: sub };
+  if (sub !== 'publish') return { kind: 'unknown', name };
 
   let parsed;
   try {

@@ -5,6 +5,7 @@ import type { VteamError } from '../errors.ts';
 import type { Workflow } from '../publishing/model.ts';
 import type { PublishNotifier, ReplyTo } from '../publishing/ports.ts';
 import type { DocumentRow } from '../publishing/publish-service.ts';
+import { connectPrompt } from './blocks/account.ts';
 import { alreadyLinkedMessage, documentPicker } from './blocks/documents.ts';
 import { errorMessage, publishedReply, queuedMessage, updatedReply } from './blocks/replies.ts';
 import { asSlackReplyTo, type SlackReplyTo } from './reply-target.ts';
@@ -26,7 +27,7 @@ export function createSlackNotifier(deps: {
   logger: Logger;
   fetch?: typeof fetch;
   vteamUrl?: string | undefined;
-}): PublishNotifier & { ephemeral(replyTo: ReplyTo, message: Message): Promise<void> } {
+}): PublishNotifier & { ephemeral(replyTo: ReplyTo, message: Message): Promise<void>; direct(userId: string, message: Message): Promise<void> } {
   const { client, threads, logger } = deps;
   const doFetch = deps.fetch ?? fetch;
 
@@ -54,6 +55,14 @@ export function createSlackNotifier(deps: {
     await client.chat.postEphemeral({ channel: target.channelId, user: target.userId, ...message });
   }
 
+  /** A DM from the bot (conversations.open is idempotent: it returns the existing DM). */
+  async function direct(userId: string, message: Message): Promise<void> {
+    const opened = await client.conversations.open({ users: userId });
+    const channel = opened.channel?.id;
+    if (!channel) throw new Error('conversations.open returned no channel');
+    await client.chat.postMessage({ channel, ...message });
+  }
+
   async function inThread(target: SlackReplyTo, workflow: Workflow, message: Message): Promise<void> {
     try {
       const thread = await threads.ensure(target, workflow);
@@ -78,6 +87,7 @@ export function createSlackNotifier(deps: {
 
   return {
     ephemeral,
+    direct,
     async queued(replyTo, info) {
       await ephemeral(replyTo, queuedMessage(info.path, info.retryAfterMs));
     },
@@ -94,6 +104,18 @@ export function createSlackNotifier(deps: {
     },
     async failed(replyTo, error: VteamError) {
       await ephemeral(replyTo, errorMessage(error.userMessage));
+    },
+    async needsLink(replyTo, info) {
+      const prompt = connectPrompt(info.reason, info.path);
+      await direct(info.user.userId, prompt).catch((e: unknown) => logger.warn({ err: e }, 'could not DM the connect prompt'));
+      await ephemeral(replyTo, info.reason === 'broken'
+        ? prompt
+        : { text: `Your Atlassian account is not linked yet: I sent you a direct message with a *Connect* button. Your publish of \`${info.path}\` continues by itself once you are connected.` });
+    },
+    async pendingDropped(replyTo, info) {
+      const minutes = Math.round(info.maxAgeMs / 60_000);
+      const target = asSlackReplyTo(replyTo);
+      await direct(target.userId, { text: `You are connected now, but your publish of \`${info.path}\` waited more than ${minutes} minutes and was dropped; publish it again.` });
     },
   };
 }

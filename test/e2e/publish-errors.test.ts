@@ -73,11 +73,15 @@ describe('every failure is one clear sentence with the fix, and creates nothing'
   });
 
   it('a user without a linked Atlassian account is told to connect', async () => {
-    expect(await ephemeralAnswer(`publish ${WORKFLOW} ${SPEC}`, { userId: 'U0002' })).toMatch(/Your Atlassian account is not linked yet; run `\/vteam connect`/);
+    expect(await ephemeralAnswer(`publish ${WORKFLOW} ${SPEC}`, { userId: 'U0002' })).toMatch(/Your Atlassian account is not linked yet: I sent you a direct message with a \*Connect\* button/);
+    const dm = await env.slack.waitFor(() => env.slack.callsTo('chat.postMessage').find((c) => c.args.channel === 'DU0002'));
+    expect(JSON.stringify(dm.args.blocks)).toContain('connect_atlassian');
   });
 
-  it('a token Atlassian rejects asks the user to re-authenticate', async () => {
+  it('a token Atlassian rejects asks the user to re-authenticate, with a button', async () => {
     expect(await ephemeralAnswer(`publish ${WORKFLOW} ${SPEC}`, { userId: 'U0003' })).toMatch(/Jira authentication expired\. Please re-authenticate/);
+    const dm = await env.slack.waitFor(() => env.slack.callsTo('chat.postMessage').find((c) => c.args.channel === 'DU0003'));
+    expect(JSON.stringify(dm.args.blocks)).toContain('Reconnect Atlassian account');
   });
 
   it('a site the user has not granted is named', async () => {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { toVteamError } from '../../errors.ts';
 import type { PublishService } from '../../publishing/publish-service.ts';
 import type { SlackUserRef } from '../../publishing/model.ts';
+import { connectPrompt } from '../blocks/account.ts';
 import { documentPicker } from '../blocks/documents.ts';
 import { helpMessage } from '../blocks/help.ts';
 import { errorMessage } from '../blocks/replies.ts';
@@ -16,6 +17,7 @@ export interface CommandDeps {
   vteamUrl?: string | undefined;
   /** Keeps work started after ack() visible to graceful shutdown. */
   track: (work: Promise<unknown>) => void;
+  disconnect: (user: SlackUserRef) => Promise<{ removed: boolean; revoked: boolean }>;
 }
 
 /** `/vteam …`: acknowledge at once (Slack allows 3 s), then do the work. */
@@ -38,9 +40,23 @@ export function registerVteamCommand(app: App, deps: CommandDeps): void {
       await ack({ response_type: 'ephemeral', ...helpMessage(`I don't know the command \`${escapeMrkdwn(parsed.name)}\`.`) });
       return;
     }
-    await ack();
-
     const user: SlackUserRef = { teamId: command.team_id, enterpriseId: command.enterprise_id, userId: command.user_id };
+    if (parsed.kind === 'connect') {
+      await ack({ response_type: 'ephemeral', ...connectPrompt('asked') });
+      return;
+    }
+    await ack();
+    if (parsed.kind === 'disconnect') {
+      track(deps.disconnect(user).then(
+        ({ removed }) => respond({ response_type: 'ephemeral', text: removed ? 'Your Atlassian account is disconnected. Issues and links you published stay as they are; `/vteam connect` links it again.' : 'No Atlassian account was connected.' }),
+        (error: unknown) => {
+          logger.error({ err: error }, '/vteam disconnect failed');
+          return respond({ response_type: 'ephemeral', ...errorMessage('Could not disconnect your Atlassian account; please try again in a minute.') });
+        },
+      ));
+      return;
+    }
+
     const replyTo = replyToOf(user, command.channel_id, { responseUrl: command.response_url });
     const { workflow: workflowArg, path, issueType } = parsed;
     track((async () => {

@@ -40,6 +40,16 @@ export interface FakeMcpOptions {
   sites?: SiteInput[];
   projects?: ProjectInput[];
   tokens?: TokenInput[];
+  /**
+   * Accept OAuth access tokens from a real authorization server (as Rovo does): its issuer is named in
+   * the protected-resource metadata, and a token is valid while `verify` says it was issued for this
+   * endpoint. Such tokens are granted `sites`.
+   */
+  authorization?: {
+    issuer: string;
+    verify(token: string): Promise<{ sub: string; aud?: string | string[] | undefined } | undefined>;
+    sites: string[];
+  };
 }
 
 export interface HttpFailure {
@@ -175,7 +185,7 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
     const url = new URL(req.url ?? '/', origin);
     if (req.method === 'GET' && url.pathname === '/healthz') return json(res, 200, { status: 'ok' });
     if (req.method === 'GET' && url.pathname.startsWith('/.well-known/oauth-protected-resource')) {
-      return json(res, 200, { resource: `${origin}${path}`, authorization_servers: [`${origin}/auth`], bearer_methods_supported: ['header'] });
+      return json(res, 200, { resource: `${origin}${path}`, authorization_servers: [options.authorization?.issuer ?? `${origin}/auth`], bearer_methods_supported: ['header'] });
     }
     if (url.pathname !== path) return json(res, 404, { error: 'Not found' });
 
@@ -192,6 +202,7 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
     if (failure !== undefined && failure.afterEffect !== true) return failure.hang === true ? undefined : fail(res, failure);
 
     const token = bearer(req);
+    if (options.authorization !== undefined && token !== undefined) await checkIssuedToken(token, options.authorization);
     if (dialect === 'self-hosted') {
       if (req.headers.authorization === undefined) return json(res, 401, { error: 'Authentication required: no Atlassian credentials were provided.' });
       if (token === undefined) return json(res, 401, { error: 'Unauthorized: unsupported Authorization header (use Bearer, Token or Basic)' });
@@ -248,6 +259,18 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
       return fail(res, failure);
     }
     await send(res, response);
+  }
+
+  /** Tokens from the authorization server are checked on every request, so expiry and revocation apply. */
+  async function checkIssuedToken(token: string, authorization: NonNullable<FakeMcpOptions['authorization']>): Promise<void> {
+    if (options.tokens?.some((t) => t.token === token)) return;
+    const verified = await authorization.verify(token).catch(() => undefined);
+    const audiences = [verified?.aud].flat();
+    if (verified !== undefined && audiences.includes(`${origin}${path}`)) {
+      if (jira.validToken(token) === undefined) jira.addToken({ token, sites: authorization.sites, account: { accountId: verified.sub, name: verified.sub } });
+    } else {
+      jira.tokens.delete(token);
+    }
   }
 
   async function openSession(): Promise<Session> {

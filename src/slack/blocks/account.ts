@@ -1,0 +1,82 @@
+import type { HomeView, KnownBlock } from '@slack/types';
+import type { RecentPublish } from '../../publishing/user-records.ts';
+import type { AtlassianLink } from '../../storage/types.ts';
+import { ACTIONS } from '../action-values.ts';
+import { clip, code, escapeMrkdwn, link } from './text.ts';
+
+/** A link button still sends an action, which must be acknowledged. */
+export const OPEN_SIGN_IN = 'open_atlassian_sign_in';
+
+const connectButton = (text = 'Connect Atlassian account') => ({
+  type: 'button' as const,
+  action_id: ACTIONS.connect,
+  text: { type: 'plain_text' as const, text },
+  style: 'primary' as const,
+  value: 'connect',
+});
+
+/**
+ * The prompt to link an account. It carries a button, never a URL: each click mints a fresh,
+ * single-use sign-in link, so an old DM never holds an expired one.
+ */
+export function connectPrompt(reason: 'missing' | 'broken' | 'asked', path?: string): { text: string; blocks: KnownBlock[] } {
+  const waiting = path ? ` Your publish of ${code(path)} continues by itself once you are connected.` : '';
+  const text = reason === 'broken'
+    ? `Jira authentication expired. Please re-authenticate: connect your Atlassian account again.${waiting}`
+    : `Connect your Atlassian account so that Jira issues are created as you, with your own permissions.${waiting}`;
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }, { type: 'actions', elements: [connectButton(reason === 'broken' ? 'Reconnect Atlassian account' : undefined)] }] };
+}
+
+/** What replaces the prompt after a click: a fresh sign-in link and a way to get another. */
+export function signInLink(authorizationUrl: string, expiresAt: number): { text: string; blocks: KnownBlock[] } {
+  const minutes = Math.max(1, Math.round((expiresAt - Date.now()) / 60_000));
+  const text = `Sign in to Atlassian to connect your account. This link works once, for ${minutes} minutes.`;
+  return {
+    text,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text } },
+      {
+        type: 'actions',
+        elements: [
+          { type: 'button', action_id: OPEN_SIGN_IN, text: { type: 'plain_text', text: 'Open Atlassian sign-in' }, url: authorizationUrl, style: 'primary' },
+          { type: 'button', action_id: ACTIONS.connect, text: { type: 'plain_text', text: 'Get a new link' }, value: 'connect' },
+        ],
+      },
+    ],
+  };
+}
+
+export function connectedMessage(link: AtlassianLink): { text: string } {
+  const sites = (link.sites ?? []).map((s) => s.url.replace(/^https?:\/\//, '')).join(', ') || 'no Jira site yet';
+  const who = link.accountName ? ` as ${escapeMrkdwn(clip(link.accountName, 80))}` : '';
+  return { text: `:white_check_mark: Connected${who} to ${escapeMrkdwn(sites)}. Jira issues you publish are now created with your own Atlassian account.` };
+}
+
+export function homeView(linkState: AtlassianLink | undefined, recent: RecentPublish[]): HomeView {
+  const blocks: KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: 'vTeam for Slack' } }];
+  if (!linkState) {
+    blocks.push(...connectPrompt('asked').blocks);
+  } else {
+    const sites = (linkState.sites ?? []).map((s) => link(s.url, s.name)).join(', ') || '_no site_';
+    const since = `<!date^${Math.floor(linkState.linkedAt / 1000)}^{date_short_pretty}|${new Date(linkState.linkedAt).toISOString()}>`;
+    const expiry = linkState.expiresAt ? ` · token renews <!date^${Math.floor(linkState.expiresAt / 1000)}^{time}|soon>` : '';
+    const status = linkState.broken ? ':warning: *Atlassian link broken*: reconnect to publish again.' : `:link: *Atlassian account connected*${linkState.accountName ? ` as ${escapeMrkdwn(clip(linkState.accountName, 80))}` : ''}`;
+    blocks.push(
+      { type: 'section', text: { type: 'mrkdwn', text: `${status}\nSites: ${sites}\nSince ${since}${expiry}` } },
+      {
+        type: 'actions',
+        elements: [
+          linkState.broken ? connectButton('Reconnect Atlassian account') : { type: 'button', action_id: ACTIONS.disconnect, text: { type: 'plain_text', text: 'Disconnect' }, style: 'danger', value: 'disconnect', confirm: { title: { type: 'plain_text', text: 'Disconnect Atlassian?' }, text: { type: 'plain_text', text: 'Publishing will ask you to connect again. Issues and links stay as they are.' }, confirm: { type: 'plain_text', text: 'Disconnect' }, deny: { type: 'plain_text', text: 'Cancel' } } },
+        ],
+      },
+    );
+  }
+  blocks.push({ type: 'divider' }, { type: 'section', text: { type: 'mrkdwn', text: '*Your recent publishes*' } });
+  if (recent.length === 0) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'Nothing yet. Use `/vteam publish <workflow>` in a channel bound to a vTeam project.' }] });
+  }
+  for (const entry of recent) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `${link(entry.issue.url, entry.issue.key)} · ${escapeMrkdwn(clip(entry.title, 80))} · ${code(entry.path)} · <!date^${Math.floor(entry.at / 1000)}^{date_short_pretty}|${new Date(entry.at).toISOString()}>` } });
+  }
+  return { type: 'home', blocks };
+}
