@@ -27,13 +27,22 @@ function withTrailingSlash(url: string): string {
   return url.endsWith('/') ? url : `${url}/`;
 }
 
+/**
+ * The Web API client logs whole request and response bodies at debug level; they carry message
+ * content such as sign-in links with their OAuth state, so they never reach our log.
+ */
+const BODY_DUMP = /^http request (body|result):/;
+
 /** Bolt's logger interface over pino, so everything lands in one structured log. */
 function boltLogger(logger: Logger): BoltLogger {
   const child = logger.child({ component: 'bolt' });
   let level = LogLevel.INFO;
   const fmt = (msgs: unknown[]) => msgs.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
   return {
-    debug: (...msgs: unknown[]) => child.debug(fmt(msgs)),
+    debug: (...msgs: unknown[]) => {
+      const text = fmt(msgs);
+      if (!BODY_DUMP.test(text)) child.debug(text);
+    },
     info: (...msgs: unknown[]) => child.info(fmt(msgs)),
     warn: (...msgs: unknown[]) => child.warn(fmt(msgs)),
     error: (...msgs: unknown[]) => child.error(fmt(msgs)),

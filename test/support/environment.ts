@@ -11,6 +11,7 @@ import { startFakeGitHub, type FakeGitHub } from './fake-github.ts';
 import { startFakeKube, type FakeKube } from './fake-kube.ts';
 import { startFakeMcp, type FakeDialect, type FakeMcp } from './fake-mcp/index.ts';
 import { startFakeSlack, type FakeSlack } from './fake-slack.ts';
+import { startAuthServer, type AuthServerHandle } from './auth-server/index.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { buttonClickBody, postToSlackEvents, slashCommandBody } from './slack-requests.ts';
 
@@ -31,6 +32,8 @@ export interface Environment {
   kube: FakeKube;
   github: FakeGitHub;
   mcp: FakeMcp;
+  /** A real OAuth 2.1 authorization server (oidc-provider) for the MCP endpoint, when asked for. */
+  auth: AuthServerHandle | undefined;
   app: AppProcess;
   signingSecret: string;
   /** Sends `/vteam <text>` as a signed slash command; returns the HTTP answer and the response_url used. */
@@ -51,7 +54,7 @@ let responseCounter = 0;
  * A whole world on loopback: Slack Web API, Kubernetes API, GitHub and the Atlassian MCP server, with
  * one bound project, one RFE workflow with three documents, and the app started as users run it.
  */
-export async function startEnvironment(options: { dialect?: FakeDialect; appEnv?: Record<string, string> } = {}): Promise<Environment> {
+export async function startEnvironment(options: { dialect?: FakeDialect; appEnv?: Record<string, string>; oauth?: boolean } = {}): Promise<Environment> {
   const dir = await mkdtemp(join(tmpdir(), 'vteam-e2e-'));
   const encryptionKey = randomBytes(32).toString('base64');
   const storeUrl = options.appEnv?.STORE_URL ?? `sqlite://${join(dir, 'store.sqlite')}`;
@@ -65,6 +68,8 @@ export async function startEnvironment(options: { dialect?: FakeDialect; appEnv?
     tokens: [{ token: ALICE_TOKEN, sites: [SITE], account: { name: 'Alice' } }],
   });
   const kubeconfig = await writeKubeconfig(dir, kube.url, kube.token);
+  const auth = options.oauth ? await startAuthServer({ resource: mcp.url }) : undefined;
+  if (auth) mcp.setAuthorization({ issuer: auth.issuer, verify: (token) => auth.verifyAccessToken(token), sites: [SITE] });
 
   kube.addProject(PROJECT);
   kube.addProjectSettings(PROJECT, { annotations: { 'vteam.ambient-code/slack-channels': `${CHANNEL}, C0002` } });
@@ -100,7 +105,7 @@ export async function startEnvironment(options: { dialect?: FakeDialect; appEnv?
   });
 
   const env: Environment = {
-    slack, kube, github, mcp,
+    slack, kube, github, mcp, auth,
     app: undefined as unknown as AppProcess,
     signingSecret: SIGNING_SECRET,
     async command(text, { app, ...opts } = {}) {
@@ -130,12 +135,13 @@ export async function startEnvironment(options: { dialect?: FakeDialect; appEnv?
       return object?.spec?.jiraLinks ?? [];
     },
     async startApp(extraEnv = {}) {
-      env.app = await startApp({ ...baseEnv(), PORT: String(await freePort()), ...extraEnv });
+      const port = await freePort();
+      env.app = await startApp({ ...baseEnv(), PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...extraEnv });
       return env.app;
     },
     async close() {
       await env.app?.kill('SIGKILL');
-      await Promise.allSettled([slack.close(), kube.close(), github.close(), mcp.close()]);
+      await Promise.allSettled([slack.close(), kube.close(), github.close(), mcp.close(), auth?.close()]);
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -67,9 +67,9 @@ export function buttonClickBody(input: ButtonClickInput): string {
 }
 
 /** POSTs a signed form body to the app's /slack/events and returns status and body. */
-export async function postToSlackEvents(appUrl: string, signingSecret: string, body: string, options: { timestamp?: number; signature?: string } = {}): Promise<{ status: number; body: string; ms: number }> {
+export async function postToSlackEvents(appUrl: string, signingSecret: string, body: string, options: { timestamp?: number; signature?: string; json?: boolean } = {}): Promise<{ status: number; body: string; ms: number }> {
   const headers = {
-    'content-type': 'application/x-www-form-urlencoded',
+    'content-type': options.json ? 'application/json' : 'application/x-www-form-urlencoded',
     ...signSlackBody(signingSecret, body, options.timestamp),
     ...(options.signature ? { 'x-slack-signature': options.signature } : {}),
   };
@@ -77,4 +77,14 @@ export async function postToSlackEvents(appUrl: string, signingSecret: string, b
   const response = await fetch(`${appUrl}/slack/events`, { method: 'POST', headers, body });
   const text = await response.text();
   return { status: response.status, body: text, ms: performance.now() - started };
+}
+
+/** An Events API envelope (JSON), e.g. app_home_opened. */
+export function eventBody(event: Record<string, unknown>, teamId = 'T0001'): string {
+  return JSON.stringify({
+    token: 'legacy-unused', team_id: teamId, api_app_id: 'A0001', type: 'event_callback',
+    event_id: `Ev${Math.random().toString(36).slice(2)}`, event_time: Math.floor(Date.now() / 1000),
+    event: { ...event, event_ts: String(Date.now() / 1000) },
+    authorizations: [{ team_id: teamId, user_id: 'UBOT', is_bot: true }],
+  });
 }

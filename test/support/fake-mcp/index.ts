@@ -111,6 +111,8 @@ export interface FakeMcp {
   addProject(input: ProjectInput): FakeProject;
   addToken(input: TokenInput): FakeToken;
   revokeToken(token: string): void;
+  /** Accept tokens from a real authorization server from now on (see the `authorization` option). */
+  setAuthorization(authorization: NonNullable<FakeMcpOptions['authorization']>): void;
 
   issues(filter?: { projectKey?: string; label?: string }): FakeIssue[];
   issue(key: string): FakeIssue | undefined;
@@ -149,6 +151,7 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
   for (const token of options.tokens ?? []) jira.addToken(token);
 
   const sessions = new Map<string, Session>();
+  let authorization = options.authorization;
   const counters = emptyCounters();
   let latencyMs = 0;
   let httpFailures: { remaining: number; failure: HttpFailure }[] = [];
@@ -185,7 +188,7 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
     const url = new URL(req.url ?? '/', origin);
     if (req.method === 'GET' && url.pathname === '/healthz') return json(res, 200, { status: 'ok' });
     if (req.method === 'GET' && url.pathname.startsWith('/.well-known/oauth-protected-resource')) {
-      return json(res, 200, { resource: `${origin}${path}`, authorization_servers: [options.authorization?.issuer ?? `${origin}/auth`], bearer_methods_supported: ['header'] });
+      return json(res, 200, { resource: `${origin}${path}`, authorization_servers: [authorization?.issuer ?? `${origin}/auth`], bearer_methods_supported: ['header'] });
     }
     if (url.pathname !== path) return json(res, 404, { error: 'Not found' });
 
@@ -202,7 +205,7 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
     if (failure !== undefined && failure.afterEffect !== true) return failure.hang === true ? undefined : fail(res, failure);
 
     const token = bearer(req);
-    if (options.authorization !== undefined && token !== undefined) await checkIssuedToken(token, options.authorization);
+    if (authorization !== undefined && token !== undefined) await checkIssuedToken(token, authorization);
     if (dialect === 'self-hosted') {
       if (req.headers.authorization === undefined) return json(res, 401, { error: 'Authentication required: no Atlassian credentials were provided.' });
       if (token === undefined) return json(res, 401, { error: 'Unauthorized: unsupported Authorization header (use Bearer, Token or Basic)' });
@@ -349,6 +352,9 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
     addSite: (input) => jira.addSite(input),
     addProject: (input) => jira.addProject(input),
     addToken: (input) => jira.addToken(input),
+    setAuthorization(value) {
+      authorization = value;
+    },
     revokeToken(token) {
       const found = jira.tokens.get(token);
       if (found !== undefined) found.revoked = true;
