@@ -5,6 +5,8 @@ import { createSiteLookup } from './atlassian/site-lookup.ts';
 import type { Config } from './config/config.ts';
 import type { CompletedLink } from './oauth/link-flow.ts';
 import { healthRoutes } from './http/health-routes.ts';
+import { metricsRoute } from './http/metrics-route.ts';
+import { createMetrics } from './observability/metrics.ts';
 import { oauthCallbackRoute } from './http/oauth-callback-route.ts';
 import { createDisconnect } from './oauth/disconnect.ts';
 import { createLinkFlow } from './oauth/link-flow.ts';
@@ -36,6 +38,7 @@ export interface VteamSlack {
 
 /** The composition root: every adapter is built and wired here, and nowhere else. */
 export async function createVteamSlack(config: Config, logger: Logger): Promise<VteamSlack> {
+  const metrics = createMetrics();
   const store = await createStore(config.store.url, { logger: logger.child({ component: 'store' }) });
   const keyRing = config.store.tokenEncryptionKey
     ? parseKeyRing(config.store.tokenEncryptionKey)
@@ -85,6 +88,7 @@ export async function createVteamSlack(config: Config, logger: Logger): Promise<
       kubernetes: () => kube.ping(),
       accepting: async () => { if (!accepting) throw new Error('shutting down'); },
     }),
+    metricsRoute(metrics.registry),
     oauthCallbackRoute({
       linkFlow,
       logger: logger.child({ component: 'oauth' }),
@@ -100,7 +104,7 @@ export async function createVteamSlack(config: Config, logger: Logger): Promise<
   const notifier = createSlackNotifier({ client: bolt.client, threads, rowsOf, logger, vteamUrl: config.vteamUrl });
   const service = createPublishService({
     workflows, projects, documents, jira, store, locks, notifier,
-    pending, history,
+    pending, history, metrics,
     links: {
       async state(user) {
         const link = await tokens.get(user);

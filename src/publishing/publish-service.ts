@@ -13,6 +13,7 @@ import type {
 } from './ports.ts';
 import { qualifiedName, resolveWorkflow } from './resolve-workflow.ts';
 import type { PendingPublishes, PublishHistory } from './user-records.ts';
+import type { Metrics } from '../observability/metrics.ts';
 
 export interface PublishServiceDeps {
   workflows: WorkflowRepository;
@@ -25,6 +26,7 @@ export interface PublishServiceDeps {
   notifier: PublishNotifier;
   pending: PendingPublishes;
   history: PublishHistory;
+  metrics?: Pick<Metrics, 'publishes' | 'publishDuration'> | undefined;
   logger: Logger;
   options: { leaseMs: number; rateLimitMaxWaitMs: number };
 }
@@ -51,7 +53,8 @@ export interface DocumentRow extends WorkflowDocument {
  * published"), and a journal plus an idempotency label on the issue (recovery after a crash).
  */
 export function createPublishService(deps: PublishServiceDeps) {
-  const { workflows, projects, documents, jira, links, locks, notifier, pending, history, logger, options } = deps;
+  const { workflows, projects, documents, jira, links, locks, pending, history, logger, options } = deps;
+  const notifier = countingNotifier(deps.notifier, deps.metrics);
   const journal = createJournal(deps.store);
 
   /** A click or command may only act on a project that binds the channel it came from. */
@@ -71,6 +74,12 @@ export function createPublishService(deps: PublishServiceDeps) {
     if (qualified) return authorize(channelId, { namespace: qualified[1]!, name: qualified[2]! });
     const bound = await projects.projectsBoundTo(channelId);
     if (bound.length === 0) throw errors.channelNotBound(undefined, channelId);
+    // The common case, a CR name, is a GET per bound project rather than a LIST of every workflow.
+    if (/^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/.test(argument.trim())) {
+      const found = (await Promise.all(bound.map((namespace) => workflows.get({ namespace, name: argument.trim() }))))
+        .filter((w): w is Workflow => w !== undefined);
+      if (found.length === 1) return found[0]!;
+    }
     return resolveWorkflow(argument, await workflows.list(bound));
   }
 
@@ -215,6 +224,15 @@ export function createPublishService(deps: PublishServiceDeps) {
 
   /** Publish one document. Never throws: every outcome reaches the notifier. */
   async function publish(request: PublishRequest): Promise<void> {
+    const stopTimer = deps.metrics?.publishDuration.startTimer();
+    try {
+      await publishOnce(request);
+    } finally {
+      stopTimer?.();
+    }
+  }
+
+  async function publishOnce(request: PublishRequest): Promise<void> {
     const context = { workflow: qualifiedName(request.workflow), path: request.path, user: request.user.userId };
     try {
       const path = validateDocumentPath(request.path);
@@ -328,6 +346,25 @@ export function createPublishService(deps: PublishServiceDeps) {
   }
 
   return { resolve, authorize, rowsOf, documentsOf, publish, update, resumeAfterLink, recoverInterrupted };
+}
+
+/**
+ * Counts each outcome where it is decided: the notifier sees every one exactly once. Durations are
+ * measured from the request; queued and link prompts are intermediate, not outcomes.
+ */
+function countingNotifier(notifier: PublishNotifier, metrics: PublishServiceDeps['metrics']): PublishNotifier {
+  if (!metrics) return notifier;
+  const count = (outcome: string) => metrics.publishes.inc({ outcome });
+  return {
+    ...notifier,
+    queued: (r, i) => notifier.queued(r, i),
+    needsLink: (r, i) => { count('needs_link'); return notifier.needsLink(r, i); },
+    pendingDropped: (r, i) => notifier.pendingDropped(r, i),
+    published: (r, e) => { count(e.created ? 'created' : 'found'); return notifier.published(r, e); },
+    alreadyLinked: (r, i) => { count('already_linked'); return notifier.alreadyLinked(r, i); },
+    updated: (r, i) => { count('updated'); return notifier.updated(r, i); },
+    failed: (r, e) => { count(e.code.toLowerCase()); return notifier.failed(r, e); },
+  };
 }
 
 /** Failures worth retrying later rather than reporting. */

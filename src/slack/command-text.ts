@@ -6,7 +6,8 @@ export type VteamCommand =
   | { kind: 'connect' }
   | { kind: 'disconnect' }
   | { kind: 'publish'; workflow: string; path?: string | undefined; issueType?: string | undefined }
-  | { kind: 'unknown'; name: string };
+  /** Any other sub-command: routed by name to a registered handler, else answered with help. */
+  | { kind: 'other'; name: string; args: string[] };
 
 /**
  * Parses the text after `/vteam`. Quotes (straight or the curly ones Slack clients insert) group
@@ -18,7 +19,7 @@ export function parseVteamCommand(text: string): VteamCommand {
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') return { kind: 'help' };
   const sub = name.toLowerCase();
   if (sub === 'connect' || sub === 'disconnect') return { kind: sub };
-  if (sub !== 'publish') return { kind: 'unknown', name };
+  if (sub !== 'publish') return { kind: 'other', name: sub, args: rest };
 
   let parsed;
   try {

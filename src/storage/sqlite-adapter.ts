@@ -49,6 +49,9 @@ export class SqliteKeyvAdapter extends EventEmitter implements KeyvStoreAdapter 
       // busy_timeout first: switching to WAL itself may need to wait for another process.
       this.db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
       if (path !== ':memory:') this.db.exec('PRAGMA journal_mode = WAL');
+      // Under WAL, NORMAL still survives a process crash (kill -9): only a power loss can drop the
+      // last commits. FULL fsyncs every commit on the event loop, which stalls Slack acks.
+      this.db.exec('PRAGMA synchronous = NORMAL');
       this.db.exec(`
         CREATE TABLE IF NOT EXISTS keyv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires INTEGER);
         CREATE INDEX IF NOT EXISTS keyv_expires ON keyv (expires) WHERE expires IS NOT NULL;

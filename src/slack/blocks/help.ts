@@ -9,7 +9,8 @@ export const HELP_TEXT = [
   '`<workflow>` is the workflow name (`rfe-1760000000`), `<project>/<name>`, or the start of its title (quote titles with spaces).',
 ].join('\n');
 
-export function helpMessage(preface?: string): { text: string; blocks: KnownBlock[] } {
-  const text = preface ? `${preface}\n\n${HELP_TEXT}` : HELP_TEXT;
+export function helpMessage(preface?: string, extraLines: string[] = []): { text: string; blocks: KnownBlock[] } {
+  const body = extraLines.length > 0 ? `${HELP_TEXT}\n${extraLines.map((l) => `• ${l}`).join('\n')}` : HELP_TEXT;
+  const text = preface ? `${preface}\n\n${body}` : body;
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
 }

@@ -1,4 +1,4 @@
-import type { App } from '@slack/bolt';
+import type { App, RespondFn } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { toVteamError } from '../../errors.ts';
 import type { PublishService } from '../../publishing/publish-service.ts';
@@ -11,6 +11,24 @@ import { escapeMrkdwn } from '../blocks/text.ts';
 import { parseVteamCommand } from '../command-text.ts';
 import { replyToOf } from '../reply-target.ts';
 
+/** A `/vteam <name> …` sub-command living in its own module (subscribe, jira-status, …). */
+export interface Subcommand {
+  name: string;
+  /** One line for /vteam help. */
+  help: string;
+  /** Runs after the command was acknowledged; answer with `respond` (ephemeral) or the Web API. */
+  run(context: SubcommandContext): Promise<void>;
+}
+
+export interface SubcommandContext {
+  user: SlackUserRef;
+  channelId: string;
+  args: string[];
+  triggerId: string;
+  respond: RespondFn;
+  client: App['client'];
+}
+
 export interface CommandDeps {
   service: PublishService;
   logger: Logger;
@@ -18,13 +36,14 @@ export interface CommandDeps {
   /** Keeps work started after ack() visible to graceful shutdown. */
   track: (work: Promise<unknown>) => void;
   disconnect: (user: SlackUserRef) => Promise<{ removed: boolean; revoked: boolean }>;
+  subcommands?: Subcommand[];
 }
 
 /** `/vteam …`: acknowledge at once (Slack allows 3 s), then do the work. */
 export function registerVteamCommand(app: App, deps: CommandDeps): void {
   const { service, logger, track } = deps;
 
-  app.command('/vteam', async ({ command, ack, respond }) => {
+  app.command('/vteam', async ({ command, ack, respond, client }) => {
     let parsed;
     try {
       parsed = parseVteamCommand(command.text ?? '');
@@ -32,15 +51,27 @@ export function registerVteamCommand(app: App, deps: CommandDeps): void {
       await ack({ response_type: 'ephemeral', ...errorMessage(toVteamError(error).userMessage) });
       return;
     }
+    const extraHelp = (deps.subcommands ?? []).map((c) => c.help);
     if (parsed.kind === 'help') {
-      await ack({ response_type: 'ephemeral', ...helpMessage() });
-      return;
-    }
-    if (parsed.kind === 'unknown') {
-      await ack({ response_type: 'ephemeral', ...helpMessage(`I don't know the command \`${escapeMrkdwn(parsed.name)}\`.`) });
+      await ack({ response_type: 'ephemeral', ...helpMessage(undefined, extraHelp) });
       return;
     }
     const user: SlackUserRef = { teamId: command.team_id, enterpriseId: command.enterprise_id, userId: command.user_id };
+    if (parsed.kind === 'other') {
+      const subcommand = deps.subcommands?.find((c) => c.name === parsed.name);
+      if (!subcommand) {
+        await ack({ response_type: 'ephemeral', ...helpMessage(`I don't know the command \`${escapeMrkdwn(parsed.name)}\`.`, extraHelp) });
+        return;
+      }
+      await ack();
+      const context: SubcommandContext = { user, channelId: command.channel_id, args: parsed.args, triggerId: command.trigger_id, respond, client };
+      track(subcommand.run(context).catch(async (error: unknown) => {
+        const failure = toVteamError(error);
+        logger[failure.code === 'INTERNAL' ? 'error' : 'info']({ err: failure.cause ?? error, code: failure.code, subcommand: subcommand.name }, '/vteam sub-command failed');
+        await respond({ response_type: 'ephemeral', ...errorMessage(failure.userMessage) }).catch(() => undefined);
+      }));
+      return;
+    }
     if (parsed.kind === 'connect') {
       await ack({ response_type: 'ephemeral', ...connectPrompt('asked') });
       return;

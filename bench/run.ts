@@ -1,0 +1,160 @@
+/**
+ * `npm run bench`: the PRODUCT.md §8 targets measured against the real app process (node src/main.ts)
+ * and the loopback fakes of the end-to-end tests. Prints one JSON object on stdout; progress on stderr.
+ */
+import { readFile } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { PROJECT, startEnvironment, type Environment } from '../test/support/environment.ts';
+import { audit } from './audit.ts';
+import { observeSlack } from './observe.ts';
+import { runAckScenario } from './scenarios/ack.ts';
+import { runBurstScenario } from './scenarios/burst.ts';
+import { runOverheadScenario } from './scenarios/overhead.ts';
+import { runRateLimitScenario } from './scenarios/rate-limit.ts';
+import { progress, round } from './stats.ts';
+import { documentsOf, seedUsers, seedWorkflows } from './world.ts';
+
+const WORKFLOWS = 200;
+const USERS = 50;
+const PROBE_WORKFLOW = 'rfe-bench-probe';
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const loadAtStart = loadavg().map((v) => round(v, 2));
+  const pressureAtStart = await cpuPressure();
+  progress('starting the environment (fakes + app process)');
+  let env: Environment | undefined;
+  const abort = () => {
+    void env?.close().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+  try {
+    // Production settings: info logs (debug logging of every request would be measured as app overhead)
+    // and the default 30 s publish lease (the e2e tests' 2 s lease renews every 0.7 s, a store write each).
+    // app-probe.ts reports the app's own event-loop delay, so a slow ack can be attributed. of every request would be measured as app overhead.
+    env = await startEnvironment({ appEnv: { LOG_LEVEL: 'info', PUBLISH_LEASE_SECONDS: '30', NODE_OPTIONS: `--import ${fileURLToPath(new URL('./app-probe.ts', import.meta.url))}` } });
+    const workflows = seedWorkflows(env, WORKFLOWS);
+    env.kube.addRfeWorkflow(PROJECT, PROBE_WORKFLOW, { title: 'Probe', branchName: 'probe', umbrellaRepo: { url: 'https://github.com/org/spec-repo', branch: 'main' } });
+    const users = await seedUsers(env, USERS);
+    progress(`seeded ${WORKFLOWS} workflows (${WORKFLOWS * 3} documents) and ${USERS} linked users`);
+    const observer = observeSlack(env.slack);
+
+    const ackDocs = workflows.slice(0, 120).flatMap(documentsOf);
+    const overheadWorkflows = workflows.slice(120, 135);
+    const burstDocs = workflows.slice(135, 185).flatMap(documentsOf);
+    const rateLimitDocs = workflows.slice(185, 200).flatMap(documentsOf);
+
+    const world = env;
+    const app = env.app;
+    const appLoop = async <T>(run: () => Promise<T>): Promise<T & { appEventLoop: AppLoopReport }> => {
+      const from = app.output.length;
+      const result = await run();
+      return { ...result, appEventLoop: appLoopReport(app.output.slice(from)) };
+    };
+    const ackLatency = await appLoop(() => runAckScenario(world, users, ackDocs, { burstPerUser: 8, mcpLatencyMs: 50 }));
+    const overhead = await appLoop(() => runOverheadScenario(world, observer, users[0]!, overheadWorkflows, { mcpLatencyMs: 200, probeWorkflow: PROBE_WORKFLOW }));
+    const burst = await appLoop(() => runBurstScenario(world, users, burstDocs, { publishes: 200, contested: 40, clicksPerContested: 3, mcpLatencyMs: 50 }));
+    const rateLimit = await appLoop(() => runRateLimitScenario(world, users, rateLimitDocs, { publishes: 40, rejected: 15, retryAfterSeconds: 1, mcpLatencyMs: 50 }));
+
+    const everything = audit(env, workflows.flatMap(documentsOf));
+    const logs = app.logs();
+    const errorLogs = logs.filter((r) => typeof r.level === 'number' && r.level >= 50);
+    const warnLogs = logs.filter((r) => r.level === 40);
+    const { requestsPerPublish, ...publishOverhead } = overhead;
+    observer.detach();
+
+    const result = {
+      bench: 'vteam-slack',
+      node: process.version,
+      cpus: availableParallelism(),
+      durationMs: round(performance.now() - started, 0),
+      machine: {
+        // Other processes on the machine skew every figure: compare load averages with the cpu count.
+        loadAverageAtStart: loadAtStart,
+        loadAverageAtEnd: loadavg().map((v) => round(v, 2)),
+        cpuPressureSomeAvg60: { atStart: pressureAtStart, atEnd: await cpuPressure() },
+      },
+      setup: { workflows: WORKFLOWS, documents: WORKFLOWS * 3, users: USERS, store: 'sqlite', appLogLevel: 'info' },
+      ackLatency,
+      publishOverhead,
+      requestsPerPublish,
+      exactlyOnceBurst: burst,
+      rateLimitSimulated: rateLimit,
+      allScenarios: {
+        issues: env.mcp.issues().length,
+        duplicates: everything.duplicates,
+        orphanIssues: everything.orphanIssues,
+        mismatchedLinks: everything.mismatchedLinks,
+      },
+      app: {
+        rssMb: await rssMb(app.child.pid),
+        errorLogs: errorLogs.length,
+        warnLogs: warnLogs.length,
+        logSamples: [...new Set([...errorLogs, ...warnLogs].map((r) => String(r.msg)))].slice(0, 8),
+      },
+    };
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } catch (error) {
+    // The app's last words explain most failures (a crash, a stuck publish).
+    if (env?.app) process.stderr.write(`app output (last 40 lines):\n${env.app.output.filter((l) => !l.includes('benchAppProbe')).slice(-40).join('\n')}\n`);
+    throw error;
+  } finally {
+    progress('closing the environment');
+    await env?.close();
+  }
+}
+
+interface AppLoopReport {
+  /** Per-second samples of the app's event-loop delay (app-probe.ts): worst p99, worst single stall. */
+  seconds: number;
+  worstP99Ms: number;
+  worstStallMs: number;
+  medianP50Ms: number;
+}
+
+function appLoopReport(lines: string[]): AppLoopReport {
+  const samples = lines.flatMap((line) => {
+    if (!line.includes('benchAppProbe')) return [];
+    try {
+      return [JSON.parse(line) as { p50Ms: number; p99Ms: number; worstStallMs: number }];
+    } catch {
+      return [];
+    }
+  });
+  const p50s = samples.map((s) => s.p50Ms).sort((a, b) => a - b);
+  return {
+    seconds: samples.length,
+    worstP99Ms: round(Math.max(0, ...samples.map((s) => s.p99Ms))),
+    worstStallMs: round(Math.max(0, ...samples.map((s) => s.worstStallMs))),
+    medianP50Ms: round(p50s[Math.floor(p50s.length / 2)] ?? 0),
+  };
+}
+
+/** Linux PSI: share of time some runnable task waited for a CPU over the last minute (percent). */
+async function cpuPressure(): Promise<number | null> {
+  try {
+    const text = await readFile('/proc/pressure/cpu', 'utf8');
+    const value = Number(/some avg10=[\d.]+ avg60=([\d.]+)/.exec(text)?.[1]);
+    return Number.isFinite(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+async function rssMb(pid: number | undefined): Promise<number | null> {
+  if (pid === undefined) return null;
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+    return Number.isFinite(kb) ? round(kb / 1024, 1) : null;
+  } catch {
+    return null;
+  }
+}
+
+main().then(() => process.exit(0), (error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,27 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every Prometheus metric the bot exposes, in one registry (prom-client), created once by the
+ * composition root and passed to whoever records. Names follow Prometheus conventions.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'vteam_slack_' });
+  const r = [registry];
+  return {
+    registry,
+    publishes: new Counter({ name: 'vteam_slack_publishes_total', help: 'Publishes by outcome (created, already_linked, updated, or an error code).', labelNames: ['outcome'] as const, registers: r }),
+    publishDuration: new Histogram({ name: 'vteam_slack_publish_duration_seconds', help: 'Wall time of a publish, from request to result.', labelNames: ['outcome'] as const, buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300], registers: r }),
+    mcpCalls: new Counter({ name: 'vteam_slack_mcp_calls_total', help: 'MCP tool calls by tool and status (ok, error, http_<code>, unreachable).', labelNames: ['tool', 'status'] as const, registers: r }),
+    rateLimited: new Counter({ name: 'vteam_slack_mcp_rate_limited_total', help: 'HTTP 429 answers from the MCP server.', labelNames: ['site'] as const, registers: r }),
+    queueLength: new Gauge({ name: 'vteam_slack_publish_queue_length', help: 'Publishes waiting for the rate limiter.', labelNames: ['site'] as const, registers: r }),
+    tokenRefreshes: new Counter({ name: 'vteam_slack_token_refreshes_total', help: 'Atlassian token refreshes by outcome.', labelNames: ['outcome'] as const, registers: r }),
+    cardsPosted: new Counter({ name: 'vteam_slack_cards_posted_total', help: 'Workflow cards posted to channels.', registers: r }),
+    cardsUpdated: new Counter({ name: 'vteam_slack_cards_updated_total', help: 'Workflow cards edited in place.', registers: r }),
+    watchRestarts: new Counter({ name: 'vteam_slack_watch_restarts_total', help: 'Kubernetes watch restarts by resource and reason.', labelNames: ['resource', 'reason'] as const, registers: r }),
+    circuitState: new Gauge({ name: 'vteam_slack_mcp_circuit_open', help: '1 while calls to the MCP server are suspended after repeated failures.', registers: r }),
+    budgetUsed: new Gauge({ name: 'vteam_slack_rate_budget_used_ratio', help: 'Share of the hourly MCP call budget used, per site.', labelNames: ['site'] as const, registers: r }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
