@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { z } from 'zod';
 import { SECRET_KEYS, envSchema, type Env } from './schema.ts';
 
@@ -21,6 +22,11 @@ export interface Config {
   vteamUrl: string | undefined;
   logLevel: Env['LOG_LEVEL'];
   publishing: { leaseMs: number; rateLimitMaxWaitMs: number };
+  admins: { userIds: string[]; userGroupId: string | undefined };
+  identity: { clusterUserTemplate: string; clusterUserGroups: string[] };
+  rateLimit: { concurrency: number; hourlyBudget: number };
+  leaderElection: { namespace: string | undefined; leaseName: string; leaseMs: number; identity: string };
+  cards: { resyncMs: number };
 }
 
 export class ConfigError extends Error {
@@ -85,6 +91,19 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     vteamUrl: env.VTEAM_URL?.replace(/\/+$/, ''),
     logLevel: env.LOG_LEVEL,
     publishing: { leaseMs: env.PUBLISH_LEASE_SECONDS * 1000, rateLimitMaxWaitMs: env.RATE_LIMIT_MAX_WAIT_SECONDS * 1000 },
+    admins: { userIds: (env.ADMIN_SLACK_USERS ?? '').split(',').map((u) => u.trim()).filter(Boolean), userGroupId: env.ADMIN_SLACK_USERGROUP },
+    identity: {
+      clusterUserTemplate: env.CLUSTER_USER_TEMPLATE,
+      clusterUserGroups: (env.CLUSTER_USER_GROUPS ?? '').split(',').map((g) => g.trim()).filter(Boolean),
+    },
+    rateLimit: { concurrency: env.RATE_LIMIT_CONCURRENCY, hourlyBudget: env.RATE_LIMIT_HOURLY_BUDGET },
+    leaderElection: {
+      namespace: env.LEADER_ELECTION_NAMESPACE,
+      leaseName: env.LEADER_ELECTION_LEASE,
+      leaseMs: env.LEADER_ELECTION_LEASE_SECONDS * 1000,
+      identity: env.POD_NAME ?? `${hostname()}-${process.pid}`,
+    },
+    cards: { resyncMs: env.CARDS_RESYNC_SECONDS * 1000 },
   };
 }
 

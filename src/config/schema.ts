@@ -49,6 +49,26 @@ export const envSchema = z.object({
     .default('http://ambient-content.{namespace}.svc:8080'),
   VTEAM_URL: optionalUrl('the vTeam UI base, e.g. https://vteam.example.com'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Slack user ids (comma-separated) who see every project's problems in /vteam jira-status. */
+  ADMIN_SLACK_USERS: z.string().trim().regex(/^[UW][A-Z0-9]+(\s*,\s*[UW][A-Z0-9]+)*$/, 'must be Slack user ids separated by commas, e.g. U0123ABC,U0456DEF').optional(),
+  /** Or a Slack user group whose members are admins (needs usergroups:read). */
+  ADMIN_SLACK_USERGROUP: z.string().trim().regex(/^S[A-Z0-9]+$/, 'must be a Slack user group id, e.g. S0123ABC').optional(),
+  /** Maps a Slack profile email to the cluster user checked by SubjectAccessReview: {email}, {local}, {domain}. */
+  CLUSTER_USER_TEMPLATE: z.string().trim().refine((v) => /\{(email|local)\}/.test(v), 'must contain {email} or {local}, e.g. {email} or oidc:{local}').default('{email}'),
+  /** Groups added to every SubjectAccessReview (comma-separated), e.g. system:authenticated. */
+  CLUSTER_USER_GROUPS: optionalString,
+  /** Concurrent MCP calls per Atlassian site (well under the ~20 that trigger 429s). */
+  RATE_LIMIT_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(4),
+  /** MCP calls per Atlassian site per hour. */
+  RATE_LIMIT_HOURLY_BUDGET: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /** Lease for electing the one replica that posts workflow cards (coordination.k8s.io, own namespace). */
+  LEADER_ELECTION_NAMESPACE: optionalString,
+  LEADER_ELECTION_LEASE: z.string().trim().default('vteam-slack-cards'),
+  LEADER_ELECTION_LEASE_SECONDS: z.coerce.number().int().min(2).max(300).default(15),
+  /** This replica's identity in the Lease; the Deployment sets it from the pod name. */
+  POD_NAME: optionalString,
+  /** Slow periodic resync of workflow cards (new documents appear without a CR change). */
+  CARDS_RESYNC_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
   /** How long a publish holds its lease before another replica may take over after a crash. */
   PUBLISH_LEASE_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
   /** Longest a publish waits in total for Jira's rate limit before giving up. */

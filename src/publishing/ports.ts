@@ -36,11 +36,16 @@ export interface DocumentSource {
   read(workflow: Workflow, path: string): Promise<DocumentContent>;
 }
 
+/** Per-call hooks: a rate limiter may hold a call in its queue and says so. */
+export interface JiraCallOptions {
+  onQueued?: (info: { position: number; etaMs?: number | undefined }) => void;
+}
+
 export interface JiraGateway {
-  createIssue(user: SlackUserRef, request: CreateIssueRequest): Promise<JiraIssue>;
-  updateIssue(user: SlackUserRef, request: UpdateIssueRequest): Promise<JiraIssue>;
+  createIssue(user: SlackUserRef, request: CreateIssueRequest, options?: JiraCallOptions): Promise<JiraIssue>;
+  updateIssue(user: SlackUserRef, request: UpdateIssueRequest, options?: JiraCallOptions): Promise<JiraIssue>;
   /** Finds an issue the bot created earlier by its idempotency label (crash recovery). */
-  findIssueByLabel(user: SlackUserRef, request: FindIssueRequest): Promise<JiraIssue | undefined>;
+  findIssueByLabel(user: SlackUserRef, request: FindIssueRequest, options?: JiraCallOptions): Promise<JiraIssue | undefined>;
   /** Browse URL for a key on a site, without a network call when the site is known. */
   browseUrl(siteUrl: string, key: string): string;
 }
@@ -68,7 +73,8 @@ export interface PublishedEvent {
 
 export interface PublishNotifier {
   /** Jira asked us to wait; the publish continues by itself. */
-  queued(replyTo: ReplyTo, info: { workflow: Workflow; path: string; retryAfterMs: number }): Promise<void>;
+  /** Waiting for Jira's rate limit: either a 429's Retry-After, or a place in our own queue. */
+  queued(replyTo: ReplyTo, info: { workflow: Workflow; path: string; retryAfterMs?: number | undefined; position?: number | undefined }): Promise<void>;
   published(replyTo: ReplyTo, event: PublishedEvent): Promise<void>;
   alreadyLinked(replyTo: ReplyTo, info: { workflow: Workflow; path: string; issue: JiraIssue }): Promise<void>;
   updated(replyTo: ReplyTo, info: { workflow: Workflow; path: string; issue: JiraIssue; user: SlackUserRef }): Promise<void>;

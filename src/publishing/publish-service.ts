@@ -9,7 +9,7 @@ import {
 import { createJournal, type JournalEntry } from './journal.ts';
 import type { JiraIssue, JiraSettings, SlackUserRef, Workflow, WorkflowDocument, WorkflowRef } from './model.ts';
 import type {
-  AccountLinks, DocumentSource, JiraGateway, ProjectDirectory, PublishNotifier, ReplyTo, WorkflowRepository,
+  AccountLinks, DocumentSource, JiraCallOptions, JiraGateway, ProjectDirectory, PublishNotifier, ReplyTo, WorkflowRepository,
 } from './ports.ts';
 import { qualifiedName, resolveWorkflow } from './resolve-workflow.ts';
 import type { PendingPublishes, PublishHistory } from './user-records.ts';
@@ -126,11 +126,21 @@ export function createPublishService(deps: PublishServiceDeps) {
    * Runs `call`, waiting out Jira's 429s (the user is told) until the configured budget is spent.
    * Safe for creates too: a 429 means the server did not process the request.
    */
-  async function withRateLimitWaits<T>(replyTo: ReplyTo, workflow: Workflow, path: string, call: () => Promise<T>): Promise<T> {
+  async function withRateLimitWaits<T>(replyTo: ReplyTo, workflow: Workflow, path: string, call: (options: JiraCallOptions) => Promise<T>): Promise<T> {
     let waited = 0;
+    // Told once per position change at most, so a long queue is not a stream of messages.
+    let toldPosition: number | undefined;
+    const callOptions: JiraCallOptions = {
+      onQueued: ({ position }) => {
+        if (toldPosition !== undefined && position >= toldPosition) return;
+        if (toldPosition !== undefined && position > 1) return;
+        toldPosition = position;
+        notifier.queued(replyTo, { workflow, path, position }).catch((e: unknown) => logger.warn({ err: e }, 'could not tell the user they are queued'));
+      },
+    };
     for (;;) {
       try {
-        return await call();
+        return await call(callOptions);
       } catch (error) {
         if (!isVteamError(error, 'RATE_LIMITED')) throw error;
         const retryAfterMs = Math.max(1000, error.retryAfterMs ?? 1000);
@@ -164,8 +174,8 @@ export function createPublishService(deps: PublishServiceDeps) {
     let created = false;
     if (!issue && entry) {
       // An earlier attempt may have created the issue before it died: look before creating.
-      issue = await withRateLimitWaits(replyTo, workflow, path, () =>
-        jira.findIssueByLabel(user, { siteUrl: settings.siteUrl, projectKey: settings.projectKey, label }));
+      issue = await withRateLimitWaits(replyTo, workflow, path, (callOptions) =>
+        jira.findIssueByLabel(user, { siteUrl: settings.siteUrl, projectKey: settings.projectKey, label }, callOptions));
       if (!issue && entry.state === 'uncertain') {
         // The user was told it failed; without evidence of an issue there is nothing to finish.
         await journal.remove(workflow, path);
@@ -180,7 +190,7 @@ export function createPublishService(deps: PublishServiceDeps) {
       await journal.put({ state: 'creating', workflow: ref(workflow), path, label, user, issueType: request.issueType, replyTo });
       try {
         const current = workflow;
-        issue = await withRateLimitWaits(replyTo, workflow, path, () => jira.createIssue(user, {
+        issue = await withRateLimitWaits(replyTo, workflow, path, (callOptions) => jira.createIssue(user, {
           siteUrl: settings.siteUrl,
           projectKey: settings.projectKey,
           issueType,
@@ -188,7 +198,7 @@ export function createPublishService(deps: PublishServiceDeps) {
           description: issueDescription(document),
           parentKey: parentKey(current),
           labels: [BOT_LABEL, label],
-        }));
+        }, callOptions));
         created = true;
       } catch (error) {
         if (isVteamError(error) && error.outcomeUnknown) {
@@ -297,12 +307,12 @@ export function createPublishService(deps: PublishServiceDeps) {
       if (linkState !== 'linked') throw linkState === 'broken' ? errors.authExpired() : errors.notLinked();
       const ran = await underLease({ ...request, path }, async () => {
         const document = await documents.read(workflow, path);
-        const issue = await withRateLimitWaits(request.replyTo, workflow, path, () => jira.updateIssue(request.user, {
+        const issue = await withRateLimitWaits(request.replyTo, workflow, path, (callOptions) => jira.updateIssue(request.user, {
           siteUrl: settings.siteUrl,
           issueKey: link.jiraKey,
           summary: issueSummary(workflow, document.phase),
           description: issueDescription(document),
-        }));
+        }, callOptions));
         logger.info({ ...context, jiraKey: issue.key }, 'issue updated');
         await notifier.updated(request.replyTo, { workflow, path, issue, user: request.user });
       });

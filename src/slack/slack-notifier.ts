@@ -89,7 +89,7 @@ export function createSlackNotifier(deps: {
     ephemeral,
     direct,
     async queued(replyTo, info) {
-      await ephemeral(replyTo, queuedMessage(info.path, info.retryAfterMs));
+      await ephemeral(replyTo, queuedMessage(info.path, info));
     },
     async published(replyTo, event) {
       const target = asSlackReplyTo(replyTo);

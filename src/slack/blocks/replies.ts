@@ -15,9 +15,11 @@ export function updatedReply(path: string, issue: JiraIssue, user: SlackUserRef)
   return { text: `${issue.key} updated from ${path}`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
 }
 
-export function queuedMessage(path: string, retryAfterMs: number): { text: string } {
-  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return { text: `:hourglass_flowing_sand: Jira is busy, so publishing ${code(path)} is queued; it continues by itself in about ${seconds} s and the link will appear in the workflow's thread.` };
+export function queuedMessage(path: string, wait: { retryAfterMs?: number | undefined; position?: number | undefined }): { text: string } {
+  const when = wait.position !== undefined
+    ? `you are number ${wait.position} in the queue`
+    : `it continues by itself in about ${Math.max(1, Math.ceil((wait.retryAfterMs ?? 1000) / 1000))} s`;
+  return { text: `:hourglass_flowing_sand: Jira is busy, so publishing ${code(path)} is queued; ${when}, and the link will appear in the workflow's thread.` };
 }
 
 export function errorMessage(userMessage: string): { text: string } {
