@@ -20,6 +20,8 @@ export interface WorkflowRepository {
 }
 
 export interface ProjectDirectory {
+  /** Every managed project that binds at least one channel, with those channels. */
+  bindings(): Promise<{ namespace: string; channels: string[] }[]>;
   /** Namespaces (managed projects) whose projectsettings bind this Slack channel. */
   projectsBoundTo(channelId: string): Promise<string[]>;
   isBound(namespace: string, channelId: string): Promise<boolean>;
@@ -46,6 +48,8 @@ export interface JiraGateway {
   updateIssue(user: SlackUserRef, request: UpdateIssueRequest, options?: JiraCallOptions): Promise<JiraIssue>;
   /** Finds an issue the bot created earlier by its idempotency label (crash recovery). */
   findIssueByLabel(user: SlackUserRef, request: FindIssueRequest, options?: JiraCallOptions): Promise<JiraIssue | undefined>;
+  /** The issue types a user may create in a Jira project (for the jira-config modal). */
+  listIssueTypes?(user: SlackUserRef, request: { siteUrl: string; projectKey: string }): Promise<string[]>;
   /** Browse URL for a key on a site, without a network call when the site is known. */
   browseUrl(siteUrl: string, key: string): string;
 }

@@ -81,6 +81,13 @@ export function createProjectDirectory(kube: Clients, options: ProjectDirectoryO
   const secretNameOf = async (namespace: string) => (await allSettings()).get(namespace)?.runnerSecretName ?? DEFAULT_RUNNER_SECRET;
 
   return {
+    async bindings() {
+      const [managed, settings] = await Promise.all([managedNamespaces(), allSettings()]);
+      return [...settings.entries()]
+        .filter(([namespace]) => managed.has(namespace))
+        .map(([namespace, view]) => ({ namespace, channels: channelsOf(view) }))
+        .filter((b) => b.channels.length > 0);
+    },
     async projectsBoundTo(channelId) {
       const channel = normaliseChannel(channelId);
       const [managed, settings] = await Promise.all([managedNamespaces(), allSettings()]);
