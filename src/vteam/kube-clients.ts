@@ -33,6 +33,7 @@ export function createKubeClients(options: KubeClientsOptions = {}): KubeClients
   const kubeConfig = new KubeConfig();
   if (options.kubeconfigPath) kubeConfig.loadFromFile(options.kubeconfigPath);
   else kubeConfig.loadFromDefault();
+  reuseConnections(kubeConfig);
 
   const callOptions: ConfigurationOptions = {
     middleware: [timeoutMiddleware(options.requestTimeoutMs ?? 10_000)],
@@ -62,6 +63,26 @@ export function createKubeClients(options: KubeClientsOptions = {}): KubeClients
     },
   };
 }
+
+/**
+ * client-node 2.0 builds a new undici Agent for every request whenever TLS options exist (always,
+ * in-cluster: the service-account CA), so each API call opened a fresh TLS connection and the agents
+ * piled up. One dispatcher per distinct option set keeps connections alive and reused.
+ */
+function reuseConnections(kubeConfig: KubeConfig): void {
+  // A private method of 2.0.x (the lockfile pins it); test/vteam/kube-clients.test.ts notices if it changes.
+  const target = kubeConfig as unknown as { createDispatcher?: DispatcherFactory };
+  const original = target.createDispatcher?.bind(kubeConfig);
+  if (!original) return;
+  const cache = new Map<string, unknown>();
+  target.createDispatcher = (cluster, agentOptions) => {
+    const key = JSON.stringify([cluster?.name, cluster?.server, agentOptions]);
+    if (!cache.has(key)) cache.set(key, original(cluster, agentOptions));
+    return cache.get(key);
+  };
+}
+
+type DispatcherFactory = (cluster: { name?: string; server?: string } | null | undefined, agentOptions: unknown) => unknown;
 
 function timeoutMiddleware(timeoutMs: number) {
   return {

@@ -1,32 +1,35 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isVteamError } from '../../src/errors.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createKubeClients } from '../../src/vteam/kube-clients.ts';
-import { createWorkflowRepository } from '../../src/vteam/workflows.ts';
-import { startKubeFixture, type KubeFixture } from './kube-fixture.ts';
+import { writeKubeconfig } from '../support/kubeconfig.ts';
 
-describe('createKubeClients', () => {
-  let fx: KubeFixture;
-  beforeEach(async () => {
-    fx = await startKubeFixture();
-  });
-  afterEach(() => fx.close());
+let connections = 0;
+const server = createServer((_req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ major: '1', minor: '31', gitVersion: 'v1.31.0' }));
+});
+server.on('connection', () => { connections += 1; });
+let dir = '';
 
-  it('connects with the given kubeconfig and its bearer token', async () => {
-    await fx.clients.ping();
-    expect(fx.clients.kubeConfig.getCurrentCluster()?.server).toBe(fx.kube.url);
-    expect(await fx.clients.rfeWorkflowsServed()).toBe(true);
-  });
+beforeAll(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  dir = await mkdtemp(join(tmpdir(), 'kube-clients-'));
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await rm(dir, { recursive: true, force: true });
+});
 
-  it('ping fails when the API server is gone', async () => {
-    await fx.kube.close();
-    await expect(fx.clients.ping()).rejects.toThrow();
-  });
-
-  it('bounds every call with the request timeout, so a hung API server reads as unavailable', async () => {
-    const clients = createKubeClients({ kubeconfigPath: fx.kubeconfigPath, requestTimeoutMs: 100 });
-    fx.kube.addProject('proj');
-    fx.kube.failNext({ verb: 'get', resource: 'rfeworkflows' }, 'hang');
-    const error = await createWorkflowRepository(clients).get({ namespace: 'proj', name: 'rfe-1' }).catch((e: unknown) => e);
-    expect(isVteamError(error, 'KUBERNETES_UNAVAILABLE')).toBe(true);
-  });
+it('reuses one connection for many API calls instead of opening one per request', async () => {
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const kube = createKubeClients({ kubeconfigPath: await writeKubeconfig(dir, url, 'token') });
+  for (let i = 0; i < 20; i++) await kube.ping();
+  // undici may keep a second socket while the previous response is still being released; without
+  // reuse this was one connection (and one TLS handshake, in-cluster) per call.
+  expect(connections).toBeLessThanOrEqual(2);
 });
