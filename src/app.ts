@@ -1,5 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { createGuardedJiraGateway } from './atlassian/guarded-gateway.ts';
 import { createMcpJiraGateway } from './atlassian/jira-gateway.ts';
 import { createSiteLookup } from './atlassian/site-lookup.ts';
 import type { Config } from './config/config.ts';
@@ -67,7 +68,16 @@ export async function createVteamSlack(config: Config, logger: Logger): Promise<
   // A link found dead surfaces as AUTH_EXPIRED in the publish that needed it, which DMs the
   // reconnect button; refreshes only ever happen on behalf of such a request.
   const credentials = createTokenRefresher({ tokens, locks, oauth, logger: logger.child({ component: 'oauth' }) });
-  const jira = createMcpJiraGateway({ mcpUrl: config.atlassian.mcpUrl, logger: logger.child({ component: 'mcp' }), credentials });
+  const mcp = createMcpJiraGateway({ mcpUrl: config.atlassian.mcpUrl, logger: logger.child({ component: 'mcp' }), credentials, metrics });
+  // Per-site concurrency cap, hourly budget, fair queue and shared 429 pauses (Redis with several replicas).
+  const jira = createGuardedJiraGateway(mcp, {
+    store,
+    concurrency: config.rateLimit.concurrency,
+    hourlyBudget: config.rateLimit.hourlyBudget,
+    maxWaitMs: config.publishing.rateLimitMaxWaitMs,
+    metrics,
+    logger: logger.child({ component: 'rate-limit' }),
+  });
   const pending = createPendingPublishes(store, { maxAgeMs: 15 * 60_000 });
   const history = createPublishHistory(store);
 

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'MCP_UNREACHABLE'
   | 'MCP_NO_CREATE_TOOL'
   | 'RATE_LIMITED'
+  | 'RATE_BUDGET_EXHAUSTED'
   | 'PUBLISH_IN_PROGRESS'
   | 'KUBERNETES_UNAVAILABLE'
   | 'BAD_REQUEST'
@@ -93,6 +94,8 @@ export const errors = {
     new VteamError('MCP_NO_CREATE_TOOL', `The Atlassian MCP server offers no tool to ${what} for your account; ask your Atlassian admin to enable Jira in the Rovo MCP server, then try again.`),
   rateLimited: (retryAfterMs: number, cause?: unknown) =>
     new VteamError('RATE_LIMITED', `Jira is rate limiting requests; your publish will continue in about ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s.`, { retryAfterMs, cause }),
+  budgetExhausted: (site: string, resumesInMs: number) =>
+    new VteamError('RATE_BUDGET_EXHAUSTED', `The bot has used this hour's Jira request budget for ${site}; publishing resumes in about ${Math.max(1, Math.ceil(resumesInMs / 60_000))} min, so please try again then.`, { retryAfterMs: resumesInMs }),
   publishInProgress: (path: string) =>
     new VteamError('PUBLISH_IN_PROGRESS', `${bt(path)} is already being published; the issue link will appear in the workflow's thread in a moment.`),
   kubernetesUnavailable: (cause: unknown) =>

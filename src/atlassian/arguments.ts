@@ -61,6 +61,14 @@ export function buildEditCall(
   return callFor(route, { issueIdOrKey: issueKey, fields: { ...fields } }, cloudId);
 }
 
+export function buildIssueTypesCall(route: OperationRoute, family: Dialect['family'], projectKey: string, cloudId: string | undefined): ToolCall {
+  if (family === 'self-hosted') return callFor(route, { project_key: projectKey }, cloudId);
+  return callFor(route, { projectIdOrKey: projectKey, maxResults: ISSUE_TYPES_LIMIT }, cloudId);
+}
+
+/** Far more issue types than any project has; one page is enough. */
+export const ISSUE_TYPES_LIMIT = 100;
+
 /** Direct calls carry `cloudId` among the arguments (when declared); execute calls at top level, never in `inputs`. */
 function callFor(route: OperationRoute, inputs: Record<string, unknown>, cloudId: string | undefined): ToolCall {
   if (route.via === 'execute') {

@@ -46,6 +46,8 @@ export interface Dialect {
   create: CreateTool | undefined;
   search: OperationRoute | undefined;
   edit: OperationRoute | undefined;
+  /** The issue types of a project (for the jira-config modal); undefined when the server has no such tool. */
+  issueTypes: OperationRoute | undefined;
   /** Rovo lists the sites a token may use; the self-hosted server gets the site from the credential. */
   hasSiteLookup: boolean;
 }
@@ -54,6 +56,10 @@ export const SITE_LOOKUP_TOOL = 'getAccessibleAtlassianResources';
 
 const SELF_HOSTED = { create: 'jira_create_issue', search: 'jira_search', edit: 'jira_update_issue' } as const;
 const ROVO = { create: 'createJiraIssue', search: 'searchJiraIssuesUsingJql', edit: 'editJiraIssue' } as const;
+/** sooperset lists it only with `TOOLSETS` including `jira_projects`. */
+const SELF_HOSTED_ISSUE_TYPES = 'jira_get_project_issue_types';
+/** v1 lists `getJiraProjectIssueTypesMetadata`; v2 reaches `listJiraProjectIssueTypesMetadata` through executeRead. */
+const ROVO_ISSUE_TYPES = { v1: 'getJiraProjectIssueTypesMetadata', v2: 'listJiraProjectIssueTypesMetadata' } as const;
 const EXECUTE_READ = ['executeRead', 'execute'] as const;
 const EXECUTE_WRITE = ['executeWrite', 'execute'] as const;
 
@@ -67,6 +73,9 @@ export function detectDialect(tools: readonly ToolDescription[]): Dialect {
     create: createTool === undefined ? undefined : describeCreateTool(createTool),
     search: route(byName, names.search, EXECUTE_READ),
     edit: route(byName, names.edit, EXECUTE_WRITE),
+    issueTypes: family === 'self-hosted'
+      ? route(byName, SELF_HOSTED_ISSUE_TYPES, [])
+      : route(byName, ROVO_ISSUE_TYPES.v1, []) ?? route(byName, ROVO_ISSUE_TYPES.v2, EXECUTE_READ),
     hasSiteLookup: byName.has(SITE_LOOKUP_TOOL),
   };
 }

@@ -56,6 +56,20 @@ export function classifyTransportError(error: unknown, probe: CallProbe, mutatin
   return errors.mcpUnreachable(error, code !== undefined && NOT_SENT.has(code) ? false : mayHaveActed);
 }
 
+/**
+ * Whether a failed MCP request means the server is down or broken (what the circuit breaker
+ * counts): no connection, a timeout, a dropped stream or a 5xx. Any other answer — 4xx, a JSON-RPC
+ * error, a tool error — proves the server is up.
+ */
+export function isOutage(error: unknown, probe: CallProbe): boolean {
+  if (probe.timedOut) return true;
+  if (isVteamError(error) || error instanceof RecoverableFailure) return false;
+  const status = error instanceof StreamableHTTPError ? error.code : undefined;
+  if (status !== undefined && status > 0) return status >= 500;
+  if (error instanceof McpError) return error.code === ErrorCode.RequestTimeout || error.code === ErrorCode.ConnectionClosed;
+  return true;
+}
+
 /** undici wraps the socket error: `TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } })`. */
 export function networkErrorCode(error: unknown): string | undefined {
   let current: unknown = error;

@@ -3,3 +3,8 @@ export type { McpJiraGateway, McpJiraGatewayOptions, McpJiraGatewayStats } from 
 export type { AtlassianCredential, AtlassianCredentials } from './credentials.ts';
 export { detectDialect } from './dialect.ts';
 export type { Dialect, DialectFamily } from './dialect.ts';
+export { createGuardedJiraGateway } from './guarded-gateway.ts';
+export type { GuardedJiraGateway, GuardedJiraGatewayOptions } from './guarded-gateway.ts';
+export { CircuitBreaker } from './circuit-breaker.ts';
+export type { CircuitBreakerOptions, CircuitState } from './circuit-breaker.ts';
+export type { JiraLimits, JiraLimitsStatus } from './limits.ts';

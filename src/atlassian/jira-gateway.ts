@@ -6,24 +6,31 @@
  * user's sites are cached. Retries here are only the safe ones — a fresh token after a 401 and a
  * re-opened session after the server forgot it, once each; rate limits and outages go back to the
  * use case, which knows whether a retry could duplicate an issue.
+ *
+ * Every MCP request is counted (metrics by tool and status) and reported to a circuit breaker:
+ * after repeated outages the gateway answers "unreachable" at once instead of queueing users
+ * behind a dead server (see circuit-breaker.ts).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import { errors, isVteamError } from '../errors.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import type { CreateIssueRequest, FindIssueRequest, JiraIssue, SlackUserRef, UpdateIssueRequest } from '../publishing/model.ts';
 import type { JiraGateway } from '../publishing/ports.ts';
-import { buildCreateCall, buildEditCall, buildSearchCall, labelSearchJql } from './arguments.ts';
+import { buildCreateCall, buildEditCall, buildIssueTypesCall, buildSearchCall, labelSearchJql } from './arguments.ts';
+import { CircuitBreaker } from './circuit-breaker.ts';
+import type { CircuitBreakerOptions, CircuitState } from './circuit-breaker.ts';
 import type { ToolCall } from './arguments.ts';
 import type { AtlassianCredential, AtlassianCredentials } from './credentials.ts';
 import { SITE_LOOKUP_TOOL } from './dialect.ts';
-import { RecoverableFailure, classifyTransportError } from './failures.ts';
+import { RecoverableFailure, classifyTransportError, isOutage } from './failures.ts';
 import { newProbe } from './http.ts';
 import type { CallProbe, FetchLike } from './http.ts';
-import { browseUrl, chooseBrowseUrl, classifyFailure, findSite, readIssue, readSearchResult, readSites, readToolResult } from './results.ts';
+import { browseUrl, chooseBrowseUrl, classifyFailure, findSite, readIssue, readIssueTypes, readSearchResult, readSites, readToolResult } from './results.ts';
 import type { AtlassianSite } from './results.ts';
 import { SessionPool, describe } from './session-pool.ts';
-import type { McpSession, SessionPoolStats } from './session-pool.ts';
+import type { InvokeMeta, McpSession, SessionPoolStats } from './session-pool.ts';
 
 export interface McpJiraGatewayOptions {
   /** The MCP endpoint, e.g. https://mcp.atlassian.com/v1/mcp or http://mcp-atlassian:8000/mcp. */
@@ -39,6 +46,10 @@ export interface McpJiraGatewayOptions {
   siteCacheMs?: number;
   clientName?: string;
   clientVersion?: string;
+  /** MCP calls by tool and status, and the circuit state. */
+  metrics?: Pick<Metrics, 'mcpCalls' | 'circuitState'> | undefined;
+  /** When to stop calling a failing server (default: 5 outages in 30 s open it for 30 s). */
+  circuitBreaker?: CircuitBreakerOptions;
 }
 
 export interface McpJiraGatewayStats {
@@ -50,6 +61,9 @@ export interface McpJiraGatewayStats {
 }
 
 export type McpJiraGateway = JiraGateway & {
+  listIssueTypes(user: SlackUserRef, request: { siteUrl: string; projectKey: string }): Promise<string[]>;
+  /** Whether calls currently reach the MCP server (for jira-status and the rate limiter). */
+  circuitState(): CircuitState;
   close(): Promise<void>;
   stats(): McpJiraGatewayStats;
 };
@@ -74,10 +88,24 @@ class McpJiraGatewayImpl implements JiraGateway {
   private readonly pool: SessionPool;
   private readonly sites = new Map<string, { sites: AtlassianSite[]; readAt: number }>();
   private readonly counters = { toolCalls: 0, siteLookups: 0, credentialRetries: 0, sessionReopens: 0 };
+  private readonly metrics: McpJiraGatewayOptions['metrics'];
+  private readonly breaker: CircuitBreaker;
 
   constructor(options: McpJiraGatewayOptions) {
     this.credentials = options.credentials;
     this.logger = options.logger;
+    this.metrics = options.metrics;
+    this.breaker = new CircuitBreaker({
+      ...options.circuitBreaker,
+      onStateChange: (state, previous) => {
+        this.metrics?.circuitState.set(state === 'closed' ? 0 : 1);
+        if (state === 'open') this.logger?.warn({ previous }, 'MCP server unreachable repeatedly; failing fast for a while');
+        else if (state === 'closed') this.logger?.info({ previous }, 'MCP server reachable again');
+        else this.logger?.info('letting one probe call through to the MCP server');
+        options.circuitBreaker?.onStateChange?.(state, previous);
+      },
+    });
+    this.metrics?.circuitState.set(0);
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULTS.callTimeoutMs;
     this.siteCacheMs = options.siteCacheMs ?? DEFAULTS.siteCacheMs;
     const baseFetch: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
@@ -85,7 +113,7 @@ class McpJiraGatewayImpl implements JiraGateway {
       mcpUrl: new URL(options.mcpUrl),
       fetch: baseFetch,
       probes: this.probes,
-      invoke: (mutating, request, timeoutMs) => this.invoke(mutating, request, timeoutMs),
+      invoke: (meta, request) => this.invoke(meta, request),
       idleMs: options.idleSessionMs ?? DEFAULTS.idleSessionMs,
       clientName: options.clientName ?? 'vteam-slack',
       clientVersion: options.clientVersion ?? '0.1.0',
@@ -152,8 +180,29 @@ class McpJiraGatewayImpl implements JiraGateway {
     });
   }
 
+  /**
+   * Issue types (not sub-tasks) the user may create in a project. Empty when the server offers no
+   * such tool (sooperset without the `jira_projects` toolset): the caller then lets the user type one.
+   */
+  async listIssueTypes(user: SlackUserRef, request: { siteUrl: string; projectKey: string }): Promise<string[]> {
+    return this.run(user, 'listIssueTypes', async (context) => {
+      const route = context.session.dialect.issueTypes;
+      if (route === undefined) return [];
+      const cloudId = await this.cloudIdFor(context, request.siteUrl);
+      const call = buildIssueTypesCall(route, context.session.dialect.family, request.projectKey, cloudId);
+      const value = await this.callTool(context, call, { mutating: false, projectKey: request.projectKey });
+      const types = readIssueTypes(value);
+      if (types === undefined) throw errors.mcpUnreachable(new Error('The issue type list is not in the expected form'));
+      return types;
+    });
+  }
+
   browseUrl(siteUrl: string, key: string): string {
     return browseUrl(siteUrl, key);
+  }
+
+  circuitState(): CircuitState {
+    return this.breaker.state();
   }
 
   stats(): McpJiraGatewayStats {
@@ -167,9 +216,21 @@ class McpJiraGatewayImpl implements JiraGateway {
 
   /** Acquire the user's session and run `work`, recovering once from a rejected token and once from a lost session. */
   private async run<T>(user: SlackUserRef, operation: string, work: (context: CallContext) => Promise<T>): Promise<T> {
+    const key = userKey(user);
+    const passage = this.breaker.tryPass();
+    if (passage === 'refuse') {
+      throw this.logged(key, operation, errors.mcpUnreachable(new Error(`Not calling the MCP server (circuit open until ${new Date(this.breaker.retryAt() ?? Date.now()).toISOString()})`)));
+    }
+    try {
+      return await this.runPassed(user, key, operation, work);
+    } finally {
+      if (passage === 'probe') this.breaker.endProbe();
+    }
+  }
+
+  private async runPassed<T>(user: SlackUserRef, key: string, operation: string, work: (context: CallContext) => Promise<T>): Promise<T> {
     let credential: AtlassianCredential | undefined = await this.credentials.current(user);
     if (credential === undefined) throw errors.notLinked();
-    const key = userKey(user);
     let refreshed = false;
     let reopened = false;
     for (;;) {
@@ -238,9 +299,11 @@ class McpJiraGatewayImpl implements JiraGateway {
 
   private async callTool(context: CallContext, call: ToolCall, meta: { mutating: boolean; projectKey: string }): Promise<unknown> {
     this.counters.toolCalls += 1;
-    const result = await this.invoke(meta.mutating, (options) =>
+    const tool = toolLabel(call);
+    const result = await this.invoke({ tool, mutating: meta.mutating, recordSuccess: false }, (options) =>
       context.session.client.request({ method: 'tools/call', params: { name: call.name, arguments: call.arguments } }, CallToolResultSchema, options));
     const outcome = readToolResult(result);
+    this.metrics?.mcpCalls.inc({ tool, status: outcome.kind === 'failed' ? 'error' : outcome.kind });
     if (outcome.kind === 'ok') return outcome.value;
     if (outcome.kind === 'garbled') {
       throw errors.mcpUnreachable(new Error(`Unreadable result from ${call.name}: ${outcome.reason}`), meta.mutating);
@@ -252,11 +315,8 @@ class McpJiraGatewayImpl implements JiraGateway {
   }
 
   /** One MCP request under a deadline, with its HTTP outcome recorded by the fetch wrapper. */
-  private async invoke<T>(
-    mutating: boolean,
-    request: (options: { signal: AbortSignal; timeout: number }) => Promise<T>,
-    timeoutMs: number = this.callTimeoutMs,
-  ): Promise<T> {
+  private async invoke<T>(meta: InvokeMeta, request: (options: { signal: AbortSignal; timeout: number }) => Promise<T>): Promise<T> {
+    const timeoutMs = meta.timeoutMs ?? this.callTimeoutMs;
     const controller = new AbortController();
     const probe = newProbe(controller.signal);
     const timer = setTimeout(() => {
@@ -265,9 +325,15 @@ class McpJiraGatewayImpl implements JiraGateway {
     }, timeoutMs);
     try {
       // Our deadline fires first; the SDK's own timeout is only a backstop.
-      return await this.probes.run(probe, () => request({ signal: controller.signal, timeout: timeoutMs + 5_000 }));
+      const value = await this.probes.run(probe, () => request({ signal: controller.signal, timeout: timeoutMs + 5_000 }));
+      this.breaker.success();
+      if (meta.recordSuccess !== false) this.metrics?.mcpCalls.inc({ tool: meta.tool, status: 'ok' });
+      return value;
     } catch (error) {
-      throw classifyTransportError(error, probe, mutating);
+      if (isOutage(error, probe)) this.breaker.failure();
+      else this.breaker.success();
+      this.metrics?.mcpCalls.inc({ tool: meta.tool, status: failureStatus(error, probe) });
+      throw classifyTransportError(error, probe, meta.mutating);
     } finally {
       clearTimeout(timer);
     }
@@ -285,6 +351,20 @@ class McpJiraGatewayImpl implements JiraGateway {
     this.logFailure(session, operation, error);
     return error;
   }
+}
+
+/** Metric label of a tool call: the tool, and for Rovo v2's execute tools the operation inside. */
+function toolLabel(call: ToolCall): string {
+  const inner = call.arguments.name;
+  return call.name.startsWith('execute') && typeof inner === 'string' ? `${call.name}/${inner}` : call.name;
+}
+
+/** Metric status of a failed request: its HTTP status when the server answered, else how it failed. */
+function failureStatus(error: unknown, probe: CallProbe): string {
+  if (probe.timedOut) return 'timeout';
+  if (probe.status !== undefined && probe.status >= 400) return `http_${probe.status}`;
+  if (error instanceof McpError) return 'error';
+  return 'unreachable';
 }
 
 /** Sessions and site grants are per person: on Enterprise Grid the same user spans workspaces. */

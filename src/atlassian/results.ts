@@ -151,6 +151,27 @@ export function readSearchResult(value: unknown): IssueFacts[] | undefined {
   });
 }
 
+const IssueType = z.looseObject({ name: z.string().trim().min(1).max(255), subtask: z.boolean().optional() });
+const MAX_ISSUE_TYPES = 200;
+
+/**
+ * Issue type names from any of the shapes we meet: Jira's createmeta page (`{issueTypes}` or
+ * `{values}`, Rovo), or a bare array (self-hosted). Sub-task types are left out: a published
+ * document is never a sub-task. Undefined when the value is no list at all.
+ */
+export function readIssueTypes(value: unknown): string[] | undefined {
+  const record = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  const list = Array.isArray(value) ? value : record?.issueTypes ?? record?.values ?? record?.issue_types;
+  if (!Array.isArray(list)) return undefined;
+  const names = new Set<string>();
+  for (const entry of list) {
+    const parsed = IssueType.safeParse(entry);
+    if (parsed.success && parsed.data.subtask !== true) names.add(parsed.data.name);
+    if (names.size >= MAX_ISSUE_TYPES) break;
+  }
+  return [...names];
+}
+
 export interface AtlassianSite {
   id: string;
   url: string;

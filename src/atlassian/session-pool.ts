@@ -24,12 +24,19 @@ export interface McpSession {
   inFlight: number;
 }
 
+/** What one MCP request is, for its deadline, its failure classification and the metrics. */
+export interface InvokeMeta {
+  /** Metric label: a tool name, or the protocol step (`initialize`, `tools/list`, `terminate`). */
+  tool: string;
+  /** The call creates or changes an issue, so "maybe sent" means "maybe done". */
+  mutating: boolean;
+  timeoutMs?: number;
+  /** False when the caller records the outcome itself (tool calls: ok or a tool error). */
+  recordSuccess?: boolean;
+}
+
 /** Runs one MCP request under a deadline, classifying its failure; supplied by the gateway. */
-export type Invoke = <T>(
-  mutating: boolean,
-  request: (options: { signal: AbortSignal; timeout: number }) => Promise<T>,
-  timeoutMs?: number,
-) => Promise<T>;
+export type Invoke = <T>(meta: InvokeMeta, request: (options: { signal: AbortSignal; timeout: number }) => Promise<T>) => Promise<T>;
 
 export interface SessionPoolOptions {
   mcpUrl: URL;
@@ -130,7 +137,7 @@ export class SessionPool {
     // The SDK reports background stream problems here; calls report their own failures.
     client.onerror = (error) => this.options.logger?.debug({ session: key, err: describe(error) }, 'MCP transport notice');
     try {
-      await this.options.invoke(false, (options) => client.connect(transport, options));
+      await this.options.invoke({ tool: 'initialize', mutating: false }, (options) => client.connect(transport, options));
       const tools = await this.listTools(client);
       const dialect = detectDialect(tools);
       this.counters.opened += 1;
@@ -154,7 +161,7 @@ export class SessionPool {
     let cursor: string | undefined;
     // Bounded: a server that pages forever must not hold the publish hostage.
     for (let page = 0; page < 20; page += 1) {
-      const result = await this.options.invoke(false, (options) => client.listTools(cursor === undefined ? {} : { cursor }, options));
+      const result = await this.options.invoke({ tool: 'tools/list', mutating: false }, (options) => client.listTools(cursor === undefined ? {} : { cursor }, options));
       tools.push(...result.tools.map((tool) => ({ name: tool.name, inputSchema: tool.inputSchema as ToolDescription['inputSchema'] })));
       cursor = result.nextCursor;
       if (cursor === undefined) break;
@@ -165,7 +172,7 @@ export class SessionPool {
   private async shutdown(session: McpSession, terminate: boolean): Promise<void> {
     if (terminate) {
       // Short deadline: closing must not wait on a server that stopped answering.
-      await this.options.invoke(false, () => session.transport.terminateSession(), 2_000).catch(() => undefined);
+      await this.options.invoke({ tool: 'terminate', mutating: false, timeoutMs: 2_000 }, () => session.transport.terminateSession()).catch(() => undefined);
     }
     await session.client.close().catch(() => undefined);
   }

@@ -3,6 +3,30 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export type ReadinessCheck = () => Promise<void>;
 
+export interface ReadinessOptions {
+  store: ReadinessCheck;
+  kubernetes: ReadinessCheck;
+  /** False once shutdown began: the replica stops receiving new work. */
+  accepting?: () => boolean;
+  /** Socket Mode only: whether the WebSocket to Slack is up (see trackSocketModeConnection). */
+  slackConnected?: () => boolean;
+}
+
+/** The checks /readyz runs: store and Kubernetes reachable, Slack connected (Socket Mode), not shutting down. */
+export function readinessChecks(options: ReadinessOptions): Record<string, ReadinessCheck> {
+  const { accepting, slackConnected } = options;
+  return {
+    store: options.store,
+    kubernetes: options.kubernetes,
+    ...(slackConnected === undefined ? {} : {
+      slack: async () => { if (!slackConnected()) throw new Error('Socket Mode is not connected'); },
+    }),
+    ...(accepting === undefined ? {} : {
+      accepting: async () => { if (!accepting()) throw new Error('shutting down'); },
+    }),
+  };
+}
+
 /**
  * `/healthz`: the process answers. `/readyz`: every dependency the bot needs to serve a publish
  * answers within a short timeout; the body names the ones that do not (no secrets, no stack traces).

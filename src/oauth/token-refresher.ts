@@ -32,6 +32,11 @@ export interface TokenRefresherOptions {
   pollMs?: number;
   /** Called once when this process finds the user's link dead (DM a reconnect button). */
   onBroken?: (user: SlackUserRef) => void | Promise<void>;
+  /**
+   * Called once per refresh this process performs (for metrics): `ok` the new pair is saved,
+   * `failed` it could not be done now (will be retried), `broken` the link is dead (reconnect).
+   */
+  onRefresh?: (outcome: RefreshOutcome) => void;
   now?: () => number;
 }
 
@@ -45,6 +50,8 @@ export interface TokenRefresher extends AtlassianCredentials {
   /** After the MCP server rejected `rejectedAccessToken`: refresh once (unless already done); undefined → reconnect. */
   afterRejection(user: SlackUserRef, rejectedAccessToken: string): Promise<AtlassianCredential | undefined>;
 }
+
+export type RefreshOutcome = 'ok' | 'failed' | 'broken';
 
 type NeedsRefresh = (link: AtlassianLink) => boolean;
 
@@ -105,8 +112,27 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
     }
   }
 
+  function reportRefresh(outcome: RefreshOutcome): void {
+    try {
+      options.onRefresh?.(outcome);
+    } catch (error) {
+      logger?.warn({ reason: (error as Error).message }, 'onRefresh hook failed');
+    }
+  }
+
   /** Runs under the lock. The new pair is saved before it is returned. */
   async function refreshLink(user: SlackUserRef, link: AtlassianLink): Promise<AtlassianLink> {
+    let outcome: RefreshOutcome = 'failed';
+    try {
+      const result = await refreshOnce(user, link);
+      outcome = result.broken === true ? 'broken' : 'ok';
+      return result;
+    } finally {
+      reportRefresh(outcome);
+    }
+  }
+
+  async function refreshOnce(user: SlackUserRef, link: AtlassianLink): Promise<AtlassianLink> {
     if (link.refreshToken === undefined) {
       return markBroken(user, link, 'no refresh token');
     }

@@ -131,11 +131,11 @@ export function createPublishService(deps: PublishServiceDeps) {
     // Told once per position change at most, so a long queue is not a stream of messages.
     let toldPosition: number | undefined;
     const callOptions: JiraCallOptions = {
-      onQueued: ({ position }) => {
+      onQueued: ({ position, etaMs }) => {
         if (toldPosition !== undefined && position >= toldPosition) return;
         if (toldPosition !== undefined && position > 1) return;
         toldPosition = position;
-        notifier.queued(replyTo, { workflow, path, position }).catch((e: unknown) => logger.warn({ err: e }, 'could not tell the user they are queued'));
+        notifier.queued(replyTo, { workflow, path, position, retryAfterMs: etaMs }).catch((e: unknown) => logger.warn({ err: e }, 'could not tell the user they are queued'));
       },
     };
     for (;;) {
@@ -378,7 +378,7 @@ function countingNotifier(notifier: PublishNotifier, metrics: PublishServiceDeps
 }
 
 /** Failures worth retrying later rather than reporting. */
-const TRANSIENT = new Set(['MCP_UNREACHABLE', 'RATE_LIMITED', 'KUBERNETES_UNAVAILABLE', 'INTERNAL', 'DOCUMENT_SOURCE_FAILED']);
+const TRANSIENT = new Set(['MCP_UNREACHABLE', 'RATE_LIMITED', 'RATE_BUDGET_EXHAUSTED', 'KUBERNETES_UNAVAILABLE', 'INTERNAL', 'DOCUMENT_SOURCE_FAILED']);
 
 function ref(workflow: WorkflowRef): WorkflowRef {
   return { namespace: workflow.namespace, name: workflow.name };

@@ -10,6 +10,8 @@ export interface StoreBackend {
   insertIfAbsent(key: string, raw: string, ttlMs: number | undefined): Promise<boolean>;
   /** Replaces (or deletes, when `nextRaw` is undefined) while the live value deep-equals `expected`. */
   compareAndSwap(key: string, expected: unknown, nextRaw: string | undefined, ttlMs: number | undefined): Promise<boolean>;
+  /** Adds `by` to the integer at `key` (absent = 0); sets `ttlMs` only if the key has no expiry. */
+  increment(key: string, by: number, ttlMs: number | undefined): Promise<number>;
   /** Live keys starting with `prefix`, physical. */
   keys(prefix: string): Promise<string[]>;
   ping(): Promise<void>;

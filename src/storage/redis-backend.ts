@@ -45,6 +45,13 @@ end
 return 1
 `;
 
+/** INCRBY, then an expiry only if the key has none (PTTL -1), in one step. */
+const INCREMENT = `
+local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+if ARGV[2] ~= '' and redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return value
+`;
+
 export async function openRedisBackend(options: RedisBackendOptions): Promise<StoreBackend> {
   const { logger } = options;
   const startupAttempts = options.startupAttempts ?? 5;
@@ -97,6 +104,10 @@ export async function openRedisBackend(options: RedisBackendOptions): Promise<St
         arguments: [encodeValue(expected), nextRaw === undefined ? 'delete' : 'set', nextRaw ?? '', ttlMs === undefined ? '' : String(ttlMs)],
       });
       return reply === 1;
+    },
+    increment: async (key, by, ttlMs) => {
+      const reply = await client.eval(INCREMENT, { keys: [key], arguments: [String(by), ttlMs === undefined ? '' : String(ttlMs)] });
+      return Number(reply);
     },
     keys: async (prefix) => {
       const found = new Set<string>(); // SCAN may return a key more than once

@@ -35,7 +35,7 @@ export class SqliteKeyvAdapter extends EventEmitter implements KeyvStoreAdapter 
   private readonly now: () => number;
   private readonly sweepIntervalMs: number;
   private lastSweep = 0;
-  private readonly sql: Record<'get' | 'upsert' | 'insertIfAbsent' | 'delete' | 'keys' | 'sweep', StatementSync>;
+  private readonly sql: Record<'get' | 'getLive' | 'upsert' | 'insertIfAbsent' | 'delete' | 'keys' | 'sweep', StatementSync>;
 
   constructor(options: SqliteAdapterOptions) {
     super();
@@ -62,6 +62,7 @@ export class SqliteKeyvAdapter extends EventEmitter implements KeyvStoreAdapter 
     }
     this.sql = {
       get: this.db.prepare(`SELECT value FROM keyv WHERE key = ? AND ${LIVE}`),
+      getLive: this.db.prepare(`SELECT value, expires FROM keyv WHERE key = ? AND ${LIVE}`),
       upsert: this.db.prepare(
         'INSERT INTO keyv (key, value, expires) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires',
       ),
@@ -137,6 +138,20 @@ export class SqliteKeyvAdapter extends EventEmitter implements KeyvStoreAdapter 
       if (next === undefined) this.deleteRaw(key);
       else this.sql.upsert.run(key, next, this.expiresAt(ttlMs));
       return true;
+    });
+  }
+
+  /** Adds `by` to the integer at `key` (absent or expired = 0); `ttlMs` only when it has no expiry. */
+  increment(key: string, by: number, ttlMs?: number): number {
+    return this.transaction(() => {
+      const now = this.now();
+      const row = this.sql.getLive.get(key, now) as { value: string; expires: number | null } | undefined;
+      const current = row === undefined ? 0 : (JSON.parse(row.value) as unknown);
+      if (typeof current !== 'number' || !Number.isSafeInteger(current)) throw new TypeError(`The value at ${key} is not an integer`);
+      const next = current + by;
+      const expires = row?.expires ?? this.expiresAt(ttlMs, now);
+      this.sql.upsert.run(key, JSON.stringify(next), expires);
+      return next;
     });
   }
 

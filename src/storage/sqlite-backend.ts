@@ -13,6 +13,7 @@ export function openSqliteBackend(options: SqliteAdapterOptions): StoreBackend {
     insertIfAbsent: async (key, raw, ttlMs) => adapter.insertIfAbsent(key, raw, ttlMs),
     compareAndSwap: async (key, expected, nextRaw, ttlMs) =>
       adapter.replaceIf(key, (current) => sameJson(decodeValue(current), expected), nextRaw, ttlMs),
+    increment: async (key, by, ttlMs) => adapter.increment(key, by, ttlMs),
     keys: async (prefix) => adapter.keysWithPrefix(prefix),
     ping: async () => adapter.ping(),
     close: async () => adapter.close(),

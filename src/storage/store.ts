@@ -62,6 +62,10 @@ function keyValueStore(backend: StoreBackend, namespace: string): KeyValueStore 
       backend.insertIfAbsent(physical(key), encodeValue(value), ttlOrUndefined(ttlMs)),
     compareAndSwap: async <T>(key: string, expected: T, next: T | undefined, ttlMs?: number) =>
       backend.compareAndSwap(physical(key), expected, next === undefined ? undefined : encodeValue(next), ttlOrUndefined(ttlMs)),
+    increment: async (key, by, ttlMs) => {
+      if (!Number.isSafeInteger(by)) throw new RangeError(`increment needs an integer, got ${by}`);
+      return backend.increment(physical(key), by, ttlOrUndefined(ttlMs));
+    },
     keys: async (keyPrefix) => (await backend.keys(physical(keyPrefix))).map((key) => key.slice(prefix.length)),
     ping: () => backend.ping(),
     close: () => backend.close(),

@@ -14,6 +14,12 @@ export interface KeyValueStore {
    * `next === undefined` deletes. True when it matched.
    */
   compareAndSwap<T>(key: string, expected: T, next: T | undefined, ttlMs?: number): Promise<boolean>;
+  /**
+   * Atomically adds `by` (an integer, may be negative) to the integer stored at `key`, an absent or
+   * expired key counting as 0, and returns the new value. `ttlMs` applies only when the key has no
+   * expiry yet, so a windowed counter keeps the expiry its first increment gave it.
+   */
+  increment(key: string, by: number, ttlMs?: number): Promise<number>;
   /** Keys (not expired) starting with a prefix, for recovery scans. */
   keys(prefix: string): Promise<string[]>;
   /** Round trip to the backend; throws when unreachable. */

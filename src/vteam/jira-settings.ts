@@ -106,3 +106,22 @@ export function resolveJiraSettings({ annotations, secret, secretName }: Setting
   }
   return { settings: undefined, warnings };
 }
+
+/** The phases whose issue type a project can set, in workflow order. */
+export const CONFIGURABLE_PHASES = ['specify', 'plan', 'tasks'] as const;
+
+/**
+ * The `jira-issue-types` annotation value the bot writes: compact JSON, `default` first, then the phases
+ * in workflow order, then anything else; read back by parseIssueTypes.
+ */
+export function formatIssueTypes(types: { default: string } & Partial<Record<string, string>>): string {
+  const order = ['default', ...CONFIGURABLE_PHASES] as string[];
+  const keys = Object.keys(types).filter((k) => types[k] !== undefined && types[k] !== '')
+    .sort((a, b) => rank(order, a) - rank(order, b) || a.localeCompare(b));
+  return JSON.stringify(Object.fromEntries(keys.map((k) => [k, types[k]])));
+}
+
+function rank(order: string[], key: string): number {
+  const index = order.indexOf(key);
+  return index < 0 ? order.length : index;
+}

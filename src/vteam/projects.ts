@@ -30,7 +30,13 @@ interface ProjectSettingsView {
 
 type Clients = Pick<KubeClients, 'core' | 'customObjects' | 'callOptions'>;
 
-export function createProjectDirectory(kube: Clients, options: ProjectDirectoryOptions = {}): ProjectDirectory {
+/** The Kubernetes directory also lets a writer drop its cached reads, so its own change is seen at once. */
+export interface KubeProjectDirectory extends ProjectDirectory {
+  /** Forget every cached namespace, ProjectSettings and Secret read (after /vteam subscribe and friends write). */
+  invalidate(): void;
+}
+
+export function createProjectDirectory(kube: Clients, options: ProjectDirectoryOptions = {}): KubeProjectDirectory {
   const { core, customObjects, callOptions } = kube;
   const logger = options.logger;
   const ttl = options.cacheTtlMs ?? 5_000;
@@ -81,6 +87,12 @@ export function createProjectDirectory(kube: Clients, options: ProjectDirectoryO
   const secretNameOf = async (namespace: string) => (await allSettings()).get(namespace)?.runnerSecretName ?? DEFAULT_RUNNER_SECRET;
 
   return {
+    invalidate() {
+      managedCache.clear();
+      settingsCache.clear();
+      secretCache.clear();
+    },
+
     async bindings() {
       const [managed, settings] = await Promise.all([managedNamespaces(), allSettings()]);
       return [...settings.entries()]

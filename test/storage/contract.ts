@@ -111,6 +111,30 @@ export function describeKeyValueStoreContract(name: string, open: () => Promise<
       expect(results.filter(Boolean)).toHaveLength(1);
     });
 
+    it('increment: concurrent adds on two instances are all counted', async () => {
+      const adds = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).increment('counter', 1, 60_000));
+      const results = await Promise.all(adds);
+      expect(new Set(results).size).toBe(40); // every caller saw a distinct total
+      expect(Math.max(...results)).toBe(40);
+      expect(await b.get('counter')).toBe(40);
+      expect(await a.increment('counter', -15)).toBe(25);
+    });
+
+    it('increment starts absent keys at 0 and keeps the first expiry', async () => {
+      expect(await a.increment('window', 3, 80)).toBe(3);
+      expect(await b.increment('window', 2, 60_000)).toBe(5); // a later TTL does not extend the window
+      await sleep(200);
+      expect(await a.get('window')).toBeUndefined();
+      expect(await b.increment('window', 1, 60_000)).toBe(1);
+      expect(await a.increment('no-ttl', 1)).toBe(1);
+    });
+
+    it('increment refuses non-integers', async () => {
+      await expect(a.increment('n', 1.5)).rejects.toThrow(RangeError);
+      await a.set('text', 'hello');
+      await expect(a.increment('text', 1)).rejects.toThrow();
+    });
+
     it('lists keys by prefix, without other prefixes or glob surprises', async () => {
       await a.set('publish:ns/wf:spec.md', 1);
       await a.set('publish:ns/wf:plan.md', 2);

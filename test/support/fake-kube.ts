@@ -76,6 +76,11 @@ export interface FakeKubeOptions {
   /** Interval of BOOKMARK events on watches that allow them; 0 disables the timer. Default 1000 ms. */
   bookmarkIntervalMs?: number;
   accessRules?: AccessRule[];
+  /**
+   * Who the bearer token authenticates as, for SelfSubjectAccessReviews (reviewed against the same
+   * access rules). Default: the bot's ServiceAccount `system:serviceaccount:ambient-code:vteam-slack`.
+   */
+  selfSubject?: { user: string; groups?: string[] };
 }
 
 export interface SeedOptions {
@@ -117,6 +122,8 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
   const requests: RecordedRequest[] = [];
   const accessReviews: SubjectAccessReviewSpec[] = [];
   let accessRules: AccessRule[] = options.accessRules ?? [];
+  const selfAccessReviews: SubjectAccessReviewSpec[] = [];
+  let selfSubject = options.selfSubject ?? { user: 'system:serviceaccount:ambient-code:vteam-slack', groups: ['system:serviceaccounts', 'system:authenticated'] };
   const failures: InjectedFailure[] = [];
   const conflicts: InjectedConflict[] = [];
   const unserved = new Set<string>();
@@ -163,6 +170,18 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
       return reply(201, { kind: 'SubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec, status: review(spec) });
     }
 
+    if (url.pathname === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') {
+      Object.assign(entry, { verb: 'create', resource: 'selfsubjectaccessreviews' });
+      if (method !== 'POST') return reply(405, statuses.methodNotAllowed());
+      if (injectedFailure(entry, req, res)) return;
+      const body = await readJson(req).catch(() => undefined);
+      if (!isObject(body) || !isObject(body.spec)) return reply(400, statuses.badRequest('invalid SelfSubjectAccessReview'));
+      const spec = body.spec as Pick<SubjectAccessReviewSpec, 'resourceAttributes' | 'nonResourceAttributes'>;
+      const reviewed: SubjectAccessReviewSpec = { ...spec, user: selfSubject.user, groups: selfSubject.groups ?? [] };
+      selfAccessReviews.push(structuredClone(reviewed));
+      return reply(201, { kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec, status: review(reviewed) });
+    }
+
     const route = parseRoute(segments);
     if (!route || !isServed(route.def)) return reply(404, statuses.pathNotFound());
     const watching = method === 'GET' && route.name === undefined && (query.watch === 'true' || query.watch === '1');
@@ -196,6 +215,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
           return reply(200, store.update(route.def, route.namespace, route.name!, body, { subresource: route.subresource === 'status' ? 'status' : undefined, requireResourceVersion: true }));
         }
         case 'patch': {
+          applyInjectedConflict(entry, route);
           const current = store.get(route.def, route.namespace, route.name!);
           if (!current) return reply(404, statuses.notFound(route.def, route.name!));
           const patched = applyPatch(route.def, current, req.headers['content-type'] ?? '', await readJson(req));
@@ -241,7 +261,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
     return true;
   }
 
-  /** A concurrent writer changes the object just before this PUT is processed, so its resourceVersion is stale. */
+  /** A concurrent writer changes the object just before this PUT (or PATCH) is processed, so its resourceVersion is stale. */
   function applyInjectedConflict(entry: RecordedRequest, route: Route): void {
     const index = conflicts.findIndex((c) => matchesRequest(c.match, entry));
     if (index < 0) return;
@@ -395,11 +415,12 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
     /**
      * The next `count` matching PUTs (default: any rfeworkflows update) each find the object changed by a
      * concurrent writer just before they are processed, so they fail with 409 Conflict. `mutate` is what
-     * the writer does (default: sets annotation fake-kube.test/concurrent-write=<n>).
+     * the writer does (default: sets annotation fake-kube.test/concurrent-write=<n>). `verb: 'patch'` targets
+     * PATCHes instead: a JSON patch that `test`s the resourceVersion it read then fails as on a real server.
      */
-    injectConflicts(count: number, opts: { match?: Omit<RequestMatch, 'verb'>; mutate?: (object: KubeObject, nth: number) => void } = {}): void {
+    injectConflicts(count: number, opts: { match?: Omit<RequestMatch, 'verb'>; mutate?: (object: KubeObject, nth: number) => void; verb?: 'update' | 'patch' } = {}): void {
       conflicts.push({
-        match: { resource: 'rfeworkflows', ...opts.match, verb: 'update' },
+        match: { resource: 'rfeworkflows', ...opts.match, verb: opts.verb ?? 'update' },
         mutate: opts.mutate ?? ((object, nth) => {
           object.metadata.annotations = { ...object.metadata.annotations, 'fake-kube.test/concurrent-write': String(nth) };
         }),
@@ -441,10 +462,16 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
     setAccessRules(rules: AccessRule[]): void {
       accessRules = rules;
     },
+    /** Who the token authenticates as in SelfSubjectAccessReviews. */
+    setSelfSubject(subject: { user: string; groups?: string[] }): void {
+      selfSubject = subject;
+    },
 
     // ── Observation ──
     requests,
     accessReviews,
+    /** SelfSubjectAccessReviews, with the subject the token stands for filled in. */
+    selfAccessReviews,
     /** Requests (answered or failed) with that verb on that resource, e.g. count('update', 'rfeworkflows'). */
     count(verb: KubeVerb, resource: string): number {
       return requests.filter((r) => r.verb === verb && r.resource === resource).length;
@@ -458,6 +485,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
     resetRequests(): void {
       requests.length = 0;
       accessReviews.length = 0;
+      selfAccessReviews.length = 0;
     },
 
     async close(): Promise<void> {
@@ -480,7 +508,10 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
         { name: r.plural, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs: r.verbs, ...(r.shortNames ? { shortNames: r.shortNames } : {}) },
         ...(r.statusSubresource ? [{ name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] }] : []),
       ]);
-      if (group === 'authorization.k8s.io' && version === 'v1') resources.push({ name: 'subjectaccessreviews', singularName: 'subjectaccessreview', namespaced: false, kind: 'SubjectAccessReview', verbs: ['create'] });
+      if (group === 'authorization.k8s.io' && version === 'v1') {
+        resources.push({ name: 'subjectaccessreviews', singularName: 'subjectaccessreview', namespaced: false, kind: 'SubjectAccessReview', verbs: ['create'] });
+        resources.push({ name: 'selfsubjectaccessreviews', singularName: 'selfsubjectaccessreview', namespaced: false, kind: 'SelfSubjectAccessReview', verbs: ['create'] });
+      }
       if (resources.length === 0) return null;
       return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group === '' ? version : `${group}/${version}`, resources };
     };

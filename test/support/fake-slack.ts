@@ -12,6 +12,19 @@ export interface SlackCall {
   token: string | undefined;
 }
 
+/** A channel message as it stands now (chat.update applied). */
+export interface SlackMessage {
+  channel: string;
+  ts: string;
+  threadTs?: string | undefined;
+  text: string;
+  blocks: unknown;
+  /** How many times chat.update edited it. */
+  updates: number;
+  /** Deleted by someone (deleteMessage): gone from the channel, chat.update answers message_not_found. */
+  deleted?: boolean;
+}
+
 export interface ResponseUrlPost {
   id: string;
   body: Record<string, unknown>;
@@ -26,8 +39,27 @@ export interface FakeSlack {
   callsTo(method: string): SlackCall[];
   /** Next call(s) to `method` answer `{ok:false, error}`. */
   failNext(method: string, error: string, times?: number): void;
+  /** Members answered by `usergroups.users.list` for that user group id. */
+  setUserGroup(id: string, userIds: string[]): void;
+  /** The next `times` calls to `method` answer HTTP 429 with `Retry-After: retryAfterSeconds`. */
+  rateLimitNext(method: string, retryAfterSeconds: number, times?: number): void;
+  /** Every chat.postMessage / chat.update in `channel` answers `{ok:false, error}` until cleared (undefined). */
+  failChannel(channel: string, error: string | undefined): void;
+  /** Messages as they stand, in posting order (threads included). */
+  messages: SlackMessage[];
+  /** Top-level messages of a channel (cards). */
+  messagesIn(channel: string): SlackMessage[];
+  /** Replies in the thread of `ts`. */
+  repliesTo(channel: string, ts: string): SlackMessage[];
+  /** Someone deleted a message: chat.update on it answers message_not_found. */
+  deleteMessage(channel: string, ts: string): void;
   /** Everything the user saw ephemerally (response_url posts and chat.postEphemeral), as text. */
   ephemeralTexts(): string[];
+  /**
+   * users.info answers for this user with these profile fields instead of the default
+   * `<id lowercased>@example.com` (`email: null` = no email visible, as without users:read.email).
+   */
+  setUser(userId: string, user: { email?: string | null; deleted?: boolean; is_bot?: boolean }): void;
   /** Waits until `predicate` holds over the recorded state. */
   waitFor<T>(predicate: () => T | undefined | false, timeoutMs?: number): Promise<T>;
   close(): Promise<void>;
@@ -39,6 +71,11 @@ export async function startFakeSlack(options: { botToken?: string; teamId?: stri
   const calls: SlackCall[] = [];
   const responses: ResponseUrlPost[] = [];
   const failures = new Map<string, { error: string; times: number }>();
+  const users = new Map<string, { email?: string | null; deleted?: boolean; is_bot?: boolean }>();
+  const rateLimits = new Map<string, { retryAfter: number; times: number }>();
+  const channelFailures = new Map<string, string>();
+  const messages: SlackMessage[] = [];
+  const userGroups = new Map<string, string[]>();
   let tsCounter = 0;
   let responseCounter = 0;
   const nextTs = () => `1760000000.${String(++tsCounter).padStart(6, '0')}`;
@@ -63,26 +100,48 @@ export async function startFakeSlack(options: { botToken?: string; teamId?: stri
     const args = parseBody(req, body);
     calls.push({ method, args, token });
     if (token !== botToken) return send(200, { ok: false, error: 'invalid_auth' });
+    const limited = rateLimits.get(method);
+    if (limited && limited.times > 0) {
+      limited.times--;
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(limited.retryAfter) });
+      res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+      return;
+    }
     const failure = failures.get(method);
     if (failure && failure.times > 0) {
       failure.times--;
       return send(200, { ok: false, error: failure.error });
     }
+    const channelFailure = typeof args.channel === 'string' && (method === 'chat.postMessage' || method === 'chat.update') ? channelFailures.get(args.channel) : undefined;
+    if (channelFailure) return send(200, { ok: false, error: channelFailure });
     switch (method) {
       case 'auth.test':
         return send(200, { ok: true, url: 'https://acme.slack.com/', team: 'Acme', user: 'vteam', team_id: teamId, user_id: 'UBOT', bot_id: 'BBOT' });
       case 'chat.postMessage': {
         const ts = nextTs();
+        messages.push({ channel: String(args.channel), ts, threadTs: typeof args.thread_ts === 'string' ? args.thread_ts : undefined, text: String(args.text ?? ''), blocks: args.blocks, updates: 0 });
         return send(200, { ok: true, channel: args.channel, ts, message: { text: args.text, ts, thread_ts: args.thread_ts } });
       }
-      case 'chat.update':
+      case 'chat.update': {
+        const message = messages.find((m) => m.channel === args.channel && m.ts === args.ts);
+        if (message?.deleted) return send(200, { ok: false, error: 'message_not_found' });
+        if (message) Object.assign(message, { text: String(args.text ?? ''), blocks: args.blocks, updates: message.updates + 1 });
         return send(200, { ok: true, channel: args.channel, ts: args.ts, text: args.text });
+      }
       case 'chat.postEphemeral':
         return send(200, { ok: true, message_ts: nextTs() });
       case 'conversations.open':
         return send(200, { ok: true, channel: { id: `D${String(args.users ?? 'X').replace(/,/g, '')}` } });
-      case 'users.info':
-        return send(200, { ok: true, user: { id: args.user, team_id: teamId, name: String(args.user).toLowerCase(), profile: { email: `${String(args.user).toLowerCase()}@example.com`, real_name: String(args.user) } } });
+      case 'users.info': {
+        const custom = users.get(String(args.user));
+        const email = custom?.email === undefined ? `${String(args.user).toLowerCase()}@example.com` : custom.email;
+        const profile = { ...(email === null ? {} : { email }), real_name: String(args.user) };
+        return send(200, { ok: true, user: { id: args.user, team_id: teamId, name: String(args.user).toLowerCase(), deleted: custom?.deleted ?? false, is_bot: custom?.is_bot ?? false, profile } });
+      }
+      case 'usergroups.users.list': {
+        const members = userGroups.get(String(args.usergroup ?? ''));
+        return members === undefined ? send(200, { ok: false, error: 'no_such_subteam' }) : send(200, { ok: true, users: members });
+      }
       case 'views.open':
       case 'views.publish':
       case 'views.update':
@@ -104,6 +163,26 @@ export async function startFakeSlack(options: { botToken?: string; teamId?: stri
     callsTo: (method) => calls.filter((c) => c.method === method),
     failNext(method, error, times = 1) {
       failures.set(method, { error, times });
+    },
+    setUser(userId, user) {
+      users.set(userId, user);
+    },
+    rateLimitNext(method, retryAfterSeconds, times = 1) {
+      rateLimits.set(method, { retryAfter: retryAfterSeconds, times });
+    },
+    failChannel(channel, error) {
+      if (error === undefined) channelFailures.delete(channel);
+      else channelFailures.set(channel, error);
+    },
+    messages,
+    messagesIn: (channel) => messages.filter((m) => m.channel === channel && m.threadTs === undefined && !m.deleted),
+    repliesTo: (channel, ts) => messages.filter((m) => m.channel === channel && m.threadTs === ts),
+    deleteMessage(channel, ts) {
+      const message = messages.find((m) => m.channel === channel && m.ts === ts);
+      if (message) message.deleted = true;
+    },
+    setUserGroup(id, userIds) {
+      userGroups.set(id, [...userIds]);
     },
     ephemeralTexts() {
       return [

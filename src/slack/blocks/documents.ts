@@ -70,6 +70,18 @@ export function workflowCard(workflow: Workflow, rows: DocumentRow[], vteamUrl?:
   return { text: `RFE workflow: ${workflow.title || workflow.name}`, blocks: picker.blocks };
 }
 
+/** What a card becomes once its workflow is deleted: kept for reference, without buttons. */
+export function deletedWorkflowCard(ref: { namespace: string; name: string }, title: string | undefined): { text: string; blocks: KnownBlock[] } {
+  const name = escapeMrkdwn(clip(title || ref.name, 150));
+  return {
+    text: `RFE workflow deleted: ${title || ref.name}`,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: `~${name}~  ${code(`${ref.namespace}/${ref.name}`)}` } },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: ':wastebasket: This workflow was deleted in vTeam; its Jira issues are unchanged.' }] },
+    ],
+  };
+}
+
 export function alreadyLinkedMessage(workflow: Workflow, path: string, issue: JiraIssue): { text: string; blocks: KnownBlock[] } {
   const text = `${code(path)} is already published as ${link(issue.url, issue.key)}; it is never published twice. Use *Update issue* to copy the current document into it.`;
   const actions: ActionsBlock = { type: 'actions', elements: [updateButton(workflow, path)] };

@@ -16,9 +16,10 @@ export function updatedReply(path: string, issue: JiraIssue, user: SlackUserRef)
 }
 
 export function queuedMessage(path: string, wait: { retryAfterMs?: number | undefined; position?: number | undefined }): { text: string } {
+  const seconds = wait.retryAfterMs !== undefined ? Math.max(1, Math.ceil(wait.retryAfterMs / 1000)) : undefined;
   const when = wait.position !== undefined
-    ? `you are number ${wait.position} in the queue`
-    : `it continues by itself in about ${Math.max(1, Math.ceil((wait.retryAfterMs ?? 1000) / 1000))} s`;
+    ? `you are number ${wait.position} in the queue${seconds !== undefined ? ` (about ${seconds} s)` : ''}`
+    : `it continues by itself in about ${seconds ?? 1} s`;
   return { text: `:hourglass_flowing_sand: Jira is busy, so publishing ${code(path)} is queued; ${when}, and the link will appear in the workflow's thread.` };
 }
 

@@ -33,8 +33,15 @@ export interface FakeMcpOptions {
   port?: number;
   /** How POST responses are sent; the SDK client handles both. Default `json`. */
   responseMode?: 'json' | 'sse';
+  /**
+   * Answer HTTP 429 with `Retry-After` to any POST arriving while `maxConcurrent` POSTs are already
+   * in flight, as Rovo does above ~20 parallel calls (PRODUCT §8 burst target: 10).
+   */
+  rateLimit?: RateLimitMode;
   /** Rovo: set `isError: true` on error results too (default false: only the `{"error":true}` body). */
   rovoErrorsAsIsError?: boolean;
+  /** Self-hosted: offer `jira_get_project_issue_types` (default true, as with TOOLSETS including jira_projects). */
+  projectsToolset?: boolean;
   /** Rovo: list each site once per scope group (default true). */
   duplicateResources?: boolean;
   sites?: SiteInput[];
@@ -50,6 +57,12 @@ export interface FakeMcpOptions {
     verify(token: string): Promise<{ sub: string; aud?: string | string[] | undefined } | undefined>;
     sites: string[];
   };
+}
+
+export interface RateLimitMode {
+  maxConcurrent: number;
+  /** Sent as `Retry-After`; default 1. 0 asks for an immediate retry. */
+  retryAfterSeconds?: number;
 }
 
 export interface HttpFailure {
@@ -86,6 +99,12 @@ export interface FakeMcpCounters {
   sessionsTerminated: number;
   issuesCreated: number;
   toolCalls: ToolCallRecord[];
+  /** POSTs being served right now (429s excluded). */
+  inFlight: number;
+  /** The most POSTs ever served at once (429s excluded). */
+  peakInFlight: number;
+  /** POSTs answered 429 by the `rateLimit` mode. */
+  rateLimited: number;
 }
 
 export interface FakeMcpState {
@@ -122,6 +141,8 @@ export interface FakeMcp {
   resetCounters(): void;
 
   setLatency(ms: number): void;
+  /** Switch the 429-above-N mode on (or off with undefined). */
+  setRateLimit(mode: RateLimitMode | undefined): void;
   failNextRequests(count: number, failure: HttpFailure): void;
   /** The next `count` calls of `operation` fail with Jira's `message`, formatted as this dialect does. */
   failNextToolCalls(operation: string, count: number, message: string, options?: { afterEffect?: boolean }): void;
@@ -154,6 +175,7 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
   let authorization = options.authorization;
   const counters = emptyCounters();
   let latencyMs = 0;
+  let rateLimit = options.rateLimit;
   let httpFailures: { remaining: number; failure: HttpFailure }[] = [];
   let toolOverrides: { operation: string; remaining: number; override: ToolOverride }[] = [];
 
@@ -162,6 +184,7 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
     dialect,
     rovoErrorsAsIsError: options.rovoErrorsAsIsError ?? false,
     duplicateResources: options.duplicateResources ?? true,
+    projectsToolset: options.projectsToolset ?? true,
     takeOverride(operation: string): ToolOverride | undefined {
       const entry = toolOverrides.find((candidate) => candidate.operation === operation && candidate.remaining > 0);
       if (entry === undefined) return undefined;
@@ -194,7 +217,22 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
 
     const body = req.method === 'POST' ? await readBody(req) : '';
     counters.httpRequests += 1;
-    if (req.method === 'POST') counters.httpPosts += 1;
+    if (req.method !== 'POST') return serve(req, res, url, body);
+    counters.httpPosts += 1;
+    if (rateLimit !== undefined && counters.inFlight >= rateLimit.maxConcurrent) {
+      counters.rateLimited += 1;
+      return fail(res, { status: 429, retryAfterSeconds: rateLimit.retryAfterSeconds ?? 1 });
+    }
+    counters.inFlight += 1;
+    counters.peakInFlight = Math.max(counters.peakInFlight, counters.inFlight);
+    try {
+      return await serve(req, res, url, body);
+    } finally {
+      counters.inFlight -= 1;
+    }
+  }
+
+  async function serve(req: IncomingMessage, res: ServerResponse, url: URL, body: string): Promise<void> {
     if (latencyMs > 0) await sleep(latencyMs);
     if (res.destroyed) return;
 
@@ -380,10 +418,13 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
       return counters.toolCalls.filter((call) => operation === undefined || call.operation === operation);
     },
     resetCounters() {
-      Object.assign(counters, emptyCounters());
+      Object.assign(counters, { ...emptyCounters(), inFlight: counters.inFlight });
     },
     setLatency(ms) {
       latencyMs = ms;
+    },
+    setRateLimit(mode) {
+      rateLimit = mode;
     },
     failNextRequests(count, failure) {
       httpFailures.push({ remaining: count, failure });
@@ -415,7 +456,10 @@ interface JsonRpc {
 }
 
 function emptyCounters(): FakeMcpCounters {
-  return { httpRequests: 0, httpPosts: 0, initializes: 0, sessionsOpened: 0, sessionsTerminated: 0, issuesCreated: 0, toolCalls: [] };
+  return {
+    httpRequests: 0, httpPosts: 0, initializes: 0, sessionsOpened: 0, sessionsTerminated: 0, issuesCreated: 0, toolCalls: [],
+    inFlight: 0, peakInFlight: 0, rateLimited: 0,
+  };
 }
 
 function matchesFailure(failure: HttpFailure, messages: JsonRpc[]): boolean {

@@ -25,6 +25,8 @@ export interface ToolContext {
   rovoErrorsAsIsError: boolean;
   /** Rovo: list each site once per scope group, as the real server is seen to do. */
   duplicateResources: boolean;
+  /** Self-hosted: list `jira_get_project_issue_types` (sooperset's `jira_projects` toolset). */
+  projectsToolset: boolean;
   takeOverride(operation: string): ToolOverride | undefined;
   onIssueCreated(issue: FakeIssue): void;
 }
@@ -336,6 +338,19 @@ function registerSelfHosted(server: McpServer, context: ToolContext): void {
     const found = jira.search(site, args.jql);
     return { total: found.length, start_at: 0, max_results: limit, issues: found.slice(0, limit).map((issue) => simplifiedIssue(site, issue, jira)) };
   }));
+
+  if (context.projectsToolset) {
+    server.registerTool('jira_get_project_issue_types', {
+      description: 'Get available issue types for a Jira project.',
+      inputSchema: { project_key: z.string().regex(/^[A-Z][A-Z0-9_]+$/).describe("Jira project key (e.g., 'PROJ', 'JTEST')") },
+    }, async (args, extra) => handle(context, 'jira_get_project_issue_types', 'get_project_issue_types', extra, (caller) => {
+      const site = siteOf(caller, extra);
+      const project = jira.project(site, args.project_key);
+      if (project === undefined) throw new JiraError(`Project ${args.project_key} not found.`);
+      // sooperset: a JSON array of compact types (servers/jira.py get_project_issue_types).
+      return project.issueTypes.map((name, i) => ({ id: String(10_000 + i), name, description: null, subtask: name === 'Sub-task' }));
+    }));
+  }
 
   server.registerTool('jira_get_issue', {
     description: 'Get details of a specific Jira issue.',

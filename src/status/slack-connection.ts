@@ -1,0 +1,18 @@
+/**
+ * Whether the Socket Mode connection to Slack is up, for /readyz: a replica whose WebSocket is down
+ * receives no commands, so it should not count as ready. Listens to the SocketModeClient's state events.
+ */
+
+/** The part of an EventEmitter used (the SocketModeClient is one). */
+export interface ConnectionEvents {
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+export function trackSocketModeConnection(client: ConnectionEvents): () => boolean {
+  let connected = false;
+  client.on('connected', () => { connected = true; });
+  for (const event of ['connecting', 'reconnecting', 'disconnecting', 'disconnected']) {
+    client.on(event, () => { connected = false; });
+  }
+  return () => connected;
+}

@@ -1,0 +1,191 @@
+/**
+ * Leader election over a coordination.k8s.io/v1 Lease, as client-go's leaderelection does it
+ * (client-node 2.x ships no such helper):
+ * - acquire or renew with the read resourceVersion, so of two replicas racing only one write wins (409);
+ * - a lease held by someone else is taken over only after it has not changed for leaseDuration as
+ *   measured by this replica's own clock since it last saw it change (no trust in other clocks);
+ * - a leader that cannot renew for `renewDeadline` stops leading before its lease can expire elsewhere;
+ * - stop() releases the lease (empty holder) so another replica takes over at once.
+ */
+import { readFile } from 'node:fs/promises';
+import { V1MicroTime, type CoordinationV1Api, type ConfigurationOptions, type V1Lease } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { isConflict, isNotFound } from './kube-errors.ts';
+
+export interface LeaderElectorOptions {
+  coordination: CoordinationV1Api;
+  callOptions?: ConfigurationOptions;
+  namespace: string;
+  name: string;
+  /** This replica's identity, e.g. the pod name. */
+  identity: string;
+  /** How long a lease stays valid without renewal. */
+  leaseMs: number;
+  /** How often the lease is renewed or tried. Default leaseMs / 5. */
+  retryMs?: number;
+  /** A leader that has not renewed for this long steps down. Default leaseMs * 2/3. */
+  renewDeadlineMs?: number;
+  onStartedLeading?: () => void;
+  onStoppedLeading?: () => void;
+  logger?: Logger | undefined;
+  now?: () => number;
+}
+
+export interface LeaderElector {
+  start(): void;
+  /** Stops trying; a leader releases the lease unless `release: false` (e.g. a test simulating a crash). */
+  stop(options?: { release?: boolean }): Promise<void>;
+  isLeader(): boolean;
+  stats(): { identity: string; leader: boolean; holder: string | undefined; transitions: number };
+}
+
+/** The namespace of the Lease: configured, else the pod's own (service account file), else `default`. */
+export async function leaseNamespace(configured: string | undefined, file = '/var/run/secrets/kubernetes.io/serviceaccount/namespace'): Promise<string> {
+  if (configured) return configured;
+  try {
+    const own = (await readFile(file, 'utf8')).trim();
+    if (own) return own;
+  } catch {
+    // Not running in a pod: fall through.
+  }
+  return 'default';
+}
+
+export function createLeaderElector(options: LeaderElectorOptions): LeaderElector {
+  const { coordination, callOptions, namespace, name, identity, logger } = options;
+  const now = options.now ?? Date.now;
+  const leaseSeconds = Math.max(1, Math.round(options.leaseMs / 1000));
+  const retryMs = options.retryMs ?? Math.max(100, Math.floor(options.leaseMs / 5));
+  const renewDeadlineMs = options.renewDeadlineMs ?? Math.floor((options.leaseMs * 2) / 3);
+
+  let leader = false;
+  let stopped = true;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let lastRenewed = 0;
+  /** The last record seen and when (locally) it was first seen in that form. */
+  let observed: { fingerprint: string; holder: string | undefined; at: number } | undefined;
+  let transitions = 0;
+
+  function setLeader(next: boolean): void {
+    if (next === leader) return;
+    leader = next;
+    transitions++;
+    logger?.info({ identity, lease: `${namespace}/${name}` }, next ? 'became the leader' : 'stopped being the leader');
+    try {
+      (next ? options.onStartedLeading : options.onStoppedLeading)?.();
+    } catch (error) {
+      logger?.error({ err: error }, 'leadership callback failed');
+    }
+  }
+
+  function observe(lease: V1Lease): void {
+    const spec = lease.spec ?? {};
+    const fingerprint = `${spec.holderIdentity ?? ''}|${String(spec.renewTime ?? '')}|${spec.leaseDurationSeconds ?? ''}`;
+    if (observed?.fingerprint !== fingerprint) observed = { fingerprint, holder: spec.holderIdentity || undefined, at: now() };
+  }
+
+  function spec(previous: V1Lease['spec'], acquiring: boolean): V1Lease['spec'] {
+    const time = new V1MicroTime(now());
+    return {
+      ...previous,
+      holderIdentity: identity,
+      leaseDurationSeconds: leaseSeconds,
+      renewTime: time,
+      ...(acquiring ? { acquireTime: time, leaseTransitions: (previous?.leaseTransitions ?? 0) + (previous?.holderIdentity ? 1 : 0) } : {}),
+    };
+  }
+
+  /** One attempt; true when this replica holds the lease afterwards. */
+  async function tryAcquireOrRenew(): Promise<boolean> {
+    let current: V1Lease;
+    try {
+      current = await coordination.readNamespacedLease({ namespace, name }, callOptions);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      try {
+        const created = await coordination.createNamespacedLease({
+          namespace,
+          body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: spec(undefined, true) },
+        }, callOptions);
+        observe(created);
+        return true;
+      } catch (createError) {
+        if (isConflict(createError)) return false; // another replica created it first
+        throw createError;
+      }
+    }
+    observe(current);
+    const holder = current.spec?.holderIdentity || undefined;
+    const mine = holder === identity;
+    const durationMs = (current.spec?.leaseDurationSeconds ?? leaseSeconds) * 1000;
+    if (holder && !mine && observed && now() - observed.at < durationMs) return false;
+    try {
+      const updated = await coordination.replaceNamespacedLease({
+        namespace,
+        name,
+        body: { ...current, metadata: { ...current.metadata, name, namespace }, spec: spec(current.spec, !mine) },
+      }, callOptions);
+      observe(updated);
+      return true;
+    } catch (error) {
+      if (isConflict(error)) return false; // someone else wrote it since we read it
+      throw error;
+    }
+  }
+
+  async function tick(): Promise<void> {
+    try {
+      const held = await tryAcquireOrRenew();
+      if (held) lastRenewed = now();
+      if (stopped) return;
+      setLeader(held || (leader && now() - lastRenewed < renewDeadlineMs));
+    } catch (error) {
+      logger?.warn({ err: error, lease: `${namespace}/${name}` }, 'could not read or renew the lease');
+      // Keep leading only while the last renewal is fresh enough that nobody else can have taken over.
+      if (leader && now() - lastRenewed >= renewDeadlineMs) setLeader(false);
+    }
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = tick().finally(schedule);
+    }, retryMs * (leader ? 1 : 0.8 + Math.random() * 0.4));
+    timer.unref();
+  }
+
+  async function release(): Promise<void> {
+    try {
+      const current = await coordination.readNamespacedLease({ namespace, name }, callOptions);
+      if (current.spec?.holderIdentity !== identity) return;
+      await coordination.replaceNamespacedLease({
+        namespace,
+        name,
+        // An empty holder is free for anyone at once (client-go writes the same on release).
+        body: { ...current, spec: { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime(now()) } },
+      }, callOptions);
+      logger?.info({ lease: `${namespace}/${name}` }, 'released the lease');
+    } catch (error) {
+      logger?.warn({ err: error }, 'could not release the lease; another replica takes over when it expires');
+    }
+  }
+
+  return {
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      running = tick().finally(schedule);
+    },
+    async stop({ release: shouldRelease = true } = {}) {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+      const wasLeader = leader;
+      setLeader(false);
+      if (wasLeader && shouldRelease) await release();
+    },
+    isLeader: () => leader,
+    stats: () => ({ identity, leader, holder: observed?.holder, transitions }),
+  };
+}

@@ -1,0 +1,93 @@
+import { EventEmitter } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { CustomRoute } from '@slack/bolt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { healthRoutes, readinessChecks } from '../../src/http/health-routes.ts';
+import { trackSocketModeConnection } from '../../src/status/slack-connection.ts';
+import { createStore } from '../../src/storage/store.ts';
+import { createKubeClients } from '../../src/vteam/kube-clients.ts';
+import { startFakeKube, type FakeKube } from '../support/fake-kube.ts';
+import { writeKubeconfig } from '../support/kubeconfig.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Serves the routes as Bolt's HTTP receiver would (path + method match). */
+async function serve(routes: CustomRoute[]): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const route = routes.find((r) => r.path === req.url && [r.method].flat().includes(req.method ?? 'GET'));
+    if (!route) return res.writeHead(404).end();
+    void route.handler(req as never, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+describe('/healthz and /readyz', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function world() {
+    const kube: FakeKube = await startFakeKube({ bookmarkIntervalMs: 0 });
+    const dir = await mkdtemp(join(tmpdir(), 'vteam-ready-'));
+    const clients = createKubeClients({ kubeconfigPath: await writeKubeconfig(dir, kube.url, kube.token) });
+    const store = await createStore('sqlite::memory:');
+    const socket = new EventEmitter();
+    const state = { accepting: true };
+    const { url, server } = await serve(healthRoutes(readinessChecks({
+      store: () => store.ping(),
+      kubernetes: () => clients.ping(),
+      accepting: () => state.accepting,
+      slackConnected: trackSocketModeConnection(socket),
+    }), 500));
+    cleanups.push(async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await kube.close();
+      await store.close().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    });
+    const ready = async () => {
+      const response = await fetch(`${url}/readyz`);
+      return { status: response.status, body: await response.json() as { status: string; checks: Record<string, string> } };
+    };
+    return { url, kube, store, socket, state, ready };
+  }
+
+  it('ready only once the Socket Mode connection is up; not ready while it reconnects', async () => {
+    const w = await world();
+    expect(await w.ready()).toEqual({ status: 503, body: { status: 'not ready', checks: { store: 'ok', kubernetes: 'ok', slack: 'unavailable', accepting: 'ok' } } });
+    w.socket.emit('connected');
+    expect((await w.ready()).status).toBe(200);
+    w.socket.emit('reconnecting');
+    expect((await w.ready()).body.checks.slack).toBe('unavailable');
+    w.socket.emit('connected');
+    expect((await w.ready()).body.status).toBe('ready');
+  });
+
+  it('503 while shutting down; /healthz stays 200', async () => {
+    const w = await world();
+    w.socket.emit('connected');
+    w.state.accepting = false;
+    expect(await w.ready()).toMatchObject({ status: 503, body: { checks: { accepting: 'unavailable' } } });
+    expect((await fetch(`${w.url}/healthz`)).status).toBe(200);
+  });
+
+  it('names the store and Kubernetes when they are down, without details', async () => {
+    const w = await world();
+    w.socket.emit('connected');
+    await w.store.close();
+    w.kube.setToken('rotated');
+    const { status, body } = await w.ready();
+    expect(status).toBe(503);
+    expect(body.checks).toEqual({ store: 'unavailable', kubernetes: 'unavailable', slack: 'ok', accepting: 'ok' });
+  });
+
+  it('HTTP mode: no slack check at all', () => {
+    const checks = readinessChecks({ store: async () => undefined, kubernetes: async () => undefined });
+    expect(Object.keys(checks)).toEqual(['store', 'kubernetes']);
+  });
+});
