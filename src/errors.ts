@@ -93,7 +93,7 @@ export const errors = {
   mcpNoCreateTool: (what = 'create Jira issues') =>
     new VteamError('MCP_NO_CREATE_TOOL', `The Atlassian MCP server offers no tool to ${what} for your account; ask your Atlassian admin to enable Jira in the Rovo MCP server, then try again.`),
   rateLimited: (retryAfterMs: number, cause?: unknown) =>
-    new VteamError('RATE_LIMITED', `Jira is rate limiting requests; your publish will continue in about ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s.`, { retryAfterMs, cause }),
+    new VteamError('RATE_LIMITED', `Jira is rate limiting requests and the wait is too long; please publish again in about ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s.`, { retryAfterMs, cause }),
   budgetExhausted: (site: string, resumesInMs: number) =>
     new VteamError('RATE_BUDGET_EXHAUSTED', `The bot has used this hour's Jira request budget for ${site}; publishing resumes in about ${Math.max(1, Math.ceil(resumesInMs / 60_000))} min, so please try again then.`, { retryAfterMs: resumesInMs }),
   publishInProgress: (path: string) =>
