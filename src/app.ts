@@ -30,6 +30,11 @@ import { createDocumentSource } from './vteam/documents.ts';
 import { createKubeClients } from './vteam/kube-clients.ts';
 import { createProjectDirectory } from './vteam/projects.ts';
 import { createWorkflowRepository } from './vteam/workflows.ts';
+import { createProjectAdmin } from './vteam/project-admin.ts';
+import { createIdentityMapper } from './identity/identity-mapper.ts';
+import { createChannelSubcommands } from './slack/subcommands/channel-bindings.ts';
+import { createJiraConfigSubcommand, registerJiraConfigModal } from './slack/subcommands/jira-config.ts';
+import type { AccountLinks } from './publishing/ports.ts';
 
 export interface VteamSlack {
   start(): Promise<void>;
@@ -79,6 +84,12 @@ export async function createVteamSlack(config: Config, logger: Logger): Promise<
     logger: logger.child({ component: 'rate-limit' }),
   });
   const pending = createPendingPublishes(store, { maxAgeMs: 15 * 60_000 });
+  const links: AccountLinks = {
+    async state(user) {
+      const link = await tokens.get(user);
+      return !link ? 'missing' : link.broken ? 'broken' : 'linked';
+    },
+  };
   const history = createPublishHistory(store);
 
   const inFlight = new Set<Promise<unknown>>();
@@ -114,18 +125,21 @@ export async function createVteamSlack(config: Config, logger: Logger): Promise<
   const notifier = createSlackNotifier({ client: bolt.client, threads, rowsOf, logger, vteamUrl: config.vteamUrl });
   const service = createPublishService({
     workflows, projects, documents, jira, store, locks, notifier,
-    pending, history, metrics,
-    links: {
-      async state(user) {
-        const link = await tokens.get(user);
-        return !link ? 'missing' : link.broken ? 'broken' : 'linked';
-      },
-    },
+    pending, history, metrics, links,
     logger: logger.child({ component: 'publish' }),
     options: config.publishing,
   });
 
-  registerVteamCommand(bolt, { service, logger, vteamUrl: config.vteamUrl, track, disconnect });
+  // Project administration: who may bind channels and configure Jira is decided by the cluster (SAR).
+  const projectAdmin = createProjectAdmin({ kube, projects, logger: logger.child({ component: 'project-admin' }) });
+  const identities = createIdentityMapper(config.identity, bolt.client, { logger });
+  const adminDeps = { admin: projectAdmin, projects, identities, jira, links, logger: logger.child({ component: 'project-admin' }) };
+  registerJiraConfigModal(bolt, adminDeps);
+
+  registerVteamCommand(bolt, {
+    service, logger, vteamUrl: config.vteamUrl, track, disconnect,
+    subcommands: [...createChannelSubcommands(adminDeps), createJiraConfigSubcommand(adminDeps)],
+  });
   registerAccountHandlers(bolt, { linkFlow, disconnect, tokens, history, logger });
   registerPublishActions(bolt, { service, logger, ephemeral: notifier.ephemeral, track });
   bolt.error(async (error) => {

@@ -40,7 +40,16 @@ export function createIdentityMapper(
   const groups = [...options.clusterUserGroups];
 
   const emailOf = (user: SlackUserRef) => emails.get(`${user.enterpriseId ?? ''}/${user.teamId}/${user.userId}`, async () => {
-    const answer = await client.users.info({ user: user.userId });
+    let answer: Awaited<ReturnType<SlackUsersClient['users']['info']>>;
+    try {
+      answer = await client.users.info({ user: user.userId });
+    } catch (error) {
+      // Slack refused (scope not granted, unknown user): as good as no email. Outages still throw.
+      const refusal = platformError(error);
+      if (!refusal) throw error;
+      extra.logger?.warn({ user: user.userId, slackError: refusal }, 'users.info refused; is the users:read scope granted?');
+      return undefined;
+    }
     const profile = answer.user;
     if (!profile || profile.deleted || profile.is_bot) return undefined;
     return profile.profile?.email;
@@ -59,4 +68,10 @@ export function createIdentityMapper(
       return { kind: 'mapped', identity: { user: clusterUser, groups: [...groups] }, email };
     },
   };
+}
+
+/** The `error` of a Slack `{ok:false}` answer (@slack/web-api's platform error), else undefined. */
+function platformError(error: unknown): string | undefined {
+  const e = error as { code?: unknown; data?: { error?: unknown } } | null;
+  return e?.code === 'slack_webapi_platform_error' && typeof e.data?.error === 'string' ? e.data.error : undefined;
 }

@@ -30,6 +30,15 @@ describe('Slack user → cluster identity', () => {
     expect(await mapper.resolve(user('UBOT2'))).toEqual({ kind: 'no-email' });
   });
 
+  it('treats a users.info refusal (scope not granted) as no email, but lets outages fail', async () => {
+    const mapper = createIdentityMapper({ clusterUserTemplate: '{email}', clusterUserGroups: [] }, client, { cacheTtlMs: 0 });
+    slack.failNext('users.info', 'missing_scope');
+    expect(await mapper.resolve(user('UALICE'))).toEqual({ kind: 'no-email' });
+    await slack.close();
+    await expect(mapper.resolve(user('UALICE'))).rejects.toThrow();
+    slack = await startFakeSlack();
+  });
+
   it('reports an email the template cannot use', async () => {
     slack.setUser('UODD', { email: 'odd"name"@example.com' });
     const mapper = createIdentityMapper({ clusterUserTemplate: '{local}', clusterUserGroups: [] }, client);

@@ -38,6 +38,10 @@ export interface UsedPermission extends CallSite {
 
 /** What src/ calls today. */
 export const USED: UsedPermission[] = [
+  { file: 'src/vteam/project-admin.ts', call: 'core.listNamespace', permissions: [perm('', 'namespaces', 'list')] },
+  { file: 'src/vteam/project-admin.ts', call: 'customObjects.listNamespacedCustomObject', evidence: 'PROJECT_SETTINGS', permissions: [perm(VTEAM_GROUP, PROJECT_SETTINGS, 'list')] },
+  { file: 'src/vteam/project-admin.ts', call: 'customObjects.patchNamespacedCustomObject', evidence: 'PROJECT_SETTINGS', permissions: [perm(VTEAM_GROUP, PROJECT_SETTINGS, 'patch')] },
+  { file: 'src/identity/access-review.ts', call: 'authorization.createSubjectAccessReview', permissions: [perm('authorization.k8s.io', 'subjectaccessreviews', 'create')] },
   { file: 'src/vteam/projects.ts', call: 'core.listNamespace', permissions: [perm('', 'namespaces', 'list')] },
   {
     file: 'src/vteam/projects.ts', call: 'customObjects.listCustomObjectForAllNamespaces', evidence: 'PROJECT_SETTINGS',
@@ -64,8 +68,6 @@ export const USED: UsedPermission[] = [
 export const PLANNED: { permission: Permission; reason: string }[] = [
   { permission: perm(VTEAM_GROUP, RFE_WORKFLOWS, 'watch'), reason: 'informer over RFEWorkflows for live workflow cards' },
   { permission: perm(VTEAM_GROUP, PROJECT_SETTINGS, 'watch'), reason: 'informer over projectsettings so new channel bindings show without restart' },
-  { permission: perm(VTEAM_GROUP, PROJECT_SETTINGS, 'patch'), reason: '/vteam subscribe, unsubscribe and jira-config write annotations' },
-  { permission: perm('authorization.k8s.io', 'subjectaccessreviews', 'create'), reason: 'may the Slack user\'s cluster identity change this project?' },
   { permission: perm('coordination.k8s.io', 'leases', 'get', 'own-namespace'), reason: 'leader election: one replica posts cards' },
   { permission: perm('coordination.k8s.io', 'leases', 'create', 'own-namespace'), reason: 'leader election: one replica posts cards' },
   { permission: perm('coordination.k8s.io', 'leases', 'update', 'own-namespace'), reason: 'leader election: renew and take over the Lease' },

@@ -61,7 +61,7 @@ describe('/vteam jira-config', () => {
   const annotations = (ns = 'team-a') => fx.kube.get('projectsettings', ns, 'projectsettings')?.metadata.annotations;
   const viewArg = (call: { args: Record<string, unknown> } | undefined) => call?.args.view as { blocks: unknown[]; private_metadata: string; submit?: unknown };
 
-  async function submit(values: Values, privateMetadata: string, userId = 'UALICE') {
+  async function submit(values: Values, privateMetadata: string, userId = 'UALICE', onAck: () => void = () => undefined) {
     const acks: unknown[] = [];
     await app.processEvent({
       body: {
@@ -69,7 +69,10 @@ describe('/vteam jira-config', () => {
         api_app_id: 'A0001', token: 'legacy-unused', trigger_id: 'trig.submit', is_enterprise_install: false, enterprise: null,
         view: viewPayload(values, privateMetadata), response_urls: [],
       },
-      ack: async (response?: unknown) => { acks.push(response); },
+      ack: async (response?: unknown) => {
+        acks.push(response);
+        onAck();
+      },
     });
     return acks;
   }
@@ -170,8 +173,12 @@ describe('/vteam jira-config', () => {
   });
 
   it('keeps Slack\'s 3 s promise when the cluster is slow: a saving view, then the outcome', async () => {
+    // The cluster answers only once Slack has been answered, whatever the machine's speed.
+    let release!: () => void;
+    const answered = new Promise<void>((resolve) => { release = resolve; });
+    deps.identities = { resolve: async (user) => { await answered; return fx.identities.resolve(user); } };
     deps.submitDeadlineMs = 0;
-    const acks = await submit(validValues(), encodeMetadata({ project: 'team-a', channelId: 'C0001' }));
+    const acks = await submit(validValues(), encodeMetadata({ project: 'team-a', channelId: 'C0001' }), 'UALICE', release);
     expect(messageText({ blocks: (acks[0] as { view: { blocks: unknown[] } }).view.blocks })).toContain('Saving the Jira settings');
     const [update] = fx.slack.callsTo('views.update');
     expect(update?.args.view_id).toBe('VMODAL');
