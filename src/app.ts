@@ -5,7 +5,12 @@ import { createMcpJiraGateway } from './atlassian/jira-gateway.ts';
 import { createSiteLookup } from './atlassian/site-lookup.ts';
 import type { Config } from './config/config.ts';
 import type { CompletedLink } from './oauth/link-flow.ts';
-import { healthRoutes } from './http/health-routes.ts';
+import { healthRoutes, readinessChecks } from './http/health-routes.ts';
+import { createAdminCheck } from './status/admin-check.ts';
+import { createFailureLog } from './status/failure-log.ts';
+import { createStatusService } from './status/status-service.ts';
+import { createJiraStatusSubcommand } from './slack/subcommands/jira-status.ts';
+import { createChannelProblems } from './slack/channel-problems.ts';
 import { metricsRoute } from './http/metrics-route.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { oauthCallbackRoute } from './http/oauth-callback-route.ts';
@@ -22,6 +27,8 @@ import { registerPublishActions } from './slack/handlers/publish-actions.ts';
 import { registerVteamCommand } from './slack/handlers/vteam-command.ts';
 import { createSlackNotifier } from './slack/slack-notifier.ts';
 import { createWorkflowThreads } from './slack/workflow-threads.ts';
+import { createCardService } from './cards/card-service.ts';
+import { createCardsSlackClient } from './cards/slack-writer.ts';
 import { loadOrCreateDevKey, parseKeyRing } from './storage/crypto.ts';
 import { createLockService } from './storage/locks.ts';
 import { createStore, parseStoreUrl } from './storage/store.ts';
@@ -72,7 +79,10 @@ export async function createVteamSlack(config: Config, logger: Logger): Promise<
   const disconnect = createDisconnect({ tokens, oauth, logger });
   // A link found dead surfaces as AUTH_EXPIRED in the publish that needed it, which DMs the
   // reconnect button; refreshes only ever happen on behalf of such a request.
-  const credentials = createTokenRefresher({ tokens, locks, oauth, logger: logger.child({ component: 'oauth' }) });
+  const credentials = createTokenRefresher({
+    tokens, locks, oauth, logger: logger.child({ component: 'oauth' }),
+    onRefresh: (outcome) => metrics.tokenRefreshes.inc({ outcome }),
+  });
   const mcp = createMcpJiraGateway({ mcpUrl: config.atlassian.mcpUrl, logger: logger.child({ component: 'mcp' }), credentials, metrics });
   // Per-site concurrency cap, hourly budget, fair queue and shared 429 pauses (Redis with several replicas).
   const jira = createGuardedJiraGateway(mcp, {
@@ -91,6 +101,7 @@ export async function createVteamSlack(config: Config, logger: Logger): Promise<
     },
   };
   const history = createPublishHistory(store);
+  const failures = createFailureLog(store, { logger: logger.child({ component: 'status' }) });
 
   const inFlight = new Set<Promise<unknown>>();
   let accepting = true;
@@ -103,12 +114,14 @@ export async function createVteamSlack(config: Config, logger: Logger): Promise<
   // The service and the notifier need each other (cards list documents; the callback resumes
   // publishes): closures read `service` only after construction.
   const resumeAfterLink = (completed: CompletedLink) => service.resumeAfterLink(completed.user);
-  const bolt = createBoltApp(config, logger, [
-    ...healthRoutes({
+  const { app: bolt, slackConnected: socketState } = createBoltApp(config, logger, [
+    ...healthRoutes(readinessChecks({
       store: () => store.ping(),
       kubernetes: () => kube.ping(),
-      accepting: async () => { if (!accepting) throw new Error('shutting down'); },
-    }),
+      accepting: () => accepting,
+      // Socket Mode: ready only while the WebSocket is connected (known once the receiver exists).
+      ...(config.slack.mode === 'socket' ? { slackConnected: () => socketState?.() ?? false } : {}),
+    })),
     metricsRoute(metrics.registry),
     oauthCallbackRoute({
       linkFlow,
@@ -125,7 +138,7 @@ export async function createVteamSlack(config: Config, logger: Logger): Promise<
   const notifier = createSlackNotifier({ client: bolt.client, threads, rowsOf, logger, vteamUrl: config.vteamUrl });
   const service = createPublishService({
     workflows, projects, documents, jira, store, locks, notifier,
-    pending, history, metrics, links,
+    pending, history, metrics, links, failures,
     logger: logger.child({ component: 'publish' }),
     options: config.publishing,
   });
@@ -136,14 +149,32 @@ export async function createVteamSlack(config: Config, logger: Logger): Promise<
   const adminDeps = { admin: projectAdmin, projects, identities, jira, links, logger: logger.child({ component: 'project-admin' }) };
   registerJiraConfigModal(bolt, adminDeps);
 
+  const status = createStatusService({
+    mcpUrl: config.atlassian.mcpUrl, credentials, tokens, store, kube, failures, limits: jira, projects,
+    channelProblems: createChannelProblems(store), logger: logger.child({ component: 'status' }),
+  });
+
   registerVteamCommand(bolt, {
     service, logger, vteamUrl: config.vteamUrl, track, disconnect,
-    subcommands: [...createChannelSubcommands(adminDeps), createJiraConfigSubcommand(adminDeps)],
+    subcommands: [
+      ...createChannelSubcommands(adminDeps),
+      createJiraConfigSubcommand(adminDeps),
+      createJiraStatusSubcommand({ status, isAdmin: createAdminCheck(config.admins, bolt.client, { logger }), logger }),
+    ],
   });
   registerAccountHandlers(bolt, { linkFlow, disconnect, tokens, history, logger });
   registerPublishActions(bolt, { service, logger, ephemeral: notifier.ephemeral, track });
   bolt.error(async (error) => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');
+  });
+
+  // Live workflow cards: one replica (Kubernetes Lease) watches RFEWorkflows and keeps the cards current.
+  // Its own Slack client fails fast on 429 and waits Retry-After per channel, instead of Bolt's long retries.
+  const cards = createCardService({
+    kube, store, locks, rowsOf, metrics, logger: logger.child({ component: 'cards' }), vteamUrl: config.vteamUrl,
+    client: createCardsSlackClient({ token: config.slack.botToken, slackApiUrl: config.slack.apiUrl, logger }),
+    leaderElection: config.leaderElection,
+    resyncMs: config.cards.resyncMs,
   });
 
   // Publishes interrupted by a crash (here or on another replica) are finished in the background.
@@ -155,12 +186,14 @@ export async function createVteamSlack(config: Config, logger: Logger): Promise<
   return {
     async start() {
       await bolt.start(config.http.port);
+      await cards.start();
       recover();
       recoveryTimer = setInterval(recover, config.publishing.leaseMs).unref();
     },
     async stop() {
       accepting = false;
       clearInterval(recoveryTimer);
+      await cards.stop().catch((error: unknown) => logger.warn({ err: error }, 'cards did not stop cleanly'));
       await Promise.race([
         Promise.allSettled([...inFlight]),
         new Promise((r) => setTimeout(r, 25_000).unref()),

@@ -309,6 +309,11 @@ export function createCardService(options: CardServiceOptions): CardService {
     await Promise.all(stopping);
   }
 
+  function idle(): Promise<void> {
+    if (queues.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => idleWaiters.push(resolve));
+  }
+
   let transition: Promise<void> = Promise.resolve();
   const serially = (work: () => Promise<void>) => {
     transition = transition.then(work).catch((error: unknown) => log.error({ err: error }, 'card leadership transition failed'));
@@ -336,13 +341,10 @@ export function createCardService(options: CardServiceOptions): CardService {
       serially(stopLeading);
       await transition;
       // Let a write in progress finish (bounded), so a card is not left half-recorded.
-      await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 5_000).unref())]);
+      await Promise.race([idle(), new Promise((r) => setTimeout(r, 5_000).unref())]);
     },
     isLeader: () => leading,
-    idle() {
-      if (queues.size === 0) return Promise.resolve();
-      return new Promise<void>((resolve) => idleWaiters.push(resolve));
-    },
+    idle,
     stats() {
       return {
         leader: leading,

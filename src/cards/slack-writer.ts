@@ -8,7 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KnownBlock } from '@slack/types';
-import { ErrorCode, WebClient, type Logger as SlackLogger } from '@slack/web-api';
+import { ErrorCode, LogLevel, WebClient, type Logger as SlackLogger } from '@slack/web-api';
 import type { Logger } from 'pino';
 import { UNPOSTABLE, type ChannelProblems } from '../slack/channel-problems.ts';
 
@@ -41,15 +41,31 @@ const GONE = new Set(['message_not_found', 'cant_update_message', 'edit_window_c
 const MAX_RATE_LIMIT_WAITS = 10;
 const BLOCK_MEMORY_MS = 10 * 60_000;
 
-export function createCardsSlackClient(options: { token: string; slackApiUrl?: string | undefined; logger?: SlackLogger }): WebClient {
+export function createCardsSlackClient(options: { token: string; slackApiUrl?: string | undefined; logger?: Logger | undefined }): WebClient {
   return new WebClient(options.token, {
     ...(options.slackApiUrl ? { slackApiUrl: options.slackApiUrl.endsWith('/') ? options.slackApiUrl : `${options.slackApiUrl}/` } : {}),
     rejectRateLimitedCalls: true,
     // Network failures and 5xx: a few quick retries; anything longer waits for the next reconcile.
     retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 2_000 },
     timeout: 15_000,
-    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.logger ? { logger: slackLogger(options.logger) } : {}),
   });
+}
+
+/** The Web API client's logger interface over pino; request/response bodies (message content) are never logged. */
+function slackLogger(logger: Logger): SlackLogger {
+  const child = logger.child({ component: 'cards-slack' });
+  let level = LogLevel.INFO;
+  const text = (msgs: unknown[]) => msgs.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
+  return {
+    debug: (...msgs: unknown[]) => { const t = text(msgs); if (!/^http (request|response)/.test(t)) child.debug(t); },
+    info: (...msgs: unknown[]) => child.info(text(msgs)),
+    warn: (...msgs: unknown[]) => child.warn(text(msgs)),
+    error: (...msgs: unknown[]) => child.error(text(msgs)),
+    setLevel: (next: LogLevel) => { level = next; },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
 }
 
 export function createSlackWriter(deps: {

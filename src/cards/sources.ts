@@ -20,6 +20,7 @@ type Common<T> = Pick<InformerOptions<T>, 'onEvent' | 'onSynced' | 'logger' | 'm
 type Clients = Pick<KubeClients, 'kubeConfig' | 'customObjects' | 'core' | 'callOptions'>;
 
 export function workflowInformer(kube: Clients, options: Common<Workflow>): Informer<Workflow> {
+  const shared = stringPool(10_000);
   return createInformer<Workflow>({
     ...options,
     kubeConfig: kube.kubeConfig,
@@ -29,7 +30,7 @@ export function workflowInformer(kube: Clients, options: Common<Workflow>): Info
       { group: VTEAM_GROUP, version: VTEAM_VERSION, resourcePlural: RFE_WORKFLOWS, limit, ...(continueToken ? { _continue: continueToken } : {}) },
       kube.callOptions,
     ),
-    map: (raw) => compact(toWorkflow(raw)),
+    map: (raw) => compact(toWorkflow(raw), shared),
   });
 }
 
@@ -38,7 +39,7 @@ export function workflowInformer(kube: Clients, options: Common<Workflow>): Info
  * string keeps the whole original alive in V8, so the excerpt is copied; strings repeated across
  * thousands of workflows (namespace, repository, its branch) are shared.
  */
-function compact(workflow: Workflow | undefined): Workflow | undefined {
+function compact(workflow: Workflow | undefined, shared: (text: string) => string): Workflow | undefined {
   if (!workflow) return undefined;
   if (workflow.description.length > DESCRIPTION_KEPT) workflow.description = copy(`${workflow.description.slice(0, DESCRIPTION_KEPT)}…`);
   workflow.namespace = shared(workflow.namespace);
@@ -47,13 +48,15 @@ function compact(workflow: Workflow | undefined): Workflow | undefined {
 }
 
 const copy = (text: string) => Buffer.from(text, 'utf8').toString('utf8');
-const strings = new Map<string, string>();
 /** One instance per distinct value (bounded: beyond that, values are simply kept as they are). */
-function shared(text: string): string {
-  const known = strings.get(text);
-  if (known !== undefined) return known;
-  if (strings.size < 10_000) strings.set(text, text);
-  return text;
+function stringPool(limit: number): (text: string) => string {
+  const strings = new Map<string, string>();
+  return (text) => {
+    const known = strings.get(text);
+    if (known !== undefined) return known;
+    if (strings.size < limit) strings.set(text, text);
+    return text;
+  };
 }
 
 /** The channels a project's projectsettings binds (before the managed-namespace check). */

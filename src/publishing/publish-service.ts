@@ -27,6 +27,8 @@ export interface PublishServiceDeps {
   pending: PendingPublishes;
   history: PublishHistory;
   metrics?: Pick<Metrics, 'publishes' | 'publishDuration'> | undefined;
+  /** Recent failures by cause, for /vteam jira-status. */
+  failures?: { record(failure: { code: string; message: string; at: number; workflow?: string; path?: string }): Promise<void> } | undefined;
   logger: Logger;
   options: { leaseMs: number; rateLimitMaxWaitMs: number };
 }
@@ -229,6 +231,11 @@ export function createPublishService(deps: PublishServiceDeps) {
     const failure: VteamError = toVteamError(error);
     const level = failure.code === 'INTERNAL' || failure.code === 'KUBERNETES_UNAVAILABLE' || failure.code === 'MCP_UNREACHABLE' ? 'error' : 'info';
     logger[level]({ ...context, code: failure.code, err: failure.cause ?? (failure.code === 'INTERNAL' ? error : undefined) }, 'publish failed');
+    await deps.failures?.record({
+      code: failure.code, message: failure.userMessage, at: Date.now(),
+      workflow: typeof context.workflow === 'string' ? context.workflow : undefined,
+      path: typeof context.path === 'string' ? context.path : undefined,
+    }).catch(() => undefined);
     await notifier.failed(replyTo, failure).catch((e: unknown) => logger.error({ err: e }, 'could not report a failure to the user'));
   }
 

@@ -1,4 +1,5 @@
-import { App, LogLevel, type CustomRoute, type Logger as BoltLogger } from '@slack/bolt';
+import { App, LogLevel, SocketModeReceiver, type CustomRoute, type Logger as BoltLogger } from '@slack/bolt';
+import { trackSocketModeConnection } from '../status/slack-connection.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 
@@ -6,10 +7,11 @@ import type { Config } from '../config/config.ts';
  * Bolt in one of its two shapes: HTTP (signed requests at /slack/events) or Socket Mode when an app
  * token is configured. Either way one HTTP server also serves our own routes (health, OAuth callback).
  */
-export function createBoltApp(config: Config, logger: Logger, customRoutes: CustomRoute[]): App {
+export function createBoltApp(config: Config, logger: Logger, customRoutes: CustomRoute[]): { app: App; slackConnected?: () => boolean } {
+  const boltLog = boltLogger(logger);
   const common = {
     token: config.slack.botToken,
-    logger: boltLogger(logger),
+    logger: boltLog,
     customRoutes,
     clientOptions: {
       ...(config.slack.apiUrl ? { slackApiUrl: withTrailingSlash(config.slack.apiUrl) } : {}),
@@ -18,9 +20,14 @@ export function createBoltApp(config: Config, logger: Logger, customRoutes: Cust
     processBeforeResponse: false,
   };
   if (config.slack.mode === 'socket') {
-    return new App({ ...common, socketMode: true, appToken: config.slack.appToken, installerOptions: { port: config.http.port } });
+    // Built explicitly so readiness can follow the WebSocket's connection state.
+    const receiver = new SocketModeReceiver({
+      appToken: config.slack.appToken ?? '', customRoutes, installerOptions: { port: config.http.port }, logger: boltLog,
+    });
+    const slackConnected = trackSocketModeConnection(receiver.client);
+    return { app: new App({ ...common, receiver }), slackConnected };
   }
-  return new App({ ...common, signingSecret: config.slack.signingSecret ?? '' });
+  return { app: new App({ ...common, signingSecret: config.slack.signingSecret ?? '' }) };
 }
 
 function withTrailingSlash(url: string): string {

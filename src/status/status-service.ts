@@ -99,10 +99,11 @@ export function createStatusService(options: StatusServiceOptions): StatusServic
       linkPromise.catch(() => undefined);
 
       const admin = (async () => {
+        let timer: NodeJS.Timeout | undefined;
         const allowed = await Promise.race([
           Promise.resolve(isAdmin).catch(() => false),
-          new Promise<false>((resolve) => setTimeout(() => resolve(false), Math.max(0, deadline - now())).unref()),
-        ]);
+          new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), Math.max(0, deadline - now())); }),
+        ]).finally(() => clearTimeout(timer));
         if (!allowed) return undefined;
         const { projects, channelProblems } = options;
         const [projectProblems, channels] = await Promise.all([

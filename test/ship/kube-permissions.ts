@@ -57,6 +57,19 @@ export const USED: UsedPermission[] = [
   { file: 'src/vteam/workflows.ts', call: 'customObjects.replaceNamespacedCustomObject', evidence: 'RFE_WORKFLOWS', permissions: [perm(VTEAM_GROUP, RFE_WORKFLOWS, 'update')] },
   // Discovery and /version are allowed to every authenticated identity by the built-in system:discovery
   // and system:public-info-viewer ClusterRoles: no grant needed.
+  // Live workflow cards: an informer over RFEWorkflows and projectsettings (list + watch, all namespaces).
+  {
+    file: 'src/cards/sources.ts', call: 'customObjects.listCustomObjectForAllNamespaces', evidence: 'RFE_WORKFLOWS',
+    permissions: [perm(VTEAM_GROUP, RFE_WORKFLOWS, 'list'), perm(VTEAM_GROUP, PROJECT_SETTINGS, 'list')],
+  },
+  { file: 'src/cards/sources.ts', call: 'core.listNamespace', permissions: [perm('', 'namespaces', 'list')] },
+  { file: 'src/vteam/informer.ts', call: 'new Watch', permissions: [perm(VTEAM_GROUP, RFE_WORKFLOWS, 'watch'), perm(VTEAM_GROUP, PROJECT_SETTINGS, 'watch')] },
+  // Leader election: one replica posts cards; a Lease in the bot's own namespace.
+  { file: 'src/vteam/leader-election.ts', call: 'coordination.readNamespacedLease', permissions: [perm('coordination.k8s.io', 'leases', 'get', 'own-namespace')] },
+  { file: 'src/vteam/leader-election.ts', call: 'coordination.createNamespacedLease', permissions: [perm('coordination.k8s.io', 'leases', 'create', 'own-namespace')] },
+  { file: 'src/vteam/leader-election.ts', call: 'coordination.replaceNamespacedLease', permissions: [perm('coordination.k8s.io', 'leases', 'update', 'own-namespace')] },
+  // /vteam jira-status asks what the bot itself may do: self-reviews need no grant (system:basic-user).
+  { file: 'src/status/kube-probe.ts', call: 'authorization.createSelfSubjectAccessReview', permissions: [] },
   { file: 'src/vteam/kube-clients.ts', call: 'customObjects.getAPIResources', permissions: [] },
   { file: 'src/vteam/kube-clients.ts', call: 'version.getCode', permissions: [] },
 ];
@@ -65,13 +78,7 @@ export const USED: UsedPermission[] = [
  * Granted ahead of the code that needs them (PRODUCT.md §4–§6, issues 4 and 5). When that code lands, its
  * calls appear in src/ and the test demands an entry in USED; move the permission there then.
  */
-export const PLANNED: { permission: Permission; reason: string }[] = [
-  { permission: perm(VTEAM_GROUP, RFE_WORKFLOWS, 'watch'), reason: 'informer over RFEWorkflows for live workflow cards' },
-  { permission: perm(VTEAM_GROUP, PROJECT_SETTINGS, 'watch'), reason: 'informer over projectsettings so new channel bindings show without restart' },
-  { permission: perm('coordination.k8s.io', 'leases', 'get', 'own-namespace'), reason: 'leader election: one replica posts cards' },
-  { permission: perm('coordination.k8s.io', 'leases', 'create', 'own-namespace'), reason: 'leader election: one replica posts cards' },
-  { permission: perm('coordination.k8s.io', 'leases', 'update', 'own-namespace'), reason: 'leader election: renew and take over the Lease' },
-];
+export const PLANNED: { permission: Permission; reason: string }[] = [];
 
 function perm(group: string, resource: string, verb: string, scope: Scope = 'cluster'): Permission {
   return { group, resource, verb, scope };

@@ -86,3 +86,12 @@ describe('jira-status blocks', () => {
     expect(line.text.split('\n')).toHaveLength(1 + 8 + 1);
   });
 });
+
+describe('recent failures', () => {
+  it('only failures of the last day make the section a warning', async () => {
+    const { failuresLine } = await import('../../src/slack/blocks/status.ts');
+    const old = { code: 'AUTH_EXPIRED', message: 'expired', at: NOW - 3 * 86_400_000 };
+    expect(failuresLine([old], NOW).verdict).toBe('ok');
+    expect(failuresLine([{ ...old, at: NOW - 60_000 }, old], NOW)).toMatchObject({ verdict: 'warn', text: expect.stringContaining('last 2: `AUTH_EXPIRED` ×2') });
+  });
+});

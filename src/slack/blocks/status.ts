@@ -31,7 +31,7 @@ export function jiraStatusMessage(report: StatusReport): { text: string; blocks:
     ['Jira rate budget', probeLine(report, report.limits, (limits) => limitsLine(limits, report.generatedAt))],
     ['Kubernetes', probeLine(report, report.kubernetes, kubernetesLine)],
     ['Store', probeLine(report, report.store, storeLine)],
-    ['Recent publish failures', probeLine(report, report.failures, failuresLine)],
+    ['Recent publish failures', probeLine(report, report.failures, (failures) => failuresLine(failures, report.generatedAt))],
   ];
   if (report.admin !== undefined) {
     areas.push(
@@ -158,7 +158,8 @@ export function storeLine(store: StoreStatus): Line {
   return { verdict: 'ok', text: `reachable · ${store.rttMs} ms` };
 }
 
-export function failuresLine(failures: PublishFailure[]): Line {
+/** Failures within the last day make this a warning; older ones are listed for context only. */
+export function failuresLine(failures: PublishFailure[], now: number): Line {
   if (failures.length === 0) return { verdict: 'ok', text: 'none recorded' };
   const byCause = new Map<string, number>();
   for (const f of failures) byCause.set(f.code, (byCause.get(f.code) ?? 0) + 1);
@@ -167,7 +168,8 @@ export function failuresLine(failures: PublishFailure[]): Line {
     const where = [f.workflow ? lit(clip(f.workflow, 80)) : undefined, f.path ? lit(clip(f.path, 80)) : undefined].filter(Boolean).join(' ');
     return `• ${slackDate(f.at)} ${lit(f.code)}${where ? ` ${where}` : ''}: ${escapeMrkdwn(clip(f.message, 160))}`;
   });
-  return { verdict: 'warn', text: `last ${failures.length}: ${causes}\n${lines.join('\n')}` };
+  const recent = failures.some((f) => f.at > now - 24 * 3600 * 1000);
+  return { verdict: recent ? 'warn' : 'ok', text: `last ${failures.length}: ${causes}\n${lines.join('\n')}` };
 }
 
 export function projectsLine(problems: ProjectProblem[]): Line {
