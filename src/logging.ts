@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino';
  */
 export const REDACT_PATHS = [
   'token', '*.token', 'accessToken', '*.accessToken', 'access_token', '*.access_token',
-  'refreshToken', '*.refreshToken', 'refresh_token', '*.refresh_token', 'code', '*.code',
+  'refreshToken', '*.refreshToken', 'refresh_token', '*.refresh_token', 'authorizationCode', '*.authorizationCode',
   'codeVerifier', '*.codeVerifier', 'code_verifier', '*.code_verifier', 'client_secret', '*.client_secret',
   'authorization', '*.authorization', 'headers.authorization', '*.headers.authorization',
   'req.headers.authorization', 'req.headers.cookie', 'headers["x-slack-signature"]',

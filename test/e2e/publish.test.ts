@@ -75,10 +75,13 @@ describe('publishing a document', () => {
   });
 
   it('posts results of later publishes in the same thread and edits the card instead of reposting it', async () => {
+    // One card per bound channel (C0001 and C0002), whether the card service or the publish posted it.
     const parents = env.slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === undefined);
-    expect(parents).toHaveLength(1);
-    const parentTs = '1760000000.000001';
-    expect(new Set(threadReplies().map((c) => c.args.thread_ts))).toEqual(new Set([parentTs]));
+    expect(parents.map((c) => c.args.channel).sort()).toEqual([CHANNEL, 'C0002']);
+    const parentTs = env.slack.messagesIn(CHANNEL)[0]!.ts;
+    const publishReplies = threadReplies().filter((c) => c.args.channel === CHANNEL && /published by/.test(messageText(c.args)));
+    expect(publishReplies.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(publishReplies.map((c) => c.args.thread_ts))).toEqual(new Set([parentTs]));
     const update = await env.slack.waitFor(() => env.slack.callsTo('chat.update').find((c) => messageText(c.args).includes('PROJ-2')));
     expect(update.args.ts).toBe(parentTs);
     expect(update.args.channel).toBe(CHANNEL);

@@ -71,6 +71,7 @@ export async function startEnvironment(options: { dialect?: FakeDialect; appEnv?
   const auth = options.oauth ? await startAuthServer({ resource: mcp.url }) : undefined;
   if (auth) mcp.setAuthorization({ issuer: auth.issuer, verify: (token) => auth.verifyAccessToken(token), sites: [SITE] });
 
+  kube.addNamespace('vteam-slack'); // the bot's own namespace, for its Lease
   kube.addProject(PROJECT);
   kube.addProjectSettings(PROJECT, { annotations: { 'vteam.ambient-code/slack-channels': `${CHANNEL}, C0002` } });
   kube.addSecret(PROJECT, 'ambient-runner-secrets', { JIRA_URL: `${SITE}/`, JIRA_PROJECT: 'PROJ', GIT_TOKEN: 'ghp-team-a', JIRA_API_TOKEN: 'legacy-shared-token-never-used' });
@@ -101,6 +102,8 @@ export async function startEnvironment(options: { dialect?: FakeDialect; appEnv?
     KUBECONFIG: kubeconfig,
     GITHUB_API_URL: github.apiUrl,
     PUBLISH_LEASE_SECONDS: '2',
+    LEADER_ELECTION_NAMESPACE: 'vteam-slack',
+    LEADER_ELECTION_LEASE_SECONDS: '3',
     ...options.appEnv,
   });
 

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { messageText } from '../support/fake-slack.ts';
+import { SPEC, PLAN, WORKFLOW, buttonValue, startEnvironment, type Environment } from '../support/environment.ts';
+
+/** What operators see: /vteam jira-status, /metrics, /readyz, and a graceful SIGTERM. */
+let env: Environment;
+beforeAll(async () => { env = await startEnvironment({ appEnv: { ADMIN_SLACK_USERS: 'U0001' } }); });
+afterAll(async () => { await env?.close(); });
+
+async function status(userId = 'U0001'): Promise<string> {
+  const sent = await env.command('jira-status', { userId });
+  const response = await env.slack.waitFor(() => env.slack.responses.find((r) => r.id === sent.responseId));
+  return messageText(response.body);
+}
+
+/** Prometheus text exposition: every sample line is `name{labels} value`. */
+function parsePrometheus(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?(?:[0-9.]+(?:e[+-]?[0-9]+)?|NaN|\+Inf|-Inf))$/.exec(line);
+    if (!match) throw new Error(`not Prometheus text: ${line}`);
+    samples.set(match[1]!, Number(match[2]));
+  }
+  return samples;
+}
+
+describe('operations', () => {
+  it('/vteam jira-status reports every dependency and the caller\'s link', async () => {
+    const text = await status();
+    expect(text).toMatch(/Atlassian MCP server/);
+    expect(text).toMatch(/can create issues/);
+    expect(text).toMatch(/Your Atlassian account/);
+    expect(text).toMatch(/Kubernetes/);
+    expect(text).toMatch(/Store/);
+    expect(text).not.toContain('atl-access-alice');
+  });
+
+  it('shows the MCP server down, then recovered', async () => {
+    await env.mcp.stop();
+    try {
+      expect(await status()).toMatch(/Atlassian MCP server[^\n]*(unreachable|not reachable|refused|timed out)/i);
+    } finally {
+      await env.mcp.start();
+    }
+  });
+
+  it('/metrics is Prometheus text and its counters move with a publish', async () => {
+    const before = parsePrometheus(await (await fetch(`${env.app.url}/metrics`)).text());
+    await env.command(`publish ${WORKFLOW} ${SPEC}`);
+    await env.slack.waitFor(() => env.workflowLinks().find((l) => l.path === SPEC));
+    await env.app.waitForLog((r) => r.msg === 'published');
+    const after = parsePrometheus(await (await fetch(`${env.app.url}/metrics`)).text());
+    const created = 'vteam_slack_publishes_total{outcome="created"}';
+    expect((after.get(created) ?? 0) - (before.get(created) ?? 0)).toBe(1);
+    expect(after.get('vteam_slack_mcp_calls_total{tool="createJiraIssue",status="ok"}')).toBeGreaterThanOrEqual(1);
+    expect([...after.keys()].some((k) => k.startsWith('vteam_slack_publish_duration_seconds_bucket'))).toBe(true);
+  });
+
+  it('/readyz names what is down', async () => {
+    expect((await fetch(`${env.app.url}/readyz`)).status).toBe(200);
+    const token = env.kube.token;
+    env.kube.setToken('rotated-elsewhere'); // the bot's credentials stop working
+    try {
+      const response = await fetch(`${env.app.url}/readyz`);
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ checks: { kubernetes: 'unavailable', store: 'ok' } });
+    } finally {
+      env.kube.setToken(token);
+    }
+  });
+
+  it('SIGTERM during a publish finishes it before exiting', async () => {
+    env.mcp.setLatency(1500);
+    env.mcp.resetCounters();
+    await env.click('publish_to_jira', buttonValue(PLAN));
+    await env.slack.waitFor(() => env.mcp.counters.httpPosts > 0 ? true : undefined);
+    const exit = env.app.kill('SIGTERM');
+    const code = await exit;
+    expect(code).toBe(0);
+    env.mcp.setLatency(0);
+    expect(env.workflowLinks().find((l) => l.path === PLAN)).toBeDefined();
+  });
+});
