@@ -8,7 +8,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KnownBlock } from '@slack/types';
-import { ErrorCode, LogLevel, WebClient, type Logger as SlackLogger } from '@slack/web-api';
+import { ErrorCode, WebClient } from '@slack/web-api';
+import { slackLogger } from '../slack/slack-logger.ts';
 import type { Logger } from 'pino';
 import { UNPOSTABLE, type ChannelProblems } from '../slack/channel-problems.ts';
 
@@ -48,24 +49,8 @@ export function createCardsSlackClient(options: { token: string; slackApiUrl?: s
     // Network failures and 5xx: a few quick retries; anything longer waits for the next reconcile.
     retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 2_000 },
     timeout: 15_000,
-    ...(options.logger ? { logger: slackLogger(options.logger) } : {}),
+    ...(options.logger ? { logger: slackLogger(options.logger, 'cards-slack') } : {}),
   });
-}
-
-/** The Web API client's logger interface over pino; request/response bodies (message content) are never logged. */
-function slackLogger(logger: Logger): SlackLogger {
-  const child = logger.child({ component: 'cards-slack' });
-  let level = LogLevel.INFO;
-  const text = (msgs: unknown[]) => msgs.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
-  return {
-    debug: (...msgs: unknown[]) => { const t = text(msgs); if (!/^http (request|response)/.test(t)) child.debug(t); },
-    info: (...msgs: unknown[]) => child.info(text(msgs)),
-    warn: (...msgs: unknown[]) => child.warn(text(msgs)),
-    error: (...msgs: unknown[]) => child.error(text(msgs)),
-    setLevel: (next: LogLevel) => { level = next; },
-    getLevel: () => level,
-    setName: () => undefined,
-  };
 }
 
 export function createSlackWriter(deps: {

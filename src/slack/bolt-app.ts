@@ -1,4 +1,5 @@
-import { App, LogLevel, SocketModeReceiver, type CustomRoute, type Logger as BoltLogger } from '@slack/bolt';
+import { App, SocketModeReceiver, type CustomRoute } from '@slack/bolt';
+import { slackLogger } from './slack-logger.ts';
 import { trackSocketModeConnection } from '../status/slack-connection.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
@@ -8,7 +9,7 @@ import type { Config } from '../config/config.ts';
  * token is configured. Either way one HTTP server also serves our own routes (health, OAuth callback).
  */
 export function createBoltApp(config: Config, logger: Logger, customRoutes: CustomRoute[]): { app: App; slackConnected?: () => boolean } {
-  const boltLog = boltLogger(logger);
+  const boltLog = slackLogger(logger, 'bolt');
   const common = {
     token: config.slack.botToken,
     logger: boltLog,
@@ -32,29 +33,4 @@ export function createBoltApp(config: Config, logger: Logger, customRoutes: Cust
 
 function withTrailingSlash(url: string): string {
   return url.endsWith('/') ? url : `${url}/`;
-}
-
-/**
- * The Web API client logs whole request and response bodies at debug level; they carry message
- * content such as sign-in links with their OAuth state, so they never reach our log.
- */
-const BODY_DUMP = /^http request (body|result):/;
-
-/** Bolt's logger interface over pino, so everything lands in one structured log. */
-function boltLogger(logger: Logger): BoltLogger {
-  const child = logger.child({ component: 'bolt' });
-  let level = LogLevel.INFO;
-  const fmt = (msgs: unknown[]) => msgs.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
-  return {
-    debug: (...msgs: unknown[]) => {
-      const text = fmt(msgs);
-      if (!BODY_DUMP.test(text)) child.debug(text);
-    },
-    info: (...msgs: unknown[]) => child.info(fmt(msgs)),
-    warn: (...msgs: unknown[]) => child.warn(fmt(msgs)),
-    error: (...msgs: unknown[]) => child.error(fmt(msgs)),
-    setLevel: (l: LogLevel) => { level = l; },
-    getLevel: () => level,
-    setName: () => undefined,
-  };
 }
