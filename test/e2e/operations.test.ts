@@ -31,9 +31,20 @@ describe('operations', () => {
     expect(text).toMatch(/Atlassian MCP server/);
     expect(text).toMatch(/can create issues/);
     expect(text).toMatch(/Your Atlassian account/);
-    expect(text).toMatch(/Kubernetes/);
-    expect(text).toMatch(/Store/);
+    expect(text).toMatch(/Alice Example · acme \(`acme\.atlassian\.net`\)/);
+    expect(text).toMatch(/calls used this hour \(\d[\d,]* left\)/);
+    expect(text).toMatch(/Kubernetes\*  API reachable · \d+ ms · RFEWorkflows served · may watch and update RFEWorkflows/);
+    expect(text).toMatch(/Store\*  reachable/);
     expect(text).not.toContain('atl-access-alice');
+  });
+
+  it('shows what the bot may not do in the cluster', async () => {
+    env.kube.setAccessRules([]);
+    try {
+      expect(await status()).toMatch(/may not watch RFEWorkflows/);
+    } finally {
+      env.kube.setAccessRules([{ user: 'system:serviceaccount:ambient-code:vteam-slack', resource: 'rfeworkflows', allowed: true }]);
+    }
   });
 
   it('shows the MCP server down, then recovered', async () => {

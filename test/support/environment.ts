@@ -72,6 +72,11 @@ export async function startEnvironment(options: { dialect?: FakeDialect; appEnv?
   if (auth) mcp.setAuthorization({ issuer: auth.issuer, verify: (token) => auth.verifyAccessToken(token), sites: [SITE] });
 
   kube.addNamespace('vteam-slack'); // the bot's own namespace, for its Lease
+  // What the bot's ServiceAccount may do, as its RBAC grants it (SelfSubjectAccessReviews answer from this).
+  kube.setAccessRules([
+    { user: 'system:serviceaccount:ambient-code:vteam-slack', resource: 'rfeworkflows', allowed: true },
+    { user: 'system:serviceaccount:ambient-code:vteam-slack', resource: 'projectsettings', verb: 'patch', allowed: true },
+  ]);
   kube.addProject(PROJECT);
   kube.addProjectSettings(PROJECT, { annotations: { 'vteam.ambient-code/slack-channels': `${CHANNEL}, C0002` } });
   kube.addSecret(PROJECT, 'ambient-runner-secrets', { JIRA_URL: `${SITE}/`, JIRA_PROJECT: 'PROJ', GIT_TOKEN: 'ghp-team-a', JIRA_API_TOKEN: 'legacy-shared-token-never-used' });
@@ -128,6 +133,7 @@ export async function startEnvironment(options: { dialect?: FakeDialect; appEnv?
       try {
         await createTokenStore(store, parseKeyRing(encryptionKey)).put(user, {
           accessToken, refreshToken: undefined, expiresAt: Date.now() + 3600_000, linkedAt: Date.now(), cloudId,
+          sites: [{ id: 'cloud-acme', url: SITE, name: 'acme' }], accountName: 'Alice Example',
         });
       } finally {
         await store.close();
