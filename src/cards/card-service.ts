@@ -236,6 +236,8 @@ export function createCardService(options: CardServiceOptions): CardService {
       bindingsTimer.unref();
       return;
     }
+    // Leadership (and the informers with it) may have ended while the list was in flight.
+    if (!leading || !settings) return;
     const next = new Map<string, string[]>();
     for (const binding of settings.values()) {
       if (managed.has(binding.namespace) && binding.channels.length > 0) next.set(binding.namespace, binding.channels);

@@ -11,7 +11,7 @@ export function createMetrics() {
   return {
     registry,
     publishes: new Counter({ name: 'vteam_slack_publishes_total', help: 'Publishes by outcome (created, already_linked, updated, or an error code).', labelNames: ['outcome'] as const, registers: r }),
-    publishDuration: new Histogram({ name: 'vteam_slack_publish_duration_seconds', help: 'Wall time of a publish, from request to result.', labelNames: ['outcome'] as const, buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300], registers: r }),
+    publishDuration: new Histogram({ name: 'vteam_slack_publish_duration_seconds', help: 'Wall time of a publish, from request to result.', buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300], registers: r }),
     mcpCalls: new Counter({ name: 'vteam_slack_mcp_calls_total', help: 'MCP tool calls by tool and status (ok, error, http_<code>, unreachable).', labelNames: ['tool', 'status'] as const, registers: r }),
     rateLimited: new Counter({ name: 'vteam_slack_mcp_rate_limited_total', help: 'HTTP 429 answers from the MCP server.', labelNames: ['site'] as const, registers: r }),
     queueLength: new Gauge({ name: 'vteam_slack_publish_queue_length', help: 'Publishes waiting for the rate limiter.', labelNames: ['site'] as const, registers: r }),

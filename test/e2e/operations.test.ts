@@ -61,7 +61,12 @@ describe('operations', () => {
     await env.command(`publish ${WORKFLOW} ${SPEC}`);
     await env.slack.waitFor(() => env.workflowLinks().find((l) => l.path === SPEC));
     await env.app.waitForLog((r) => r.msg === 'published');
-    const after = parsePrometheus(await (await fetch(`${env.app.url}/metrics`)).text());
+    const count = 'vteam_slack_publish_duration_seconds_count';
+    let after = new Map<string, number>();
+    for (let i = 0; i < 100 && (after.get(count) ?? 0) <= (before.get(count) ?? 0); i++) {
+      after = parsePrometheus(await (await fetch(`${env.app.url}/metrics`)).text());
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const created = 'vteam_slack_publishes_total{outcome="created"}';
     expect((after.get(created) ?? 0) - (before.get(created) ?? 0)).toBe(1);
     expect(after.get('vteam_slack_mcp_calls_total{tool="createJiraIssue",status="ok"}')).toBeGreaterThanOrEqual(1);
