@@ -121,9 +121,17 @@ export async function openRedisBackend(options: RedisBackendOptions): Promise<St
     },
     close: async () => {
       if (!client.isOpen) return;
-      // close() waits for pending replies; during an outage there is nothing to wait for.
-      if (client.isReady) await client.close();
-      else client.destroy();
+      // close() waits for pending replies; during an outage there is nothing to wait for, and a server
+      // that died unnoticed would make it wait forever: give it a few seconds, then drop the socket.
+      if (!client.isReady) {
+        client.destroy();
+        return;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), 3000); });
+      const outcome = await Promise.race([client.close().then(() => 'closed' as const), gaveUp]);
+      clearTimeout(timer);
+      if (outcome === 'timeout' && client.isOpen) client.destroy();
     },
   };
 }
