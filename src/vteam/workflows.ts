@@ -35,6 +35,23 @@ export function createWorkflowRepository(kube: Clients, options: WorkflowReposit
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const random = options.random ?? Math.random;
   const resource = { group: VTEAM_GROUP, version: VTEAM_VERSION, plural: RFE_WORKFLOWS };
+  // The raw object behind the latest get() of each workflow: a link upsert right after it (the publish
+  // path re-reads under its lease) can PUT without reading again. A stale one only costs a 409 + re-read.
+  const recentReads = new Map<string, RawObject>();
+  const RECENT_READS = 256;
+  const keyOf = (ref: WorkflowRef) => `${ref.namespace}/${ref.name}`;
+  function remember(ref: WorkflowRef, object: RawObject): void {
+    recentReads.delete(keyOf(ref));
+    recentReads.set(keyOf(ref), object);
+    if (recentReads.size > RECENT_READS) recentReads.delete(recentReads.keys().next().value!);
+  }
+  function recentRead(ref: WorkflowRef): RawObject | undefined {
+    const object = recentReads.get(keyOf(ref));
+    recentReads.delete(keyOf(ref));
+    const expected = (ref as Partial<Workflow>).resourceVersion;
+    const actual = isRecord(object?.metadata) ? object.metadata.resourceVersion : undefined;
+    return expected !== undefined && actual === expected ? object : undefined;
+  }
 
   async function read(ref: WorkflowRef): Promise<RawObject | undefined> {
     try {
@@ -70,7 +87,9 @@ export function createWorkflowRepository(kube: Clients, options: WorkflowReposit
   return {
     async get(ref) {
       const object = await read(ref);
-      return object === undefined ? undefined : mapOrSkip(object);
+      if (object === undefined) return undefined;
+      remember(ref, object);
+      return mapOrSkip(object);
     },
 
     async list(namespaces) {
@@ -81,7 +100,7 @@ export function createWorkflowRepository(kube: Clients, options: WorkflowReposit
 
     async upsertJiraLink(ref: WorkflowRef, link: JiraLink): Promise<Workflow> {
       for (let attempt = 1; ; attempt++) {
-        const current = await read(ref);
+        const current = (attempt === 1 ? recentRead(ref) : undefined) ?? await read(ref);
         if (current === undefined) throw errors.workflowNotFound(`${ref.namespace}/${ref.name}`);
         const { object, changed } = withJiraLink(current, link);
         if (!changed) return mapped(current, ref);

@@ -72,6 +72,8 @@ describe('publishing a document', () => {
     expect(env.mcp.toolCalls().map((c) => c.operation)).toEqual(['createJiraIssue']);
     expect(env.kube.count('update', 'rfeworkflows')).toBe(1);
     expect(env.kube.count('patch', 'rfeworkflows')).toBe(0);
+    // Reads: resolve the name, authorize, re-read under the lease; the write reuses that last read.
+    expect(env.kube.count('get', 'rfeworkflows')).toBe(3);
   });
 
   it('posts results of later publishes in the same thread and edits the card instead of reposting it', async () => {

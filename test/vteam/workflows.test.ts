@@ -199,3 +199,32 @@ describe('KubeWorkflowRepository', () => {
     });
   });
 });
+
+describe('KubeWorkflowRepository reuse of a fresh read', () => {
+  let fx: KubeFixture;
+  beforeEach(async () => {
+    fx = await startKubeFixture();
+    fx.kube.addProject('proj-a');
+    fx.kube.addRfeWorkflow('proj-a', 'rfe-1', { title: 't', description: 'd', jiraLinks: [{ path: 'a.md', jiraKey: 'P-1' }] });
+  });
+  afterEach(() => fx.close());
+
+  it('writes right after a get without reading again', async () => {
+    const repository = createWorkflowRepository(fx.clients, { sleep: noSleep });
+    const workflow = (await repository.get({ namespace: 'proj-a', name: 'rfe-1' }))!;
+    fx.kube.resetRequests();
+    await repository.upsertJiraLink(workflow, { path: 'b.md', jiraKey: 'P-2' });
+    expect(fx.kube.count('get', 'rfeworkflows')).toBe(0);
+    expect(fx.kube.count('update', 'rfeworkflows')).toBe(1);
+  });
+
+  it('a read gone stale meanwhile costs one conflict and a re-read, and loses nothing', async () => {
+    const repository = createWorkflowRepository(fx.clients, { sleep: noSleep });
+    const workflow = (await repository.get({ namespace: 'proj-a', name: 'rfe-1' }))!;
+    fx.kube.modify('rfeworkflows', 'proj-a', 'rfe-1', (o) => {
+      (o as unknown as { spec: { jiraLinks: unknown[] } }).spec.jiraLinks.push({ path: 'ui.md', jiraKey: 'P-9' });
+    });
+    const updated = await repository.upsertJiraLink(workflow, { path: 'b.md', jiraKey: 'P-2' });
+    expect(updated.jiraLinks.map((l) => l.path)).toEqual(['a.md', 'ui.md', 'b.md']);
+  });
+});
