@@ -24,6 +24,7 @@ import { createBoltApp } from './slack/bolt-app.ts';
 import { createChannelProblems } from './slack/channel-problems.ts';
 import { registerAccountHandlers } from './slack/handlers/account.ts';
 import { registerPublishActions } from './slack/handlers/publish-actions.ts';
+import { registerPublishAs } from './slack/handlers/publish-as.ts';
 import { registerVteamCommand } from './slack/handlers/vteam-command.ts';
 import { createSlackNotifier } from './slack/slack-notifier.ts';
 import { createChannelSubcommands } from './slack/subcommands/channel-bindings.ts';
@@ -164,6 +165,7 @@ export async function createVteamSlack(config: Config, logger: Logger): Promise<
   });
   registerAccountHandlers(bolt, { linkFlow, disconnect, tokens, history, logger });
   registerPublishActions(bolt, { service, logger, ephemeral: notifier.ephemeral, track });
+  registerPublishAs(bolt, { service, projects, jira, links, logger, ephemeral: notifier.ephemeral, track });
   bolt.error(async (error) => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');
   });

@@ -88,3 +88,78 @@ export function eventBody(event: Record<string, unknown>, teamId = 'T0001'): str
     authorizations: [{ team_id: teamId, user_id: 'UBOT', is_bot: true }],
   });
 }
+
+export interface OverflowChoiceInput {
+  actionId: string;
+  /** The chosen option's value. */
+  value: string;
+  optionText?: string;
+  userId?: string;
+  teamId?: string;
+  channelId?: string;
+  responseUrl: string;
+  messageTs?: string;
+  ephemeral?: boolean;
+  triggerId?: string;
+}
+
+/** A block_actions payload for an option chosen in an overflow menu, as Slack sends it. */
+export function overflowChoiceBody(input: OverflowChoiceInput): string {
+  const teamId = input.teamId ?? 'T0001';
+  const channelId = input.channelId ?? 'C0001';
+  const ts = input.messageTs ?? '1760000000.000001';
+  const payload = {
+    type: 'block_actions',
+    team: { id: teamId, domain: 'acme' },
+    user: { id: input.userId ?? 'U0001', username: 'alice', team_id: teamId },
+    api_app_id: 'A0001',
+    token: 'legacy-unused',
+    container: { type: 'message', message_ts: ts, channel_id: channelId, is_ephemeral: input.ephemeral === true },
+    trigger_id: input.triggerId ?? `trig.${Math.random().toString(36).slice(2)}`,
+    channel: { id: channelId, name: 'rfe' },
+    message: input.ephemeral ? undefined : { type: 'message', ts, text: 'card' },
+    response_url: input.responseUrl,
+    actions: [{
+      type: 'overflow', action_id: input.actionId, block_id: 'b2',
+      selected_option: { text: { type: 'plain_text', text: input.optionText ?? 'Publish as…' }, value: input.value },
+      action_ts: String(Date.now() / 1000),
+    }],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+export type ViewStateValues = Record<string, Record<string, { type: string; value?: string | null; selected_option?: { text: { type: 'plain_text'; text: string }; value: string } | null }>>;
+
+export interface ViewSubmissionInput {
+  callbackId: string;
+  privateMetadata: string;
+  values: ViewStateValues;
+  viewId?: string;
+  userId?: string;
+  teamId?: string;
+}
+
+/** A view_submission payload (a modal's Submit), as Slack sends it. */
+export function viewSubmissionBody(input: ViewSubmissionInput): string {
+  const teamId = input.teamId ?? 'T0001';
+  const viewId = input.viewId ?? 'VMODAL';
+  const payload = {
+    type: 'view_submission',
+    team: { id: teamId, domain: 'acme' },
+    user: { id: input.userId ?? 'U0001', username: 'alice', name: 'alice', team_id: teamId },
+    api_app_id: 'A0001',
+    token: 'legacy-unused',
+    trigger_id: `trig.${Math.random().toString(36).slice(2)}`,
+    is_enterprise_install: false,
+    enterprise: null,
+    view: {
+      id: viewId, team_id: teamId, type: 'modal', callback_id: input.callbackId, private_metadata: input.privateMetadata,
+      state: { values: input.values }, hash: '1760000000.abcdef', blocks: [],
+      title: { type: 'plain_text', text: 'Modal' }, close: null, submit: null,
+      app_id: 'A0001', bot_id: 'BBOT', root_view_id: viewId, previous_view_id: null,
+      clear_on_close: false, notify_on_close: false, external_id: '',
+    },
+    response_urls: [],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}

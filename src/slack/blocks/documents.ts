@@ -1,11 +1,11 @@
-import type { ActionsBlock, Button, KnownBlock, SectionBlock } from '@slack/types';
+import type { ActionsBlock, Button, KnownBlock, Overflow, SectionBlock } from '@slack/types';
 import type { DocumentRow } from '../../publishing/publish-service.ts';
 import type { JiraIssue, Workflow } from '../../publishing/model.ts';
-import { ACTIONS, encodeDocumentValue } from '../action-values.ts';
+import { ACTIONS, encodeDocumentValue, encodePublishAsValue, encodePublishNowValue } from '../action-values.ts';
 import { clip, code, escapeMrkdwn, link } from './text.ts';
 
-/** Slack allows 50 blocks per message; keep room for the header and context. */
-const MAX_ROWS = 40;
+/** Slack allows 50 blocks per message. */
+export const MAX_MESSAGE_BLOCKS = 50;
 
 export function publishButton(workflow: Workflow, path: string): Button {
   return {
@@ -28,13 +28,39 @@ export function updateButton(workflow: Workflow, path: string): Button {
   };
 }
 
-/** One row per document: its Jira link when published, else a Publish button. */
-export function documentRow(workflow: Workflow, row: DocumentRow): SectionBlock {
+/**
+ * "Publish as…" (choose the issue type in a modal) and "Publish to Jira" (the default type, as the
+ * button): Slack wants at least two options in an overflow. Undefined when the value would not fit.
+ */
+export function publishAsOverflow(workflow: Workflow, path: string): Overflow | undefined {
+  const document = { namespace: workflow.namespace, name: workflow.name, path };
+  const publishAs = encodePublishAsValue(document);
+  const publishNow = encodePublishNowValue(document);
+  if (!publishAs || !publishNow) return undefined;
+  return {
+    type: 'overflow',
+    action_id: ACTIONS.publishAs,
+    options: [
+      { text: { type: 'plain_text', text: 'Publish as…' }, value: publishAs },
+      { text: { type: 'plain_text', text: 'Publish to Jira' }, value: publishNow },
+    ],
+  };
+}
+
+/**
+ * One document's blocks: its Jira link when published; else the one-click Publish button followed by
+ * the "Publish as…" overflow (two blocks), or the button alone when the overflow cannot carry the path.
+ */
+export function documentRowBlocks(workflow: Workflow, row: DocumentRow): KnownBlock[] {
   const name = `*${escapeMrkdwn(row.phase)}* · ${code(row.path)}`;
   if (row.jiraKey) {
-    return { type: 'section', text: { type: 'mrkdwn', text: `${name}\n:white_check_mark: ${link(row.url, row.jiraKey)}` } };
+    return [{ type: 'section', text: { type: 'mrkdwn', text: `${name}\n:white_check_mark: ${link(row.url, row.jiraKey)}` } }];
   }
-  return { type: 'section', text: { type: 'mrkdwn', text: name }, accessory: publishButton(workflow, row.path) };
+  const button = publishButton(workflow, row.path);
+  const overflow = publishAsOverflow(workflow, row.path);
+  if (!overflow) return [{ type: 'section', text: { type: 'mrkdwn', text: name }, accessory: button }];
+  const actions: ActionsBlock = { type: 'actions', elements: [button, overflow] };
+  return [{ type: 'section', text: { type: 'mrkdwn', text: name } }, actions];
 }
 
 export function workflowHeader(workflow: Workflow, vteamUrl?: string): SectionBlock {
@@ -57,9 +83,19 @@ export function documentPicker(workflow: Workflow, rows: DocumentRow[], vteamUrl
   if (rows.length === 0) {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: 'No spec, plan or tasks document exists in this workflow yet.' } });
   }
-  for (const row of rows.slice(0, MAX_ROWS)) blocks.push(documentRow(workflow, row));
-  if (rows.length > MAX_ROWS) {
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${rows.length - MAX_ROWS} more; publish them by path.` }] });
+  // Rows take one or two blocks; stop while the "…and N more" line still fits in Slack's 50.
+  const budget = MAX_MESSAGE_BLOCKS - blocks.length - 1;
+  let used = 0;
+  let shown = 0;
+  for (const row of rows) {
+    const rowBlocks = documentRowBlocks(workflow, row);
+    if (used + rowBlocks.length > budget) break;
+    blocks.push(...rowBlocks);
+    used += rowBlocks.length;
+    shown++;
+  }
+  if (shown < rows.length) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${rows.length - shown} more; publish them by path.` }] });
   }
   return { text: `Documents of ${workflow.title || workflow.name}`, blocks };
 }
