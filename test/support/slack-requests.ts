@@ -44,24 +44,32 @@ export interface ButtonClickInput {
 }
 
 export function buttonClickBody(input: ButtonClickInput): string {
+  return blockActionsBody(input, {
+    type: 'button', action_id: input.actionId, block_id: 'b1', value: input.value,
+    text: { type: 'plain_text', text: 'Publish to Jira' }, action_ts: String(Date.now() / 1000),
+  });
+}
+
+/** The block_actions envelope around one action, from a message in a channel (ephemeral or not). */
+function blockActionsBody(
+  input: { userId?: string; teamId?: string; channelId?: string; responseUrl: string; messageTs?: string; ephemeral?: boolean; triggerId?: string },
+  action: Record<string, unknown>,
+): string {
   const teamId = input.teamId ?? 'T0001';
+  const channelId = input.channelId ?? 'C0001';
+  const ts = input.messageTs ?? '1760000000.000001';
   const payload = {
     type: 'block_actions',
     team: { id: teamId, domain: 'acme' },
     user: { id: input.userId ?? 'U0001', username: 'alice', team_id: teamId },
     api_app_id: 'A0001',
     token: 'legacy-unused',
-    container: input.ephemeral
-      ? { type: 'message', message_ts: input.messageTs ?? '1760000000.000001', channel_id: input.channelId ?? 'C0001', is_ephemeral: true }
-      : { type: 'message', message_ts: input.messageTs ?? '1760000000.000001', channel_id: input.channelId ?? 'C0001', is_ephemeral: false },
-    trigger_id: `trig.${Math.random().toString(36).slice(2)}`,
-    channel: { id: input.channelId ?? 'C0001', name: 'rfe' },
-    message: input.ephemeral ? undefined : { type: 'message', ts: input.messageTs ?? '1760000000.000001', text: 'card' },
+    container: { type: 'message', message_ts: ts, channel_id: channelId, is_ephemeral: input.ephemeral === true },
+    trigger_id: input.triggerId ?? `trig.${Math.random().toString(36).slice(2)}`,
+    channel: { id: channelId, name: 'rfe' },
+    message: input.ephemeral ? undefined : { type: 'message', ts, text: 'card' },
     response_url: input.responseUrl,
-    actions: [{
-      type: 'button', action_id: input.actionId, block_id: 'b1', value: input.value,
-      text: { type: 'plain_text', text: 'Publish to Jira' }, action_ts: String(Date.now() / 1000),
-    }],
+    actions: [action],
   };
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
@@ -105,27 +113,11 @@ export interface OverflowChoiceInput {
 
 /** A block_actions payload for an option chosen in an overflow menu, as Slack sends it. */
 export function overflowChoiceBody(input: OverflowChoiceInput): string {
-  const teamId = input.teamId ?? 'T0001';
-  const channelId = input.channelId ?? 'C0001';
-  const ts = input.messageTs ?? '1760000000.000001';
-  const payload = {
-    type: 'block_actions',
-    team: { id: teamId, domain: 'acme' },
-    user: { id: input.userId ?? 'U0001', username: 'alice', team_id: teamId },
-    api_app_id: 'A0001',
-    token: 'legacy-unused',
-    container: { type: 'message', message_ts: ts, channel_id: channelId, is_ephemeral: input.ephemeral === true },
-    trigger_id: input.triggerId ?? `trig.${Math.random().toString(36).slice(2)}`,
-    channel: { id: channelId, name: 'rfe' },
-    message: input.ephemeral ? undefined : { type: 'message', ts, text: 'card' },
-    response_url: input.responseUrl,
-    actions: [{
-      type: 'overflow', action_id: input.actionId, block_id: 'b2',
-      selected_option: { text: { type: 'plain_text', text: input.optionText ?? 'Publish as…' }, value: input.value },
-      action_ts: String(Date.now() / 1000),
-    }],
-  };
-  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  return blockActionsBody(input, {
+    type: 'overflow', action_id: input.actionId, block_id: 'b2',
+    selected_option: { text: { type: 'plain_text', text: input.optionText ?? 'Publish as…' }, value: input.value },
+    action_ts: String(Date.now() / 1000),
+  });
 }
 
 export type ViewStateValues = Record<string, Record<string, { type: string; value?: string | null; selected_option?: { text: { type: 'plain_text'; text: string }; value: string } | null }>>;
