@@ -20,6 +20,8 @@ export interface JournalEntry {
   issueType?: string | undefined;
   replyTo: ReplyTo;
   issue?: JiraIssue | undefined;
+  /** Recovery rounds that failed for a passing reason; bounded so a lasting fault is reported, not retried forever. */
+  recoveryAttempts?: number | undefined;
   updatedAt: number;
 }
 

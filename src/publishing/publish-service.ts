@@ -350,9 +350,12 @@ export function createPublishService(deps: PublishServiceDeps) {
           await createAndLink(request, settings, fresh, true);
         });
       } catch (error) {
-        if (TRANSIENT.has(toVteamError(error).code)) {
+        const attempts = (entry.recoveryAttempts ?? 0) + 1;
+        if (TRANSIENT.has(toVteamError(error).code) && attempts < MAX_RECOVERY_ATTEMPTS) {
           // Left in the journal: the next recovery round tries again, without pestering the user.
-          logger.warn({ ...context, err: error }, 'recovery postponed');
+          logger.warn({ ...context, err: error, attempts }, 'recovery postponed');
+          const latest = await journal.get(entry.workflow, entry.path);
+          if (latest) await journal.put({ ...latest, recoveryAttempts: attempts });
           continue;
         }
         await journal.remove(entry.workflow, entry.path);
@@ -383,6 +386,9 @@ function countingNotifier(notifier: PublishNotifier, metrics: PublishServiceDeps
     failed: (r, e) => { count(e.code.toLowerCase()); return notifier.failed(r, e); },
   };
 }
+
+/** About an hour of recovery rounds at the default 30 s lease. */
+const MAX_RECOVERY_ATTEMPTS = 120;
 
 /** Failures worth retrying later rather than reporting. */
 const TRANSIENT = new Set(['MCP_UNREACHABLE', 'RATE_LIMITED', 'RATE_BUDGET_EXHAUSTED', 'KUBERNETES_UNAVAILABLE', 'INTERNAL', 'DOCUMENT_SOURCE_FAILED']);
