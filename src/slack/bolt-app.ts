@@ -10,20 +10,22 @@ import type { Config } from '../config/config.ts';
  */
 export function createBoltApp(config: Config, logger: Logger, customRoutes: CustomRoute[]): { app: App; slackConnected?: () => boolean } {
   const boltLog = slackLogger(logger, 'bolt');
+  const apiUrl = config.slack.apiUrl ? { slackApiUrl: withTrailingSlash(config.slack.apiUrl) } : {};
   const common = {
     token: config.slack.botToken,
     logger: boltLog,
     customRoutes,
-    clientOptions: {
-      ...(config.slack.apiUrl ? { slackApiUrl: withTrailingSlash(config.slack.apiUrl) } : {}),
-    },
+    clientOptions: { ...apiUrl },
     // Keep the 200 immediate: listeners ack() first and continue after the response is sent.
     processBeforeResponse: false,
   };
   if (config.slack.mode === 'socket') {
-    // Built explicitly so readiness can follow the WebSocket's connection state.
+    // Built explicitly so readiness can follow the WebSocket's connection state. The Socket Mode client
+    // opens its connections (apps.connections.open) through its own Web API client, configured only by
+    // installerOptions.clientOptions; a copy, as that client writes its retry policy into the object.
     const receiver = new SocketModeReceiver({
-      appToken: config.slack.appToken ?? '', customRoutes, installerOptions: { port: config.http.port }, logger: boltLog,
+      appToken: config.slack.appToken ?? '', customRoutes, logger: boltLog,
+      installerOptions: { port: config.http.port, clientOptions: { ...apiUrl } },
     });
     const slackConnected = trackSocketModeConnection(receiver.client);
     return { app: new App({ ...common, receiver }), slackConnected };

@@ -11,7 +11,9 @@ export interface ConnectionEvents {
 export function trackSocketModeConnection(client: ConnectionEvents): () => boolean {
   let connected = false;
   client.on('connected', () => { connected = true; });
-  for (const event of ['connecting', 'reconnecting', 'disconnecting', 'disconnected']) {
+  // 'close' is the socket itself going away: the client waits before 'reconnecting', and without it
+  // readiness would still say connected during that pause.
+  for (const event of ['close', 'connecting', 'reconnecting', 'disconnecting', 'disconnected']) {
     client.on(event, () => { connected = false; });
   }
   return () => connected;

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createFakeSocketMode, type FakeSocketMode } from './fake-socket-mode.ts';
 
 /**
  * A loopback Slack Web API: `POST /api/<method>` with form or JSON bodies and a bearer token, answering
@@ -60,13 +61,20 @@ export interface FakeSlack {
    * `<id lowercased>@example.com` (`email: null` = no email visible, as without users:read.email).
    */
   setUser(userId: string, user: { email?: string | null; deleted?: boolean; is_bot?: boolean }): void;
+  /**
+   * Socket Mode on the same port: `apps.connections.open` with the app-level token (`socketMode.appToken`)
+   * answers a `ws://` URL served here; push envelopes and break the connection through it.
+   */
+  socketMode: FakeSocketMode;
   /** Waits until `predicate` holds over the recorded state. */
   waitFor<T>(predicate: () => T | undefined | false, timeoutMs?: number): Promise<T>;
   close(): Promise<void>;
 }
 
-export async function startFakeSlack(options: { botToken?: string; teamId?: string } = {}): Promise<FakeSlack> {
+export async function startFakeSlack(options: { botToken?: string; teamId?: string; appToken?: string } = {}): Promise<FakeSlack> {
   const botToken = options.botToken ?? 'xoxb-test-token';
+  let url = '';
+  const socketMode = createFakeSocketMode({ baseUrl: () => url, ...(options.appToken ? { appToken: options.appToken } : {}) });
   const teamId = options.teamId ?? 'T0001';
   const calls: SlackCall[] = [];
   const responses: ResponseUrlPost[] = [];
@@ -99,6 +107,16 @@ export async function startFakeSlack(options: { botToken?: string; teamId?: stri
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const args = parseBody(req, body);
     calls.push({ method, args, token });
+    if (method === 'apps.connections.open') {
+      // Only an app-level token opens Socket Mode connections; Slack names a bot token's mistake.
+      if (token !== socketMode.appToken) return send(200, { ok: false, error: token === botToken ? 'not_allowed_token_type' : 'invalid_auth' });
+      const failure = failures.get(method);
+      if (failure && failure.times > 0) {
+        failure.times--;
+        return send(200, { ok: false, error: failure.error });
+      }
+      return send(200, socketMode.connectionsOpen());
+    }
     if (token !== botToken) return send(200, { ok: false, error: 'invalid_auth' });
     const limited = rateLimits.get(method);
     if (limited && limited.times > 0) {
@@ -150,9 +168,10 @@ export async function startFakeSlack(options: { botToken?: string; teamId?: stri
         return send(200, { ok: false, error: 'unknown_method' });
     }
   });
+  server.on('upgrade', (req, socket, head) => socketMode.handleUpgrade(req, socket, head));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  url = `http://127.0.0.1:${port}`;
 
   const fake: FakeSlack = {
     url,
@@ -175,6 +194,7 @@ export async function startFakeSlack(options: { botToken?: string; teamId?: stri
       else channelFailures.set(channel, error);
     },
     messages,
+    socketMode,
     messagesIn: (channel) => messages.filter((m) => m.channel === channel && m.threadTs === undefined && !m.deleted),
     repliesTo: (channel, ts) => messages.filter((m) => m.channel === channel && m.threadTs === ts),
     deleteMessage(channel, ts) {
@@ -199,7 +219,7 @@ export async function startFakeSlack(options: { botToken?: string; teamId?: stri
         await new Promise((r) => setTimeout(r, 25));
       }
     },
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () => new Promise<void>((resolve) => { socketMode.close(); server.closeAllConnections(); server.close(() => resolve()); }),
   };
   return fake;
 }
