@@ -107,4 +107,3 @@ export function createCardReconciler(deps: {
   return { sync, markDeleted };
 }
 
-export type CardReconciler = ReturnType<typeof createCardReconciler>;

@@ -47,4 +47,3 @@ export function createJournal(store: KeyValueStore) {
   };
 }
 
-export type Journal = ReturnType<typeof createJournal>;
