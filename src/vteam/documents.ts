@@ -71,6 +71,13 @@ export function createDocumentSource(options: DocumentSourceOptions): DocumentSo
     }
   }
 
+  /** Lets a 2xx through; otherwise releases the body and throws `notFound()` for a 404, else the status. */
+  async function failUnlessOk(response: Response, source: string, notFound?: () => Error): Promise<void> {
+    if (response.ok) return;
+    await response.body?.cancel().catch(() => {});
+    throw response.status === 404 && notFound ? notFound() : new HttpStatusError(response.status, source);
+  }
+
   async function readBody(response: Response, workflow: Workflow, path: string): Promise<string> {
     try {
       return decodeText(await readCapped(response, maxBytes));
@@ -101,10 +108,7 @@ export function createDocumentSource(options: DocumentSourceOptions): DocumentSo
 
   async function githubJson(url: string, headers: Record<string, string>): Promise<unknown> {
     const response = await get(url, headers);
-    if (!response.ok) {
-      await response.body?.cancel().catch(() => {});
-      throw new HttpStatusError(response.status, 'GitHub');
-    }
+    await failUnlessOk(response, 'GitHub');
     return response.json();
   }
 
@@ -131,14 +135,7 @@ export function createDocumentSource(options: DocumentSourceOptions): DocumentSo
   async function readFromGitHub(workflow: Workflow, repo: Awaited<ReturnType<typeof github>>, branch: string, path: string): Promise<DocumentContent> {
     const url = `${repo.api}/contents/${encodePath(path)}?ref=${encodeURIComponent(branch)}`;
     const response = await get(url, repo.headers('application/vnd.github.v3.raw'));
-    if (response.status === 404) {
-      await response.body?.cancel().catch(() => {});
-      throw errors.documentNotFound(path, workflow.name);
-    }
-    if (!response.ok) {
-      await response.body?.cancel().catch(() => {});
-      throw new HttpStatusError(response.status, 'GitHub');
-    }
+    await failUnlessOk(response, 'GitHub', () => errors.documentNotFound(path, workflow.name));
     // A directory answers with a JSON listing even when raw content is asked for.
     if ((response.headers.get('content-type') ?? '').startsWith('application/json')) {
       await response.body?.cancel().catch(() => {});
@@ -168,10 +165,7 @@ export function createDocumentSource(options: DocumentSourceOptions): DocumentSo
         await response.body?.cancel().catch(() => {});
         return [];
       }
-      if (!response.ok) {
-        await response.body?.cancel().catch(() => {});
-        throw new HttpStatusError(response.status, 'the content service');
-      }
+      await failUnlessOk(response, 'the content service');
       const listing = contentListSchema.parse(await response.json());
       return listing.items
         .filter((item) => item.name !== '' && !item.name.includes('/') && item.name !== '.' && item.name !== '..')
@@ -186,14 +180,7 @@ export function createDocumentSource(options: DocumentSourceOptions): DocumentSo
     const service = contentService(workflow);
     const url = `${service.base}/content/file?path=${encodeURIComponent(`${service.root}/${path}`)}`;
     const response = await get(url, service.headers);
-    if (response.status === 404) {
-      await response.body?.cancel().catch(() => {});
-      throw errors.documentNotFound(path, workflow.name);
-    }
-    if (!response.ok) {
-      await response.body?.cancel().catch(() => {});
-      throw new HttpStatusError(response.status, 'the content service');
-    }
+    await failUnlessOk(response, 'the content service', () => errors.documentNotFound(path, workflow.name));
     const markdown = await readBody(response, workflow, path);
     return { path, phase: phaseOf(path), markdown, sourceUrl: url };
   }

@@ -51,10 +51,7 @@ export function buttonClickBody(input: ButtonClickInput): string {
 }
 
 /** The block_actions envelope around one action, from a message in a channel (ephemeral or not). */
-function blockActionsBody(
-  input: { userId?: string; teamId?: string; channelId?: string; responseUrl: string; messageTs?: string; ephemeral?: boolean; triggerId?: string },
-  action: Record<string, unknown>,
-): string {
+function blockActionsBody(input: ButtonClickInput & { triggerId?: string }, action: Record<string, unknown>): string {
   const teamId = input.teamId ?? 'T0001';
   const channelId = input.channelId ?? 'C0001';
   const ts = input.messageTs ?? '1760000000.000001';
@@ -97,17 +94,8 @@ export function eventBody(event: Record<string, unknown>, teamId = 'T0001'): str
   });
 }
 
-export interface OverflowChoiceInput {
-  actionId: string;
-  /** The chosen option's value. */
-  value: string;
+export interface OverflowChoiceInput extends ButtonClickInput {
   optionText?: string;
-  userId?: string;
-  teamId?: string;
-  channelId?: string;
-  responseUrl: string;
-  messageTs?: string;
-  ephemeral?: boolean;
   triggerId?: string;
 }
 
