@@ -65,9 +65,10 @@ export function createSlackNotifier(deps: {
 
   async function inThread(target: SlackReplyTo, workflow: Workflow, message: Message): Promise<void> {
     try {
+      // The card itself is edited by the card service, which sees the CR change through its watch:
+      // one writer per card, not a second chat.update from here.
       const thread = await threads.ensure(target, workflow);
       await client.chat.postMessage({ channel: target.channelId, thread_ts: thread.ts, unfurl_links: false, ...message });
-      if (!thread.created) await threads.refresh(target, workflow);
     } catch (error) {
       // Typically not_in_channel: the user still gets the result, with the fix.
       logger.warn({ err: error, channelId: target.channelId }, 'could not post in the workflow thread');

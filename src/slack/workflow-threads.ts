@@ -82,16 +82,7 @@ export function createWorkflowThreads(deps: {
     throw new Error('timed out waiting for the workflow card to be posted');
   }
 
-  /** Re-render the card (links and buttons) after a change; no-op when the channel has none. */
-  async function refresh(target: ThreadTarget, workflow: Workflow): Promise<void> {
-    const existing = await cards.get(target.channelId, workflow);
-    if (!existing || existing.deleted) return;
-    const card = await render(workflow);
-    await client.chat.update({ channel: target.channelId, ts: existing.ts, text: card.text, blocks: card.blocks });
-    await cards.update(target.channelId, workflow, (current) => (current?.ts === existing.ts && current.digest !== card.digest ? { ...current, digest: card.digest } : undefined));
-  }
-
-  return { ensure, refresh, render };
+  return { ensure, render };
 }
 
 export type WorkflowThreads = ReturnType<typeof createWorkflowThreads>;
