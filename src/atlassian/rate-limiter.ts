@@ -222,32 +222,40 @@ export class RateLimiter {
   }
 
   private async start(state: Site, waiter: Waiter, permit: SlotPermit): Promise<void> {
+    // The slot is given back before the caller hears the outcome, so whoever reacts to a result
+    // (a status probe, the next publish) already sees the capacity free.
+    let settle: () => void;
     try {
-      waiter.resolve(await waiter.run());
+      const value = await waiter.run();
+      settle = () => waiter.resolve(value);
     } catch (error) {
-      if (!isVteamError(error, 'RATE_LIMITED') || this.closed) {
-        waiter.reject(error);
-      } else {
-        // Not processed by the server: safe to run again once the site's pause is over.
-        const retryAfterMs = Math.max(0, error.retryAfterMs ?? 0);
-        const resumeAt = this.now() + retryAfterMs;
-        this.options.metrics?.rateLimited.inc({ site: state.name });
-        this.options.logger?.info({ site: state.name, retryAfterMs }, 'Jira answered 429; pausing the site');
-        await this.pause(state.name, resumeAt).catch((storeError: unknown) => this.options.logger?.warn({ err: storeError }, 'could not share the 429 pause'));
-        if (resumeAt > waiter.deadline) {
-          waiter.reject(error);
-        } else {
-          state.queue.unshift(waiter.lane, waiter);
-          this.options.metrics?.queueLength.set({ site: state.name }, state.queue.size);
-          waiter.told = 1;
-          safely(() => waiter.onQueued?.({ position: 1, etaMs: retryAfterMs }), this.options.logger);
-        }
-      }
-    } finally {
+      settle = await this.afterFailure(state, waiter, error);
+    }
+    try {
       await permit.release();
+    } finally {
+      settle();
       state.wake();
       this.dispatch(state);
     }
+  }
+
+  /** What to tell the waiter after its call failed: the error, or nothing when a 429 re-queued it. */
+  private async afterFailure(state: Site, waiter: Waiter, error: unknown): Promise<() => void> {
+    if (!isVteamError(error, 'RATE_LIMITED') || this.closed) return () => waiter.reject(error);
+    // Not processed by the server: safe to run again once the site's pause is over.
+    const retryAfterMs = Math.max(0, error.retryAfterMs ?? 0);
+    const resumeAt = this.now() + retryAfterMs;
+    this.options.metrics?.rateLimited.inc({ site: state.name });
+    this.options.logger?.info({ site: state.name, retryAfterMs }, 'Jira answered 429; pausing the site');
+    await this.pause(state.name, resumeAt).catch((storeError: unknown) => this.options.logger?.warn({ err: storeError }, 'could not share the 429 pause'));
+    if (resumeAt > waiter.deadline) return () => waiter.reject(error);
+    return () => {
+      state.queue.unshift(waiter.lane, waiter);
+      this.options.metrics?.queueLength.set({ site: state.name }, state.queue.size);
+      waiter.told = 1;
+      safely(() => waiter.onQueued?.({ position: 1, etaMs: retryAfterMs }), this.options.logger);
+    };
   }
 
   /** Keeps the latest pause: a shorter Retry-After never shortens a longer one already set. */

@@ -130,6 +130,32 @@ describe('per-site concurrency cap', () => {
   });
 });
 
+describe('slot release', () => {
+  it('has given the slot back by the time the caller sees the result, however slow the store', async () => {
+    const fake = await fakeWith(1);
+    const namespace = `limits-${++namespaces}`;
+    const a = await replica(fake, namespace, { concurrency: 2 });
+    // A store whose writes answer slowly (a busy Redis): the release must still come first.
+    const slowStore = new Proxy(a.store, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (property !== 'compareAndSwap' || typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        };
+      },
+    });
+    const inner = createMcpJiraGateway({ mcpUrl: fake.url, credentials: { current: async (u) => ({ accessToken: tokenOf(u.userId) }) }, callTimeoutMs: 10_000 });
+    const guarded = createGuardedJiraGateway(inner, { store: slowStore, concurrency: 2, hourlyBudget: 1000, maxWaitMs: 60_000, pollMs: 20 });
+    cleanup.push(async () => guarded.close());
+    for (let i = 0; i < 3; i += 1) {
+      await guarded.createIssue(user(0), create(`release-${i}`));
+      expect((await a.guarded.status(SITE)).inFlight).toBe(0);
+    }
+  });
+});
+
 describe('hourly budget', () => {
   it('holds across two replicas and fails the excess with a clear error when the next hour is too far', async () => {
     const fake = await fakeWith(4);
