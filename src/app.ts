@@ -21,6 +21,7 @@ import { createPublishService, type PublishService } from './publishing/publish-
 import { createPendingPublishes, createPublishHistory } from './publishing/user-records.ts';
 import { connectedMessage } from './slack/blocks/account.ts';
 import { createBoltApp } from './slack/bolt-app.ts';
+import { isRefusedAppToken, refusedAppTokenMessage, superviseSocketMode, type SocketSupervisor } from './slack/socket-supervisor.ts';
 import { createChannelProblems } from './slack/channel-problems.ts';
 import { registerAccountHandlers } from './slack/handlers/account.ts';
 import { registerPublishActions } from './slack/handlers/publish-actions.ts';
@@ -50,8 +51,13 @@ export interface VteamSlack {
   stop(): Promise<void>;
 }
 
+export interface VteamSlackHooks {
+  /** The app cannot go on (Slack refused the app token): the caller should stop() it and exit non-zero. */
+  onFatal?(error: Error): void;
+}
+
 /** The composition root: every adapter is built and wired here, and nowhere else. */
-export async function createVteamSlack(config: Config, logger: Logger): Promise<VteamSlack> {
+export async function createVteamSlack(config: Config, logger: Logger, hooks: VteamSlackHooks = {}): Promise<VteamSlack> {
   const metrics = createMetrics();
   const store = await createStore(config.store.url, { logger: logger.child({ component: 'store' }) });
   const keyRing = config.store.tokenEncryptionKey
@@ -115,7 +121,7 @@ export async function createVteamSlack(config: Config, logger: Logger): Promise<
   // The service and the notifier need each other (cards list documents; the callback resumes
   // publishes): closures read `service` only after construction.
   const resumeAfterLink = (completed: CompletedLink) => service.resumeAfterLink(completed.user);
-  const { app: bolt, slackConnected: socketState } = createBoltApp(config, logger, [
+  const { app: bolt, slackConnected: socketState, socketClient } = createBoltApp(config, logger, [
     ...healthRoutes(readinessChecks({
       store: () => store.ping(),
       kubernetes: () => kube.ping(),
@@ -181,19 +187,32 @@ export async function createVteamSlack(config: Config, logger: Logger): Promise<
 
   // Publishes interrupted by a crash (here or on another replica) are finished in the background.
   let recoveryTimer: NodeJS.Timeout | undefined;
+  let supervisor: SocketSupervisor | undefined;
   const recover = () => track(service.recoverInterrupted().then((n) => {
     if (n > 0) logger.info({ examined: n }, 'recovery pass done');
   }));
 
   return {
     async start() {
-      await bolt.start(config.http.port);
+      try {
+        await bolt.start(config.http.port);
+      } catch (error) {
+        if (isRefusedAppToken(error)) throw new Error(refusedAppTokenMessage(error), { cause: error });
+        throw error;
+      }
+      if (socketClient) {
+        supervisor = superviseSocketMode(socketClient, {
+          logger: logger.child({ component: 'socket-mode' }),
+          onFatal: (error) => hooks.onFatal?.(error),
+        });
+      }
       await cards.start();
       recover();
       recoveryTimer = setInterval(recover, config.publishing.leaseMs).unref();
     },
     async stop() {
       accepting = false;
+      supervisor?.stop();
       clearInterval(recoveryTimer);
       await cards.stop().catch((error: unknown) => logger.warn({ err: error }, 'cards did not stop cleanly'));
       await Promise.race([

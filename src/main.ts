@@ -17,25 +17,25 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
   logger.info({ config: describeConfig(process.env), mode: config.slack.mode }, 'starting vteam-slack');
 
-  const app = await createVteamSlack(config, logger);
-  await app.start();
-  logger.info({ port: config.http.port, mode: config.slack.mode }, 'vteam-slack is listening');
-
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (reason: string, exitCode: number) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: finishing in-flight work');
+    logger.info({ reason }, 'shutting down: finishing in-flight work');
     try {
       await app.stop();
-      process.exit(0);
+      process.exit(exitCode);
     } catch (error) {
       logger.error({ err: error }, 'unclean shutdown');
       process.exit(1);
     }
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  // A fatal report (Slack refused the app token) shuts down in order, like a signal, but exits 1.
+  const app = await createVteamSlack(config, logger, { onFatal: () => void stop('fatal', 1) });
+  await app.start();
+  logger.info({ port: config.http.port, mode: config.slack.mode }, 'vteam-slack is listening');
+  process.on('SIGTERM', () => void stop('SIGTERM', 0));
+  process.on('SIGINT', () => void stop('SIGINT', 0));
 }
 
 main().catch((error: unknown) => {

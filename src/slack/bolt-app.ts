@@ -1,4 +1,5 @@
 import { App, SocketModeReceiver, type CustomRoute } from '@slack/bolt';
+import type { SocketModeConnector } from './socket-supervisor.ts';
 import { slackLogger } from './slack-logger.ts';
 import { trackSocketModeConnection } from '../status/slack-connection.ts';
 import type { Logger } from 'pino';
@@ -8,7 +9,14 @@ import type { Config } from '../config/config.ts';
  * Bolt in one of its two shapes: HTTP (signed requests at /slack/events) or Socket Mode when an app
  * token is configured. Either way one HTTP server also serves our own routes (health, OAuth callback).
  */
-export function createBoltApp(config: Config, logger: Logger, customRoutes: CustomRoute[]): { app: App; slackConnected?: () => boolean } {
+export interface BoltApp {
+  app: App;
+  /** Socket Mode only: whether the WebSocket is up, and the client to keep it up (see socket-supervisor.ts). */
+  slackConnected?: () => boolean;
+  socketClient?: SocketModeConnector;
+}
+
+export function createBoltApp(config: Config, logger: Logger, customRoutes: CustomRoute[]): BoltApp {
   const boltLog = slackLogger(logger, 'bolt');
   const apiUrl = config.slack.apiUrl ? { slackApiUrl: withTrailingSlash(config.slack.apiUrl) } : {};
   const common = {
@@ -22,13 +30,14 @@ export function createBoltApp(config: Config, logger: Logger, customRoutes: Cust
   if (config.slack.mode === 'socket') {
     // Built explicitly so readiness can follow the WebSocket's connection state. The Socket Mode client
     // opens its connections (apps.connections.open) through its own Web API client, configured only by
-    // installerOptions.clientOptions; a copy, as that client writes its retry policy into the object.
+    // installerOptions.clientOptions. Its automatic reconnect is off: the supervisor reconnects, so
+    // each apps.connections.open call retries briefly and the supervisor's backoff takes over after.
     const receiver = new SocketModeReceiver({
-      appToken: config.slack.appToken ?? '', customRoutes, logger: boltLog,
-      installerOptions: { port: config.http.port, clientOptions: { ...apiUrl } },
+      appToken: config.slack.appToken ?? '', customRoutes, logger: boltLog, autoReconnectEnabled: false,
+      installerOptions: { port: config.http.port, clientOptions: { ...apiUrl, retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 4_000 } } },
     });
     const slackConnected = trackSocketModeConnection(receiver.client);
-    return { app: new App({ ...common, receiver }), slackConnected };
+    return { app: new App({ ...common, receiver }), slackConnected, socketClient: receiver.client };
   }
   return { app: new App({ ...common, signingSecret: config.slack.signingSecret ?? '' }) };
 }
