@@ -19,6 +19,7 @@ import type { KeyValueStore, LockService } from '../storage/types.ts';
 import type { Informer, InformerOptions } from '../vteam/informer.ts';
 import type { KubeClients } from '../vteam/kube-clients.ts';
 import { createLeaderElector, leaseNamespace, type LeaderElector } from '../vteam/leader-election.ts';
+import { CardQueue, type CardPriority } from './card-queue.ts';
 import { createCardReconciler, type CardOutcome } from './card-reconciler.ts';
 import { createCardStore } from './card-store.ts';
 import { bindingInformer, managedNamespaces, workflowInformer, type ChannelBinding } from './sources.ts';
@@ -31,7 +32,7 @@ export interface CardServiceOptions {
   /** A client that rejects rate-limited calls (createCardsSlackClient), not Bolt's retrying one. */
   client: WebClient;
   rowsOf: (workflow: Workflow) => Promise<DocumentRow[]>;
-  metrics?: Pick<Metrics, 'cardsPosted' | 'cardsUpdated' | 'watchRestarts'> | undefined;
+  metrics?: Pick<Metrics, 'cardsPosted' | 'cardsUpdated' | 'cardsQueued' | 'watchRestarts'> | undefined;
   logger: Logger;
   vteamUrl?: string | undefined;
   leaderElection: { namespace?: string | undefined; leaseName: string; leaseMs: number; identity: string };
@@ -103,30 +104,33 @@ export function createCardService(options: CardServiceOptions): CardService {
   const counts = { posted: 0, updated: 0, replies: 0 };
 
   // ── Per-channel work queues ──
-  interface ChannelQueue { pending: Set<string>; running: boolean }
-  const queues = new Map<string, ChannelQueue>();
+  const queues = new Map<string, CardQueue>();
   const failures = new Map<string, number>();
   let idleWaiters: (() => void)[] = [];
 
-  function enqueue(channelId: string, key: string): void {
+  const queuedCount = () => [...queues.values()].reduce((n, q) => n + q.size + (q.running ? 1 : 0), 0);
+  const reportQueued = () => options.metrics?.cardsQueued.set(queuedCount());
+
+  function enqueue(channelId: string, key: string, priority: CardPriority = 'sweep'): void {
     if (!leading) return;
     let queue = queues.get(channelId);
-    if (!queue) queues.set(channelId, (queue = { pending: new Set(), running: false }));
-    queue.pending.add(key);
+    if (!queue) queues.set(channelId, (queue = new CardQueue()));
+    queue.add(key, priority);
     if (!queue.running) void pump(channelId, queue);
+    reportQueued();
   }
 
-  async function pump(channelId: string, queue: ChannelQueue): Promise<void> {
+  async function pump(channelId: string, queue: CardQueue): Promise<void> {
     queue.running = true;
     try {
-      while (leading && queue.pending.size > 0) {
-        const key = queue.pending.values().next().value!;
-        queue.pending.delete(key);
+      for (let key = queue.take(); leading && key !== undefined; key = queue.take()) {
         await look(channelId, key);
+        reportQueued();
       }
     } finally {
       queue.running = false;
-      if (queue.pending.size === 0) queues.delete(channelId);
+      if (queue.size === 0) queues.delete(channelId);
+      reportQueued();
       if (queues.size === 0) {
         const waiters = idleWaiters;
         idleWaiters = [];
@@ -154,26 +158,26 @@ export function createCardService(options: CardServiceOptions): CardService {
       if (outcome.posted) { counts.posted++; options.metrics?.cardsPosted.inc(); }
       if (outcome.updated) { counts.updated++; options.metrics?.cardsUpdated.inc(); }
       if (outcome.replied) counts.replies++;
-      if (outcome.wakeAt !== undefined) wakeAt(channelId, key, outcome.wakeAt);
+      if (outcome.wakeAt !== undefined) wakeAt(channelId, key, outcome.wakeAt, 'change'); // a pending link's grace ended
     } catch (error) {
       if (error instanceof UnpostableChannelError) {
-        queues.get(channelId)?.pending.clear();
+        queues.get(channelId)?.clear();
         return;
       }
       const attempt = (failures.get(pair) ?? 0) + 1;
       failures.set(pair, attempt);
       log.warn({ err: error, channelId, workflow: key, attempt }, 'could not bring the workflow card up to date');
       // A few retries; after that the periodic resync tries again.
-      if (attempt <= 5) wakeAt(channelId, key, Date.now() + RETRY_AFTER_FAILURE_MS * attempt);
+      if (attempt <= 5) wakeAt(channelId, key, Date.now() + RETRY_AFTER_FAILURE_MS * attempt, 'sweep');
     }
   }
 
-  function wakeAt(channelId: string, key: string, at: number): void {
+  function wakeAt(channelId: string, key: string, at: number, priority: CardPriority): void {
     const id = `${channelId} ${key}`;
     clearTimeout(wakeTimers.get(id));
     const timer = setTimeout(() => {
       wakeTimers.delete(id);
-      enqueue(channelId, key);
+      enqueue(channelId, key, priority);
     }, Math.max(0, at - Date.now()));
     timer.unref();
     wakeTimers.set(id, timer);
@@ -210,12 +214,12 @@ export function createCardService(options: CardServiceOptions): CardService {
   function workflowChanged(key: string, workflow: Workflow, previous?: Workflow): void {
     // Status-only updates (resourceVersion moves, the card content does not) are not worth a look.
     if (previous && contentOf(previous) === contentOf(workflow)) return;
-    for (const channelId of bindings.get(workflow.namespace) ?? []) enqueue(channelId, key);
+    for (const channelId of bindings.get(workflow.namespace) ?? []) enqueue(channelId, key, 'change');
   }
 
   function workflowDeleted(key: string, workflow: Workflow): void {
     rowsCache.delete(key);
-    for (const channelId of bindings.get(workflow.namespace) ?? []) enqueue(channelId, key);
+    for (const channelId of bindings.get(workflow.namespace) ?? []) enqueue(channelId, key, 'change');
   }
 
   function scheduleBindings(): void {
@@ -302,7 +306,8 @@ export function createCardService(options: CardServiceOptions): CardService {
     clearTimeout(bindingsTimer);
     for (const timer of wakeTimers.values()) clearTimeout(timer);
     wakeTimers.clear();
-    for (const queue of queues.values()) queue.pending.clear();
+    for (const queue of queues.values()) queue.clear();
+    reportQueued();
     const stopping = [workflows?.stop(), settings?.stop()];
     workflows = undefined;
     settings = undefined;
@@ -353,7 +358,7 @@ export function createCardService(options: CardServiceOptions): CardService {
         identity: options.leaderElection.identity,
         workflows: workflows?.size() ?? 0,
         bindings: [...bindings.values()].reduce((n, c) => n + c.length, 0),
-        queued: [...queues.values()].reduce((n, q) => n + q.pending.size + (q.running ? 1 : 0), 0),
+        queued: queuedCount(),
         ...counts,
         blockedChannels: writer.stats().blockedChannels,
         watches: [workflows?.stats(), settings?.stats()].filter((s) => s !== undefined),

@@ -197,6 +197,26 @@ describe('workflow cards', () => {
     expect(service.stats().blockedChannels).toEqual([C2]);
   });
 
+  it('shows a change ahead of a backlog of first postings, and reports the backlog', async () => {
+    // One channel, 40 workflows already there at start, 100 ms per write: the first sweep takes about 4 s.
+    await h.close();
+    h = await startHarness({ channels: [C1] });
+    for (let i = 0; i < 40; i += 1) h.addWorkflow(`rfe-${String(i).padStart(2, '0')}`);
+    const service = h.service({ postIntervalMs: 100 });
+    await service.start();
+    await h.slack.waitFor(() => cardsIn(h, C1).length >= 3);
+    expect(service.stats().queued).toBeGreaterThan(20);
+
+    // Someone links a document of the workflow the sweep would reach last.
+    h.fixture.kube.modify('rfeworkflows', PROJECT, 'rfe-39', (o) => {
+      (o.spec as { jiraLinks: unknown[] }).jiraLinks = [{ path: 'specs/001-x/spec.md', jiraKey: 'PROJ-9' }];
+    });
+    await h.slack.waitFor(() => cardsIn(h, C1).some((c) => blocksText(c.blocks).includes('Workflow rfe-39') && blocksText(c.blocks).includes('PROJ-9')));
+    expect(cardsIn(h, C1).length).toBeLessThan(20);
+    await service.idle();
+    expect(cardsIn(h, C1)).toHaveLength(40);
+  });
+
   it('waits out a 429 and posts the card once', async () => {
     h.slack.rateLimitNext('chat.postMessage', 1);
     h.addWorkflow('rfe-1');

@@ -71,6 +71,7 @@ describe('operations', () => {
     expect((after.get(created) ?? 0) - (before.get(created) ?? 0)).toBe(1);
     expect(after.get('vteam_slack_mcp_calls_total{tool="createJiraIssue",status="ok"}')).toBeGreaterThanOrEqual(1);
     expect([...after.keys()].some((k) => k.startsWith('vteam_slack_publish_duration_seconds_bucket'))).toBe(true);
+    expect(after.get('vteam_slack_cards_queued')).toBeGreaterThanOrEqual(0); // the Slack write backlog of the cards
   });
 
   it('/readyz names what is down', async () => {
