@@ -112,8 +112,12 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
 
   const inFlight = new Set<Promise<unknown>>();
   let accepting = true;
-  const track = (work: Promise<unknown>) => {
-    const settled = work.catch((error: unknown) => logger.error({ err: error }, 'background work failed'))
+  // Work after an ack starts in the check phase (setImmediate), not inside the request's callback:
+  // requests that arrived together are all acknowledged before any of their work runs. Store calls
+  // on SQLite never yield, so a publish started at once would hold up the next request's ack.
+  const track = (start: () => Promise<unknown>) => {
+    const settled = new Promise<void>((resolve) => setImmediate(resolve)).then(start)
+      .catch((error: unknown) => logger.error({ err: error }, 'background work failed'))
       .finally(() => inFlight.delete(settled));
     inFlight.add(settled);
   };
@@ -188,7 +192,7 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
   // Publishes interrupted by a crash (here or on another replica) are finished in the background.
   let recoveryTimer: NodeJS.Timeout | undefined;
   let supervisor: SocketSupervisor | undefined;
-  const recover = () => track(service.recoverInterrupted().then((n) => {
+  const recover = () => track(() => service.recoverInterrupted().then((n) => {
     if (n > 0) logger.info({ examined: n }, 'recovery pass done');
   }));
 

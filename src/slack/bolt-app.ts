@@ -26,6 +26,8 @@ export function createBoltApp(config: Config, logger: Logger, customRoutes: Cust
     clientOptions: { ...apiUrl },
     // Keep the 200 immediate: listeners ack() first and continue after the response is sent.
     processBeforeResponse: false,
+    // No listener reads context.conversation: skip Bolt's per-request conversation-store lookup.
+    convoStore: false as const,
   };
   if (config.slack.mode === 'socket') {
     // Built explicitly so readiness can follow the WebSocket's connection state. The Socket Mode client

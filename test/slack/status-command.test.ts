@@ -39,7 +39,7 @@ describe('/vteam jira-status through Bolt', () => {
     registerVteamCommand(app, {
       service: untouchedService,
       logger,
-      track: (work) => { inFlight.push(work); },
+      track: (start) => { inFlight.push(start()); },
       disconnect: async () => ({ removed: false, revoked: false }),
       subcommands: [createJiraStatusSubcommand({ status: world.service(), isAdmin, logger })],
     });

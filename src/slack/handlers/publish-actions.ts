@@ -10,7 +10,7 @@ export interface ActionDeps {
   service: PublishService;
   logger: Logger;
   ephemeral: (replyTo: ReturnType<typeof replyToOf>, message: { text: string }) => Promise<void>;
-  track: (work: Promise<unknown>) => void;
+  track: (start: () => Promise<unknown>) => void;
 }
 
 /** The Publish to Jira and Update issue buttons, on cards and pickers. */
@@ -34,11 +34,11 @@ export function registerPublishActions(app: App, deps: ActionDeps): void {
       const value = decodeDocumentValue(action.value);
       if (!value) {
         logger.warn({ actionId, channelId, user: user.userId }, 'refused a button with a malformed value');
-        track(deps.ephemeral(replyTo, errorMessage('This button is no longer valid; run `/vteam publish <workflow>` to get a fresh one.')));
+        track(() => deps.ephemeral(replyTo, errorMessage('This button is no longer valid; run `/vteam publish <workflow>` to get a fresh one.')));
         return;
       }
       const request = { user, channelId, workflow: { namespace: value.namespace, name: value.name }, path: value.path, replyTo };
-      track(actionId === ACTIONS.update ? service.update(request) : service.publish(request));
+      track(() => (actionId === ACTIONS.update ? service.update(request) : service.publish(request)));
     });
   }
 }

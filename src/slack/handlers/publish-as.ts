@@ -27,7 +27,7 @@ export interface PublishAsDeps {
   jira: Pick<JiraGateway, 'listIssueTypes' | 'browseUrl'>;
   links: AccountLinks;
   logger: Logger;
-  track: (work: Promise<unknown>) => void;
+  track: (start: () => Promise<unknown>) => void;
   /** Answers the clicking user when no modal can be opened (expired trigger_id). */
   ephemeral: (replyTo: ReturnType<typeof replyToOf>, message: { text: string }) => Promise<void>;
   /** Longest wait for Jira's issue types before falling back to free text. Default 8 s. */
@@ -52,7 +52,7 @@ export function registerPublishAs(app: App, deps: PublishAsDeps): void {
     if (chosen?.choice === 'publish-now') {
       // Same as the Publish to Jira button: the project's default type, no modal.
       const replyTo = replyToOf(user, channelId, { responseUrl, sourceEphemeral });
-      deps.track(deps.service.publish({ user, channelId, workflow: { namespace: chosen.value.namespace, name: chosen.value.name }, path: chosen.value.path, replyTo }));
+      deps.track(() => deps.service.publish({ user, channelId, workflow: { namespace: chosen.value.namespace, name: chosen.value.name }, path: chosen.value.path, replyTo }));
       return;
     }
     const value = chosen?.value;
@@ -69,7 +69,7 @@ export function registerPublishAs(app: App, deps: PublishAsDeps): void {
     } catch (error) {
       logger.warn({ err: error, channelId }, 'could not open the Publish as… modal');
       const replyTo = replyToOf(user, channelId, { responseUrl, sourceEphemeral });
-      deps.track(deps.ephemeral(replyTo, errorMessage('I could not open the issue type form; please choose *Publish as…* again.')));
+      deps.track(() => deps.ephemeral(replyTo, errorMessage('I could not open the issue type form; please choose *Publish as…* again.')));
       return;
     }
     const viewId = opened.view?.id;
@@ -96,7 +96,7 @@ export function registerPublishAs(app: App, deps: PublishAsDeps): void {
     const user: SlackUserRef = { teamId: body.user.team_id ?? body.team?.id ?? view.team_id, enterpriseId: body.enterprise?.id ?? undefined, userId: body.user.id };
     const replyTo = replyToOf(user, metadata.channelId, { responseUrl: metadata.responseUrl, sourceEphemeral: metadata.sourceEphemeral });
     // The ordinary publish: it authorizes the channel again and answers in the thread or ephemerally.
-    deps.track(deps.service.publish({
+    deps.track(() => deps.service.publish({
       user,
       channelId: metadata.channelId,
       workflow: { namespace: metadata.namespace, name: metadata.name },

@@ -34,7 +34,7 @@ export interface CommandDeps {
   logger: Logger;
   vteamUrl?: string | undefined;
   /** Keeps work started after ack() visible to graceful shutdown. */
-  track: (work: Promise<unknown>) => void;
+  track: (start: () => Promise<unknown>) => void;
   disconnect: (user: SlackUserRef) => Promise<{ removed: boolean; revoked: boolean }>;
   subcommands?: Subcommand[];
 }
@@ -65,7 +65,7 @@ export function registerVteamCommand(app: App, deps: CommandDeps): void {
       }
       await ack();
       const context: SubcommandContext = { user, channelId: command.channel_id, args: parsed.args, triggerId: command.trigger_id, respond, client };
-      track(subcommand.run(context).catch(async (error: unknown) => {
+      track(() => subcommand.run(context).catch(async (error: unknown) => {
         const failure = toVteamError(error);
         logger[failure.code === 'INTERNAL' ? 'error' : 'info']({ err: failure.cause ?? error, code: failure.code, subcommand: subcommand.name }, '/vteam sub-command failed');
         await respond({ response_type: 'ephemeral', ...errorMessage(failure.userMessage) }).catch(() => undefined);
@@ -78,7 +78,7 @@ export function registerVteamCommand(app: App, deps: CommandDeps): void {
     }
     await ack();
     if (parsed.kind === 'disconnect') {
-      track(deps.disconnect(user).then(
+      track(() => deps.disconnect(user).then(
         ({ removed }) => respond({ response_type: 'ephemeral', text: removed ? 'Your Atlassian account is disconnected. Issues and links you published stay as they are; `/vteam connect` links it again.' : 'No Atlassian account was connected.' }),
         (error: unknown) => {
           logger.error({ err: error }, '/vteam disconnect failed');
@@ -90,7 +90,7 @@ export function registerVteamCommand(app: App, deps: CommandDeps): void {
 
     const replyTo = replyToOf(user, command.channel_id, { responseUrl: command.response_url });
     const { workflow: workflowArg, path, issueType } = parsed;
-    track((async () => {
+    track(async () => {
       try {
         if (path === undefined) {
           const { workflow, rows } = await service.documentsOf(command.channel_id, workflowArg);
@@ -105,6 +105,6 @@ export function registerVteamCommand(app: App, deps: CommandDeps): void {
         await respond({ response_type: 'ephemeral', ...errorMessage(failure.userMessage) })
           .catch((e: unknown) => logger.warn({ err: e }, 'could not answer the command'));
       }
-    })());
+    });
   });
 }
