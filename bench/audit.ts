@@ -70,3 +70,22 @@ export async function waitForQuiet(env: Environment, quietMs: number, timeoutMs:
     if (performance.now() > deadline) return false;
   }
 }
+
+/**
+ * Waits until the app's card backlog (`vteam_slack_cards_queued`) is empty: card writes are paced at
+ * one per second per channel, so after a burst the cards catch up for a while after the publishes.
+ * Returns the backlog seen first and how long it took to drain (null: not within the timeout).
+ */
+export async function waitForCardsDrained(env: Environment, timeoutMs: number): Promise<{ queuedAtStart: number; drainedAfterMs: number | null }> {
+  const started = performance.now();
+  const queued = async () => {
+    const text = await (await fetch(`${env.app.url}/metrics`)).text();
+    return Number(/^vteam_slack_cards_queued (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+  };
+  const queuedAtStart = await queued();
+  for (let now = queuedAtStart; now !== 0; now = await queued()) {
+    if (performance.now() - started > timeoutMs) return { queuedAtStart, drainedAfterMs: null };
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return { queuedAtStart, drainedAfterMs: Math.round(performance.now() - started) };
+}

@@ -3,6 +3,8 @@ import { Worker } from 'node:worker_threads';
 
 export interface PlannedRequest {
   user: number;
+  /** `scheduled` mode: when to send it, in ms after the plan starts. */
+  atMs?: number;
   /** The form body Slack would POST (signed by the worker at send time). */
   body: string;
 }
@@ -10,8 +12,11 @@ export interface PlannedRequest {
 export interface LoadPlan {
   appUrl: string;
   signingSecret: string;
-  /** `per-user-bursts`: every user sends its own requests back to back, all users at once. */
-  mode: 'per-user-bursts' | 'all-at-once';
+  /**
+   * `per-user-bursts`: every user sends its own requests back to back, all users at once.
+   * `scheduled`: each request at its own `atMs`, whether or not earlier ones were answered (open loop).
+   */
+  mode: 'per-user-bursts' | 'all-at-once' | 'scheduled';
   requests: PlannedRequest[];
 }
 

@@ -5,15 +5,22 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { PROJECT, startEnvironment, type Environment } from '../test/support/environment.ts';
 import { audit } from './audit.ts';
 import { observeSlack } from './observe.ts';
 import { runAckScenario } from './scenarios/ack.ts';
+import { runConcurrentUsers, runSimultaneous } from './scenarios/ack-users.ts';
 import { runBurstScenario } from './scenarios/burst.ts';
 import { runOverheadScenario } from './scenarios/overhead.ts';
 import { runRateLimitScenario } from './scenarios/rate-limit.ts';
 import { progress, round } from './stats.ts';
 import { documentsOf, seedUsers, seedWorkflows } from './world.ts';
+
+// `npm run bench -- --only ack` runs one scenario (ack, ack-stress, overhead, burst, rate-limit); `--app-node-options`
+// adds flags to the app process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it.
+const { values: cli } = parseArgs({ options: { only: { type: 'string' }, 'app-node-options': { type: 'string' } } });
+const runs = (scenario: string) => cli.only === undefined || cli.only === scenario;
 
 const WORKFLOWS = 200;
 const USERS = 50;
@@ -34,7 +41,7 @@ async function main(): Promise<void> {
     // Production settings: info logs (debug logging of every request would be measured as app overhead)
     // and the default 30 s publish lease (the e2e tests' 2 s lease renews every 0.7 s, a store write each).
     // app-probe.ts reports the app's own event-loop delay, so a slow ack can be attributed. of every request would be measured as app overhead.
-    env = await startEnvironment({ appEnv: { LOG_LEVEL: 'info', PUBLISH_LEASE_SECONDS: '30', NODE_OPTIONS: `--import ${fileURLToPath(new URL('./app-probe.ts', import.meta.url))}` } });
+    env = await startEnvironment({ appEnv: { LOG_LEVEL: 'info', PUBLISH_LEASE_SECONDS: '30', NODE_OPTIONS: `--import ${fileURLToPath(new URL('./app-probe.ts', import.meta.url))} ${cli['app-node-options'] ?? ''}`.trim() } });
     const workflows = seedWorkflows(env, WORKFLOWS);
     env.kube.addRfeWorkflow(PROJECT, PROBE_WORKFLOW, { title: 'Probe', branchName: 'probe', umbrellaRepo: { url: 'https://github.com/org/spec-repo', branch: 'main' } });
     const users = await seedUsers(env, USERS);
@@ -53,16 +60,18 @@ async function main(): Promise<void> {
       const result = await run();
       return { ...result, appEventLoop: appLoopReport(app.output.slice(from)) };
     };
-    const ackLatency = await appLoop(() => runAckScenario(world, users, ackDocs, { burstPerUser: 8, mcpLatencyMs: 50 }));
-    const overhead = await appLoop(() => runOverheadScenario(world, observer, users[0]!, overheadWorkflows, { mcpLatencyMs: 200, probeWorkflow: PROBE_WORKFLOW }));
-    const burst = await appLoop(() => runBurstScenario(world, users, burstDocs, { publishes: 200, contested: 40, clicksPerContested: 3, mcpLatencyMs: 50 }));
-    const rateLimit = await appLoop(() => runRateLimitScenario(world, users, rateLimitDocs, { publishes: 40, rejected: 15, retryAfterSeconds: 1, mcpLatencyMs: 50 }));
+    const ackLatency = runs('ack') ? await appLoop(() => runConcurrentUsers(world, users, ackDocs, { thinkMs: 5_000, durationMs: 30_000, mcpLatencyMs: 50 })) : undefined;
+    const ackSimultaneous = runs('ack') ? await appLoop(() => runSimultaneous(world, users, ackDocs, { rounds: 11, pauseMs: 2_000, mcpLatencyMs: 50 })) : undefined;
+    const ackStress = runs('ack-stress') ? await appLoop(() => runAckScenario(world, users, ackDocs, { burstPerUser: 8, mcpLatencyMs: 50 })) : undefined;
+    const overhead = runs('overhead') ? await appLoop(() => runOverheadScenario(world, observer, users[0]!, overheadWorkflows, { mcpLatencyMs: 200, probeWorkflow: PROBE_WORKFLOW })) : undefined;
+    const burst = runs('burst') ? await appLoop(() => runBurstScenario(world, users, burstDocs, { publishes: 200, contested: 40, clicksPerContested: 3, mcpLatencyMs: 50 })) : undefined;
+    const rateLimit = runs('rate-limit') ? await appLoop(() => runRateLimitScenario(world, users, rateLimitDocs, { publishes: 40, rejected: 15, retryAfterSeconds: 1, mcpLatencyMs: 50 })) : undefined;
 
     const everything = audit(env, workflows.flatMap(documentsOf));
     const logs = app.logs();
     const errorLogs = logs.filter((r) => typeof r.level === 'number' && r.level >= 50);
     const warnLogs = logs.filter((r) => r.level === 40);
-    const { requestsPerPublish, ...publishOverhead } = overhead;
+    const { requestsPerPublish, ...publishOverhead } = overhead ?? { requestsPerPublish: undefined };
     observer.detach();
 
     const result = {
@@ -78,6 +87,8 @@ async function main(): Promise<void> {
       },
       setup: { workflows: WORKFLOWS, documents: WORKFLOWS * 3, users: USERS, store: 'sqlite', appLogLevel: 'info' },
       ackLatency,
+      ackSimultaneous,
+      ackStress,
       publishOverhead,
       requestsPerPublish,
       exactlyOnceBurst: burst,
@@ -92,7 +103,8 @@ async function main(): Promise<void> {
         rssMb: await rssMb(app.child.pid),
         errorLogs: errorLogs.length,
         warnLogs: warnLogs.length,
-        logSamples: [...new Set([...errorLogs, ...warnLogs].map((r) => String(r.msg)))].slice(0, 8),
+        // Distinct messages with the cause's text (never a secret: the app's logs are redacted).
+        logSamples: [...new Set([...errorLogs, ...warnLogs].map((r) => `${String(r.msg)}${causeOf(r)}`))].slice(0, 12),
       },
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -102,8 +114,14 @@ async function main(): Promise<void> {
     throw error;
   } finally {
     progress('closing the environment');
+    await env?.app?.kill('SIGTERM'); // a graceful exit, so --cpu-prof and the like write their files
     await env?.close();
   }
+}
+
+function causeOf(record: Record<string, unknown>): string {
+  const err = record.err as { message?: unknown } | undefined;
+  return typeof err?.message === 'string' ? `: ${err.message.slice(0, 160)}` : '';
 }
 
 interface AppLoopReport {

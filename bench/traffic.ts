@@ -53,6 +53,8 @@ let planned = 0;
 
 export interface PlannedSend {
   user: BenchUser;
+  /** For `scheduled` mode: ms after the start. */
+  atMs?: number;
   kind: RequestKind;
   document?: BenchDocument;
 }
@@ -76,9 +78,9 @@ export async function sendMany(env: Environment, sends: readonly PlannedSend[], 
           : `publish ${requireDocument(s.kind, s.document).workflow.name} ${requireDocument(s.kind, s.document).path}`;
       body = slashCommandBody({ text, userId, responseUrl });
     }
-    return { user: userIndex(sends, i), body, responseId };
+    return { user: userIndex(sends, i), body, responseId, atMs: s.atMs };
   });
-  const results = await runLoad({ appUrl: env.app.url, signingSecret: env.signingSecret, mode, requests: built.map(({ user, body }) => ({ user, body })) });
+  const results = await runLoad({ appUrl: env.app.url, signingSecret: env.signingSecret, mode, requests: built.map(({ user, body, atMs }) => ({ user, body, ...(atMs === undefined ? {} : { atMs }) })) });
   return results.map((r) => {
     const s = sends[r.index]!;
     return {

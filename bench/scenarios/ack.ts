@@ -1,10 +1,11 @@
 /**
- * Ack latency: every user fires a burst of requests back to back (no think time), all users at once,
- * while the publishes they trigger run in the app behind the acks. The ack is the HTTP round trip of
- * the signed request to /slack/events; Slack gives up after 3 s, the target is p99 < 50 ms.
+ * Ack latency under stress: every user fires a burst of requests back to back (no think time), all
+ * users at once, while the publishes they trigger run in the app behind the acks: far more than the
+ * app can serve on one core, so this shows saturation (Slack gives up after 3 s), not the target,
+ * which ack-users.ts measures.
  */
 import type { Environment } from '../../test/support/environment.ts';
-import { audit, waitForQuiet, waitUntilLinked, type Audit } from '../audit.ts';
+import { audit, waitForCardsDrained, waitForQuiet, waitUntilLinked, type Audit } from '../audit.ts';
 import { progress, round, summarize, type Summary } from '../stats.ts';
 import { startLoadMonitor, type LoadReport } from '../load.ts';
 import { sendMany, type PlannedSend, type RequestKind } from '../traffic.ts';
@@ -23,11 +24,11 @@ export interface AckResult {
   nonOkStatuses: number;
   ackMs: Summary;
   ackMsByKind: Record<string, Summary>;
-  targetP99Ms: number;
-  meetsTarget: boolean;
   /** From the first request to the last document linked: the app's throughput under this load. */
   allPublishesLinkedAfterMs: number | null;
   exactlyOnce: Audit;
+  /** Card writes waiting once every publish was linked, and how long until the last card was current. */
+  cardBacklog: { queuedAtStart: number; drainedAfterMs: number | null };
   /** CPU of both processes and the bench's event-loop delay while the acks were measured. */
   loadDuringAcks: LoadReport;
 }
@@ -55,6 +56,8 @@ export async function runAckScenario(env: Environment, users: readonly BenchUser
   const loadDuringAcks = await load.stop();
   progress(`ack: ${requests.length} requests acked; waiting for the publishes to land`);
   const linked = await waitUntilLinked(env, [...targeted.values()], 60_000);
+  // Cards are paced at one Slack write per second per channel: measure how long they lag the publishes.
+  const cardBacklog = await waitForCardsDrained(env, 600_000);
   await waitForQuiet(env, 500, 30_000);
 
   const mix = { help: 0, picker: 0, 'command-publish': 0, 'click-publish': 0 } as Record<RequestKind, number>;
@@ -70,10 +73,9 @@ export async function runAckScenario(env: Environment, users: readonly BenchUser
     nonOkStatuses: requests.filter((r) => r.status !== 200).length,
     ackMs,
     ackMsByKind: byKind,
-    targetP99Ms: 50,
-    meetsTarget: ackMs.p99 < 50,
     allPublishesLinkedAfterMs: linked.allLinked ? round(linked.at - started) : null,
     exactlyOnce: audit(env, [...targeted.values()]),
+    cardBacklog,
     loadDuringAcks,
   };
 }

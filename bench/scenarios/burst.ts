@@ -5,7 +5,7 @@
  */
 import type { Environment } from '../../test/support/environment.ts';
 import { messageText } from '../../test/support/fake-slack.ts';
-import { audit, waitForQuiet, waitUntilLinked, type Audit } from '../audit.ts';
+import { audit, waitForCardsDrained, waitForQuiet, waitUntilLinked, type Audit } from '../audit.ts';
 import { progress, round, summarize, type Summary } from '../stats.ts';
 import { sendMany, type SentRequest } from '../traffic.ts';
 import type { BenchDocument, BenchUser } from '../world.ts';
@@ -67,6 +67,7 @@ export async function runBurst(env: Environment, users: readonly BenchUser[], pl
   progress(`${options.label}: ${requests.length} publishes acked; waiting for links`);
   const distinct = [...new Map(plan.map((d) => [`${d.workflow.name}:${d.path}`, d])).values()];
   const linked = await waitUntilLinked(env, distinct, 90_000);
+  await waitForCardsDrained(env, 600_000);
   await waitForQuiet(env, 750, 30_000);
   const result = audit(env, distinct);
   return {

@@ -1,0 +1,118 @@
+/**
+ * Ack latency as PRODUCT.md §8 states it: 50 concurrent users. Each user acts on its own, with a
+ * random pause between actions (exponential, mean `thinkMs`, open loop: a slow answer does not delay
+ * the next action), for `durationMs`. The ack is the HTTP round trip of the signed request to
+ * /slack/events; the target is p99 < 50 ms. Measured in steady state: first every user publishes once
+ * (their MCP session, site id and the app's code paths are cold until then), reported apart.
+ *
+ * Also: rounds of 50 requests sent in the same instant, beside the floor of the load generator (the
+ * same rounds against an HTTP server that answers at once), so the app's share can be read off.
+ */
+import { createServer } from 'node:http';
+import type { Environment } from '../../test/support/environment.ts';
+import { waitUntilLinked } from '../audit.ts';
+import { runLoad } from '../load-generator.ts';
+import { startLoadMonitor, type LoadReport } from '../load.ts';
+import { progress, summarize, type Summary } from '../stats.ts';
+import { sendMany, type PlannedSend, type RequestKind } from '../traffic.ts';
+import type { BenchDocument, BenchUser } from '../world.ts';
+
+/** Out of every 10 requests: 1 help, 1 picker, 4 slash-command publishes, 4 button clicks. */
+const MIX: RequestKind[] = ['command-publish', 'click-publish', 'help', 'command-publish', 'click-publish', 'picker', 'command-publish', 'click-publish', 'command-publish', 'click-publish'];
+
+function request(user: BenchUser, n: number, documents: readonly BenchDocument[], atMs?: number): PlannedSend {
+  const kind = MIX[n % MIX.length]!;
+  return { user, kind, ...(atMs === undefined ? {} : { atMs }), ...(kind === 'help' ? {} : { document: documents[(n * 7) % documents.length]! }) };
+}
+
+export interface ConcurrentUsersResult {
+  users: number;
+  meanThinkMs: number;
+  durationMs: number;
+  requestsPerSecond: number;
+  nonOkStatuses: number;
+  ackMs: Summary;
+  targetP99Ms: number;
+  meetsTarget: boolean;
+  load: LoadReport;
+  /** The warm-up: each user's first publish, 5 per second, right after the app started. */
+  coldAckMs: Summary;
+}
+
+export async function runConcurrentUsers(env: Environment, users: readonly BenchUser[], documents: readonly BenchDocument[], options: { thinkMs: number; durationMs: number; mcpLatencyMs: number }): Promise<ConcurrentUsersResult> {
+  env.mcp.setLatency(options.mcpLatencyMs);
+  progress(`ack: warming up, each of ${users.length} users publishes once`);
+  const warmUp = users.map((user, u): PlannedSend => ({ user, kind: 'click-publish', atMs: u * 200, document: documents[documents.length - 1 - u]! }));
+  const cold = await sendMany(env, warmUp, 'scheduled');
+  await waitUntilLinked(env, warmUp.map((s) => s.document!), 60_000);
+  progress(`ack: ${users.length} concurrent users, one action every ${options.thinkMs} ms on average each, for ${options.durationMs} ms`);
+  const sends: PlannedSend[] = [];
+  let n = 0;
+  for (const user of users) {
+    for (let at = Math.random() * options.thinkMs; at < options.durationMs; at += -Math.log(1 - Math.random()) * options.thinkMs) {
+      sends.push(request(user, n++, documents, at));
+    }
+  }
+  const load = await startLoadMonitor(env.app.child.pid);
+  const results = await sendMany(env, sends, 'scheduled');
+  const ackMs = summarize(results.map((r) => r.ackMs));
+  return {
+    users: users.length,
+    meanThinkMs: options.thinkMs,
+    durationMs: options.durationMs,
+    requestsPerSecond: Math.round((results.length / options.durationMs) * 10_000) / 10,
+    nonOkStatuses: results.filter((r) => r.status !== 200).length,
+    ackMs,
+    targetP99Ms: 50,
+    meetsTarget: ackMs.p99 < 50,
+    load: await load.stop(),
+    coldAckMs: summarize(cold.map((r) => r.ackMs)),
+  };
+}
+
+export interface SimultaneousResult {
+  requestsPerRound: number;
+  rounds: number;
+  /** Every round but the first (the app's code is still cold then). */
+  ackMs: Summary;
+  firstRoundAckMs: Summary;
+  /** The same rounds against a server that answers at once: the load generator's own share. */
+  loadGeneratorFloorMs: Summary;
+}
+
+export async function runSimultaneous(env: Environment, users: readonly BenchUser[], documents: readonly BenchDocument[], options: { rounds: number; pauseMs: number; mcpLatencyMs: number }): Promise<SimultaneousResult> {
+  env.mcp.setLatency(options.mcpLatencyMs);
+  progress(`ack: ${options.rounds} rounds of ${users.length} requests sent at the same instant`);
+  const rounds: number[][] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    const results = await sendMany(env, users.map((user, u) => request(user, round * users.length + u, documents)), 'all-at-once');
+    rounds.push(results.map((r) => r.ackMs));
+    await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
+  }
+  return {
+    requestsPerRound: users.length,
+    rounds: options.rounds,
+    ackMs: summarize(rounds.slice(1).flat()),
+    firstRoundAckMs: summarize(rounds[0] ?? []),
+    loadGeneratorFloorMs: await loadGeneratorFloor(users.length, options.rounds),
+  };
+}
+
+async function loadGeneratorFloor(perRound: number, rounds: number): Promise<Summary> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as { port: number };
+    const all: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const results = await runLoad({ appUrl: `http://127.0.0.1:${port}`, signingSecret: 'floor', mode: 'all-at-once', requests: Array.from({ length: perRound }, (_, user) => ({ user, body: 'command=%2Fvteam&text=help' })) });
+      if (round > 0) all.push(...results.map((r) => r.ms));
+    }
+    return summarize(all);
+  } finally {
+    server.close();
+  }
+}
