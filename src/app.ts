@@ -144,7 +144,8 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     }),
   ]);
 
-  const rowsOf = (workflow: Parameters<PublishService['rowsOf']>[0]) => service.rowsOf(workflow);
+  // What cards and pickers show: a workflow not seeded yet is shown with no documents yet.
+  const rowsOf = (workflow: Parameters<PublishService['rowsOf']>[0]) => service.rowsOf(workflow, { branchMayBeMissing: true });
   const threads = createWorkflowThreads({ client: bolt.client, store, locks, logger, rowsOf, vteamUrl: config.vteamUrl });
   const notifier = createSlackNotifier({ client: bolt.client, threads, rowsOf, logger, vteamUrl: config.vteamUrl });
   const service = createPublishService({

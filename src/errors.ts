@@ -70,6 +70,8 @@ export const errors = {
     new VteamError('NOT_MARKDOWN', `Only markdown documents can be published, and ${bt(path)} is not one; choose a ${bt('.md')} file such as ${bt('spec.md')}.`),
   noFeatureBranch: (workflow: string) =>
     new VteamError('NO_FEATURE_BRANCH', `RFE workflow ${bt(workflow)} has no feature branch yet; seed its repository from vTeam first, then publish again.`),
+  branchNotPushed: (workflow: string, branch: string) =>
+    new VteamError('NO_FEATURE_BRANCH', `The feature branch ${bt(branch)} of RFE workflow ${bt(workflow)} is not in its repository yet; seed it from vTeam (or push it), then publish again.`),
   documentSourceFailed: (workflow: string, cause: unknown) =>
     new VteamError('DOCUMENT_SOURCE_FAILED', `Could not read the documents of ${bt(workflow)} from its repository; check that the repository exists and that the project's ${bt('GIT_TOKEN')} (or the bot's ${bt('GITHUB_TOKEN')}) can read it.`, { cause }),
   channelNotBound: (project: string | undefined, channelId: string) =>

@@ -104,9 +104,16 @@ export function createPublishService(deps: PublishServiceDeps) {
   }
 
   /** The documents of a workflow with their link state (Jira key and URL when published). */
-  async function rowsOf(workflow: Workflow): Promise<DocumentRow[]> {
+  /**
+   * The workflow's documents with their links. `branchMayBeMissing` (cards): a workflow whose branch
+   * is not seeded yet has no documents yet, rather than failing; they appear once it is.
+   */
+  async function rowsOf(workflow: Workflow, options: { branchMayBeMissing?: boolean } = {}): Promise<DocumentRow[]> {
     const [docs, { settings }] = await Promise.all([
-      documents.list(workflow),
+      documents.list(workflow).catch((error: unknown) => {
+        if (options.branchMayBeMissing && isVteamError(error, 'NO_FEATURE_BRANCH')) return [];
+        throw error;
+      }),
       projects.jiraSettings(workflow.namespace),
     ]);
     // Links made for paths the listing does not show (renamed files, other layouts) stay visible.

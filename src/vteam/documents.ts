@@ -106,6 +106,12 @@ export function createDocumentSource(options: DocumentSourceOptions): DocumentSo
     return { location, api, headers };
   }
 
+  async function repositoryReadable(repo: Awaited<ReturnType<typeof github>>): Promise<boolean> {
+    const response = await get(repo.api, repo.headers('application/vnd.github+json'));
+    await response.body?.cancel();
+    return response.ok;
+  }
+
   async function githubJson(url: string, headers: Record<string, string>): Promise<unknown> {
     const response = await get(url, headers);
     await failUnlessOk(response, 'GitHub');
@@ -114,7 +120,11 @@ export function createDocumentSource(options: DocumentSourceOptions): DocumentSo
 
   async function listFromGitHub(workflow: Workflow, repo: Awaited<ReturnType<typeof github>>, branch: string): Promise<WorkflowDocument[]> {
     const ref = encodeURIComponent(branch);
-    const tree = treeSchema.parse(await githubJson(`${repo.api}/git/trees/${ref}?recursive=1`, repo.headers('application/vnd.github+json')));
+    const tree = treeSchema.parse(await githubJson(`${repo.api}/git/trees/${ref}?recursive=1`, repo.headers('application/vnd.github+json')).catch(async (error: unknown) => {
+      // GitHub answers 404 both for a branch not pushed yet and for a repository the token cannot see.
+      if (error instanceof HttpStatusError && error.status === 404 && await repositoryReadable(repo)) throw errors.branchNotPushed(workflow.name, branch);
+      throw error;
+    }));
     if (!tree.truncated) return documentsIn(tree.tree.map((e) => ({ path: e.path, isDir: e.type === 'tree' })));
     // Very large repositories get a truncated tree; the contents API lists just the folders we need.
     logger?.info({ workflow: workflow.name }, 'repository tree truncated; listing specs/ through the contents API');

@@ -38,6 +38,22 @@ describe('workflow cards', () => {
     await env.slack.waitFor(() => cardsFor('rfe-1760000500').length === 2);
   });
 
+  it('a workflow whose branch is not pushed yet gets its card at once; its documents appear once it is seeded', async () => {
+    env.kube.addRfeWorkflow(PROJECT, 'rfe-1760000550', {
+      title: 'Audit log', description: 'Who did what', branchName: 'ambient-audit-log',
+      umbrellaRepo: { url: 'https://github.com/org/spec-repo', branch: 'main' },
+    });
+    await env.slack.waitFor(() => cardsFor('rfe-1760000550').length === 2);
+    expect(messageText(cardsFor('rfe-1760000550')[0]!.args)).toContain('No spec, plan or tasks document exists in this workflow yet.');
+
+    // vTeam seeds the branch and records it on the workflow: the cards show the document.
+    env.github.setFiles('org', 'spec-repo', 'ambient-audit-log', { 'specs/001-audit/spec.md': '# Audit log' });
+    env.kube.modify('rfeworkflows', PROJECT, 'rfe-1760000550', (o) => {
+      (o as unknown as { spec: { description: string } }).spec.description = 'Who did what, and when';
+    });
+    await env.slack.waitFor(() => env.slack.callsTo('chat.update').filter((c) => messageText(c.args).includes('rfe-1760000550') && messageText(c.args).includes('specs/001-audit/spec.md')).length === 2);
+  });
+
   it('a link written outside Slack (the vTeam UI) edits the card and says so once in its thread', async () => {
     const cardTs = cardsFor('rfe-1760000500').find((c) => c.args.channel === CHANNEL)!;
     env.kube.modify('rfeworkflows', PROJECT, 'rfe-1760000500', (o) => {

@@ -91,6 +91,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}) {
     }
     if (entry.method !== 'GET') return reply(404, notFound());
 
+    // GET /repos/{owner}/{repo}: the repository's metadata; 404 when it is missing or the token cannot see it.
+    const repoOnly = /^\/repos\/([^/]+)\/([^/]+)$/.exec(path);
+    if (repoOnly) {
+      const [owner, name] = [decodeURIComponent(repoOnly[1]!), decodeURIComponent(repoOnly[2]!)];
+      const found = repoOf(owner, name, false);
+      if (!found || !canRead(found, entry.token)) return reply(404, notFound());
+      return reply(200, { name, full_name: `${owner}/${name}`, private: found.options.private ?? false, default_branch: found.options.defaultBranch ?? 'main' });
+    }
     const match = /^\/repos\/([^/]+)\/([^/]+)\/(contents(?:\/(.*))?|git\/trees\/(.+))$/.exec(path);
     if (!match) return reply(404, notFound());
     const [owner, name] = [decodeURIComponent(match[1]!), decodeURIComponent(match[2]!)];

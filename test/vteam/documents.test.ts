@@ -121,7 +121,11 @@ describe('DocumentSource', () => {
       expect(await codeOf(documents.read(finalLayout, 'specs/001-dark-mode/tasks.md'))).toBe('DOCUMENT_NOT_FOUND');
       expect(await codeOf(documents.read(finalLayout, 'specs/001-dark-mode.md'))).toBe('DOCUMENT_NOT_FOUND');
       expect(await codeOf(documents.read({ ...finalLayout, branchName: 'no-such-branch' }, 'specs/spec.md'))).toBe('DOCUMENT_NOT_FOUND');
-      expect(await codeOf(documents.list({ ...finalLayout, branchName: 'no-such-branch' }))).toBe('DOCUMENT_SOURCE_FAILED');
+      // A branch not pushed yet, in a repository the token can read: the workflow is simply not seeded.
+      const unseeded = await documents.list({ ...finalLayout, branchName: 'no-such-branch' }).catch((e: unknown) => e);
+      expect(isVteamError(unseeded, 'NO_FEATURE_BRANCH') && unseeded.userMessage).toContain('`no-such-branch`');
+      // The same 404 for a repository that is missing (or that the token cannot see) is a source failure.
+      expect(await codeOf(documents.list({ ...finalLayout, umbrellaRepo: { url: 'https://github.com/org/no-such-repo', branch: 'main' } }))).toBe('DOCUMENT_SOURCE_FAILED');
       github.failNext({ status: 502 });
       expect(await codeOf(documents.read(finalLayout, 'specs/001-dark-mode/spec.md'))).toBe('DOCUMENT_SOURCE_FAILED');
       expect(await codeOf(source({ githubToken: 'ghp_revoked' }).read(finalLayout, 'specs/001-dark-mode/spec.md'))).toBe('DOCUMENT_SOURCE_FAILED');
