@@ -21,13 +21,13 @@ import { createPublishService, type PublishService } from './publishing/publish-
 import { createPendingPublishes, createPublishHistory } from './publishing/user-records.ts';
 import { connectedMessage } from './slack/blocks/account.ts';
 import { createBoltApp } from './slack/bolt-app.ts';
-import { isRefusedAppToken, refusedAppTokenMessage, superviseSocketMode, type SocketSupervisor } from './slack/socket-supervisor.ts';
 import { createChannelProblems } from './slack/channel-problems.ts';
 import { registerAccountHandlers } from './slack/handlers/account.ts';
 import { registerPublishActions } from './slack/handlers/publish-actions.ts';
 import { registerPublishAs } from './slack/handlers/publish-as.ts';
 import { registerVteamCommand } from './slack/handlers/vteam-command.ts';
 import { createSlackNotifier } from './slack/slack-notifier.ts';
+import { isRefusedAppToken, refusedAppTokenMessage, superviseSocketMode, type SocketSupervisor } from './slack/socket-supervisor.ts';
 import { createChannelSubcommands } from './slack/subcommands/channel-bindings.ts';
 import { createJiraConfigSubcommand, registerJiraConfigModal } from './slack/subcommands/jira-config.ts';
 import { createJiraStatusSubcommand } from './slack/subcommands/jira-status.ts';

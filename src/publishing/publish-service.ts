@@ -103,10 +103,10 @@ export function createPublishService(deps: PublishServiceDeps) {
     };
   }
 
-  /** The documents of a workflow with their link state (Jira key and URL when published). */
   /**
-   * The workflow's documents with their links. `branchMayBeMissing` (cards): a workflow whose branch
-   * is not seeded yet has no documents yet, rather than failing; they appear once it is.
+   * The workflow's documents with their link state (Jira key and URL when published).
+   * `branchMayBeMissing` (cards, pickers): a workflow whose branch is not seeded yet has no documents
+   * yet, rather than failing; they appear once it is.
    */
   async function rowsOf(workflow: Workflow, options: { branchMayBeMissing?: boolean } = {}): Promise<DocumentRow[]> {
     const [docs, { settings }] = await Promise.all([
