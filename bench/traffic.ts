@@ -7,6 +7,9 @@ import type { BenchDocument, BenchUser } from './world.ts';
 
 export type RequestKind = 'help' | 'picker' | 'command-publish' | 'click-publish';
 
+/** What users send, out of every 10 requests: 1 help, 1 picker, 4 slash-command publishes, 4 button clicks. */
+export const REQUEST_MIX: readonly RequestKind[] = ['command-publish', 'click-publish', 'help', 'command-publish', 'click-publish', 'picker', 'command-publish', 'click-publish', 'command-publish', 'click-publish'];
+
 export interface SentRequest {
   kind: RequestKind;
   userId: string;

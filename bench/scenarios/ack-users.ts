@@ -14,14 +14,12 @@ import { waitUntilLinked } from '../audit.ts';
 import { runLoad } from '../load-generator.ts';
 import { startLoadMonitor, type LoadReport } from '../load.ts';
 import { progress, summarize, type Summary } from '../stats.ts';
-import { sendMany, type PlannedSend, type RequestKind } from '../traffic.ts';
+import { REQUEST_MIX, sendMany, type PlannedSend } from '../traffic.ts';
 import type { BenchDocument, BenchUser } from '../world.ts';
 
-/** Out of every 10 requests: 1 help, 1 picker, 4 slash-command publishes, 4 button clicks. */
-const MIX: RequestKind[] = ['command-publish', 'click-publish', 'help', 'command-publish', 'click-publish', 'picker', 'command-publish', 'click-publish', 'command-publish', 'click-publish'];
 
 function request(user: BenchUser, n: number, documents: readonly BenchDocument[], atMs?: number): PlannedSend {
-  const kind = MIX[n % MIX.length]!;
+  const kind = REQUEST_MIX[n % REQUEST_MIX.length]!;
   return { user, kind, ...(atMs === undefined ? {} : { atMs }), ...(kind === 'help' ? {} : { document: documents[(n * 7) % documents.length]! }) };
 }
 

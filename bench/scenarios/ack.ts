@@ -8,7 +8,7 @@ import type { Environment } from '../../test/support/environment.ts';
 import { audit, waitForCardsDrained, waitForQuiet, waitUntilLinked, type Audit } from '../audit.ts';
 import { progress, round, summarize, type Summary } from '../stats.ts';
 import { startLoadMonitor, type LoadReport } from '../load.ts';
-import { sendMany, type PlannedSend, type RequestKind } from '../traffic.ts';
+import { REQUEST_MIX, sendMany, type PlannedSend, type RequestKind } from '../traffic.ts';
 import type { BenchDocument, BenchUser } from '../world.ts';
 
 export interface AckOptions {
@@ -33,8 +33,6 @@ export interface AckResult {
   loadDuringAcks: LoadReport;
 }
 
-/** Out of every 10 requests: 1 help, 1 picker, 4 slash-command publishes, 4 button clicks. */
-const PATTERN: RequestKind[] = ['command-publish', 'click-publish', 'help', 'command-publish', 'click-publish', 'picker', 'command-publish', 'click-publish', 'command-publish', 'click-publish'];
 
 export async function runAckScenario(env: Environment, users: readonly BenchUser[], documents: readonly BenchDocument[], options: AckOptions): Promise<AckResult> {
   env.mcp.setLatency(options.mcpLatencyMs);
@@ -44,7 +42,7 @@ export async function runAckScenario(env: Environment, users: readonly BenchUser
   const sends: PlannedSend[] = [];
   users.forEach((user, u) => {
     for (let j = 0; j < options.burstPerUser; j++) {
-      const kind = PATTERN[(u + j) % PATTERN.length]!;
+      const kind = REQUEST_MIX[(u + j) % REQUEST_MIX.length]!;
       // Spread over the documents, with some collisions between users (as on a busy channel).
       const document = documents[(u * 7 + j * 53) % documents.length]!;
       if (kind === 'command-publish' || kind === 'click-publish') targeted.set(`${document.workflow.name}:${document.path}`, document);

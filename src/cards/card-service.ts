@@ -32,7 +32,7 @@ export interface CardServiceOptions {
   /** A client that rejects rate-limited calls (createCardsSlackClient), not Bolt's retrying one. */
   client: WebClient;
   rowsOf: (workflow: Workflow) => Promise<DocumentRow[]>;
-  metrics?: Pick<Metrics, 'cardsPosted' | 'cardsUpdated' | 'cardsQueued' | 'watchRestarts'> | undefined;
+  metrics?: Pick<Metrics, 'cardsPosted' | 'cardsUpdated' | 'reportCardsQueued' | 'watchRestarts'> | undefined;
   logger: Logger;
   vteamUrl?: string | undefined;
   leaderElection: { namespace?: string | undefined; leaseName: string; leaseMs: number; identity: string };
@@ -109,7 +109,7 @@ export function createCardService(options: CardServiceOptions): CardService {
   let idleWaiters: (() => void)[] = [];
 
   const queuedCount = () => [...queues.values()].reduce((n, q) => n + q.size + (q.running ? 1 : 0), 0);
-  const reportQueued = () => options.metrics?.cardsQueued.set(queuedCount());
+  options.metrics?.reportCardsQueued(queuedCount);
 
   function enqueue(channelId: string, key: string, priority: CardPriority = 'sweep'): void {
     if (!leading) return;
@@ -117,7 +117,6 @@ export function createCardService(options: CardServiceOptions): CardService {
     if (!queue) queues.set(channelId, (queue = new CardQueue()));
     queue.add(key, priority);
     if (!queue.running) void pump(channelId, queue);
-    reportQueued();
   }
 
   async function pump(channelId: string, queue: CardQueue): Promise<void> {
@@ -125,12 +124,10 @@ export function createCardService(options: CardServiceOptions): CardService {
     try {
       for (let key = queue.take(); leading && key !== undefined; key = queue.take()) {
         await look(channelId, key);
-        reportQueued();
       }
     } finally {
       queue.running = false;
       if (queue.size === 0) queues.delete(channelId);
-      reportQueued();
       if (queues.size === 0) {
         const waiters = idleWaiters;
         idleWaiters = [];
@@ -307,7 +304,6 @@ export function createCardService(options: CardServiceOptions): CardService {
     for (const timer of wakeTimers.values()) clearTimeout(timer);
     wakeTimers.clear();
     for (const queue of queues.values()) queue.clear();
-    reportQueued();
     const stopping = [workflows?.stop(), settings?.stop()];
     workflows = undefined;
     settings = undefined;

@@ -19,17 +19,24 @@ const DESCRIPTION_KEPT = 300;
 type Common<T> = Pick<InformerOptions<T>, 'onEvent' | 'onSynced' | 'logger' | 'metrics' | 'backoff' | 'notServedRetryMs' | 'pageSize' | 'watchTimeoutSeconds'>;
 type Clients = Pick<KubeClients, 'kubeConfig' | 'customObjects' | 'core' | 'callOptions'>;
 
+/** Where an informer lists and watches a vTeam custom resource across all namespaces. */
+function clusterWide(kube: Clients, plural: string) {
+  return {
+    kubeConfig: kube.kubeConfig,
+    path: `/apis/${VTEAM_GROUP}/${VTEAM_VERSION}/${plural}`,
+    resource: plural,
+    list: ({ limit, continueToken }: { limit: number; continueToken?: string | undefined }) => kube.customObjects.listCustomObjectForAllNamespaces(
+      { group: VTEAM_GROUP, version: VTEAM_VERSION, resourcePlural: plural, limit, ...(continueToken ? { _continue: continueToken } : {}) },
+      kube.callOptions,
+    ),
+  };
+}
+
 export function workflowInformer(kube: Clients, options: Common<Workflow>): Informer<Workflow> {
   const shared = stringPool(10_000);
   return createInformer<Workflow>({
     ...options,
-    kubeConfig: kube.kubeConfig,
-    path: `/apis/${VTEAM_GROUP}/${VTEAM_VERSION}/${RFE_WORKFLOWS}`,
-    resource: RFE_WORKFLOWS,
-    list: ({ limit, continueToken }) => kube.customObjects.listCustomObjectForAllNamespaces(
-      { group: VTEAM_GROUP, version: VTEAM_VERSION, resourcePlural: RFE_WORKFLOWS, limit, ...(continueToken ? { _continue: continueToken } : {}) },
-      kube.callOptions,
-    ),
+    ...clusterWide(kube, RFE_WORKFLOWS),
     map: (raw) => compact(toWorkflow(raw), shared),
   });
 }
@@ -68,13 +75,7 @@ export interface ChannelBinding {
 export function bindingInformer(kube: Clients, options: Common<ChannelBinding>): Informer<ChannelBinding> {
   return createInformer<ChannelBinding>({
     ...options,
-    kubeConfig: kube.kubeConfig,
-    path: `/apis/${VTEAM_GROUP}/${VTEAM_VERSION}/${PROJECT_SETTINGS}`,
-    resource: PROJECT_SETTINGS,
-    list: ({ limit, continueToken }) => kube.customObjects.listCustomObjectForAllNamespaces(
-      { group: VTEAM_GROUP, version: VTEAM_VERSION, resourcePlural: PROJECT_SETTINGS, limit, ...(continueToken ? { _continue: continueToken } : {}) },
-      kube.callOptions,
-    ),
+    ...clusterWide(kube, PROJECT_SETTINGS),
     map: (raw) => {
       if (!isRecord(raw) || !isRecord(raw.metadata)) return undefined;
       const { name, namespace, annotations } = raw.metadata;

@@ -8,6 +8,8 @@ export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'vteam_slack_' });
   const r = [registry];
+  // Read when scraped, from whoever owns the number (the card service registers itself).
+  let cardsQueuedNow = (): number => 0;
   return {
     registry,
     publishes: new Counter({ name: 'vteam_slack_publishes_total', help: 'Publishes by outcome (created, already_linked, updated, or an error code).', labelNames: ['outcome'] as const, registers: r }),
@@ -18,7 +20,11 @@ export function createMetrics() {
     tokenRefreshes: new Counter({ name: 'vteam_slack_token_refreshes_total', help: 'Atlassian token refreshes by outcome.', labelNames: ['outcome'] as const, registers: r }),
     cardsPosted: new Counter({ name: 'vteam_slack_cards_posted_total', help: 'Workflow cards posted to channels.', registers: r }),
     cardsUpdated: new Counter({ name: 'vteam_slack_cards_updated_total', help: 'Workflow cards edited in place.', registers: r }),
-    cardsQueued: new Gauge({ name: 'vteam_slack_cards_queued', help: 'Workflow cards waiting to be posted or edited (Slack allows about one write per second per channel).', registers: r }),
+    cardsQueued: new Gauge({
+      name: 'vteam_slack_cards_queued', help: 'Workflow cards waiting to be posted or edited (Slack allows about one write per second per channel).', registers: r,
+      collect() { this.set(cardsQueuedNow()); },
+    }),
+    reportCardsQueued(count: () => number) { cardsQueuedNow = count; },
     watchRestarts: new Counter({ name: 'vteam_slack_watch_restarts_total', help: 'Kubernetes watch restarts by resource and reason.', labelNames: ['resource', 'reason'] as const, registers: r }),
     circuitState: new Gauge({ name: 'vteam_slack_mcp_circuit_open', help: '1 while calls to the MCP server are suspended after repeated failures.', registers: r }),
     budgetUsed: new Gauge({ name: 'vteam_slack_rate_budget_used_ratio', help: 'Share of the hourly MCP call budget used, per site.', labelNames: ['site'] as const, registers: r }),

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createMetrics } from '../../src/observability/metrics.ts';
 import { createChannelProblems } from '../../src/slack/channel-problems.ts';
 import { createWorkflowThreads } from '../../src/slack/workflow-threads.ts';
 import { toWorkflow } from '../../src/vteam/workflow-mapping.ts';
@@ -202,10 +203,13 @@ describe('workflow cards', () => {
     await h.close();
     h = await startHarness({ channels: [C1] });
     for (let i = 0; i < 40; i += 1) h.addWorkflow(`rfe-${String(i).padStart(2, '0')}`);
-    const service = h.service({ postIntervalMs: 100 });
+    const metrics = createMetrics();
+    const service = h.service({ postIntervalMs: 100, metrics });
+    const scraped = async () => (await metrics.registry.getSingleMetric('vteam_slack_cards_queued')!.get()).values[0]!.value;
     await service.start();
     await h.slack.waitFor(() => cardsIn(h, C1).length >= 3);
     expect(service.stats().queued).toBeGreaterThan(20);
+    expect(await scraped()).toBeGreaterThan(20);
 
     // Someone links a document of the workflow the sweep would reach last.
     h.fixture.kube.modify('rfeworkflows', PROJECT, 'rfe-39', (o) => {
@@ -215,6 +219,7 @@ describe('workflow cards', () => {
     expect(cardsIn(h, C1).length).toBeLessThan(20);
     await service.idle();
     expect(cardsIn(h, C1)).toHaveLength(40);
+    expect(await scraped()).toBe(0);
   });
 
   it('waits out a 429 and posts the card once', async () => {
