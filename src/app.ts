@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createGuardedJiraGateway } from './atlassian/guarded-gateway.ts';
 import { createMcpJiraGateway } from './atlassian/jira-gateway.ts';
+import { createClassicSites } from './atlassian/classic-sites.ts';
 import { createSiteLookup } from './atlassian/site-lookup.ts';
 import { createCardService } from './cards/card-service.ts';
 import { createCardsSlackClient } from './cards/slack-writer.ts';
@@ -79,10 +80,8 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
   // One authorization-code flow, configured either MCP-native (discovery + DCR) or as a classic 3LO app.
   const oauthMode = oauthModeFromConfig({ mcpUrl: config.atlassian.mcpUrl, ...config.atlassian.oauth });
   const oauth = createAtlassianOAuth({ mode: oauthMode, publicUrl: config.http.publicUrl, store, logger: logger.child({ component: 'oauth' }) });
-  const linkFlow = createLinkFlow({
-    store, tokens, oauth, logger: logger.child({ component: 'oauth' }),
-    siteLookup: createSiteLookup({ mode: oauthMode.kind, mcpUrl: config.atlassian.mcpUrl, logger }),
-  });
+  const siteLookup = createSiteLookup({ mode: oauthMode.kind, mcpUrl: config.atlassian.mcpUrl, apiUrl: config.atlassian.apiUrl, logger });
+  const linkFlow = createLinkFlow({ store, tokens, oauth, logger: logger.child({ component: 'oauth' }), siteLookup });
   const disconnect = createDisconnect({ tokens, oauth, logger });
   // A link found dead surfaces as AUTH_EXPIRED in the publish that needed it, which DMs the
   // reconnect button; refreshes only ever happen on behalf of such a request.
@@ -90,7 +89,12 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     tokens, locks, oauth, logger: logger.child({ component: 'oauth' }),
     onRefresh: (outcome) => metrics.tokenRefreshes.inc({ outcome }),
   });
-  const mcp = createMcpJiraGateway({ mcpUrl: config.atlassian.mcpUrl, logger: logger.child({ component: 'mcp' }), credentials, metrics });
+  const mcpLogger = logger.child({ component: 'mcp' });
+  // Classic tokens carry the publish's site as a cloud-id header, from the link's sites or a fresh lookup.
+  const classicSites = oauthMode.kind === 'classic'
+    ? createClassicSites({ lookup: siteLookup, remember: (user, sites) => credentials.rememberSites(user, sites), logger: mcpLogger })
+    : undefined;
+  const mcp = createMcpJiraGateway({ mcpUrl: config.atlassian.mcpUrl, logger: mcpLogger, credentials, metrics, classicSites });
   // Per-site concurrency cap, hourly budget, fair queue and shared 429 pauses (Redis with several replicas).
   const jira = createGuardedJiraGateway(mcp, {
     store,

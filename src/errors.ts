@@ -86,6 +86,8 @@ export const errors = {
     new VteamError('AUTH_EXPIRED', `Jira authentication expired. Please re-authenticate with ${bt('/vteam connect')} and publish again.`, { cause }),
   siteNotGranted: (site: string) =>
     new VteamError('SITE_NOT_GRANTED', `Your Atlassian account has not granted access to ${site}; run ${bt('/vteam connect')} and choose that site when Atlassian asks.`),
+  siteLookupFailed: (cause?: unknown) =>
+    new VteamError('MCP_UNREACHABLE', 'Could not read which Atlassian sites your account can reach right now; please publish again in a minute.', { cause }),
   jiraPermission: (projectKey: string, jiraMessage: string) =>
     new VteamError('JIRA_PERMISSION', `Jira says you may not create issues in project ${bt(projectKey)} ("${clip(jiraMessage, 300)}"); ask a Jira admin of ${bt(projectKey)} for the Create Issues permission.`),
   jiraRejected: (jiraMessage: string) =>

@@ -1,10 +1,16 @@
 import type { SlackUserRef } from '../publishing/model.ts';
+import type { AtlassianSite } from './results.ts';
 
 /** What the gateway sends as the user: a bearer token and, in classic 3LO mode, the site's cloud id. */
 export interface AtlassianCredential {
   accessToken: string;
-  /** Set in classic mode (self-hosted MCP server): sent as `X-Atlassian-Cloud-Id`. */
+  /**
+   * Sent as `X-Atlassian-Cloud-Id` when no site-specific id was chosen (links stored before sites
+   * were resolved per publish, and tests of the self-hosted server without a site lookup).
+   */
   cloudId?: string | undefined;
+  /** The sites the user's link is known to reach (classic mode picks the cloud id from these). */
+  sites?: readonly AtlassianSite[] | undefined;
 }
 
 /**
@@ -20,4 +26,6 @@ export interface AtlassianCredentials {
    * once, or undefined when the user must reconnect.
    */
   afterRejection?(user: SlackUserRef, rejectedAccessToken: string): Promise<AtlassianCredential | undefined>;
+  /** Keep a freshly read site list with the user's link (best effort). */
+  rememberSites?(user: SlackUserRef, sites: AtlassianSite[]): Promise<void>;
 }

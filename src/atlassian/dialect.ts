@@ -13,6 +13,7 @@ export interface PropertySchema {
 export interface ToolDescription {
   name: string;
   inputSchema?: { properties?: Record<string, PropertySchema> | undefined; required?: string[] | undefined } | undefined;
+  outputSchema?: Record<string, unknown> | undefined;
 }
 
 /** Rovo takes the site as a `cloudId` argument; the self-hosted server takes it as a header. */
@@ -50,6 +51,8 @@ export interface Dialect {
   issueTypes: OperationRoute | undefined;
   /** Rovo lists the sites a token may use; the self-hosted server gets the site from the credential. */
   hasSiteLookup: boolean;
+  /** Tools whose results FastMCP wraps as `{result: "<text>"}` (mcp-atlassian: every string-returning tool). */
+  wrappedResults: ReadonlySet<string>;
 }
 
 export const SITE_LOOKUP_TOOL = 'getAccessibleAtlassianResources';
@@ -77,7 +80,13 @@ export function detectDialect(tools: readonly ToolDescription[]): Dialect {
       ? route(byName, SELF_HOSTED_ISSUE_TYPES, [])
       : route(byName, ROVO_ISSUE_TYPES.v1, []) ?? route(byName, ROVO_ISSUE_TYPES.v2, EXECUTE_READ),
     hasSiteLookup: byName.has(SITE_LOOKUP_TOOL),
+    wrappedResults: new Set(tools.filter((tool) => wrapsResult(tool)).map((tool) => tool.name)),
   };
+}
+
+/** FastMCP marks the wrapper in the advertised output schema (reference Part B). */
+export function wrapsResult(tool: ToolDescription): boolean {
+  return tool.outputSchema?.['x-fastmcp-wrap-result'] === true;
 }
 
 function route(byName: Map<string, ToolDescription>, operation: string, executors: readonly string[]): OperationRoute | undefined {

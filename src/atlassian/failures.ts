@@ -11,11 +11,14 @@ import type { CallProbe } from './http.ts';
 /** The gateway handles these itself (once each); they never reach the user as such. */
 export class RecoverableFailure extends Error {
   readonly kind: 'auth' | 'session-lost';
+  /** For `auth`: false when the server only hinted at a rejected token (a bare `HTTPError`). */
+  readonly certain: boolean;
 
-  constructor(kind: 'auth' | 'session-lost', cause: unknown) {
+  constructor(kind: 'auth' | 'session-lost', cause: unknown, certain = true) {
     super(kind === 'auth' ? 'The MCP server rejected the credential' : 'The MCP server forgot the session', { cause });
     this.name = 'RecoverableFailure';
     this.kind = kind;
+    this.certain = certain;
   }
 }
 

@@ -15,10 +15,12 @@ export interface CallProbe {
   requestSent: boolean;
   status: number | undefined;
   retryAfterMs: number | undefined;
+  /** The site this call acts on, for the self-hosted server's `X-Atlassian-Cloud-Id`; null: send none. */
+  cloudId: string | null | undefined;
 }
 
-export function newProbe(signal: AbortSignal): CallProbe {
-  return { signal, timedOut: false, requestSent: false, status: undefined, retryAfterMs: undefined };
+export function newProbe(signal: AbortSignal, cloudId?: string | null): CallProbe {
+  return { signal, timedOut: false, requestSent: false, status: undefined, retryAfterMs: undefined, cloudId };
 }
 
 export type FetchLike = (url: string | URL, init?: RequestInit) => Promise<Response>;
@@ -33,13 +35,14 @@ export interface AuthorizingFetchOptions {
 export function createAuthorizingFetch(options: AuthorizingFetchOptions): FetchLike {
   return async (url, init = {}) => {
     const credential = options.credential();
+    const probe = options.probes.getStore();
     const headers = new Headers(init.headers);
     headers.set('authorization', `Bearer ${credential.accessToken}`);
     // The self-hosted server routes Bearer tokens to Jira Cloud only with this header; Rovo ignores it.
-    if (credential.cloudId !== undefined) headers.set('x-atlassian-cloud-id', credential.cloudId);
+    const cloudId = probe?.cloudId === undefined ? credential.cloudId : probe.cloudId;
+    if (cloudId !== undefined && cloudId !== null) headers.set('x-atlassian-cloud-id', cloudId);
     else headers.delete('x-atlassian-cloud-id');
 
-    const probe = options.probes.getStore();
     const signals = [init.signal, probe?.signal].filter((signal): signal is AbortSignal => signal != null);
     const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
     if (probe !== undefined && (init.method ?? 'GET').toUpperCase() === 'POST') probe.requestSent = true;

@@ -21,6 +21,7 @@ import type { JiraGateway } from '../publishing/ports.ts';
 import { buildCreateCall, buildEditCall, buildIssueTypesCall, buildSearchCall, labelSearchJql } from './arguments.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import type { CircuitBreakerOptions, CircuitState } from './circuit-breaker.ts';
+import type { ClassicSites } from './classic-sites.ts';
 import type { ToolCall } from './arguments.ts';
 import type { AtlassianCredential, AtlassianCredentials } from './credentials.ts';
 import { SITE_LOOKUP_TOOL } from './dialect.ts';
@@ -50,6 +51,11 @@ export interface McpJiraGatewayOptions {
   metrics?: Pick<Metrics, 'mcpCalls' | 'circuitState'> | undefined;
   /** When to stop calling a failing server (default: 5 outages in 30 s open it for 30 s). */
   circuitBreaker?: CircuitBreakerOptions;
+  /**
+   * Classic 3LO tokens (self-hosted server): how a publish's site becomes the cloud id sent with
+   * it. Without it, the credential's own `cloudId` is sent.
+   */
+  classicSites?: ClassicSites | undefined;
 }
 
 export interface McpJiraGatewayStats {
@@ -77,6 +83,8 @@ export function createMcpJiraGateway(options: McpJiraGatewayOptions): McpJiraGat
 interface CallContext {
   user: SlackUserRef;
   session: McpSession;
+  /** The self-hosted server's `X-Atlassian-Cloud-Id` for this operation's site, once chosen (null: none). */
+  cloudIdHeader?: string | null | undefined;
 }
 
 class McpJiraGatewayImpl implements JiraGateway {
@@ -90,9 +98,11 @@ class McpJiraGatewayImpl implements JiraGateway {
   private readonly counters = { toolCalls: 0, siteLookups: 0, credentialRetries: 0, sessionReopens: 0 };
   private readonly metrics: McpJiraGatewayOptions['metrics'];
   private readonly breaker: CircuitBreaker;
+  private readonly classicSites: ClassicSites | undefined;
 
   constructor(options: McpJiraGatewayOptions) {
     this.credentials = options.credentials;
+    this.classicSites = options.classicSites;
     this.logger = options.logger;
     this.metrics = options.metrics;
     this.breaker = new CircuitBreaker({
@@ -232,6 +242,7 @@ class McpJiraGatewayImpl implements JiraGateway {
     let credential: AtlassianCredential | undefined = await this.credentials.current(user);
     if (credential === undefined) throw errors.notLinked();
     let refreshed = false;
+    let retriedFresh = false;
     let reopened = false;
     for (;;) {
       let session: McpSession | undefined;
@@ -265,18 +276,29 @@ class McpJiraGatewayImpl implements JiraGateway {
             this.counters.credentialRetries += 1;
             this.logger?.info({ session: key, operation }, 'MCP server rejected the credential; retrying once with a fresh one');
             credential = next;
+            retriedFresh = true;
             continue;
           }
         }
-        throw this.logged(key, operation, errors.authExpired(error.cause));
+        // A bare HTTPError that a fresh token did not cure was not about the token: Jira's refusal stands.
+        const final = retriedFresh && !error.certain ? errors.jiraRejected('Jira refused the request without saying why (HTTPError)') : errors.authExpired(error.cause);
+        throw this.logged(key, operation, final);
       }
     }
   }
 
-  /** Rovo needs the site's cloud id; classic mode sends it as a header with the credential. */
+  /**
+   * Rovo needs the site's cloud id as an argument; the self-hosted server takes it as a header
+   * with classic tokens (chosen here per site, sent by the fetch wrapper) and never as an argument.
+   */
   private async cloudIdFor(context: CallContext, siteUrl: string): Promise<string | undefined> {
     const { session } = context;
-    if (session.dialect.family === 'self-hosted') return undefined;
+    if (session.dialect.family === 'self-hosted') {
+      if (this.classicSites !== undefined) {
+        context.cloudIdHeader = await this.classicSites.cloudIdFor(context.user, userKey(context.user), session.credential, siteUrl) ?? null;
+      }
+      return undefined;
+    }
     // Without a lookup tool, Rovo accepts the site URL itself as the cloud id.
     if (!session.dialect.hasSiteLookup) return session.credential.cloudId ?? siteUrl;
 
@@ -300,16 +322,16 @@ class McpJiraGatewayImpl implements JiraGateway {
   private async callTool(context: CallContext, call: ToolCall, meta: { mutating: boolean; projectKey: string }): Promise<unknown> {
     this.counters.toolCalls += 1;
     const tool = toolLabel(call);
-    const result = await this.invoke({ tool, mutating: meta.mutating, recordSuccess: false }, (options) =>
+    const result = await this.invoke({ tool, mutating: meta.mutating, recordSuccess: false, cloudId: context.cloudIdHeader }, (options) =>
       context.session.client.request({ method: 'tools/call', params: { name: call.name, arguments: call.arguments } }, CallToolResultSchema, options));
-    const outcome = readToolResult(result);
+    const outcome = readToolResult(result, { wrapped: context.session.dialect.wrappedResults.has(call.name) });
     this.metrics?.mcpCalls.inc({ tool, status: outcome.kind === 'failed' ? 'error' : outcome.kind });
     if (outcome.kind === 'ok') return outcome.value;
     if (outcome.kind === 'garbled') {
       throw errors.mcpUnreachable(new Error(`Unreadable result from ${call.name}: ${outcome.reason}`), meta.mutating);
     }
     const failure = classifyFailure(outcome.message, meta.projectKey);
-    if (failure.kind === 'auth') throw new RecoverableFailure('auth', new Error(failure.message));
+    if (failure.kind === 'auth') throw new RecoverableFailure('auth', new Error(failure.message), failure.certain);
     if (failure.kind === 'rate-limited') throw errors.rateLimited(failure.retryAfterMs, new Error(failure.message));
     throw failure.error;
   }
@@ -318,7 +340,7 @@ class McpJiraGatewayImpl implements JiraGateway {
   private async invoke<T>(meta: InvokeMeta, request: (options: { signal: AbortSignal; timeout: number }) => Promise<T>): Promise<T> {
     const timeoutMs = meta.timeoutMs ?? this.callTimeoutMs;
     const controller = new AbortController();
-    const probe = newProbe(controller.signal);
+    const probe = newProbe(controller.signal, meta.cloudId);
     const timer = setTimeout(() => {
       probe.timedOut = true;
       controller.abort(new Error(`MCP request timed out after ${timeoutMs} ms`));

@@ -22,15 +22,31 @@ const ToolResult = z.object({
   content: z.array(z.looseObject({ type: z.string(), text: z.string().optional() })).optional(),
   structuredContent: z.unknown().optional(),
   isError: z.boolean().optional(),
+  _meta: z.unknown().optional(),
 });
 
-/** Rovo signals failures with `isError` or (undocumented whether both) a `{"error":true,…}` body. */
-export function readToolResult(result: unknown): ToolOutcome {
+export interface ReadOptions {
+  /**
+   * The tool's output schema says FastMCP wraps its string result (`x-fastmcp-wrap-result`), as
+   * mcp-atlassian's tools do: `structuredContent` is then `{result: "<JSON text>"}`, not the value.
+   */
+  wrapped?: boolean;
+}
+
+/**
+ * The value of a tool result, from wherever the server put it: `structuredContent`, FastMCP's
+ * `{result: "<text>"}` wrapper, or the text content only. Rovo signals failures with `isError` or
+ * (undocumented whether both) a `{"error":true,…}` body.
+ */
+export function readToolResult(result: unknown, options: ReadOptions = {}): ToolOutcome {
   const parsed = ToolResult.safeParse(result);
   if (!parsed.success) return { kind: 'garbled', reason: 'not a tool result' };
-  const { content = [], structuredContent, isError = false } = parsed.data;
+  const { content = [], isError = false } = parsed.data;
   const text = content.flatMap((item) => (item.type === 'text' && item.text !== undefined ? [item.text] : [])).join('\n');
   if (text.length > MAX_RESULT_CHARS) return { kind: 'garbled', reason: `result text of ${text.length} characters` };
+  const structured = unwrapStructured(parsed.data.structuredContent, options.wrapped === true || wrapFlagged(parsed.data._meta));
+  if (structured.kind === 'garbled') return structured;
+  const structuredContent = structured.value;
 
   const json = parseJson(text);
   if (isError) return { kind: 'failed', message: failureMessage(text, json ?? structuredContent) };
@@ -39,6 +55,27 @@ export function readToolResult(result: unknown): ToolOutcome {
   }
   if (structuredContent !== undefined && structuredContent !== null) return { kind: 'ok', value: structuredContent };
   return { kind: 'ok', value: json === undefined ? text : json };
+}
+
+/** `_meta: {fastmcp: {wrap_result: true}}`, as FastMCP 3 marks a wrapped result. */
+function wrapFlagged(meta: unknown): boolean {
+  const fastmcp = isRecord(meta) ? meta.fastmcp : undefined;
+  return isRecord(fastmcp) && fastmcp.wrap_result === true;
+}
+
+/** The wrapped value, parsed when it is JSON text; the wrapper itself never reaches a reader. */
+function unwrapStructured(structured: unknown, wrapped: boolean): { kind: 'value'; value: unknown } | { kind: 'garbled'; reason: string } {
+  if (!wrapped || structured === undefined || structured === null) return { kind: 'value', value: structured };
+  if (!isRecord(structured) || !Object.hasOwn(structured, 'result')) return { kind: 'garbled', reason: 'a wrapped result without its result field' };
+  const inner = structured.result;
+  if (typeof inner !== 'string') return { kind: 'value', value: inner };
+  if (inner.length > MAX_RESULT_CHARS) return { kind: 'garbled', reason: `wrapped result of ${inner.length} characters` };
+  const json = parseJson(inner);
+  return { kind: 'value', value: json === undefined ? inner : json };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function parseJson(text: string): unknown {
@@ -81,17 +118,22 @@ function messageFromJson(json: unknown): string | undefined {
 }
 
 export type FailureClass =
-  | { kind: 'auth'; message: string }
+  /** `certain`: the server said 401; otherwise a bare `HTTPError`, which is how mcp-atlassian reports a 401 with a JSON body. */
+  | { kind: 'auth'; message: string; certain: boolean }
   | { kind: 'rate-limited'; retryAfterMs: number; message: string }
   | { kind: 'jira'; error: VteamError };
 
 const AUTH_FAILURE = /authentication failed|invalid user jira token|unauthori[sz]ed|token (?:has )?expired|invalid (?:access )?token/i;
 const PERMISSION = /permission|not allowed to create|forbidden/i;
 const RATE_LIMIT = /rate limit[^]*?retry-after:?\s*(\d{1,6})/i;
+/** mcp-atlassian 0.23.1 on create when Jira's 401 body is `application/json;charset=UTF-8` (reference Part B). */
+const BARE_HTTP_ERROR = /^HTTPError\.?$/;
 
 /** Sorts a tool-level failure: retryable with a fresh token, rate limited, or Jira's final word. */
 export function classifyFailure(message: string, projectKey: string): FailureClass {
-  if (AUTH_FAILURE.test(message)) return { kind: 'auth', message };
+  if (AUTH_FAILURE.test(message)) return { kind: 'auth', message, certain: true };
+  // Nothing was created (Jira refused the request), so one retry with a fresh token is safe.
+  if (BARE_HTTP_ERROR.test(message.trim())) return { kind: 'auth', message, certain: false };
   const rate = RATE_LIMIT.exec(message);
   if (rate?.[1] !== undefined) return { kind: 'rate-limited', retryAfterMs: Number(rate[1]) * 1000, message };
   if (PERMISSION.test(message)) return { kind: 'jira', error: errors.jiraPermission(projectKey, message) };

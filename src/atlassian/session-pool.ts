@@ -33,6 +33,8 @@ export interface InvokeMeta {
   timeoutMs?: number;
   /** False when the caller records the outcome itself (tool calls: ok or a tool error). */
   recordSuccess?: boolean;
+  /** Sent as `X-Atlassian-Cloud-Id` (self-hosted server, classic tokens); null: a Server/DC site, none. */
+  cloudId?: string | null | undefined;
 }
 
 /** Runs one MCP request under a deadline, classifying its failure; supplied by the gateway. */
@@ -162,7 +164,7 @@ export class SessionPool {
     // Bounded: a server that pages forever must not hold the publish hostage.
     for (let page = 0; page < 20; page += 1) {
       const result = await this.options.invoke({ tool: 'tools/list', mutating: false }, (options) => client.listTools(cursor === undefined ? {} : { cursor }, options));
-      tools.push(...result.tools.map((tool) => ({ name: tool.name, inputSchema: tool.inputSchema as ToolDescription['inputSchema'] })));
+      tools.push(...result.tools.map((tool) => ({ name: tool.name, inputSchema: tool.inputSchema as ToolDescription['inputSchema'], outputSchema: tool.outputSchema })));
       cursor = result.nextCursor;
       if (cursor === undefined) break;
     }

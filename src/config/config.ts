@@ -14,6 +14,8 @@ export interface Config {
   http: { port: number; publicUrl: string };
   atlassian: {
     mcpUrl: string;
+    /** Atlassian's API gateway (classic 3LO: accessible-resources). */
+    apiUrl: string;
     oauth: { clientId?: string | undefined; clientSecret?: string | undefined; issuer?: string | undefined; scopes?: string[] | undefined };
   };
   store: { url: string; tokenEncryptionKey: string | undefined };
@@ -78,6 +80,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     http: { port: env.PORT, publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '') },
     atlassian: {
       mcpUrl: env.ATLASSIAN_MCP_URL,
+      apiUrl: env.ATLASSIAN_API_URL.replace(/\/+$/, ''),
       oauth: {
         clientId: env.ATLASSIAN_OAUTH_CLIENT_ID,
         clientSecret: env.ATLASSIAN_OAUTH_CLIENT_SECRET,

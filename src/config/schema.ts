@@ -33,6 +33,8 @@ export const envSchema = z.object({
   PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).default(3000),
   PUBLIC_URL: optionalUrl('where browsers reach this bot, e.g. https://vteam-slack.example.com'),
   ATLASSIAN_MCP_URL: url('the Atlassian MCP endpoint').default('https://mcp.atlassian.com/v1/mcp/authv2'),
+  /** Atlassian's API gateway: classic 3LO apps read a token's sites at /oauth/token/accessible-resources here. */
+  ATLASSIAN_API_URL: url('the Atlassian API gateway, e.g. https://api.atlassian.com').default('https://api.atlassian.com'),
   ATLASSIAN_OAUTH_CLIENT_ID: optionalString,
   ATLASSIAN_OAUTH_CLIENT_SECRET: optionalString,
   ATLASSIAN_OAUTH_ISSUER: optionalUrl('the OAuth issuer, e.g. https://auth.atlassian.com'),

@@ -192,7 +192,6 @@ export function createLinkFlow(options: LinkFlowOptions): LinkFlow {
       refreshToken: tokenSet.refreshToken,
       expiresAt: tokenSet.expiresAt,
       scope: tokenSet.scope,
-      ...(options.oauth.mode === 'classic' && sites?.[0] !== undefined ? { cloudId: sites[0].id } : {}),
       sites,
       accountName,
       linkedAt: now(),

@@ -49,6 +49,7 @@ export interface TokenRefresher extends AtlassianCredentials {
   current(user: SlackUserRef): Promise<AtlassianCredential | undefined>;
   /** After the MCP server rejected `rejectedAccessToken`: refresh once (unless already done); undefined → reconnect. */
   afterRejection(user: SlackUserRef, rejectedAccessToken: string): Promise<AtlassianCredential | undefined>;
+  rememberSites(user: SlackUserRef, sites: { id: string; url: string; name: string }[]): Promise<void>;
 }
 
 export type RefreshOutcome = 'ok' | 'failed' | 'broken';
@@ -193,7 +194,7 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
     return link.expiresAt === undefined ? undefined : Math.round((link.expiresAt - now()) / 1000);
   }
 
-  const credentialOf = (link: AtlassianLink): AtlassianCredential => ({ accessToken: link.accessToken, cloudId: link.cloudId });
+  const credentialOf = (link: AtlassianLink): AtlassianCredential => ({ accessToken: link.accessToken, cloudId: link.cloudId, sites: link.sites });
 
   return {
     async current(user) {
@@ -211,6 +212,15 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
       if (link === undefined) return undefined;
       if (link.broken) throw errors.authExpired();
       return credentialOf(link);
+    },
+
+    async rememberSites(user, sites) {
+      // Under the refresh lock, on the link as it is now: a refresh racing this write must not lose its new token.
+      // A refresh in progress means the lock is busy: skip, the next lookup stores them.
+      await locks.withLock(`oauth-refresh:${tokenKey(user)}`, lockTtlMs, async () => {
+        const link = await tokens.get(user);
+        if (link !== undefined) await tokens.put(user, { ...link, sites: sites.map(({ id, url, name }) => ({ id, url, name })) });
+      });
     },
 
     async afterRejection(user, rejectedAccessToken) {

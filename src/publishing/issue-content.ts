@@ -25,8 +25,12 @@ export function issueSummary(workflow: Workflow, phase: Phase): string {
   return summary.length <= SUMMARY_MAX ? summary : `${summary.slice(0, SUMMARY_MAX - 1)}…`;
 }
 
+/**
+ * Markdown, which Rovo turns into ADF and mcp-atlassian into wiki markup on Server/DC. No `---`
+ * rule under the Source line: the DC conversion reads it as an empty `h2.` heading.
+ */
 export function issueDescription(document: DocumentContent): string {
-  const header = `**Source:** ${document.sourceUrl}\n\n---\n\n`;
+  const header = `**Source:** ${document.sourceUrl}\n\n`;
   const room = DESCRIPTION_MAX - header.length;
   const body = document.markdown.length <= room
     ? document.markdown

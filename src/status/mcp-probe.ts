@@ -100,7 +100,7 @@ async function listTools(client: Client, signal: AbortSignal): Promise<ToolDescr
   let cursor: string | undefined;
   for (let page = 0; page < 10; page += 1) {
     const result = await client.listTools(cursor === undefined ? {} : { cursor }, { signal });
-    tools.push(...result.tools.map((tool) => ({ name: tool.name, inputSchema: tool.inputSchema as ToolDescription['inputSchema'] })));
+    tools.push(...result.tools.map((tool) => ({ name: tool.name, inputSchema: tool.inputSchema as ToolDescription['inputSchema'], outputSchema: tool.outputSchema })));
     cursor = result.nextCursor;
     if (cursor === undefined) break;
   }

@@ -10,7 +10,7 @@ import { errors, isVteamError } from '../errors.ts';
 import type { DocumentContent, Workflow, WorkflowDocument } from '../publishing/model.ts';
 import type { DocumentSource, ProjectDirectory } from '../publishing/ports.ts';
 import { documentsIn, type ListingEntry } from './document-layout.ts';
-import { BodyTooLargeError, decodeText, NotTextError, readCapped } from './http-body.ts';
+import { BodyTooLargeError, decodeText, NotTextError, readCapped } from '../lib/http-body.ts';
 import { normalizeWorkspacePath, phaseOf } from './paths.ts';
 import { blobUrl, encodePath, githubApiBase, parseRepoUrl } from './repo-url.ts';
 

@@ -121,3 +121,54 @@ describe('browse URLs', () => {
     expect(chooseBrowseUrl('https://acme.atlassian.net', 'RFE-1', 'not a url')).toBe('https://acme.atlassian.net/browse/RFE-1');
   });
 });
+
+describe('readToolResult with FastMCP-wrapped results (mcp-atlassian 0.23.1)', () => {
+  const issue = { message: 'Issue created successfully', issue: { id: '10001', key: 'RFE-7', url: 'https://api.atlassian.com/ex/jira/c/rest/api/2/issue/10001' } };
+  const wrapped = (value: unknown, meta = true) => {
+    const body = typeof value === 'string' ? value : JSON.stringify(value);
+    return { ...(meta ? { _meta: { fastmcp: { wrap_result: true } } } : {}), content: [{ type: 'text', text: body }], structuredContent: { result: body }, isError: false };
+  };
+
+  it('unwraps the value when the result says so in _meta', () => {
+    expect(readToolResult(wrapped(issue))).toEqual({ kind: 'ok', value: issue });
+  });
+
+  it('unwraps the value when the tool\'s output schema says so', () => {
+    expect(readToolResult(wrapped([{ id: '1', name: 'Story' }], false), { wrapped: true })).toEqual({ kind: 'ok', value: [{ id: '1', name: 'Story' }] });
+  });
+
+  it('keeps a wrapped plain sentence as text', () => {
+    expect(readToolResult(wrapped('Issue RFE-7 deleted.'))).toEqual({ kind: 'ok', value: 'Issue RFE-7 deleted.' });
+  });
+
+  it('reads a wrapped {"error":true} body as a failure', () => {
+    expect(readToolResult(wrapped({ error: true, message: 'nope' }))).toEqual({ kind: 'failed', message: 'nope' });
+  });
+
+  it('calls a wrapper without its result field garbled, never a value', () => {
+    expect(readToolResult({ _meta: { fastmcp: { wrap_result: true } }, content: [], structuredContent: { other: 1 } }).kind).toBe('garbled');
+  });
+
+  it('leaves unmarked structured content (Rovo) as it is, even with a result field', () => {
+    expect(readToolResult({ content: [], structuredContent: { result: 'x' } })).toEqual({ kind: 'ok', value: { result: 'x' } });
+  });
+
+  it('reads the create result and its key through the wrapper', () => {
+    const outcome = readToolResult(wrapped(issue));
+    expect(outcome.kind === 'ok' && readIssue(outcome.value)?.key).toBe('RFE-7');
+  });
+});
+
+describe('classifyFailure: the three ways mcp-atlassian reports a 401 on create', () => {
+  it.each([
+    ['Invalid user Jira token or configuration: Unable to get current user account ID: Unauthorized (401)', true],
+    ['Unauthorized (401)', true],
+    ['HTTPError', false],
+  ])('%s is a rejected credential', (message, certain) => {
+    expect(classifyFailure(message, 'RFE')).toEqual({ kind: 'auth', message, certain });
+  });
+
+  it('does not mistake a sentence merely mentioning HTTPError for one', () => {
+    expect(classifyFailure('Failed to create issue: HTTPError while reading field customfield_1', 'RFE').kind).toBe('jira');
+  });
+});

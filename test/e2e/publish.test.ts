@@ -21,7 +21,7 @@ describe('publishing a document', () => {
     const reply = await env.slack.waitFor(() => threadReplies().find((c) => messageText(c.args).includes('PROJ-1')));
     const [issue] = env.mcp.issues({ projectKey: 'PROJ' });
     expect(issue).toMatchObject({ key: 'PROJ-1', summary: '[RFE] Dark mode - specify', issueType: 'Task' });
-    expect(issue!.description).toMatch(/^\*\*Source:\*\* https:\/\/github\.com\/org\/spec-repo\/blob\/ambient-dark-mode\/specs\/001-dark-mode\/spec\.md\n\n---\n\n# Dark mode spec/);
+    expect(issue!.description).toMatch(/^\*\*Source:\*\* https:\/\/github\.com\/org\/spec-repo\/blob\/ambient-dark-mode\/specs\/001-dark-mode\/spec\.md\n\n# Dark mode spec/);
     expect(issue!.labels).toEqual(expect.arrayContaining(['vteam-rfe', expect.stringMatching(/^vteam-[0-9a-f]{16}$/)]));
     // Every Jira call carried the user's own token; the project's shared JIRA_API_TOKEN was never used.
     expect(env.mcp.toolCalls('createJiraIssue').map((c) => c.token)).toEqual([ALICE_TOKEN]);

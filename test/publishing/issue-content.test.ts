@@ -13,7 +13,7 @@ describe('issue content', () => {
 
   it('starts the description with a Source link and keeps the markdown, truncating huge documents', () => {
     const doc = { path: 'specs/spec.md', phase: 'specify', markdown: '# Spec\nBody', sourceUrl: 'https://github.com/o/r/blob/b/specs/spec.md' };
-    expect(issueDescription(doc)).toBe('**Source:** https://github.com/o/r/blob/b/specs/spec.md\n\n---\n\n# Spec\nBody');
+    expect(issueDescription(doc)).toBe('**Source:** https://github.com/o/r/blob/b/specs/spec.md\n\n# Spec\nBody');
     const huge = issueDescription({ ...doc, markdown: 'y'.repeat(100_000) });
     expect(huge.length).toBeLessThanOrEqual(32_000);
     expect(huge).toContain('truncated');

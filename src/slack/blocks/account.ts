@@ -47,9 +47,11 @@ export function signInLink(authorizationUrl: string, expiresAt: number): { text:
 }
 
 export function connectedMessage(link: AtlassianLink): { text: string } {
-  const sites = (link.sites ?? []).map((s) => s.url.replace(/^https?:\/\//, '')).join(', ') || 'no Jira site yet';
+  const sites = (link.sites ?? []).map((s) => s.url.replace(/^https?:\/\//, '')).join(', ');
   const who = link.accountName ? ` as ${escapeMrkdwn(clip(link.accountName, 80))}` : '';
-  return { text: `:white_check_mark: Connected${who} to ${escapeMrkdwn(sites)}. Jira issues you publish are now created with your own Atlassian account.` };
+  // No site list (it could not be read just now) is not "no site": it is read again at the first publish.
+  const where = sites === '' ? '' : ` to ${escapeMrkdwn(sites)}`;
+  return { text: `:white_check_mark: Connected${who}${where}. Jira issues you publish are now created with your own Atlassian account.` };
 }
 
 export function homeView(linkState: AtlassianLink | undefined, recent: RecentPublish[]): HomeView {
@@ -57,7 +59,7 @@ export function homeView(linkState: AtlassianLink | undefined, recent: RecentPub
   if (!linkState) {
     blocks.push(...connectPrompt('asked').blocks);
   } else {
-    const sites = (linkState.sites ?? []).map((s) => link(s.url, s.name)).join(', ') || '_no site_';
+    const sites = (linkState.sites ?? []).map((s) => link(s.url, s.name)).join(', ') || '_read at your next publish_';
     const since = `<!date^${Math.floor(linkState.linkedAt / 1000)}^{date_short_pretty}|${new Date(linkState.linkedAt).toISOString()}>`;
     const expiry = linkState.expiresAt ? ` · token renews <!date^${Math.floor(linkState.expiresAt / 1000)}^{time}|soon>` : '';
     const status = linkState.broken ? ':warning: *Atlassian link broken*: reconnect to publish again.' : `:link: *Atlassian account connected*${linkState.accountName ? ` as ${escapeMrkdwn(clip(linkState.accountName, 80))}` : ''}`;

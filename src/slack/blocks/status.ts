@@ -87,7 +87,7 @@ export function mcpLine(mcp: McpStatus): Line {
 export function linkLine(link: LinkStatus, now: number): Line {
   if (link.state === 'missing') return { verdict: 'warn', text: 'not connected: run `/vteam connect` to publish as yourself' };
   const who = link.accountName ? `${escapeMrkdwn(clip(link.accountName, 60))} · ` : '';
-  const sites = link.sites.length === 0 ? 'no site' : link.sites.slice(0, 3).map((s) => `${escapeMrkdwn(clip(s.name, 40))} (${lit(hostOf(s.url))})`).join(', ') + (link.sites.length > 3 ? ` and ${link.sites.length - 3} more` : '');
+  const sites = link.sites.length === 0 ? 'not read yet (read again at your next publish)' : link.sites.slice(0, 3).map((s) => `${escapeMrkdwn(clip(s.name, 40))} (${lit(hostOf(s.url))})`).join(', ') + (link.sites.length > 3 ? ` and ${link.sites.length - 3} more` : '');
   const since = link.linkedAt === undefined ? '' : ` · linked ${slackDate(link.linkedAt)}`;
   if (link.state === 'broken') return { verdict: 'fail', text: `${who}${sites}${since}\nThe link is *broken* (Atlassian refused to renew it): run \`/vteam connect\` to reconnect.` };
   let expiry = '';

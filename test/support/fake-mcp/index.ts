@@ -18,6 +18,7 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { FakeJira } from './jira.ts';
 import type { FakeIssue, FakeProject, FakeSite, FakeToken, ProjectInput, SiteInput, TokenInput } from './jira.ts';
+import { SENTENCES } from './mcp-atlassian-wire.ts';
 import { errorResult, registerTools } from './tools.ts';
 import type { FakeDialect, ToolOverride } from './tools.ts';
 
@@ -42,6 +43,11 @@ export interface FakeMcpOptions {
   rovoErrorsAsIsError?: boolean;
   /** Self-hosted: offer `jira_get_project_issue_types` (default true, as with TOOLSETS including jira_projects). */
   projectsToolset?: boolean;
+  /**
+   * Self-hosted: `cloud` (default) takes Bearer + X-Atlassian-Cloud-Id; `dc` sends the Bearer to
+   * `jiraUrl` (a site of this fake). `jsonUnauthorizedBody`: an expired token on create reads `HTTPError`.
+   */
+  selfHosted?: { deployment?: 'cloud' | 'dc'; jiraUrl?: string; jsonUnauthorizedBody?: boolean };
   /** Rovo: list each site once per scope group (default true). */
   duplicateResources?: boolean;
   sites?: SiteInput[];
@@ -56,6 +62,8 @@ export interface FakeMcpOptions {
     issuer: string;
     verify(token: string): Promise<{ sub: string; aud?: string | string[] | undefined } | undefined>;
     sites: string[];
+    /** The audience tokens must carry; default this endpoint (classic 3LO tokens: Atlassian's API gateway). */
+    audience?: string;
   };
 }
 
@@ -88,6 +96,8 @@ export interface ToolCallRecord {
   /** The bearer token the call came with (tests compare; never log it). */
   token: string | undefined;
   sessionId: string | undefined;
+  /** The `X-Atlassian-Cloud-Id` header the call came with. */
+  cloudId: string | undefined;
 }
 
 export interface FakeMcpCounters {
@@ -193,6 +203,12 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
       return entry.override;
     },
     onIssueCreated: () => { counters.issuesCreated += 1; },
+    selfHosted: {
+      deployment: options.selfHosted?.deployment ?? 'cloud',
+      jiraUrl: options.selfHosted?.jiraUrl,
+      jsonUnauthorizedBody: options.selfHosted?.jsonUnauthorizedBody ?? false,
+      checkedTokens: new Map<string, number>(),
+    },
   };
 
   let origin = '';
@@ -245,7 +261,7 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
     const token = bearer(req);
     if (authorization !== undefined && token !== undefined) await checkIssuedToken(token, authorization);
     if (dialect === 'self-hosted') {
-      if (req.headers.authorization === undefined) return json(res, 401, { error: 'Authentication required: no Atlassian credentials were provided.' });
+      if (req.headers.authorization === undefined) return json(res, 401, { error: SENTENCES.noCredentials });
       if (token === undefined) return json(res, 401, { error: 'Unauthorized: unsupported Authorization header (use Bearer, Token or Basic)' });
     } else if (jira.validToken(token) === undefined) {
       res.writeHead(401, {
@@ -264,6 +280,7 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
     }
 
     const sessionId = header(req, 'mcp-session-id');
+    const cloudId = header(req, 'x-atlassian-cloud-id');
     let session: Session | undefined;
     if (sessionId !== undefined) {
       session = sessions.get(sessionId);
@@ -280,11 +297,10 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
         const name = String(message.params?.name ?? '');
         const args = (message.params?.arguments ?? {}) as Record<string, unknown>;
         const operation = name.startsWith('execute') && typeof args.name === 'string' ? args.name : name;
-        counters.toolCalls.push({ name, operation, arguments: structuredClone(args), token, sessionId });
+        counters.toolCalls.push({ name, operation, arguments: structuredClone(args), token, sessionId, cloudId });
       }
     }
 
-    const cloudId = header(req, 'x-atlassian-cloud-id');
     const request = new Request(url, {
       method: req.method ?? 'POST',
       headers: toHeaders(req),
@@ -307,7 +323,7 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
     if (options.tokens?.some((t) => t.token === token)) return;
     const verified = await authorization.verify(token).catch(() => undefined);
     const audiences = [verified?.aud].flat();
-    if (verified !== undefined && audiences.includes(`${origin}${path}`)) {
+    if (verified !== undefined && audiences.includes(authorization.audience ?? `${origin}${path}`)) {
       if (jira.validToken(token) === undefined) jira.addToken({ token, sites: authorization.sites, account: { accountId: verified.sub, name: verified.sub } });
     } else {
       jira.tokens.delete(token);

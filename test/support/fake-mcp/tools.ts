@@ -6,8 +6,10 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { JiraAuthError, JiraError } from './jira.ts';
+import { SENTENCES, TOKEN_CHECK_CACHE_MS, WRAPPED_OUTPUT_SCHEMA, inputSchema, markdownToWiki, toolError, wrappedResult } from './mcp-atlassian-wire.ts';
 import type { FakeIssue, FakeJira, FakeSite, FakeToken } from './jira.ts';
 
 export type FakeDialect = 'rovo-v1' | 'rovo-v2' | 'self-hosted';
@@ -29,11 +31,23 @@ export interface ToolContext {
   projectsToolset: boolean;
   takeOverride(operation: string): ToolOverride | undefined;
   onIssueCreated(issue: FakeIssue): void;
+  selfHosted: SelfHostedState;
+}
+
+/** How the self-hosted server is deployed, and what it remembers between calls. */
+export interface SelfHostedState {
+  /** `cloud`: Bearer + X-Atlassian-Cloud-Id to api.atlassian.com; `dc`: Bearer to JIRA_URL. */
+  deployment: 'cloud' | 'dc';
+  /** Server/DC: the JIRA_URL the server talks to (a site of the fake Jira). */
+  jiraUrl: string | undefined;
+  /** Jira's 401 body is JSON, so an expired token on create reads only `HTTPError`. */
+  jsonUnauthorizedBody: boolean;
+  /** Tokens that passed the `/myself` check, by token and cloud id (cached 300 s). */
+  checkedTokens: Map<string, number>;
 }
 
 interface Extra { authInfo?: AuthInfo | undefined }
 
-export const SELF_HOSTED_AUTH_FAILURE = 'Authentication failed for Jira API (401). Token may be expired or invalid. Please verify credentials.';
 
 /** Wire a fresh McpServer for one session. */
 export function registerTools(server: McpServer, context: ToolContext): void {
@@ -49,9 +63,7 @@ function text(value: unknown): CallToolResult {
 
 /** A tool failure in the dialect's own words. */
 export function errorResult(context: Pick<ToolContext, 'dialect' | 'rovoErrorsAsIsError'>, fn: string, message: string): CallToolResult {
-  if (context.dialect === 'self-hosted') {
-    return { ...text(`Error calling tool '${fn}': ${message}`), isError: true };
-  }
+  if (context.dialect === 'self-hosted') return toolError(fn, message);
   const result = text({ error: true, message });
   return context.rovoErrorsAsIsError ? { ...result, isError: true } : result;
 }
@@ -65,7 +77,7 @@ async function handle(
   let result: CallToolResult;
   try {
     const caller = context.jira.validToken(extra.authInfo?.token);
-    if (caller === undefined) throw new JiraAuthError(context.dialect === 'self-hosted' ? SELF_HOSTED_AUTH_FAILURE : 'Unauthorized');
+    if (caller === undefined) throw new JiraAuthError('Unauthorized');
     result = text(await work(caller));
   } catch (error) {
     if (!(error instanceof JiraError)) throw error;
@@ -245,15 +257,17 @@ function rovoOperations(context: ToolContext): Record<string, RovoOperation> {
 }
 
 // --- sooperset/mcp-atlassian --------------------------------------------------------------------
+// Wire shapes (wrapping, sentences, schemas) live in mcp-atlassian-wire.ts.
 
-function simplifiedIssue(site: FakeSite, issue: FakeIssue, jira: FakeJira) {
+function simplifiedIssue(site: FakeSite, issue: FakeIssue, jira: FakeJira, browse: boolean, selfLink: string) {
   const project = jira.project(site, issue.projectKey);
   return {
     id: issue.id,
     key: issue.key,
     summary: issue.summary,
-    url: `${site.url}/rest/api/2/issue/${issue.id}`,
-    browse_url: `${site.url}/browse/${issue.key}`,
+    url: selfLink,
+    // Search and get results carry a browse URL built on JIRA_URL; the create result does not.
+    ...(browse ? { browse_url: `${site.url}/browse/${issue.key}` } : {}),
     description: issue.description,
     status: { name: 'To Do', category: 'To Do' },
     issue_type: { name: issue.issueType },
@@ -269,7 +283,7 @@ function simplifiedIssue(site: FakeSite, issue: FakeIssue, jira: FakeJira) {
 }
 
 function parseJsonField(name: string, value: string | undefined): Record<string, unknown> {
-  if (value === undefined || value.trim() === '') return {};
+  if (value === undefined || value === null || value.trim() === '') return {};
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
@@ -280,85 +294,150 @@ function parseJsonField(name: string, value: string | undefined): Record<string,
   return parsed as Record<string, unknown>;
 }
 
-function registerSelfHosted(server: McpServer, context: ToolContext): void {
-  const { jira } = context;
-  /** The site comes from the X-Atlassian-Cloud-Id header; a token without it reaches no site → Jira 401. */
-  const siteOf = (caller: FakeToken, extra: Extra): FakeSite => {
-    const cloudId = extra.authInfo?.extra?.cloudId;
-    const site = typeof cloudId === 'string' ? jira.siteFor(cloudId) : undefined;
-    if (site === undefined || !caller.sites.includes(site.id)) throw new JiraAuthError(SELF_HOSTED_AUTH_FAILURE);
-    return site;
-  };
+interface SelfHostedTool {
+  name: string;
+  /** The Python function behind it, as named in error texts. */
+  fn: string;
+  description: string;
+  shape: z.ZodRawShape;
+  /** Whether a 401 here is reported as create reports it (`Unauthorized (401)` / `HTTPError`). */
+  creates?: boolean;
+  run(caller: FakeToken, site: FakeSite, args: Record<string, unknown>): unknown;
+}
 
-  server.registerTool('jira_create_issue', {
-    description: 'Create a new Jira issue with optional Epic link or parent for subtasks.',
-    inputSchema: {
-      project_key: z.string().regex(/^[A-Z][A-Z0-9_]+$/).describe('The JIRA project key'),
-      summary: z.string(),
-      issue_type: z.string().describe('Issue type (e.g. Task, Bug, Story, Epic, Subtask)'),
-      assignee: z.string().optional(),
-      description: z.string().optional(),
-      components: z.string().optional(),
-      additional_fields: z.string().optional().describe('JSON string of additional fields, e.g. {"labels":["rfe"]}'),
-    },
-  }, async (args, extra) => handle(context, 'jira_create_issue', 'create_issue', extra, (caller) => {
-    const site = siteOf(caller, extra);
-    const fields = parseJsonField('additional_fields', args.additional_fields);
-    try {
-      const issue = jira.create(caller, site, { projectKey: args.project_key, issueType: args.issue_type, summary: args.summary, description: args.description, fields });
-      context.onIssueCreated(issue);
-      return { message: 'Issue created successfully', issue: simplifiedIssue(site, issue, jira) };
-    } catch (error) {
-      if (error instanceof JiraError && !(error instanceof JiraAuthError)) throw new JiraError(`Failed to create issue: ${error.message}`);
-      throw error;
-    }
-  }));
-
-  server.registerTool('jira_update_issue', {
-    description: 'Update an existing Jira issue including changing status, adding Epic links, updating fields, etc.',
-    inputSchema: {
-      issue_key: z.string(),
-      fields: z.string().describe('JSON string of fields to update, e.g. {"summary": "New title"}'),
-      additional_fields: z.string().optional(),
-    },
-  }, async (args, extra) => handle(context, 'jira_update_issue', 'update_issue', extra, (caller) => {
-    const site = siteOf(caller, extra);
-    const fields = { ...parseJsonField('fields', args.fields), ...parseJsonField('additional_fields', args.additional_fields) };
-    if (jira.find(site, args.issue_key) === undefined) throw new JiraError(`Issue ${args.issue_key} not found. Verify the issue key and project access.`);
-    const issue = jira.edit(site, args.issue_key, fields);
-    return { message: 'Issue updated successfully', issue: simplifiedIssue(site, issue, jira) };
-  }));
-
-  server.registerTool('jira_search', {
-    description: 'Search Jira issues using JQL (Jira Query Language).',
-    inputSchema: { jql: z.string(), fields: z.string().optional(), limit: z.number().int().min(1).max(50).optional(), page_token: z.string().optional() },
-  }, async (args, extra) => handle(context, 'jira_search', 'search', extra, (caller) => {
-    const site = siteOf(caller, extra);
-    const limit = args.limit ?? 10;
-    const found = jira.search(site, args.jql);
-    return { total: found.length, start_at: 0, max_results: limit, issues: found.slice(0, limit).map((issue) => simplifiedIssue(site, issue, jira)) };
-  }));
-
-  if (context.projectsToolset) {
-    server.registerTool('jira_get_project_issue_types', {
-      description: 'Get available issue types for a Jira project.',
-      inputSchema: { project_key: z.string().regex(/^[A-Z][A-Z0-9_]+$/).describe("Jira project key (e.g., 'PROJ', 'JTEST')") },
-    }, async (args, extra) => handle(context, 'jira_get_project_issue_types', 'get_project_issue_types', extra, (caller) => {
-      const site = siteOf(caller, extra);
-      const project = jira.project(site, args.project_key);
-      if (project === undefined) throw new JiraError(`Project ${args.project_key} not found.`);
-      // sooperset: a JSON array of compact types (servers/jira.py get_project_issue_types).
-      return project.issueTypes.map((name, i) => ({ id: String(10_000 + i), name, description: null, subtask: name === 'Sub-task' }));
-    }));
+/** Who calls and on which site, as mcp-atlassian's UserTokenMiddleware and its `/myself` check decide. */
+function selfHostedCaller(context: ToolContext, tool: SelfHostedTool, extra: Extra): { caller: FakeToken; site: FakeSite } {
+  const { jira, selfHosted } = context;
+  const token = extra.authInfo?.token;
+  const cloudId = extra.authInfo?.extra?.cloudId;
+  // Cloud: the Bearer goes to api.atlassian.com/ex/jira/<cloud id>; without the header it is a DC PAT
+  // for JIRA_URL. Server/DC: the Bearer goes to JIRA_URL; a cloud id sends it to Atlassian instead.
+  const site = typeof cloudId === 'string'
+    ? (selfHosted.deployment === 'cloud' ? jira.siteFor(cloudId) : undefined)
+    : (selfHosted.deployment === 'dc' && selfHosted.jiraUrl !== undefined ? jira.siteFor(selfHosted.jiraUrl) : undefined);
+  const found = jira.validToken(token);
+  const valid = site !== undefined && found !== undefined && found.sites.includes(site.id);
+  const checkKey = `${token ?? ''}|${typeof cloudId === 'string' ? cloudId : ''}`;
+  const checkedAt = selfHosted.checkedTokens.get(checkKey);
+  if (checkedAt === undefined || Date.now() - checkedAt > TOKEN_CHECK_CACHE_MS) {
+    if (!valid) throw new JiraAuthError(SENTENCES.invalidUserToken);
+    selfHosted.checkedTokens.set(checkKey, Date.now());
+  } else if (!valid) {
+    if (tool.creates === true) throw new JiraAuthError(selfHosted.jsonUnauthorizedBody ? SENTENCES.createHttpError : SENTENCES.createUnauthorized);
+    throw new JiraAuthError(SENTENCES.authFailed);
   }
+  return { caller: found as FakeToken, site: site as FakeSite };
+}
 
-  server.registerTool('jira_get_issue', {
-    description: 'Get details of a specific Jira issue.',
-    inputSchema: { issue_key: z.string(), fields: z.string().optional() },
-  }, async (args, extra) => handle(context, 'jira_get_issue', 'get_issue', extra, (caller) => {
-    const site = siteOf(caller, extra);
-    const issue = jira.find(site, args.issue_key);
-    if (issue === undefined) throw new JiraError(`Issue ${args.issue_key} not found. Verify the issue key and project access.`);
-    return simplifiedIssue(site, issue, jira);
+function registerSelfHosted(server: McpServer, context: ToolContext): void {
+  const { jira, selfHosted } = context;
+  const restSelf = (site: FakeSite, issue: FakeIssue) => selfHosted.deployment === 'cloud'
+    ? `https://api.atlassian.com/ex/jira/${site.id}/rest/api/2/issue/${issue.id}`
+    : `${site.url}/rest/api/2/issue/${issue.id}`;
+  const description = (markdown: string | undefined) =>
+    markdown === undefined || selfHosted.deployment === 'cloud' ? markdown : markdownToWiki(markdown);
+
+  const tools: SelfHostedTool[] = [
+    {
+      name: 'jira_create_issue', fn: 'create_issue', creates: true,
+      description: 'Create a new Jira issue with optional Epic link or parent for subtasks.',
+      shape: {
+        project_key: z.string().regex(/^[A-Z][A-Z0-9_]+$/).describe('The JIRA project key'),
+        summary: z.string(),
+        issue_type: z.string().describe('Issue type (e.g. Task, Bug, Story, Epic, Subtask)'),
+        assignee: z.string().optional(),
+        description: z.string().optional(),
+        components: z.string().optional(),
+        additional_fields: z.string().optional().describe('JSON string of additional fields, e.g. {"labels":["rfe"]}'),
+      },
+      run: (caller, site, args) => {
+        const fields = parseJsonField('additional_fields', args.additional_fields as string | undefined);
+        const issue = jira.create(caller, site, {
+          projectKey: String(args.project_key), issueType: String(args.issue_type), summary: String(args.summary),
+          description: description(args.description as string | undefined), fields,
+        });
+        context.onIssueCreated(issue);
+        return { message: SENTENCES.created, issue: simplifiedIssue(site, issue, jira, false, restSelf(site, issue)) };
+      },
+    },
+    {
+      name: 'jira_update_issue', fn: 'update_issue',
+      description: 'Update an existing Jira issue including changing status, adding Epic links, updating fields, etc.',
+      shape: {
+        issue_key: z.string(),
+        fields: z.string().describe('JSON string of fields to update, e.g. {"summary": "New title"}'),
+        additional_fields: z.string().optional(),
+      },
+      run: (_caller, site, args) => {
+        const fields = { ...parseJsonField('fields', args.fields as string), ...parseJsonField('additional_fields', args.additional_fields as string | undefined) };
+        if (typeof fields.description === 'string') fields.description = description(fields.description);
+        const key = String(args.issue_key);
+        if (jira.find(site, key) === undefined) throw new JiraError(SENTENCES.notFound(key));
+        const issue = jira.edit(site, key, fields);
+        return { message: SENTENCES.updated, issue: simplifiedIssue(site, issue, jira, true, restSelf(site, issue)) };
+      },
+    },
+    {
+      name: 'jira_search', fn: 'search',
+      description: 'Search Jira issues using JQL (Jira Query Language).',
+      shape: { jql: z.string(), fields: z.string().optional(), limit: z.number().int().min(1).max(50).optional(), page_token: z.string().optional() },
+      run: (_caller, site, args) => {
+        const limit = typeof args.limit === 'number' ? args.limit : 10;
+        const found = jira.search(site, String(args.jql));
+        return {
+          // Jira Cloud's enhanced search no longer counts: the server reports -1 there.
+          total: selfHosted.deployment === 'cloud' ? -1 : found.length,
+          start_at: 0, max_results: limit,
+          issues: found.slice(0, limit).map((issue) => simplifiedIssue(site, issue, jira, true, restSelf(site, issue))),
+        };
+      },
+    },
+    ...(context.projectsToolset ? [{
+      name: 'jira_get_project_issue_types', fn: 'get_project_issue_types',
+      description: 'Get available issue types for a Jira project.',
+      shape: { project_key: z.string().regex(/^[A-Z][A-Z0-9_]+$/).describe("Jira project key (e.g., 'PROJ', 'JTEST')") },
+      run: (_caller: FakeToken, site: FakeSite, args: Record<string, unknown>) => {
+        const project = jira.project(site, String(args.project_key));
+        if (project === undefined) throw new JiraError(`Project ${String(args.project_key)} not found.`);
+        // A bare JSON array of compact types (servers/jira.py get_project_issue_types).
+        return project.issueTypes.map((name, i) => ({ id: String(10_000 + i), name, description: null, subtask: name === 'Sub-task' }));
+      },
+    }] : []),
+    {
+      name: 'jira_get_issue', fn: 'get_issue',
+      description: 'Get details of a specific Jira issue.',
+      shape: { issue_key: z.string(), fields: z.string().optional() },
+      run: (_caller, site, args) => {
+        const issue = jira.find(site, String(args.issue_key));
+        if (issue === undefined) throw new JiraError(SENTENCES.notFound(String(args.issue_key)));
+        return simplifiedIssue(site, issue, jira, true, restSelf(site, issue));
+      },
+    },
+  ];
+
+  for (const tool of tools) {
+    server.registerTool(tool.name, { description: tool.description, inputSchema: tool.shape }, async (args: Record<string, unknown>, extra: Extra) => {
+      const override = context.takeOverride(tool.name);
+      if (override !== undefined && !override.afterEffect) return override.result;
+      let result: CallToolResult;
+      try {
+        const { caller, site } = selfHostedCaller(context, tool, extra);
+        result = wrappedResult(await tool.run(caller, site, args));
+      } catch (error) {
+        if (!(error instanceof JiraError)) throw error;
+        result = toolError(tool.fn, error.message);
+      }
+      return override?.result ?? result;
+    });
+  }
+  // FastMCP's listing: the wrapper's output schema on every tool, strict inputs with `default: null`.
+  server.server.removeRequestHandler('tools/list');
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({
+    tools: tools.map((tool) => ({
+      name: tool.name,
+      description: tool.description,
+      inputSchema: inputSchema(z.toJSONSchema(z.object(tool.shape)) as Record<string, unknown>) as { type: 'object' },
+      outputSchema: { ...WRAPPED_OUTPUT_SCHEMA } as unknown as { type: 'object' },
+    })),
   }));
 }
