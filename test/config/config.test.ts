@@ -11,6 +11,12 @@ describe('loadConfig', () => {
     expect(config.store.url).toBe('sqlite://./data/vteam-slack.sqlite');
     expect(config.slack.mode).toBe('http');
     expect(config.atlassian.mcpUrl).toBe('https://mcp.atlassian.com/v1/mcp/authv2');
+    expect(config.atlassian.apiUrl).toBe('https://api.atlassian.com');
+  });
+
+  it('points classic site lookups at ATLASSIAN_API_URL, and refuses a non-URL', () => {
+    expect(loadConfig({ ...base, ATLASSIAN_API_URL: 'http://127.0.0.1:9000/' }).atlassian.apiUrl).toBe('http://127.0.0.1:9000');
+    expect(() => loadConfig({ ...base, ATLASSIAN_API_URL: 'api.atlassian.com' })).toThrow(/ATLASSIAN_API_URL must be an http\(s\) URL/);
   });
 
   it('switches to Socket Mode when an app token is set, without needing a signing secret', () => {

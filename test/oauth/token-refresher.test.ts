@@ -53,6 +53,16 @@ describe('token refresher', () => {
     expect(world.auth.counters.refreshes).toBe(0);
   });
 
+  it('keeps a freshly read site list with the link as it is now, never an older token', async () => {
+    await expireSoon();
+    const fresh = await refresher.current(ada); // rotates the pair
+    await refresher.rememberSites(ada, [{ id: 'cloud-1', url: 'https://acme.atlassian.net', name: 'acme' }]);
+    const stored = await tokens.get(ada);
+    expect(stored?.accessToken).toBe(fresh?.accessToken);
+    expect(stored?.accessToken).not.toBe(linked.accessToken);
+    expect((await refresher.current(ada))?.sites).toEqual([{ id: 'cloud-1', url: 'https://acme.atlassian.net', name: 'acme' }]);
+  });
+
   it('answers undefined for a user who never linked', async () => {
     expect(await refresher.current({ teamId: 'T1', userId: 'nobody' })).toBeUndefined();
   });

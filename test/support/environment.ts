@@ -7,6 +7,7 @@ import { parseKeyRing } from '../../src/storage/crypto.ts';
 import { createStore } from '../../src/storage/store.ts';
 import { createTokenStore } from '../../src/storage/tokens.ts';
 import { freePort, startApp, type AppProcess } from './app-process.ts';
+import { startFakeAtlassianApi, type FakeAtlassianApi } from './fake-atlassian-api.ts';
 import { startFakeGitHub, type FakeGitHub } from './fake-github.ts';
 import { startFakeKube, type FakeKube } from './fake-kube.ts';
 import { startFakeMcp, type FakeDialect, type FakeMcp } from './fake-mcp/index.ts';
@@ -34,6 +35,8 @@ export interface Environment {
   mcp: FakeMcp;
   /** A real OAuth 2.1 authorization server (oidc-provider) for the MCP endpoint, when asked for. */
   auth: AuthServerHandle | undefined;
+  /** Atlassian's API gateway (ATLASSIAN_API_URL), with `classic`: where the bot lists a token's sites. */
+  atlassianApi: FakeAtlassianApi | undefined;
   app: AppProcess;
   signingSecret: string;
   /** Sends `/vteam <text>` as a signed slash command; returns the HTTP answer and the response_url used. */
@@ -54,7 +57,17 @@ let responseCounter = 0;
  * A whole world on loopback: Slack Web API, Kubernetes API, GitHub and the Atlassian MCP server, with
  * one bound project, one RFE workflow with three documents, and the app started as users run it.
  */
-export async function startEnvironment(options: { dialect?: FakeDialect; appEnv?: Record<string, string>; oauth?: boolean } = {}): Promise<Environment> {
+export async function startEnvironment(options: {
+  dialect?: FakeDialect;
+  appEnv?: Record<string, string>;
+  /** MCP-native OAuth 2.1 (discovery, dynamic registration) against a real authorization server. */
+  oauth?: boolean;
+  /**
+   * A classic 3LO app (confidential client, `audience` = Atlassian's API gateway) against a real
+   * authorization server, the sites read from a test gateway at ATLASSIAN_API_URL: the self-hosted setup.
+   */
+  classic?: boolean;
+} = {}): Promise<Environment> {
   const dir = await mkdtemp(join(tmpdir(), 'vteam-e2e-'));
   const encryptionKey = randomBytes(32).toString('base64');
   const storeUrl = options.appEnv?.STORE_URL ?? `sqlite://${join(dir, 'store.sqlite')}`;
@@ -68,8 +81,10 @@ export async function startEnvironment(options: { dialect?: FakeDialect; appEnv?
     tokens: [{ token: ALICE_TOKEN, sites: [SITE], account: { name: 'Alice' } }],
   });
   const kubeconfig = await writeKubeconfig(dir, kube.url, kube.token);
-  const auth = options.oauth ? await startAuthServer({ resource: mcp.url }) : undefined;
-  if (auth) mcp.setAuthorization({ issuer: auth.issuer, verify: (token) => auth.verifyAccessToken(token), sites: [SITE] });
+  const appPort = await freePort();
+  const classic = options.classic === true ? await startClassicAtlassian(mcp, appPort) : undefined;
+  const auth = options.oauth ? await startAuthServer({ resource: mcp.url }) : classic?.auth;
+  if (options.oauth && auth) mcp.setAuthorization({ issuer: auth.issuer, verify: (token) => auth.verifyAccessToken(token), sites: [SITE] });
 
   kube.addNamespace('vteam-slack'); // the bot's own namespace, for its Lease
   // What the bot's ServiceAccount may do, as its RBAC grants it (SelfSubjectAccessReviews answer from this).
@@ -106,6 +121,7 @@ export async function startEnvironment(options: { dialect?: FakeDialect; appEnv?
     TOKEN_ENCRYPTION_KEY: encryptionKey,
     KUBECONFIG: kubeconfig,
     GITHUB_API_URL: github.apiUrl,
+    ...classic?.appEnv,
     PUBLISH_LEASE_SECONDS: '2',
     LEADER_ELECTION_NAMESPACE: 'vteam-slack',
     LEADER_ELECTION_LEASE_SECONDS: '3',
@@ -113,7 +129,7 @@ export async function startEnvironment(options: { dialect?: FakeDialect; appEnv?
   });
 
   const env: Environment = {
-    slack, kube, github, mcp, auth,
+    slack, kube, github, mcp, auth, atlassianApi: classic?.api,
     app: undefined as unknown as AppProcess,
     signingSecret: SIGNING_SECRET,
     async command(text, { app, ...opts } = {}) {
@@ -144,19 +160,51 @@ export async function startEnvironment(options: { dialect?: FakeDialect; appEnv?
       return object?.spec?.jiraLinks ?? [];
     },
     async startApp(extraEnv = {}) {
-      const port = await freePort();
+      // The first start uses the port the classic client's redirect URI was registered with.
+      const port = env.app === undefined ? appPort : await freePort();
       env.app = await startApp({ ...baseEnv(), PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...extraEnv });
       return env.app;
     },
     async close() {
       await env.app?.kill('SIGKILL');
-      await Promise.allSettled([slack.close(), kube.close(), github.close(), mcp.close(), auth?.close()]);
+      await Promise.allSettled([slack.close(), kube.close(), github.close(), mcp.close(), auth?.close(), classic?.api.close()]);
       await rm(dir, { recursive: true, force: true });
     },
   };
   await env.link(ALICE, ALICE_TOKEN, options.dialect === 'self-hosted' ? 'cloud-acme' : undefined);
   await env.startApp();
   return env;
+}
+
+export const CLASSIC_CLIENT = { id: 'classic-3lo-app', secret: 'classic-3lo-secret-0123456789abcdef' };
+
+/**
+ * The self-hosted setup's Atlassian side: an authorization server with the bot's classic 3LO app
+ * registered (tokens bound to the API gateway's audience, as `audience=api.atlassian.com` does), and
+ * the API gateway answering accessible-resources for those tokens. The MCP server accepts them too.
+ */
+async function startClassicAtlassian(mcp: FakeMcp, appPort: number) {
+  const audience = 'https://api.atlassian.test/';
+  const auth = await startAuthServer({
+    defaultResource: audience,
+    clients: [{
+      client_id: CLASSIC_CLIENT.id, client_secret: CLASSIC_CLIENT.secret, token_endpoint_auth_method: 'client_secret_post',
+      redirect_uris: [`http://127.0.0.1:${appPort}/oauth/callback`], grant_types: ['authorization_code', 'refresh_token'],
+    }],
+  });
+  mcp.setAuthorization({ issuer: auth.issuer, verify: (token) => auth.verifyAccessToken(token), sites: [SITE], audience });
+  const sites = mcp.jira.sites.map(({ id, url, name }) => ({ id, url, name }));
+  const api = await startFakeAtlassianApi({
+    // The other site first: the bot must pick the project's site, not the first grant.
+    sitesFor: async (token) => ((await auth.verifyAccessToken(token))?.aud === audience ? [...sites].reverse() : undefined),
+  });
+  const appEnv = {
+    ATLASSIAN_OAUTH_CLIENT_ID: CLASSIC_CLIENT.id,
+    ATLASSIAN_OAUTH_CLIENT_SECRET: CLASSIC_CLIENT.secret,
+    ATLASSIAN_OAUTH_ISSUER: auth.issuer,
+    ATLASSIAN_API_URL: api.url,
+  };
+  return { auth, api, appEnv };
 }
 
 /** The JSON of a Publish/Update button for a document of the standard workflow. */
