@@ -74,6 +74,7 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     projects,
     githubApiUrl: config.documents.githubApiUrl,
     githubToken: config.documents.githubToken,
+    githubAllowedHosts: config.documents.githubAllowedHosts,
     contentServiceUrl: config.documents.contentServiceUrl,
     logger: logger.child({ component: 'documents' }),
   });

@@ -74,6 +74,8 @@ export const errors = {
     new VteamError('NO_FEATURE_BRANCH', `The feature branch ${bt(branch)} of RFE workflow ${bt(workflow)} is not in its repository yet; seed it from vTeam (or push it), then publish again.`),
   documentSourceFailed: (workflow: string, cause: unknown) =>
     new VteamError('DOCUMENT_SOURCE_FAILED', `Could not read the documents of ${bt(workflow)} from its repository; check that the repository exists and that the project's ${bt('GIT_TOKEN')} (or the bot's ${bt('GITHUB_TOKEN')}) can read it.`, { cause }),
+  repoHostNotAllowed: (workflow: string, host: string) =>
+    new VteamError('DOCUMENT_SOURCE_FAILED', `The repository of ${bt(workflow)} is on ${bt(host)}, a host this bot does not send credentials to; ask your vTeam admin to add it to ${bt('GITHUB_ALLOWED_HOSTS')} if it is your GitHub Enterprise, or fix the workflow's repository URL.`),
   channelNotBound: (project: string | undefined, channelId: string) =>
     project === undefined
       ? new VteamError('CHANNEL_NOT_BOUND', `This channel is not bound to any vTeam project; a project admin can bind it with ${bt(bindCommand('<project>', channelId))}.`)

@@ -20,7 +20,7 @@ export interface Config {
   };
   store: { url: string; tokenEncryptionKey: string | undefined };
   kubernetes: { kubeconfigPath: string | undefined };
-  documents: { githubApiUrl: string | undefined; githubToken: string | undefined; contentServiceUrl: string };
+  documents: { githubApiUrl: string | undefined; githubToken: string | undefined; githubAllowedHosts: string[]; contentServiceUrl: string };
   vteamUrl: string | undefined;
   logLevel: Env['LOG_LEVEL'];
   publishing: { leaseMs: number; rateLimitMaxWaitMs: number };
@@ -90,7 +90,12 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     },
     store: { url: env.STORE_URL, tokenEncryptionKey: env.TOKEN_ENCRYPTION_KEY },
     kubernetes: { kubeconfigPath: env.KUBECONFIG },
-    documents: { githubApiUrl: env.GITHUB_API_URL, githubToken: env.GITHUB_TOKEN, contentServiceUrl: env.CONTENT_SERVICE_URL },
+    documents: {
+      githubApiUrl: env.GITHUB_API_URL,
+      githubToken: env.GITHUB_TOKEN,
+      githubAllowedHosts: (env.GITHUB_ALLOWED_HOSTS ?? '').split(',').map((host) => host.trim().toLowerCase()).filter(Boolean),
+      contentServiceUrl: env.CONTENT_SERVICE_URL,
+    },
     vteamUrl: env.VTEAM_URL?.replace(/\/+$/, ''),
     logLevel: env.LOG_LEVEL,
     publishing: { leaseMs: env.PUBLISH_LEASE_SECONDS * 1000, rateLimitMaxWaitMs: env.RATE_LIMIT_MAX_WAIT_SECONDS * 1000 },

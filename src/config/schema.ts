@@ -47,6 +47,8 @@ export const envSchema = z.object({
   KUBECONFIG: optionalString,
   GITHUB_API_URL: optionalUrl('the GitHub REST API base, e.g. https://github.example.com/api/v3'),
   GITHUB_TOKEN: optionalString,
+  /** GitHub Enterprise hosts whose repositories may be read with a token (github.com always may). */
+  GITHUB_ALLOWED_HOSTS: z.string().trim().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?(\s*,\s*[A-Za-z0-9.-]+(:\d{1,5})?)*$/, 'must be host names separated by commas, e.g. github.example.com,ghe.internal:8443').optional(),
   CONTENT_SERVICE_URL: z.string().trim().includes('{namespace}', { message: 'must contain {namespace}, e.g. http://ambient-content.{namespace}.svc:8080' })
     .default('http://ambient-content.{namespace}.svc:8080'),
   VTEAM_URL: optionalUrl('the vTeam UI base, e.g. https://vteam.example.com'),

@@ -12,7 +12,7 @@ import type { DocumentSource, ProjectDirectory } from '../publishing/ports.ts';
 import { documentsIn, type ListingEntry } from './document-layout.ts';
 import { BodyTooLargeError, decodeText, NotTextError, readCapped } from '../lib/http-body.ts';
 import { normalizeWorkspacePath, phaseOf } from './paths.ts';
-import { blobUrl, encodePath, githubApiBase, parseRepoUrl } from './repo-url.ts';
+import { blobUrl, encodePath, parseRepoUrl, trustedApiBase } from './repo-url.ts';
 
 export interface DocumentSourceOptions {
   /** For the project's GIT_TOKEN, which wins over `githubToken`. */
@@ -21,12 +21,16 @@ export interface DocumentSourceOptions {
   githubApiUrl?: string | undefined;
   /** The bot's own GitHub token, used when the project has no GIT_TOKEN. */
   githubToken?: string | undefined;
+  /** GitHub Enterprise hosts (host[:port]) whose repositories may be read with a token, besides github.com. */
+  githubAllowedHosts?: readonly string[] | undefined;
   /** Content-service base URL; `{namespace}` is replaced by the project. Default http://ambient-content.{namespace}.svc:8080 */
   contentServiceUrl?: string | undefined;
   /** Sent as a bearer token to the content service, if set. */
   contentServiceToken?: string | undefined;
   /** Largest document accepted. Default 1 MiB. */
   maxDocumentBytes?: number;
+  /** Largest JSON answer (trees, listings) accepted. Default 16 MiB (GitHub truncates trees near 7 MB). */
+  maxListingBytes?: number;
   /** Per-request timeout. Default 15 s. */
   timeoutMs?: number;
   fetch?: typeof fetch;
@@ -60,15 +64,39 @@ export function createDocumentSource(options: DocumentSourceOptions): DocumentSo
   const fetchImpl = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? 15_000;
   const maxBytes = options.maxDocumentBytes ?? 1024 * 1024;
+  const maxListingBytes = options.maxListingBytes ?? 16 * 1024 * 1024;
+  const allowedHosts = options.githubAllowedHosts ?? [];
   const contentTemplate = options.contentServiceUrl ?? DEFAULT_CONTENT_SERVICE_URL;
   const logger = options.logger;
 
+  /**
+   * GET under one deadline. Redirects are followed by hand (at most 3): a token never follows one
+   * to another origin, whatever the HTTP client would do.
+   */
   async function get(url: string, headers: Record<string, string>): Promise<Response> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    let current = new URL(url);
+    let sent = headers;
     try {
-      return await fetchImpl(url, { headers, signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
+      for (let hop = 0; ; hop += 1) {
+        const response = await fetchImpl(current, { headers: sent, signal, redirect: 'manual' });
+        const location = REDIRECTS.has(response.status) ? response.headers.get('location') : null;
+        if (location === null) return response;
+        await response.body?.cancel().catch(() => {});
+        if (hop >= MAX_REDIRECTS) throw new Error('too many redirects');
+        const next = new URL(location, current);
+        if (next.protocol !== 'https:' && next.protocol !== current.protocol) throw new Error('redirected to another protocol');
+        if (next.origin !== current.origin) sent = withoutAuthorization(sent);
+        current = next;
+      }
     } catch (error) {
       throw new UnreachableError(`GET ${redactQuery(url)} failed`, { cause: error });
     }
+  }
+
+  /** JSON of a bounded body: a listing larger than any real one is refused while it downloads. */
+  async function json(response: Response): Promise<unknown> {
+    return JSON.parse(decodeText(await readCapped(response, maxListingBytes))) as unknown;
   }
 
   /** Lets a 2xx through; otherwise releases the body and throws `notFound()` for a 404, else the status. */
@@ -95,8 +123,13 @@ export function createDocumentSource(options: DocumentSourceOptions): DocumentSo
   async function github(workflow: Workflow & { umbrellaRepo: NonNullable<Workflow['umbrellaRepo']> }) {
     const location = parseRepoUrl(workflow.umbrellaRepo.url);
     if (!location) throw errors.documentSourceFailed(workflow.name, new Error('the umbrella repository URL is not a GitHub repository URL'));
+    const base = trustedApiBase(location, options.githubApiUrl, allowedHosts);
+    if (base === undefined) {
+      logger?.warn({ workflow: `${workflow.namespace}/${workflow.name}`, host: location.host }, 'repository host not allowed: no request sent');
+      throw errors.repoHostNotAllowed(workflow.name, location.host);
+    }
     const token = (await options.projects.gitToken(workflow.namespace)) ?? options.githubToken;
-    const api = `${githubApiBase(location, options.githubApiUrl)}/repos/${encodeURIComponent(location.owner)}/${encodeURIComponent(location.repo)}`;
+    const api = `${base}/repos/${encodeURIComponent(location.owner)}/${encodeURIComponent(location.repo)}`;
     const headers = (accept: string): Record<string, string> => ({
       Accept: accept,
       'User-Agent': 'vteam-slack',
@@ -115,7 +148,7 @@ export function createDocumentSource(options: DocumentSourceOptions): DocumentSo
   async function githubJson(url: string, headers: Record<string, string>): Promise<unknown> {
     const response = await get(url, headers);
     await failUnlessOk(response, 'GitHub');
-    return response.json();
+    return json(response);
   }
 
   async function listFromGitHub(workflow: Workflow, repo: Awaited<ReturnType<typeof github>>, branch: string): Promise<WorkflowDocument[]> {
@@ -176,7 +209,7 @@ export function createDocumentSource(options: DocumentSourceOptions): DocumentSo
         return [];
       }
       await failUnlessOk(response, 'the content service');
-      const listing = contentListSchema.parse(await response.json());
+      const listing = contentListSchema.parse(await json(response));
       return listing.items
         .filter((item) => item.name !== '' && !item.name.includes('/') && item.name !== '.' && item.name !== '..')
         .map((item) => ({ path: `${dir}/${item.name}`, isDir: item.isDir }));
@@ -227,6 +260,13 @@ export function createDocumentSource(options: DocumentSourceOptions): DocumentSo
       return route(workflow, (repo, branch) => readFromGitHub(workflow, repo, branch, path), () => readFromContentService(workflow, path));
     },
   };
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 3;
+
+function withoutAuthorization(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'authorization'));
 }
 
 function redactQuery(url: string): string {

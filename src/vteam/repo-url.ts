@@ -45,8 +45,24 @@ export function parseRepoUrl(input: string): RepoLocation | undefined {
 /** The REST API base for a repository host: api.github.com for github.com, /api/v3 on GitHub Enterprise. */
 export function githubApiBase(location: RepoLocation, override?: string): string {
   if (override) return override.replace(/\/+$/, '');
-  if (location.host === 'github.com' || location.host === 'www.github.com') return 'https://api.github.com';
+  if (isGitHubDotCom(location.host)) return 'https://api.github.com';
   return `https://${location.host}/api/v3`;
+}
+
+function isGitHubDotCom(host: string): boolean {
+  return host === 'github.com' || host === 'www.github.com';
+}
+
+/**
+ * The API base a token may be sent to for this repository, or undefined when its host is not one
+ * an admin trusts. A CR names the repository, so a CR editor must not be able to send the project's
+ * GIT_TOKEN (or the bot's GITHUB_TOKEN) to a host of their choosing: only github.com, the configured
+ * GITHUB_API_URL (which then serves every repository) and GitHub Enterprise hosts listed explicitly.
+ */
+export function trustedApiBase(location: RepoLocation, override: string | undefined, allowedHosts: readonly string[]): string | undefined {
+  if (override) return githubApiBase(location, override);
+  if (isGitHubDotCom(location.host) || allowedHosts.some((host) => host.toLowerCase() === location.host)) return githubApiBase(location);
+  return undefined;
 }
 
 /** Browser link to a file on a branch: https://<host>/<owner>/<repo>/blob/<branch>/<path>. */

@@ -14,6 +14,12 @@ describe('loadConfig', () => {
     expect(config.atlassian.apiUrl).toBe('https://api.atlassian.com');
   });
 
+  it('reads GITHUB_ALLOWED_HOSTS as a host list, and refuses anything else', () => {
+    expect(loadConfig({ ...base }).documents.githubAllowedHosts).toEqual([]);
+    expect(loadConfig({ ...base, GITHUB_ALLOWED_HOSTS: 'GHE.example.com, ghe.internal:8443' }).documents.githubAllowedHosts).toEqual(['ghe.example.com', 'ghe.internal:8443']);
+    expect(() => loadConfig({ ...base, GITHUB_ALLOWED_HOSTS: 'https://ghe.example.com/' })).toThrow(/GITHUB_ALLOWED_HOSTS must be host names/);
+  });
+
   it('points classic site lookups at ATLASSIAN_API_URL, and refuses a non-URL', () => {
     expect(loadConfig({ ...base, ATLASSIAN_API_URL: 'http://127.0.0.1:9000/' }).atlassian.apiUrl).toBe('http://127.0.0.1:9000');
     expect(() => loadConfig({ ...base, ATLASSIAN_API_URL: 'api.atlassian.com' })).toThrow(/ATLASSIAN_API_URL must be an http\(s\) URL/);

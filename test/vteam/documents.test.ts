@@ -146,6 +146,66 @@ describe('DocumentSource', () => {
     });
   });
 
+  describe('where a token may go (a CR names the repository)', () => {
+    /** The platform fetch, recording where each request went and with which credential. */
+    function recordingFetch(answer: (url: URL) => Response = () => new Response('{"message":"Not Found"}', { status: 404 })) {
+      const sent: { url: string; authorization: string | undefined }[] = [];
+      const fetchImpl = (async (input: string | URL, init?: RequestInit) => {
+        const url = new URL(String(input));
+        sent.push({ url: url.href, authorization: new Headers(init?.headers).get('authorization') ?? undefined });
+        return answer(url);
+      }) as typeof fetch;
+      return { sent, fetchImpl };
+    }
+    const onHost = (host: string): Workflow => ({ ...finalLayout, umbrellaRepo: { url: `https://${host}/org/spec-repo`, branch: 'main' } });
+
+    it('sends no request at all to a host nobody allowed, and says why', async () => {
+      fx.kube.addSecret('proj', 'ambient-runner-secrets', { GIT_TOKEN: 'ghp_project' });
+      const { sent, fetchImpl } = recordingFetch();
+      const documents = source({ githubApiUrl: undefined, fetch: fetchImpl });
+      for (const attempt of [documents.list(onHost('evil.example')), documents.read(onHost('evil.example'), 'specs/001-dark-mode/spec.md')]) {
+        const error = await attempt.catch((e: unknown) => e);
+        expect(isVteamError(error, 'DOCUMENT_SOURCE_FAILED') && error.userMessage).toMatch(/`evil\.example`.*GITHUB_ALLOWED_HOSTS/);
+      }
+      expect(sent).toEqual([]);
+    });
+
+    it('sends the token to github.com\'s API and to GitHub Enterprise hosts an admin listed', async () => {
+      const { sent, fetchImpl } = recordingFetch();
+      const documents = source({ githubApiUrl: undefined, githubAllowedHosts: ['GHE.example.com'], fetch: fetchImpl });
+      await documents.read(onHost('github.com'), 'specs/001-dark-mode/spec.md').catch(() => undefined);
+      await documents.read(onHost('ghe.example.com'), 'specs/001-dark-mode/spec.md').catch(() => undefined);
+      expect(sent.map((r) => [new URL(r.url).origin, r.authorization])).toEqual([
+        ['https://api.github.com', 'Bearer ghp_bot'],
+        ['https://ghe.example.com', 'Bearer ghp_bot'],
+      ]);
+    });
+
+    it('with GITHUB_API_URL set, every repository is read there, whatever host the CR names', async () => {
+      await source().read(onHost('evil.example'), 'specs/001-dark-mode/spec.md');
+      expect(github.requests.map((r) => r.token)).toEqual(['ghp_bot']);
+    });
+
+    it('drops the token when a redirect leaves the origin, and keeps it on the same origin', async () => {
+      const { sent, fetchImpl } = recordingFetch((url) => {
+        if (url.pathname.startsWith('/repositories/')) return new Response(null, { status: 302, headers: { location: 'https://cdn.elsewhere.example/blob' } });
+        if (url.pathname.endsWith('/spec.md')) return new Response(null, { status: 301, headers: { location: '/repositories/1/contents/specs/001-dark-mode/spec.md?ref=x' } });
+        return new Response('# Spec', { status: 200, headers: { 'content-type': 'text/plain' } });
+      });
+      const document = await source({ githubApiUrl: undefined, fetch: fetchImpl }).read(onHost('github.com'), 'specs/001-dark-mode/spec.md');
+      expect(document.markdown).toBe('# Spec');
+      expect(sent.map((r) => [new URL(r.url).host, r.authorization])).toEqual([
+        ['api.github.com', 'Bearer ghp_bot'],
+        ['api.github.com', 'Bearer ghp_bot'],
+        ['cdn.elsewhere.example', undefined],
+      ]);
+    });
+
+    it('refuses a listing larger than any real one while it downloads', async () => {
+      expect(await codeOf(source({ maxListingBytes: 64 }).list(finalLayout))).toBe('DOCUMENT_SOURCE_FAILED');
+    });
+  });
+
   describe('from the content service (older layout)', () => {
     beforeEach(() => {
       content.setWorkspaceFile('rfe-1', 'specs/001-feature/spec.md', SPEC);
