@@ -1,8 +1,9 @@
 import { ConfigError, describeConfig, loadConfig } from './config/config.ts';
 import { createLogger } from './logging.ts';
 import { createVteamSlack } from './app.ts';
+import { installProcessHandlers } from './process-handlers.ts';
 
-/** Process entry point: configuration, logger, the app, and signals. Nothing else. */
+/** Process entry point: configuration, logger, process-level handlers, the app, and signals. Nothing else. */
 async function main(): Promise<void> {
   let config;
   try {
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
+  installProcessHandlers(logger);
   logger.info({ config: describeConfig(process.env), mode: config.slack.mode }, 'starting vteam-slack');
 
   let stopping = false;
@@ -30,6 +32,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
+  // stop() cannot reject (it catches, logs and exits), so the callers below need not wait for it.
   // A fatal report (Slack refused the app token) shuts down in order, like a signal, but exits 1.
   const app = await createVteamSlack(config, logger, { onFatal: () => void stop('fatal', 1) });
   await app.start();

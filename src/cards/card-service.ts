@@ -18,7 +18,8 @@ import { createChannelProblems } from '../slack/channel-problems.ts';
 import type { KeyValueStore, LockService } from '../storage/types.ts';
 import type { Informer, InformerOptions } from '../vteam/informer.ts';
 import type { KubeClients } from '../vteam/kube-clients.ts';
-import { createLeaderElector, leaseNamespace, type LeaderElector } from '../vteam/leader-election.ts';
+import { createLeaderElector, type LeaderElector } from '../vteam/leader-election.ts';
+import { leaseNamespace } from '../vteam/lease-namespace.ts';
 import { CardQueue, type CardPriority } from './card-queue.ts';
 import { createCardReconciler, type CardOutcome } from './card-reconciler.ts';
 import { createCardStore } from './card-store.ts';
@@ -111,12 +112,17 @@ export function createCardService(options: CardServiceOptions): CardService {
   const queuedCount = () => [...queues.values()].reduce((n, q) => n + q.size + (q.running ? 1 : 0), 0);
   options.metrics?.reportCardsQueued(queuedCount);
 
+  /** Work nobody awaits (timers, watch callbacks): a failure is logged, never an unhandled rejection. */
+  function inBackground(what: string, work: () => Promise<void>): void {
+    work().catch((error: unknown) => log.error({ err: error }, `${what} failed`));
+  }
+
   function enqueue(channelId: string, key: string, priority: CardPriority = 'sweep'): void {
     if (!leading) return;
     let queue = queues.get(channelId);
     if (!queue) queues.set(channelId, (queue = new CardQueue()));
     queue.add(key, priority);
-    if (!queue.running) void pump(channelId, queue);
+    if (!queue.running) inBackground('card queue', () => pump(channelId, queue));
   }
 
   async function pump(channelId: string, queue: CardQueue): Promise<void> {
@@ -221,26 +227,33 @@ export function createCardService(options: CardServiceOptions): CardService {
 
   function scheduleBindings(): void {
     clearTimeout(bindingsTimer);
-    bindingsTimer = setTimeout(() => void recomputeBindings(), 50);
+    bindingsTimer = setTimeout(() => inBackground('channel bindings', recomputeBindings), 50);
     bindingsTimer.unref();
   }
 
+  /**
+   * Leadership can end (and start again, with new informers) during any await: work that began with
+   * these informers goes on only while they are still the current ones.
+   */
+  const stillLeadingWith = (informer: Informer<unknown>) => leading && (informer === workflows || informer === settings);
+
   /** Bindings = projectsettings channels of managed namespaces; newly bound pairs get their cards. */
   async function recomputeBindings(): Promise<void> {
-    if (!leading || !settings?.synced()) return;
+    const watched = settings;
+    if (!leading || !watched?.synced()) return;
     let managed: Set<string>;
     try {
       managed = await managedNamespaces(kube, log);
     } catch (error) {
       log.warn({ err: error }, 'could not list the managed namespaces; bindings unchanged for now');
-      bindingsTimer = setTimeout(() => void recomputeBindings(), RETRY_AFTER_FAILURE_MS);
+      if (!stillLeadingWith(watched)) return;
+      bindingsTimer = setTimeout(() => inBackground('channel bindings', recomputeBindings), RETRY_AFTER_FAILURE_MS);
       bindingsTimer.unref();
       return;
     }
-    // Leadership (and the informers with it) may have ended while the list was in flight.
-    if (!leading || !settings) return;
+    if (!stillLeadingWith(watched)) return;
     const next = new Map<string, string[]>();
-    for (const binding of settings.values()) {
+    for (const binding of watched.values()) {
       if (managed.has(binding.namespace) && binding.channels.length > 0) next.set(binding.namespace, binding.channels);
     }
     const before = bindings;
@@ -257,20 +270,20 @@ export function createCardService(options: CardServiceOptions): CardService {
 
   /** Every bound workflow looked at again, documents listed afresh; cards of vanished workflows marked. */
   async function resync(): Promise<void> {
-    if (!leading || !workflows?.synced()) return;
+    const watched = workflows;
+    if (!leading || !watched?.synced()) return;
     generation++;
     await recomputeBindings();
-    for (const workflow of workflows.values()) {
+    if (!stillLeadingWith(watched)) return;
+    for (const workflow of watched.values()) {
       for (const channelId of bindings.get(workflow.namespace) ?? []) enqueue(channelId, `${workflow.namespace}/${workflow.name}`);
     }
-    if (!workflows.served()) return;
-    try {
-      for (const card of await cards.all()) {
-        const key = `${card.ref.namespace}/${card.ref.name}`;
-        if (!card.record.deleted && !workflows.get(key)) enqueue(card.channelId, key);
-      }
-    } catch (error) {
-      log.warn({ err: error }, 'could not scan the stored cards');
+    if (!watched.served()) return;
+    const stored = await cards.all().catch((error: unknown) => { log.warn({ err: error }, 'could not scan the stored cards'); });
+    if (!stored || !stillLeadingWith(watched)) return;
+    for (const card of stored) {
+      const key = `${card.ref.namespace}/${card.ref.name}`;
+      if (!card.record.deleted && !watched.get(key)) enqueue(card.channelId, key);
     }
   }
 
@@ -292,8 +305,9 @@ export function createCardService(options: CardServiceOptions): CardService {
     settings.start();
     workflows.start();
     // The first pass once both caches are filled; later passes on the resync period.
-    void Promise.all([workflows.whenSynced(), settings.whenSynced()]).then(() => resync());
-    resyncTimer = setInterval(() => void resync(), options.resyncMs);
+    const synced = Promise.all([workflows.whenSynced(), settings.whenSynced()]);
+    inBackground('card resync', () => synced.then(resync));
+    resyncTimer = setInterval(() => inBackground('card resync', resync), options.resyncMs);
     resyncTimer.unref();
   }
 
@@ -324,7 +338,7 @@ export function createCardService(options: CardServiceOptions): CardService {
 
   return {
     async start() {
-      const namespace = await leaseNamespace(options.leaderElection.namespace);
+      const namespace = await leaseNamespace(options.leaderElection.namespace, kube.kubeConfig);
       elector = createLeaderElector({
         coordination: kube.coordination,
         callOptions: kube.callOptions,

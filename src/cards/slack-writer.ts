@@ -92,6 +92,7 @@ export function createSlackWriter(deps: {
     });
     const tail = run.catch(() => undefined);
     chains.set(channelId, tail);
+    // Cannot reject: `tail` never does, and the cleanup only touches a Map.
     void tail.then(() => { if (chains.get(channelId) === tail) chains.delete(channelId); });
     return run;
   }

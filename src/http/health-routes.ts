@@ -1,5 +1,5 @@
-import type { CustomRoute } from '@slack/bolt';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AppRoute } from './routes.ts';
 
 export type ReadinessCheck = () => Promise<void>;
 
@@ -31,7 +31,7 @@ export function readinessChecks(options: ReadinessOptions): Record<string, Readi
  * `/healthz`: the process answers. `/readyz`: every dependency the bot needs to serve a publish
  * answers within a short timeout; the body names the ones that do not (no secrets, no stack traces).
  */
-export function healthRoutes(checks: Record<string, ReadinessCheck>, timeoutMs = 2000): CustomRoute[] {
+export function healthRoutes(checks: Record<string, ReadinessCheck>, timeoutMs = 2000): AppRoute[] {
   return [
     {
       path: '/healthz',

@@ -1,8 +1,8 @@
-import type { CustomRoute } from '@slack/bolt';
 import type { Registry } from 'prom-client';
+import type { AppRoute } from './routes.ts';
 
 /** `/metrics` in the Prometheus text format, from prom-client's registry. */
-export function metricsRoute(registry: Registry): CustomRoute {
+export function metricsRoute(registry: Registry): AppRoute {
   return {
     path: '/metrics',
     method: ['GET'],

@@ -1,8 +1,8 @@
-import type { CustomRoute } from '@slack/bolt';
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { describeLinkFailure, isLinkError } from '../oauth/errors.ts';
 import type { CompletedLink, LinkFlow } from '../oauth/link-flow.ts';
+import type { AppRoute } from './routes.ts';
 
 export const OAUTH_CALLBACK_PATH = '/oauth/callback';
 
@@ -10,7 +10,7 @@ export const OAUTH_CALLBACK_PATH = '/oauth/callback';
  * Where Atlassian sends the browser back. It finishes the link (state checked, code exchanged,
  * tokens stored) and shows a plain page; everything a failure needs is in the page's one sentence.
  */
-export function oauthCallbackRoute(deps: { linkFlow: LinkFlow; onLinked: (result: CompletedLink) => Promise<void>; logger: Logger }): CustomRoute {
+export function oauthCallbackRoute(deps: { linkFlow: LinkFlow; onLinked: (result: CompletedLink) => Promise<void>; logger: Logger }): AppRoute {
   return {
     path: OAUTH_CALLBACK_PATH,
     method: ['GET'],

@@ -1,12 +1,25 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
+ * Counted by the process-level handlers (src/process-handlers.ts), which are installed before the app
+ * and its registry exist: process-wide like them, and exposed by every registry.
+ */
+export const processMetrics = {
+  unhandledRejections: new Counter({
+    name: 'vteam_slack_unhandled_rejections_total',
+    help: 'Promise rejections nothing handled (each one a bug, logged at error level); the process kept serving.',
+    registers: [],
+  }),
+};
+
+/**
  * Every Prometheus metric the bot exposes, in one registry (prom-client), created once by the
  * composition root and passed to whoever records. Names follow Prometheus conventions.
  */
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'vteam_slack_' });
+  registry.registerMetric(processMetrics.unhandledRejections);
   const r = [registry];
   // Read when scraped, from whoever owns the number (the card service registers itself).
   let cardsQueuedNow = (): number => 0;

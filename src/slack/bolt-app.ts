@@ -1,4 +1,5 @@
-import { App, SocketModeReceiver, type CustomRoute } from '@slack/bolt';
+import { App, SocketModeReceiver } from '@slack/bolt';
+import { toBoltRoutes, type AppRoute } from '../http/routes.ts';
 import type { SocketModeConnector } from './socket-supervisor.ts';
 import { slackLogger } from './slack-logger.ts';
 import { trackSocketModeConnection } from '../status/slack-connection.ts';
@@ -16,8 +17,9 @@ export interface BoltApp {
   socketClient?: SocketModeConnector;
 }
 
-export function createBoltApp(config: Config, logger: Logger, customRoutes: CustomRoute[]): BoltApp {
+export function createBoltApp(config: Config, logger: Logger, routes: AppRoute[]): BoltApp {
   const boltLog = slackLogger(logger, 'bolt');
+  const customRoutes = toBoltRoutes(routes, logger.child({ component: 'http' }));
   const apiUrl = config.slack.apiUrl ? { slackApiUrl: withTrailingSlash(config.slack.apiUrl) } : {};
   const common = {
     token: config.slack.botToken,

@@ -64,7 +64,8 @@ export function superviseSocketMode(client: SocketModeConnector, options: Socket
     if (failures > 0) logger.warn({ attempt: failures + 1, retryInMs: Math.round(wait) }, 'Socket Mode: reconnecting to Slack after a failure');
     timer = setTimeout(() => {
       timer = undefined;
-      void connect();
+      // connect() handles Slack's failures itself; this catches a throwing onFatal or logger.
+      connect().catch((error: unknown) => logger.error({ err: error }, 'Socket Mode: a reconnect attempt failed unexpectedly'));
     }, wait);
   };
 

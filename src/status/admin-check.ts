@@ -38,11 +38,11 @@ export function createAdminCheck(
   async function members(group: string, slack: UserGroupClient): Promise<Set<string>> {
     if (cached !== undefined && now() - cached.at < cacheMs) return cached.members;
     if (loading === undefined) {
-      const pending = load(group, slack);
-      loading = pending;
-      void pending.finally(() => {
+      // The caller awaits this very promise, so its failure (if load ever failed) is handled there.
+      const pending: Promise<Set<string>> = load(group, slack).finally(() => {
         if (loading === pending) loading = undefined;
       });
+      loading = pending;
     }
     return loading;
   }

@@ -60,7 +60,7 @@ export async function probeMcpAsUser(options: McpProbeOptions, credential: Atlas
     };
   } finally {
     // Ending the session must not hold the reply: done in the background, bounded.
-    void endSession(client, transport, options.logger);
+    endSession(client, transport, options.logger).catch((error: unknown) => options.logger?.debug({ err: error }, 'status probe: could not end the MCP session'));
   }
 }
 

@@ -7,7 +7,6 @@
  * - a leader that cannot renew for `renewDeadline` stops leading before its lease can expire elsewhere;
  * - stop() releases the lease (empty holder) so another replica takes over at once.
  */
-import { readFile } from 'node:fs/promises';
 import { V1MicroTime, type CoordinationV1Api, type ConfigurationOptions, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { isConflict, isNotFound } from './kube-errors.ts';
@@ -37,18 +36,6 @@ export interface LeaderElector {
   stop(options?: { release?: boolean }): Promise<void>;
   isLeader(): boolean;
   stats(): { identity: string; leader: boolean; holder: string | undefined; transitions: number };
-}
-
-/** The namespace of the Lease: configured, else the pod's own (service account file), else `default`. */
-export async function leaseNamespace(configured: string | undefined, file = '/var/run/secrets/kubernetes.io/serviceaccount/namespace'): Promise<string> {
-  if (configured) return configured;
-  try {
-    const own = (await readFile(file, 'utf8')).trim();
-    if (own) return own;
-  } catch {
-    // Not running in a pod: fall through.
-  }
-  return 'default';
 }
 
 export function createLeaderElector(options: LeaderElectorOptions): LeaderElector {

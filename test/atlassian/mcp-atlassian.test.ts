@@ -5,6 +5,7 @@ import { createClassicSites } from '../../src/atlassian/classic-sites.ts';
 import type { AtlassianCredential, AtlassianCredentials } from '../../src/atlassian/credentials.ts';
 import { createMcpJiraGateway } from '../../src/atlassian/jira-gateway.ts';
 import type { McpJiraGateway } from '../../src/atlassian/jira-gateway.ts';
+import type { AtlassianSite } from '../../src/atlassian/results.ts';
 import { createSiteLookup } from '../../src/atlassian/site-lookup.ts';
 import { VteamError } from '../../src/errors.ts';
 import { issueDescription } from '../../src/publishing/issue-content.ts';
@@ -37,9 +38,9 @@ class Credentials implements AtlassianCredentials {
     this.credential = { ...this.credential, accessToken: FRESH };
     return this.credential;
   }
-  async rememberSites(_user: SlackUserRef, sites: { url: string }[]) {
+  async rememberSites(_user: SlackUserRef, sites: AtlassianSite[]) {
     this.remembered.push(sites.map((site) => site.url));
-    this.credential = { ...this.credential, sites: sites as AtlassianCredential['sites'] };
+    this.credential = { ...this.credential, sites };
   }
 }
 

@@ -247,6 +247,34 @@ describe('workflow cards', () => {
     expect(h.logs.filter((l) => /does not serve/.test(l.msg))).toHaveLength(1);
   });
 
+  it('survives losing leadership while a resync waits on the cluster', async () => {
+    // CI once saw `Cannot read properties of undefined (reading 'values')` as an unhandled rejection:
+    // leadership ended while the resync listed namespaces, and the resync went on with the watch gone.
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => { unhandled.push(reason); };
+    process.on('unhandledRejection', record);
+    try {
+      h.addWorkflow('rfe-1');
+      // Namespace lists hang, so the first resync is still waiting for one when leadership ends.
+      h.fixture.kube.failNext({ verb: 'list', resource: 'namespaces' }, 'hang', 1_000);
+      const service = h.service();
+      await service.start();
+      await h.slack.waitFor(() => service.isLeader() && h.fixture.kube.count('list', 'namespaces') > 0);
+
+      h.fixture.kube.failNext({ resource: 'leases' }, { status: 500 }, 1_000); // cannot renew: steps down
+      await h.slack.waitFor(() => !service.isLeader(), 10_000);
+      await h.fixture.close(); // the API server goes away: the hung list fails and the resync resumes
+      await h.slack.waitFor(() => h.logs.some((l) => /could not list the managed namespaces/.test(l.msg)), 10_000);
+      await new Promise((r) => setTimeout(r, 200)); // the resync's remaining steps, and Node's rejection tracking
+
+      expect(unhandled).toEqual([]);
+      expect(h.logs.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([]);
+      expect(cardPosts(h)).toHaveLength(0); // no leader, no writes
+    } finally {
+      process.off('unhandledRejection', record);
+    }
+  });
+
   it('posts a new card when the old one was deleted from the channel', async () => {
     h.addWorkflow('rfe-1');
     const service = h.service();

@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CustomRoute } from '@slack/bolt';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { healthRoutes, readinessChecks } from '../../src/http/health-routes.ts';
+import { toBoltRoutes, type AppRoute } from '../../src/http/routes.ts';
 import { trackSocketModeConnection } from '../../src/status/slack-connection.ts';
 import { createStore } from '../../src/storage/store.ts';
 import { createKubeClients } from '../../src/vteam/kube-clients.ts';
@@ -13,12 +14,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** Serves the routes as Bolt's HTTP receiver would (path + method match). */
-async function serve(routes: CustomRoute[]): Promise<{ url: string; server: Server }> {
+/** Serves the routes as Bolt's HTTP receiver would (path + method match, wrapped as the app wraps them). */
+async function serve(routes: AppRoute[]): Promise<{ url: string; server: Server }> {
+  const bolt = toBoltRoutes(routes, pino({ level: 'silent' }));
   const server = createServer((req, res) => {
-    const route = routes.find((r) => r.path === req.url && [r.method].flat().includes(req.method ?? 'GET'));
+    const route = bolt.find((r) => r.path === req.url && [r.method].flat().includes(req.method ?? 'GET'));
     if (!route) return res.writeHead(404).end();
-    void route.handler(req as never, res);
+    route.handler(req as never, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };

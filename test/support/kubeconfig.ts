@@ -2,7 +2,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-export async function writeKubeconfig(dir: string, url: string, token: string, namespace = 'default'): Promise<string> {
+/** `namespace: null` writes a context that names no namespace (kubectl then uses `default`). */
+export async function writeKubeconfig(dir: string, url: string, token: string, namespace: string | null = 'default'): Promise<string> {
   await mkdir(dir, { recursive: true });
   const path = join(dir, 'kubeconfig');
   // JSON is valid YAML, and every kubeconfig loader accepts it.
@@ -12,7 +13,7 @@ export async function writeKubeconfig(dir: string, url: string, token: string, n
     // @kubernetes/client-node 2.x refuses plain http unless TLS verification is explicitly skipped.
     clusters: [{ name: 'fake', cluster: { server: url, ...(url.startsWith('http:') ? { 'insecure-skip-tls-verify': true } : {}) } }],
     users: [{ name: 'fake-user', user: { token } }],
-    contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake-user', namespace } }],
+    contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake-user', ...(namespace === null ? {} : { namespace }) } }],
     'current-context': 'fake',
   };
   await writeFile(path, JSON.stringify(config, null, 2), { mode: 0o600 });

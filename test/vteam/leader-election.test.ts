@@ -1,8 +1,5 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLeaderElector, leaseNamespace, type LeaderElector } from '../../src/vteam/leader-election.ts';
+import { createLeaderElector, type LeaderElector } from '../../src/vteam/leader-election.ts';
 import { startKubeFixture, type KubeFixture } from './kube-fixture.ts';
 
 describe('leader election', () => {
@@ -67,15 +64,5 @@ describe('leader election', () => {
     await until(() => a.isLeader());
     fx.kube.failNext({ resource: 'leases' }, { status: 500 }, 1_000);
     await until(() => !a.isLeader());
-  });
-
-  it('finds its namespace: configured, else the service account file, else default', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ns-'));
-    const file = join(dir, 'namespace');
-    await writeFile(file, 'vteam-slack\n');
-    expect(await leaseNamespace('configured', file)).toBe('configured');
-    expect(await leaseNamespace(undefined, file)).toBe('vteam-slack');
-    expect(await leaseNamespace(undefined, join(dir, 'missing'))).toBe('default');
-    await rm(dir, { recursive: true, force: true });
   });
 });
