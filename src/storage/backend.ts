@@ -7,6 +7,12 @@ import type { Keyv } from 'keyv';
  */
 export interface StoreBackend {
   readonly keyv: Keyv;
+  /**
+   * Longest any one operation may take (Redis): a half-open connection answers nothing and raises
+   * no error, so without a deadline a publish or a lock would wait forever. Undefined: no deadline
+   * is needed (SQLite is synchronous and local).
+   */
+  readonly operationDeadlineMs?: number | undefined;
   insertIfAbsent(key: string, raw: string, ttlMs: number | undefined): Promise<boolean>;
   /** Replaces (or deletes, when `nextRaw` is undefined) while the live value deep-equals `expected`. */
   compareAndSwap(key: string, expected: unknown, nextRaw: string | undefined, ttlMs: number | undefined): Promise<boolean>;

@@ -4,7 +4,9 @@
  *
  * Outages: the client reconnects forever with capped backoff once it has connected; the offline
  * queue is disabled so operations during an outage reject at once instead of piling up, and
- * 'error' events are logged (never left unhandled, which would crash the process).
+ * 'error' events are logged (never left unhandled, which would crash the process). Every command
+ * has a deadline: a half-open connection (a failover, a dead NAT entry) answers nothing and raises
+ * no error, so without one a publish or a lock would wait forever; a periodic PING shows it in the log.
  */
 import KeyvRedis, { createClient } from '@keyv/redis';
 import { Keyv } from 'keyv';
@@ -18,6 +20,10 @@ export interface RedisBackendOptions {
   /** Connection attempts at start-up before giving up (the process should fail fast then). */
   startupAttempts?: number;
   connectTimeoutMs?: number;
+  /** Deadline of every operation. Default 5 s (a lease is renewed well within its 30 s). */
+  commandTimeoutMs?: number;
+  /** PING on an idle connection this often, so a dead one is noticed. Default 10 s. */
+  pingIntervalMs?: number;
 }
 
 /**
@@ -61,8 +67,15 @@ export async function openRedisBackend(options: RedisBackendOptions): Promise<St
   const client = createClient({
     url: options.url,
     disableOfflineQueue: true,
+    // node-redis's own command timeout ends when the command is written, not when it is answered:
+    // the operation deadline (store.ts) covers the wait for the reply.
+    commandOptions: { timeout: options.commandTimeoutMs ?? 5000 },
+    pingInterval: options.pingIntervalMs ?? 10_000,
     socket: {
       connectTimeout: options.connectTimeoutMs ?? 5000,
+      // A dead peer is found by TCP keepalive probes after this much silence, and the socket reconnects.
+      keepAlive: true,
+      keepAliveInitialDelay: 10_000,
       reconnectStrategy: (retries: number, cause: Error) =>
         !connectedOnce && retries >= startupAttempts ? cause : Math.min(100 * 2 ** retries, 2000),
     },
@@ -91,6 +104,7 @@ export async function openRedisBackend(options: RedisBackendOptions): Promise<St
 
   return {
     keyv,
+    operationDeadlineMs: options.commandTimeoutMs ?? 5000,
     insertIfAbsent: async (key, raw, ttlMs) => {
       const reply = await client.set(key, raw, {
         condition: 'NX',

@@ -17,6 +17,8 @@ export interface StoreOptions {
   /** Prefix of every key, so several apps can share one Redis. Default `vteam-slack`. */
   namespace?: string;
   logger?: Logger;
+  /** Redis: deadline of every command (default 5 s). */
+  commandTimeoutMs?: number;
 }
 
 export type StoreLocation = { kind: 'sqlite'; path: string } | { kind: 'redis'; url: string };
@@ -42,7 +44,7 @@ export async function createStore(url: string, options: StoreOptions = {}): Prom
   const backend =
     location.kind === 'sqlite'
       ? openSqliteBackend({ path: location.path })
-      : await openRedisBackend({ url: location.url, logger: options.logger });
+      : await openRedisBackend({ url: location.url, logger: options.logger, commandTimeoutMs: options.commandTimeoutMs });
   return keyValueStore(backend, options.namespace ?? 'vteam-slack');
 }
 
@@ -50,24 +52,50 @@ function keyValueStore(backend: StoreBackend, namespace: string): KeyValueStore 
   const prefix = `${namespace}:`;
   const physical = (key: string) => prefix + key;
   const { keyv } = backend;
+  const bounded = deadline(backend.operationDeadlineMs);
 
   return {
-    get: async <T>(key: string) => keyv.get<T>(physical(key)),
+    get: async <T>(key: string) => bounded('get', () => keyv.get<T>(physical(key))),
     set: async <T>(key: string, value: T, ttlMs?: number) => {
       encodeValue(value); // reject undefined before Keyv would store it as null
-      await keyv.set(physical(key), value, ttlOrUndefined(ttlMs));
+      await bounded('set', () => keyv.set(physical(key), value, ttlOrUndefined(ttlMs)));
     },
-    delete: async (key) => keyv.delete(physical(key)),
+    delete: async (key) => bounded('delete', () => keyv.delete(physical(key))),
     setIfAbsent: async <T>(key: string, value: T, ttlMs?: number) =>
-      backend.insertIfAbsent(physical(key), encodeValue(value), ttlOrUndefined(ttlMs)),
+      bounded('setIfAbsent', () => backend.insertIfAbsent(physical(key), encodeValue(value), ttlOrUndefined(ttlMs))),
     compareAndSwap: async <T>(key: string, expected: T, next: T | undefined, ttlMs?: number) =>
-      backend.compareAndSwap(physical(key), expected, next === undefined ? undefined : encodeValue(next), ttlOrUndefined(ttlMs)),
+      bounded('compareAndSwap', () => backend.compareAndSwap(physical(key), expected, next === undefined ? undefined : encodeValue(next), ttlOrUndefined(ttlMs))),
     increment: async (key, by, ttlMs) => {
       if (!Number.isSafeInteger(by)) throw new RangeError(`increment needs an integer, got ${by}`);
-      return backend.increment(physical(key), by, ttlOrUndefined(ttlMs));
+      return bounded('increment', () => backend.increment(physical(key), by, ttlOrUndefined(ttlMs)));
     },
-    keys: async (keyPrefix) => (await backend.keys(physical(keyPrefix))).map((key) => key.slice(prefix.length)),
-    ping: () => backend.ping(),
+    keys: async (keyPrefix) => (await bounded('keys', () => backend.keys(physical(keyPrefix)))).map((key) => key.slice(prefix.length)),
+    ping: () => bounded('ping', () => backend.ping()),
     close: () => backend.close(),
+  };
+}
+
+export class StoreTimeoutError extends Error {
+  constructor(operation: string, ms: number) {
+    super(`The store did not answer ${operation} within ${ms} ms`);
+    this.name = 'StoreTimeoutError';
+  }
+}
+
+/** Runs an operation under the backend's deadline; the late answer, if any, is dropped. */
+function deadline(ms: number | undefined) {
+  return async <T>(operation: string, run: () => Promise<T>): Promise<T> => {
+    if (ms === undefined) return run();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new StoreTimeoutError(operation, ms)), ms);
+    });
+    const work = run();
+    work.catch(() => undefined); // a late failure after the deadline is no one's to handle
+    try {
+      return await Promise.race([work, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
   };
 }

@@ -67,15 +67,17 @@ describe('publishing through a self-hosted mcp-atlassian with a classic 3LO app'
     expect(plan).toHaveLength(1);
     expect(env.workflowLinks().find((l) => l.path === PLAN)?.jiraKey).toBe(plan[0]!.key);
     expect(env.mcp.toolCalls('jira_search').every((call) => call.cloudId === acmeId())).toBe(true);
+    // The thread reply follows the CR write: wait for it, so the next test counts only its own.
+    await env.slack.waitFor(() => threadReplies().find((c) => messageText(c.args).includes(plan[0]!.key)));
   });
 
   it('updates an issue from the current document', async () => {
     env.github.setFile('org', 'spec-repo', 'ambient-dark-mode', SPEC, '# Dark mode spec v2\n\nRevised.');
     const before = threadReplies().length;
-    await env.click('update_jira_issue', buttonValue(SPEC), { userId: BOB.userId });
-    await env.slack.waitFor(() => threadReplies().length > before);
     const key = env.workflowLinks().find((l) => l.path === SPEC)!.jiraKey;
-    expect(messageText(threadReplies().at(-1)!.args)).toContain(`${key}`);
+    await env.click('update_jira_issue', buttonValue(SPEC), { userId: BOB.userId });
+    const reply = await env.slack.waitFor(() => threadReplies().slice(before).find((c) => /updated/.test(messageText(c.args))));
+    expect(messageText(reply.args)).toContain(key);
     expect(env.mcp.issue(key)?.description).toContain('Revised.');
   });
 
