@@ -57,13 +57,16 @@ export function createSiteLookup(options: {
       fetch: doFetch,
     });
     const client = new Client({ name: 'vteam-slack', version: '0.1.0' }, { capabilities: {} });
-    await client.connect(transport);
+    // One deadline for the whole lookup: the OAuth callback page waits on it.
+    const signal = AbortSignal.timeout(LOOKUP_TIMEOUT_MS);
+    const request = { signal, timeout: LOOKUP_TIMEOUT_MS };
+    await client.connect(transport, request);
     try {
-      const sitesResult = readToolResult(await client.callTool({ name: 'getAccessibleAtlassianResources', arguments: {} }));
+      const sitesResult = readToolResult(await client.callTool({ name: 'getAccessibleAtlassianResources', arguments: {} }, undefined, request));
       const sites = sitesResult.kind === 'ok' ? readSites(sitesResult.value) ?? [] : [];
       let accountName: string | undefined;
       try {
-        const user = readToolResult(await client.callTool({ name: 'atlassianUserInfo', arguments: {} }));
+        const user = readToolResult(await client.callTool({ name: 'atlassianUserInfo', arguments: {} }, undefined, request));
         const info = user.kind === 'ok' ? user.value as { name?: unknown; displayName?: unknown } | undefined : undefined;
         const name = info?.name ?? info?.displayName;
         accountName = typeof name === 'string' ? name.slice(0, 200) : undefined;
@@ -72,7 +75,7 @@ export function createSiteLookup(options: {
       }
       return { sites, accountName };
     } finally {
-      await transport.terminateSession().catch(() => undefined);
+      await Promise.race([transport.terminateSession().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
       await client.close().catch(() => undefined);
     }
   }

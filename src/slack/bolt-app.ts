@@ -25,7 +25,9 @@ export function createBoltApp(config: Config, logger: Logger, routes: AppRoute[]
     token: config.slack.botToken,
     logger: boltLog,
     customRoutes,
-    clientOptions: { ...apiUrl },
+    // Every Web API call ends: 8 s per attempt, 2 quick retries (the default is 10 over 30 minutes),
+    // so a reply in flight finishes well inside the 25 s shutdown drain.
+    clientOptions: { ...apiUrl, timeout: 8_000, retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 2_000 } },
     // Keep the 200 immediate: listeners ack() first and continue after the response is sent.
     processBeforeResponse: false,
     // No listener reads context.conversation: skip Bolt's per-request conversation-store lookup.

@@ -26,6 +26,16 @@ function parsePrometheus(text: string): Map<string, number> {
 }
 
 describe('operations', () => {
+  it('refuses a 20 MB request body at once, without reading it whole', async () => {
+    const body = `payload=${'x'.repeat(20 * 1024 * 1024)}`;
+    const started = performance.now();
+    const response = await fetch(`${env.app.url}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }).catch((error: unknown) => error);
+    // Either a 413, or the connection cut before the upload ended: never a 200, never a hang.
+    if (response instanceof Response) expect(response.status).toBe(413);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect((await fetch(`${env.app.url}/healthz`)).status).toBe(200);
+  });
+
   it('/vteam jira-status reports every dependency and the caller\'s link', async () => {
     const text = await status();
     expect(text).toMatch(/Atlassian MCP server/);

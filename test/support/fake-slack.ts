@@ -44,6 +44,8 @@ export interface FakeSlack {
   setUserGroup(id: string, userIds: string[]): void;
   /** The next `times` calls to `method` answer HTTP 429 with `Retry-After: retryAfterSeconds`. */
   rateLimitNext(method: string, retryAfterSeconds: number, times?: number): void;
+  /** The next `times` calls to `method` answer this HTTP status (e.g. 503), as Slack's edge does in an incident. */
+  httpErrorNext(method: string, status: number, times?: number): void;
   /** Every chat.postMessage / chat.update in `channel` answers `{ok:false, error}` until cleared (undefined). */
   failChannel(channel: string, error: string | undefined): void;
   /** Messages as they stand, in posting order (threads included). */
@@ -81,6 +83,7 @@ export async function startFakeSlack(options: { botToken?: string; teamId?: stri
   const failures = new Map<string, { error: string; times: number }>();
   const users = new Map<string, { email?: string | null; deleted?: boolean; is_bot?: boolean }>();
   const rateLimits = new Map<string, { retryAfter: number; times: number }>();
+  const httpErrors = new Map<string, { status: number; times: number }>();
   const channelFailures = new Map<string, string>();
   const messages: SlackMessage[] = [];
   const userGroups = new Map<string, string[]>();
@@ -123,6 +126,13 @@ export async function startFakeSlack(options: { botToken?: string; teamId?: stri
       limited.times--;
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(limited.retryAfter) });
       res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+      return;
+    }
+    const httpError = httpErrors.get(method);
+    if (httpError && httpError.times > 0) {
+      httpError.times--;
+      res.writeHead(httpError.status, { 'content-type': 'text/html' });
+      res.end('<html><body>Service Unavailable</body></html>');
       return;
     }
     const failure = failures.get(method);
@@ -188,6 +198,9 @@ export async function startFakeSlack(options: { botToken?: string; teamId?: stri
     },
     rateLimitNext(method, retryAfterSeconds, times = 1) {
       rateLimits.set(method, { retryAfter: retryAfterSeconds, times });
+    },
+    httpErrorNext(method, status, times = 1) {
+      httpErrors.set(method, { status, times });
     },
     failChannel(channel, error) {
       if (error === undefined) channelFailures.delete(channel);
