@@ -54,7 +54,17 @@ export function isVteamError(error: unknown, code?: ErrorCode): error is VteamEr
   return error instanceof VteamError && (code === undefined || error.code === code);
 }
 
-const bt = (s: string) => '`' + s + '`';
+/**
+ * An outside value quoted in a sentence: one line, bounded, and unable to close its code span.
+ * (Escaping for mrkdwn happens where the sentence is rendered.)
+ */
+const bt = (s: string) => '`' + quotable(s) + '`';
+
+function quotable(value: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what is being removed
+  const oneLine = value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]+/g, ' ').replace(/`/g, 'ʼ').trim();
+  return oneLine.length > 120 ? `${oneLine.slice(0, 119)}…` : oneLine;
+}
 
 /** The catalogue of user-facing errors: one place, so wording stays consistent and testable. */
 export const errors = {

@@ -27,7 +27,8 @@ export function parseVteamCommand(text: string): VteamCommand {
   } catch (error) {
     throw errors.badRequest(`${(error as Error).message.split('\n')[0]}; usage: \`/vteam publish <workflow> [<path>] [--type <IssueType>]\`.`);
   }
-  const positionals = parsed.positionals;
+  // An empty quoted word ("" or a lone curly quote) names nothing.
+  const positionals = parsed.positionals.map((word) => word.trim()).filter((word) => word !== '');
   if (positionals.length === 0) {
     throw errors.badRequest('Say which workflow to publish: `/vteam publish <workflow> [<path>] [--type <IssueType>]`.');
   }

@@ -29,9 +29,9 @@ export function normalizeWorkspacePath(input: string): string {
   }
   // A '%' left after decoding is ambiguous (literal, or a malformed escape); document names never need one.
   if (FORBIDDEN_CHARACTERS.test(path) || path.includes('\\') || path.includes('%')) throw errors.pathOutsideWorkspace(original);
-  // Absolute (POSIX or a Windows drive), home-relative, or a URL.
-  if (path.startsWith('/') || /^[A-Za-z]:/.test(path) || path.startsWith('~')) throw errors.pathOutsideWorkspace(original);
   while (path.startsWith('./')) path = path.slice(2);
+  // Absolute (POSIX or a Windows drive), home-relative, or a URL; judged after `./` is gone, so `./C:` is refused like `C:`.
+  if (path.startsWith('/') || /^[A-Za-z]:/.test(path) || path.startsWith('~')) throw errors.pathOutsideWorkspace(original);
   const segments = path.split('/');
   if (segments.some((s) => s === '' || s === '.' || s === '..')) throw errors.pathOutsideWorkspace(original);
   return segments.join('/');
