@@ -44,8 +44,13 @@ export function chooseIssueType(settings: JiraSettings, phase: Phase, explicit?:
   return chosen;
 }
 
+/** Whether `text` is a Jira issue key such as `PROJ-123`. */
+export function isIssueKey(text: string): boolean {
+  return ISSUE_KEY.test(text);
+}
+
 /** spec.parentOutcome, only when it is a well-formed issue key (it is user-written CR data). */
 export function parentKey(workflow: Workflow): string | undefined {
   const key = workflow.parentOutcome?.trim();
-  return key && ISSUE_KEY.test(key) ? key : undefined;
+  return key && isIssueKey(key) ? key : undefined;
 }

@@ -7,6 +7,7 @@ import {
   BOT_LABEL, chooseIssueType, documentId, idempotencyLabel, issueDescription, issueSummary, parentKey,
 } from './issue-content.ts';
 import { createJournal, type JournalEntry } from './journal.ts';
+import { linkedIssueRefusal } from './linked-issue-guard.ts';
 import type { JiraIssue, JiraSettings, SlackUserRef, Workflow, WorkflowDocument, WorkflowRef } from './model.ts';
 import type {
   AccountLinks, DocumentSource, JiraCallOptions, JiraGateway, ProjectDirectory, PublishNotifier, ReplyTo, WorkflowRepository,
@@ -28,7 +29,7 @@ export interface PublishServiceDeps {
   history: PublishHistory;
   metrics?: Pick<Metrics, 'publishes' | 'publishDuration'> | undefined;
   /** Recent failures by cause, for /vteam jira-status. */
-  failures?: { record(failure: { code: string; message: string; at: number; workflow?: string; path?: string }): Promise<void> } | undefined;
+  failures?: { record(failure: { code: string; message: string; at: number; workflow?: string; path?: string; user?: string }): Promise<void> } | undefined;
   logger: Logger;
   options: { leaseMs: number; rateLimitMaxWaitMs: number };
 }
@@ -242,6 +243,7 @@ export function createPublishService(deps: PublishServiceDeps) {
       code: failure.code, message: failure.userMessage, at: Date.now(),
       workflow: typeof context.workflow === 'string' ? context.workflow : undefined,
       path: typeof context.path === 'string' ? context.path : undefined,
+      user: typeof context.user === 'string' ? context.user : undefined,
     }).catch(() => undefined);
     await notifier.failed(replyTo, failure).catch((e: unknown) => logger.error({ err: e }, 'could not report a failure to the user'));
   }
@@ -317,6 +319,11 @@ export function createPublishService(deps: PublishServiceDeps) {
         await publish({ ...request, path });
         return;
       }
+      const refusal = linkedIssueRefusal(link, settings, workflow);
+      if (refusal) {
+        logger.warn({ ...context, jiraKey: link.jiraKey.slice(0, 64), projectKey: settings.projectKey }, 'refused to update an issue outside the project\'s Jira project');
+        throw refusal;
+      }
       const linkState = await links.state(request.user);
       if (linkState !== 'linked') throw linkState === 'broken' ? errors.authExpired() : errors.notLinked();
       const ran = await underLease({ ...request, path }, async () => {
@@ -347,7 +354,7 @@ export function createPublishService(deps: PublishServiceDeps) {
         user: entry.user, channelId: '', workflow: entry.workflow, path: entry.path,
         issueType: entry.issueType, replyTo: entry.replyTo,
       };
-      const context = { workflow: qualifiedName(entry.workflow), path: entry.path, state: entry.state, recovery: true };
+      const context = { workflow: qualifiedName(entry.workflow), path: entry.path, user: entry.user.userId, state: entry.state, recovery: true };
       try {
         await underLease(request, async () => {
           const fresh = await journal.get(entry.workflow, entry.path);

@@ -18,12 +18,14 @@ export interface PublishFailure {
   /** `namespace/name` of the workflow, when known. */
   workflow?: string | undefined;
   path?: string | undefined;
+  /** Slack user id of who asked, so they can see their own failures wherever they ask. */
+  user?: string | undefined;
 }
 
 export interface FailureLog {
   record(failure: PublishFailure): Promise<void>;
-  /** Newest first, at most `n`. */
-  recent(n: number): Promise<PublishFailure[]>;
+  /** Newest first, at most `n`; with `include`, only the entries it accepts (filtered before counting). */
+  recent(n: number, include?: (failure: PublishFailure) => boolean): Promise<PublishFailure[]>;
 }
 
 export interface FailureLogOptions {
@@ -45,6 +47,7 @@ const entrySchema = z.object({
   at: z.number(),
   workflow: z.string().max(300).optional(),
   path: z.string().max(300).optional(),
+  user: z.string().max(64).optional(),
 });
 
 export function createFailureLog(store: KeyValueStore, options: FailureLogOptions = {}): FailureLog {
@@ -78,8 +81,8 @@ export function createFailureLog(store: KeyValueStore, options: FailureLogOption
         options.logger?.warn({ err: error, code: entry.code }, 'could not record a publish failure');
       }
     },
-    async recent(n) {
-      const entries = fresh((await read()) ?? []);
+    async recent(n, include = () => true) {
+      const entries = fresh((await read()) ?? []).filter(include);
       return entries.sort((a, b) => b.at - a.at).slice(0, Math.max(0, n));
     },
   };
@@ -102,5 +105,6 @@ function sanitize(failure: PublishFailure): PublishFailure {
   };
   if (failure.workflow !== undefined) entry.workflow = scrub(String(failure.workflow), 300);
   if (failure.path !== undefined) entry.path = scrub(String(failure.path), 300);
+  if (failure.user !== undefined) entry.user = scrub(String(failure.user), 64);
   return entry;
 }

@@ -16,6 +16,7 @@ import type { FailureLog } from './failure-log.ts';
 import { probeKubernetes, type KubeProbeClients } from './kube-probe.ts';
 import { probeMcpAsUser, probeMcpUnauthenticated } from './mcp-probe.ts';
 import { runProbe } from './probe.ts';
+import { failureScope } from './failure-scope.ts';
 import { findProjectProblems } from './project-config.ts';
 import type { LimitsStatus, LinkStatus, McpStatus, StatusReport } from './report.ts';
 
@@ -29,8 +30,8 @@ export interface StatusServiceOptions {
   failures: Pick<FailureLog, 'recent'>;
   /** The rate limiter; without it the budget section says so. */
   limits?: JiraLimits | undefined;
-  /** For administrators. */
-  projects?: Pick<ProjectDirectory, 'bindings' | 'jiraSettings'> | undefined;
+  /** Which projects bind the caller's channel (what a non-administrator may see) and, for administrators, every binding. */
+  projects?: Pick<ProjectDirectory, 'bindings' | 'jiraSettings' | 'projectsBoundTo'> | undefined;
   channelProblems?: Pick<ChannelProblems, 'list'> | undefined;
   /** Budget of every probe, measured from the start of the report. Default 1.5 s. */
   timeoutMs?: number;
@@ -42,8 +43,11 @@ export interface StatusServiceOptions {
 }
 
 export interface StatusService {
-  /** `isAdmin` may be a promise: the admin check then runs alongside the other probes. */
-  report(user: SlackUserRef, options: { isAdmin: boolean | Promise<boolean> }): Promise<StatusReport>;
+  /**
+   * `isAdmin` may be a promise: the admin check then runs alongside the other probes. A non-admin sees
+   * only the failures of projects bound to `channelId` (the channel they asked in) and their own.
+   */
+  report(user: SlackUserRef, options: { isAdmin: boolean | Promise<boolean>; channelId: string }): Promise<StatusReport>;
 }
 
 export function createStatusService(options: StatusServiceOptions): StatusService {
@@ -89,8 +93,18 @@ export function createStatusService(options: StatusServiceOptions): StatusServic
     return { sites: await Promise.all(sites.map((site) => limits.status(site))) };
   }
 
+  /** Every recent failure for administrators; otherwise only what concerns the caller (see failureScope). */
+  async function visibleFailures(user: SlackUserRef, channelId: string, adminAllowed: Promise<boolean>) {
+    const count = options.failureCount ?? 5;
+    // Asked alongside the admin check, so a non-admin's answer does not wait for both in turn.
+    const bound = options.projects === undefined ? Promise.resolve([]) : options.projects.projectsBoundTo(channelId);
+    bound.catch(() => undefined);
+    if (await adminAllowed) return options.failures.recent(count);
+    return options.failures.recent(count, failureScope(user.userId, await bound));
+  }
+
   return {
-    async report(user, { isAdmin }) {
+    async report(user, { isAdmin, channelId }) {
       const generatedAt = now();
       const deadline = generatedAt + timeoutMs;
       const probe = <T>(fn: (signal: AbortSignal) => Promise<T>) => runProbe(deadline, fn, now);
@@ -98,13 +112,15 @@ export function createStatusService(options: StatusServiceOptions): StatusServic
       const linkPromise = options.tokens.get(user);
       linkPromise.catch(() => undefined);
 
+      // An admin check that fails or misses the deadline counts as "not an administrator".
+      let adminTimer: NodeJS.Timeout | undefined;
+      const adminAllowed = Promise.race([
+        Promise.resolve(isAdmin).catch(() => false),
+        new Promise<false>((resolve) => { adminTimer = setTimeout(() => resolve(false), Math.max(0, deadline - now())); }),
+      ]).finally(() => clearTimeout(adminTimer));
+
       const admin = (async () => {
-        let timer: NodeJS.Timeout | undefined;
-        const allowed = await Promise.race([
-          Promise.resolve(isAdmin).catch(() => false),
-          new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), Math.max(0, deadline - now())); }),
-        ]).finally(() => clearTimeout(timer));
-        if (!allowed) return undefined;
+        if (!(await adminAllowed)) return undefined;
         const { projects, channelProblems } = options;
         const [projectProblems, channels] = await Promise.all([
           probe(async (signal) => (projects === undefined ? [] : findProjectProblems(projects, signal))),
@@ -123,7 +139,7 @@ export function createStatusService(options: StatusServiceOptions): StatusServic
           await options.store.ping();
           return { rttMs: Math.round(performance.now() - started) };
         }),
-        probe(() => options.failures.recent(options.failureCount ?? 5)),
+        probe(() => visibleFailures(user, channelId, adminAllowed)),
         admin,
       ]);
       const report: StatusReport = { generatedAt, timeoutMs, mcp, link, limits, kubernetes, store, failures, admin: adminSections };

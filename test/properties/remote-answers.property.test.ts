@@ -100,7 +100,7 @@ describe('GitHub answering anything', () => {
         call += 1;
         const headers: Record<string, string> = { 'content-type': next.contentType };
         if (next.location !== null) headers.location = next.location;
-        const body = next.status === 204 || next.status === 304 ? null : next.body;
+        const body = next.status === 204 ? null : next.body;
         return new Response(body, { status: next.status, headers });
       }) as typeof fetch;
       const documents = createDocumentSource({ projects: { gitToken: async () => 'ghp_secret' }, fetch: fetchImpl, maxListingBytes: 4096 });

@@ -24,6 +24,14 @@ describe('failure log (embedded store)', () => {
     expect(recent[0]).toEqual({ code: 'CODE_4', message: 'failure 4', at: T + 4, path: 'specs/4.md' });
   });
 
+  it('keeps who asked, and filters before counting so a narrow view still gets its n newest', async () => {
+    const log = createFailureLog(store);
+    await log.record({ code: 'MINE', message: 'old', at: T, user: 'U0001' });
+    for (let i = 1; i <= 5; i += 1) await log.record({ code: 'OTHER', message: `m${i}`, at: T + i, user: 'U0002' });
+    const mine = await log.recent(1, (f) => f.user === 'U0001');
+    expect(mine).toEqual([{ code: 'MINE', message: 'old', at: T, user: 'U0001' }]);
+  });
+
   it('keeps a capped list and forgets entries older than its horizon', async () => {
     let now = 10_000_000;
     const log = createFailureLog(store, { capacity: 4, maxAgeMs: 60_000, now: () => now });

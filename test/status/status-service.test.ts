@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { jiraStatusMessage } from '../../src/slack/blocks/status.ts';
 import type { StatusReport } from '../../src/status/report.ts';
 import { startRedis, type RedisHandle } from '../support/redis.ts';
-import { ALICE, ALICE_REFRESH, ALICE_TOKEN, SITE, fixedLimits, startBlackHole, startStatusWorld, type StatusWorld } from './status-world.ts';
+import { ALICE, ALICE_REFRESH, ALICE_TOKEN, CHANNEL, SITE, fixedLimits, startBlackHole, startStatusWorld, type StatusWorld } from './status-world.ts';
 import { createKubeClients } from '../../src/vteam/kube-clients.ts';
 import { writeKubeconfig } from '../support/kubeconfig.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -42,7 +42,7 @@ describe('jira-status report', () => {
   it('shows a healthy setup with the numbers: RTT, protocol, dialect, create tool, budget, expiry', async () => {
     await world.link(ALICE);
     const limits = fixedLimits();
-    const report = await world.service({ limits }).report(ALICE, { isAdmin: false });
+    const report = await world.service({ limits }).report(ALICE, { isAdmin: false, channelId: CHANNEL });
 
     expect(report.mcp).toMatchObject({ state: 'done', value: { mode: 'authenticated', reachable: true, dialect: 'rovo', createTool: 'createJiraIssue' } });
     const mcp = section(report, 'Atlassian MCP server');
@@ -75,7 +75,7 @@ describe('jira-status report', () => {
   it('never shows a token or refresh token', async () => {
     await world.link(ALICE);
     await world.failures.record({ code: 'MCP_UNREACHABLE', message: `failed with Bearer ${ALICE_TOKEN}`, at: Date.now() });
-    const report = await world.service().report(ALICE, { isAdmin: true });
+    const report = await world.service().report(ALICE, { isAdmin: true, channelId: CHANNEL });
     const text = rendered(report) + JSON.stringify(report);
     expect(text).not.toContain(ALICE_TOKEN);
     expect(text).not.toContain(ALICE_REFRESH);
@@ -85,7 +85,7 @@ describe('jira-status report', () => {
   it('MCP down: unreachable, connection refused', async () => {
     await world.link(ALICE);
     await world.mcp.stop();
-    const report = await world.service().report(ALICE, { isAdmin: false });
+    const report = await world.service().report(ALICE, { isAdmin: false, channelId: CHANNEL });
     const mcp = section(report, 'Atlassian MCP server');
     expect(mcp).toContain(':x:');
     expect(mcp).toContain('connection refused');
@@ -95,7 +95,7 @@ describe('jira-status report', () => {
   it('MCP slow: shown as timed out within the budget, the rest still answered', async () => {
     await world.link(ALICE);
     world.mcp.setLatency(3000);
-    const report = await world.service({ timeoutMs: 400 }).report(ALICE, { isAdmin: false });
+    const report = await world.service({ timeoutMs: 400 }).report(ALICE, { isAdmin: false, channelId: CHANNEL });
     expect(report.mcp.state).toBe('timed-out');
     expect(section(report, 'Atlassian MCP server')).toContain(':warning: *Atlassian MCP server*  timed out: no answer within 0.4 s');
     expect(report.kubernetes.state).toBe('done');
@@ -103,7 +103,7 @@ describe('jira-status report', () => {
   });
 
   it('not linked: proves reachability without credentials (401 with an OAuth challenge) and says how to connect', async () => {
-    const report = await world.service().report(ALICE, { isAdmin: false });
+    const report = await world.service().report(ALICE, { isAdmin: false, channelId: CHANNEL });
     expect(report.mcp).toMatchObject({ state: 'done', value: { mode: 'unauthenticated', reachable: true, httpStatus: 401, authChallenge: true } });
     expect(section(report, 'Atlassian MCP server')).toContain('reachable');
     expect(section(report, 'Atlassian MCP server')).toContain('tools not checked: you have not connected an Atlassian account');
@@ -113,13 +113,13 @@ describe('jira-status report', () => {
 
   it('MCP answering 503 to everyone: failing', async () => {
     world.mcp.failNextRequests(5, { status: 503 });
-    const report = await world.service().report(ALICE, { isAdmin: false });
+    const report = await world.service().report(ALICE, { isAdmin: false, channelId: CHANNEL });
     expect(section(report, 'Atlassian MCP server')).toMatch(/:x: .*answers HTTP 503/);
   });
 
   it('token broken: the link says reconnect, the server is still checked', async () => {
     await world.link(ALICE, { broken: true });
-    const report = await world.service().report(ALICE, { isAdmin: false });
+    const report = await world.service().report(ALICE, { isAdmin: false, channelId: CHANNEL });
     const link = section(report, 'Your Atlassian account');
     expect(link).toContain(':x:');
     expect(link).toContain('*broken*');
@@ -131,7 +131,7 @@ describe('jira-status report', () => {
   it('token refused by the MCP server: reachable but asks to reconnect', async () => {
     await world.link(ALICE);
     world.mcp.revokeToken(ALICE_TOKEN);
-    const report = await world.service().report(ALICE, { isAdmin: false });
+    const report = await world.service().report(ALICE, { isAdmin: false, channelId: CHANNEL });
     expect(section(report, 'Atlassian MCP server')).toMatch(/:warning: .*refused your Atlassian token \(HTTP 401\)/);
   });
 
@@ -140,7 +140,7 @@ describe('jira-status report', () => {
     try {
       selfHosted.addToken({ token: ALICE_TOKEN, sites: [SITE] });
       await world.link(ALICE);
-      const report = await world.service({ mcpUrl: selfHosted.url }).report(ALICE, { isAdmin: false });
+      const report = await world.service({ mcpUrl: selfHosted.url }).report(ALICE, { isAdmin: false, channelId: CHANNEL });
       expect(section(report, 'Atlassian MCP server')).toContain('self-hosted tools');
       expect(section(report, 'Atlassian MCP server')).toContain('can create issues (`jira_create_issue`)');
     } finally {
@@ -150,7 +150,7 @@ describe('jira-status report', () => {
 
   it('Kubernetes forbidden: names what the bot may not do', async () => {
     world.kube.setAccessRules([{ resource: 'rfeworkflows', verb: 'watch', allowed: true }]);
-    const report = await world.service().report(ALICE, { isAdmin: false });
+    const report = await world.service().report(ALICE, { isAdmin: false, channelId: CHANNEL });
     const kube = section(report, 'Kubernetes');
     expect(kube).toContain(':x:');
     expect(kube).toContain('the bot *may not update RFEWorkflows*');
@@ -160,13 +160,13 @@ describe('jira-status report', () => {
 
   it('Kubernetes refusing the bot\'s credentials: check failed with HTTP 401', async () => {
     world.kube.setToken('another-token');
-    const report = await world.service().report(ALICE, { isAdmin: false });
+    const report = await world.service().report(ALICE, { isAdmin: false, channelId: CHANNEL });
     expect(section(report, 'Kubernetes')).toContain(':x: *Kubernetes*  check failed: HTTP 401');
   });
 
   it('RFEWorkflow CRD not served: failing', async () => {
     world.kube.setServed('rfeworkflows', false);
-    const report = await world.service().report(ALICE, { isAdmin: false });
+    const report = await world.service().report(ALICE, { isAdmin: false, channelId: CHANNEL });
     expect(section(report, 'Kubernetes')).toContain('the *RFEWorkflow CRD is not served*');
     expect(section(report, 'Kubernetes')).toContain(':x:');
   });
@@ -174,7 +174,7 @@ describe('jira-status report', () => {
   it('store down: store, link and failures say so', async () => {
     await world.link(ALICE);
     await world.store.close();
-    const report = await world.service().report(ALICE, { isAdmin: false });
+    const report = await world.service().report(ALICE, { isAdmin: false, channelId: CHANNEL });
     expect(section(report, 'Store')).toContain(':x: *Store*  check failed');
     expect(report.link.state).toBe('failed');
     expect(report.failures.state).toBe('failed');
@@ -182,19 +182,47 @@ describe('jira-status report', () => {
   });
 
   it('recent publish failures, newest first, counted by cause', async () => {
+    world.kube.addProject('team-a');
+    world.kube.addProjectSettings('team-a', { annotations: { 'vteam.ambient-code/slack-channels': CHANNEL } });
     const at = Date.now();
     await world.failures.record({ code: 'AUTH_EXPIRED', message: 'Jira authentication expired.', at: at - 3000, workflow: 'team-a/rfe-1', path: 'specs/001/spec.md' });
-    await world.failures.record({ code: 'MCP_UNREACHABLE', message: 'Unable to connect to Jira integration service.', at: at - 2000 });
-    await world.failures.record({ code: 'MCP_UNREACHABLE', message: 'Unable to connect to Jira integration service.', at: at - 1000 });
-    const report = await world.service().report(ALICE, { isAdmin: false });
+    await world.failures.record({ code: 'MCP_UNREACHABLE', message: 'Unable to connect to Jira integration service.', at: at - 2000, user: ALICE.userId });
+    await world.failures.record({ code: 'MCP_UNREACHABLE', message: 'Unable to connect to Jira integration service.', at: at - 1000, user: ALICE.userId });
+    const report = await world.service().report(ALICE, { isAdmin: false, channelId: CHANNEL });
     const text = section(report, 'Recent publish failures');
     expect(text).toContain('last 3: `MCP_UNREACHABLE` ×2, `AUTH_EXPIRED` ×1');
     expect(text.indexOf('MCP_UNREACHABLE`:')).toBeLessThan(text.indexOf('AUTH_EXPIRED` `team-a/rfe-1` `specs/001/spec.md`'));
   });
 
+  it('a non-admin sees the failures of the channel\'s projects and their own, never another project\'s; an admin sees all', async () => {
+    world.kube.addProject('team-a');
+    world.kube.addProjectSettings('team-a', { annotations: { 'vteam.ambient-code/slack-channels': CHANNEL } });
+    world.kube.addProject('team-b');
+    world.kube.addProjectSettings('team-b', { annotations: { 'vteam.ambient-code/slack-channels': 'C0002' } });
+    const at = Date.now();
+    await world.failures.record({ code: 'NOT_CONFIGURED', message: 'Set JIRA_URL in the Secret `payroll-runner` of project `team-b`.', at: at - 4000, workflow: 'team-b/rfe-payroll', path: 'specs/009-layoffs/spec.md', user: 'U0002' });
+    await world.failures.record({ code: 'JIRA_REJECTED', message: 'Jira rejected the issue.', at: at - 3000, workflow: 'team-a/rfe-1', path: 'specs/001/spec.md', user: 'U0002' });
+    await world.failures.record({ code: 'AUTH_EXPIRED', message: 'Jira authentication expired.', at: at - 2000, workflow: 'team-b/rfe-2', path: 'specs/002/spec.md', user: ALICE.userId });
+    // Older entries (before failures named their user) with no workflow concern no channel.
+    await world.failures.record({ code: 'MCP_UNREACHABLE', message: 'Unable to connect.', at: at - 1000 });
+
+    const inChannel = section(await world.service().report(ALICE, { isAdmin: false, channelId: CHANNEL }), 'Recent publish failures');
+    expect(inChannel).toContain('last 2:');
+    expect(inChannel).toContain('`team-a/rfe-1`');
+    expect(inChannel).toContain('`team-b/rfe-2`'); // her own, though team-b is not bound here
+    expect(inChannel).not.toMatch(/payroll|layoffs|MCP_UNREACHABLE/);
+
+    const inDirectMessage = section(await world.service().report(ALICE, { isAdmin: false, channelId: 'D0001' }), 'Recent publish failures');
+    expect(inDirectMessage).toContain('last 1: `AUTH_EXPIRED` ×1');
+
+    const asAdmin = section(await world.service().report(ALICE, { isAdmin: true, channelId: 'D0001' }), 'Recent publish failures');
+    expect(asAdmin).toContain('last 4:');
+    expect(asAdmin).toContain('`team-b/rfe-payroll`');
+  });
+
   it('rate budget near its end and a circuit open are flagged', async () => {
     await world.link(ALICE);
-    const report = await world.service({ limits: fixedLimits({ usedThisHour: 850, queued: 3, circuit: 'open', pausedUntil: Date.now() + 30_000 }) }).report(ALICE, { isAdmin: false });
+    const report = await world.service({ limits: fixedLimits({ usedThisHour: 850, queued: 3, circuit: 'open', pausedUntil: Date.now() + 30_000 }) }).report(ALICE, { isAdmin: false, channelId: CHANNEL });
     const budget = section(report, 'Jira rate budget');
     expect(budget).toContain(':x:');
     expect(budget).toContain('850 of 1,000 calls used this hour (150 left)');
@@ -205,7 +233,7 @@ describe('jira-status report', () => {
 
   it('without a rate limiter the budget section says so', async () => {
     await world.link(ALICE);
-    const report = await world.service({ limits: undefined }).report(ALICE, { isAdmin: false });
+    const report = await world.service({ limits: undefined }).report(ALICE, { isAdmin: false, channelId: CHANNEL });
     expect(section(report, 'Jira rate budget')).toContain(':heavy_minus_sign: *Jira rate budget*  no rate limiter is configured');
   });
 
@@ -220,7 +248,7 @@ describe('jira-status report', () => {
     world.kube.addSecret('team-c', 'ambient-runner-secrets', { JIRA_URL: 'http://jira.internal', JIRA_PROJECT: 'OPS' });
     await world.channelProblems.report('C0009', 'not_in_channel');
 
-    const admin = await world.service().report(ALICE, { isAdmin: Promise.resolve(true) });
+    const admin = await world.service().report(ALICE, { isAdmin: Promise.resolve(true), channelId: CHANNEL });
     const projects = section(admin, 'Project configuration');
     expect(projects).toContain('2 bound projects cannot publish');
     expect(projects).toContain('`team-b` (<#C0002>): no Jira settings');
@@ -229,7 +257,7 @@ describe('jira-status report', () => {
     const channels = section(admin, 'Channels');
     expect(channels).toContain('<#C0009>: `not_in_channel` (invite the bot with `/invite`)');
 
-    const user = await world.service().report(ALICE, { isAdmin: false });
+    const user = await world.service().report(ALICE, { isAdmin: false, channelId: CHANNEL });
     expect(user.admin).toBeUndefined();
     expect(rendered(user)).not.toContain('team-b');
     expect(rendered(user)).not.toContain('C0009');
@@ -262,7 +290,7 @@ describe('jira-status when every dependency hangs', () => {
       await redisCommand(redis.port, 'CLIENT PAUSE 2000 ALL');
 
       const started = Date.now();
-      const report = await world.service({ mcpUrl: `${mcpHole.url}/v1/mcp`, kube }).report(ALICE, { isAdmin: true });
+      const report = await world.service({ mcpUrl: `${mcpHole.url}/v1/mcp`, kube }).report(ALICE, { isAdmin: true, channelId: CHANNEL });
       const elapsed = Date.now() - started;
 
       for (const area of [report.mcp, report.link, report.limits, report.kubernetes, report.store, report.failures, report.admin?.channels]) {

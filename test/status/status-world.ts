@@ -29,6 +29,8 @@ import { createKubeClients } from '../../src/vteam/kube-clients.ts';
 
 export const SITE = 'https://acme.atlassian.net';
 export const ALICE: SlackUserRef = { teamId: 'T0001', userId: 'U0001' };
+/** The channel jira-status is asked in, unless a test says otherwise. */
+export const CHANNEL = 'C0001';
 export const ALICE_TOKEN = 'atl-access-alice-SECRET-0123456789';
 export const ALICE_REFRESH = 'atl-refresh-alice-SECRET-9876543210';
 

@@ -1,9 +1,11 @@
 /**
  * `/vteam jira-config <project>`: a modal for the project's Jira settings. The modal opens at once on
  * the trigger_id (Slack allows 3 s) with a loading view, then shows the form; issue types are chosen
- * from the Jira project's own types when the user's Atlassian link can list them. Invalid values are
- * reported inside the modal (`response_action: errors`); a valid submission is authorized again against
- * the cluster (the project in private_metadata is only a hint) before the annotations are written.
+ * from the Jira project's own types when the user's Atlassian link can list them. Only a user the
+ * cluster lets change the project sees its current settings; anyone else gets one sentence. Invalid
+ * values are reported inside the modal (`response_action: errors`); a valid submission is authorized
+ * again against the cluster (the project in private_metadata is only a hint) before the annotations
+ * are written.
  */
 import type { App, BlockAction, ViewSubmitAction } from '@slack/bolt';
 import type { ModalView } from '@slack/types';
@@ -17,7 +19,7 @@ import { parseIssueTypes, resolveJiraSettings } from '../../vteam/jira-settings.
 import { annotateCommand, isProjectName, jiraSettingsChange, type ProjectAdmin } from '../../vteam/project-admin.ts';
 import {
   formView, jiraSavedText, loadingView, messageView, projectProblemText, refusalReason, refusalText, usageText,
-  type FormViewInput,
+  type FormViewInput, type Refusal,
 } from '../blocks/settings.ts';
 import { code } from '../blocks/text.ts';
 import type { Subcommand } from '../handlers/vteam-command.ts';
@@ -86,14 +88,12 @@ async function initialForm(deps: JiraConfigDeps, user: SlackUserRef, metadata: J
   const state = await deps.admin.inspect(project);
   if (state.kind !== 'ready') return messageView(metadata, projectProblemText(project, state));
 
-  const [access, current] = await Promise.all([
-    checkProjectAccess(deps, user, project),
-    currentSettings(deps, project, state.annotations),
-  ]);
+  // Settings are another project's business until the cluster says otherwise: a refused user sees
+  // none of them (site, key, types), and nothing is asked of Jira on their behalf.
+  const access = await checkProjectAccess(deps, user, project);
+  if (!access.allowed) return messageView(metadata, refusedText(project, access.refusal));
+  const current = await currentSettings(deps, project, state.annotations);
   const notices: string[] = [];
-  if (!access.allowed) {
-    notices.push(`:lock: ${refusalReason(project, access.refusal)}; you can still fill in the form, and saving gives you the command a project admin can run.`);
-  }
   const siteUrl = validSiteUrl(current.siteUrl);
   const projectKey = validProjectKey(current.projectKey);
   const lister = await issueTypeLister(deps, user);
@@ -105,6 +105,10 @@ async function initialForm(deps: JiraConfigDeps, user: SlackUserRef, metadata: J
     if (loaded.notice) notices.push(loaded.notice);
   }
   return formView({ metadata, current, source: current.source, secretName: current.secretName, choices, canLoadTypes: lister.list !== undefined, notices });
+}
+
+function refusedText(project: string, refusal: Refusal): string {
+  return `:lock: ${refusalReason(project, refusal)}, and its Jira settings are shown only to its project admins; ask one of them to run ${code(`/vteam jira-config ${project}`)}.`;
 }
 
 /** Fresh annotations first (raw values too, so a broken setting is shown to be fixed), else the Secret. */
