@@ -10,11 +10,13 @@ import type { Config } from './config/config.ts';
 import { healthRoutes, readinessChecks } from './http/health-routes.ts';
 import { metricsRoute } from './http/metrics-route.ts';
 import { oauthCallbackRoute } from './http/oauth-callback-route.ts';
+import { oauthStartRoute } from './http/oauth-start-route.ts';
 import { createIdentityMapper } from './identity/identity-mapper.ts';
 import { createDisconnect } from './oauth/disconnect.ts';
 import type { CompletedLink } from './oauth/link-flow.ts';
 import { createLinkFlow } from './oauth/link-flow.ts';
 import { createAtlassianOAuth, oauthModeFromConfig } from './oauth/oauth-client.ts';
+import { createSignInCookie } from './oauth/sign-in-cookie.ts';
 import { createTokenRefresher } from './oauth/token-refresher.ts';
 import { createMetrics } from './observability/metrics.ts';
 import type { AccountLinks } from './publishing/ports.ts';
@@ -83,6 +85,8 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
   const oauth = createAtlassianOAuth({ mode: oauthMode, publicUrl: config.http.publicUrl, store, logger: logger.child({ component: 'oauth' }) });
   const siteLookup = createSiteLookup({ mode: oauthMode.kind, mcpUrl: config.atlassian.mcpUrl, apiUrl: config.atlassian.apiUrl, logger });
   const linkFlow = createLinkFlow({ store, tokens, oauth, logger: logger.child({ component: 'oauth' }), siteLookup });
+  // Binds each sign-in to the browser that opened the link: /oauth/start sets it, /oauth/callback requires it.
+  const signInCookie = createSignInCookie(config.http.publicUrl);
   const disconnect = createDisconnect({ tokens, oauth, logger });
   // A link found dead surfaces as AUTH_EXPIRED in the publish that needed it, which DMs the
   // reconnect button; refreshes only ever happen on behalf of such a request.
@@ -139,8 +143,10 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
       ...(config.slack.mode === 'socket' ? { slackConnected: () => socketState?.() ?? false } : {}),
     })),
     metricsRoute(metrics.registry),
+    oauthStartRoute({ linkFlow, cookie: signInCookie, logger: logger.child({ component: 'oauth' }) }),
     oauthCallbackRoute({
       linkFlow,
+      cookie: signInCookie,
       logger: logger.child({ component: 'oauth' }),
       onLinked: async (completed) => {
         await notifier.direct(completed.user.userId, connectedMessage(completed.link));

@@ -9,7 +9,7 @@
  * another bound channel). Removed and re-keyed links and new documents are told at once.
  */
 import type { DocumentRow } from '../publishing/publish-service.ts';
-import { code, link } from '../slack/blocks/text.ts';
+import { clip, clipMrkdwn, code, escapeMrkdwn, LIMITS, link } from '../slack/blocks/text.ts';
 import type { CardRecord } from './card-store.ts';
 
 export interface CardChanges {
@@ -65,11 +65,15 @@ export function cardChanges(record: CardRecord, rows: DocumentRow[], now: number
 export function changesReply(changes: Pick<CardChanges, 'newDocuments' | 'announced' | 'removed'>): { text: string } | undefined {
   const lines: string[] = [];
   if (changes.newDocuments.length > 0) {
-    lines.push(`:page_facing_up: New document${changes.newDocuments.length > 1 ? 's' : ''}: ${changes.newDocuments.map(code).join(', ')}`);
+    lines.push(`:page_facing_up: New document${changes.newDocuments.length > 1 ? 's' : ''}: ${changes.newDocuments.map(shownPath).join(', ')}`);
   }
-  for (const l of changes.announced) lines.push(`:link: ${link(l.url, l.key)} linked to ${code(l.path)} outside this channel`);
-  for (const l of changes.removed) lines.push(`:heavy_minus_sign: Link to ${l.key} removed from ${code(l.path)}`);
-  return lines.length > 0 ? { text: lines.join('\n') } : undefined;
+  for (const l of changes.announced) lines.push(`:link: ${link(l.url, shownKey(l.key))} linked to ${shownPath(l.path)} outside this channel`);
+  for (const l of changes.removed) lines.push(`:heavy_minus_sign: Link to ${escapeMrkdwn(shownKey(l.key))} removed from ${shownPath(l.path)}`);
+  return lines.length > 0 ? { text: clipMrkdwn(lines.join('\n'), LIMITS.messageText) } : undefined;
 }
+
+// Paths and keys come from the CR (anyone who may edit it): shown escaped and of bounded length.
+const shownPath = (path: string) => code(clip(path, 500));
+const shownKey = (key: string) => clip(key, 100);
 
 export const DELETED_REPLY = { text: ':wastebasket: Workflow deleted in vTeam.' };

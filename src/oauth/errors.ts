@@ -63,12 +63,14 @@ export function toOAuthError(error: unknown, operation: string): OAuthError {
 
 /** Why a callback did not produce a link; each one gets its own friendly page. */
 export type LinkFailureKind =
-  /** No state, or one we never issued (forged, or from another deployment). */
+  /** No state or sign-in link id, or one we never issued (forged, or from another deployment). */
   | 'unknown_state'
-  /** A state we issued, but its lifetime is over. */
+  /** A state or sign-in link we issued, but its lifetime is over. */
   | 'expired_state'
-  /** A state that was already used (a replayed or double-submitted callback). */
+  /** A state that was already used (a replayed or double-submitted callback), or a sign-in link opened twice. */
   | 'used_state'
+  /** The callback came from a browser without the cookie of the one that opened the sign-in link. */
+  | 'other_browser'
   /** The callback names a different authorization server than the one the state was issued for. */
   | 'mismatched_issuer'
   /** The user pressed "Deny" (or cancelled) on the consent screen. */
@@ -113,6 +115,8 @@ export function describeLinkFailure(kind: LinkFailureKind): string {
       return `This sign-in link has expired. ${again}`;
     case 'used_state':
       return `This sign-in link was already used. ${again}`;
+    case 'other_browser':
+      return 'This sign-in was not started in this browser, so nothing was connected: go back to Slack, press *Connect Atlassian account* again and finish the sign-in in the same browser.';
     case 'unknown_state':
     case 'mismatched_issuer':
       return `This sign-in link is not valid. ${again}`;

@@ -1,22 +1,29 @@
 /**
- * Linking a Slack user's Atlassian account. `startLink` mints a fresh authorization URL per click:
- * a random single-use state (256 bits) bound to the Slack user, a PKCE S256 verifier, and the
- * resource. `completeLink` handles the browser's return to `/oauth/callback`: it consumes the
- * state atomically (a replay loses even when racing), exchanges the code, reads the user's sites
- * and stores the link — overwriting any old one. Every failure is a LinkError with a kind.
+ * Linking a Slack user's Atlassian account, in three steps, each bound to the one before:
+ *  - `startLink` (the Connect click) mints a single-use sign-in link to the bot's `/oauth/start`,
+ *    bound to the Slack user. Slack only ever holds this link, never an Atlassian URL.
+ *  - `openSignIn` (the browser opens that link) spends it and only then mints the OAuth flow: a
+ *    random single-use state (256 bits), a PKCE S256 verifier, the resource, and a browser secret
+ *    the route sets as an HttpOnly cookie. The state is thus born bound to one browser; a second
+ *    open of the link (another browser, a forwarded copy) gets nothing.
+ *  - `completeLink` (the browser's return to `/oauth/callback`) consumes the state atomically (a
+ *    replay loses even when racing), requires that browser's secret, exchanges the code, reads the
+ *    user's sites and stores the link — overwriting any old one. An Atlassian sign-in finished in a
+ *    browser that did not start it (someone sent their link to a colleague) links nothing.
+ * Every failure is a LinkError with a kind.
  *
- * The state record is keyed by a hash of the state, so the store never holds the value that would
- * let someone complete a flow; it outlives its validity by a grace period so a late or replayed
- * callback can be told apart from a forged one.
+ * The records (link-records.ts) hold no value that would open a link or complete a flow; they
+ * outlive their validity by a grace period so a late or replayed request can be told apart from a
+ * forged one.
  */
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import * as oauth from 'openid-client';
 import type { SlackUserRef } from '../publishing/model.ts';
 import type { TokenStore } from '../storage/tokens.ts';
 import type { AtlassianLink, KeyValueStore } from '../storage/types.ts';
 import { LinkError, OAuthError, toOAuthError } from './errors.ts';
+import { isSameBrowser, pendingSchema, sha256, signInKey, signInSchema, stateKey, type PendingLink, type SignInLink } from './link-records.ts';
 import type { AtlassianOAuth } from './oauth-client.ts';
 
 export interface AtlassianSite {
@@ -34,7 +41,7 @@ export interface LinkFlowOptions {
   oauth: AtlassianOAuth;
   siteLookup?: SiteLookup;
   logger?: Logger;
-  /** How long a started link may be completed. Default 10 minutes. */
+  /** How long a sign-in link may be opened, and then how long that browser has to complete it. Default 10 minutes. */
   stateTtlMs?: number;
   /** How long an expired or used state is remembered, to say so instead of "unknown". Default 1 hour. */
   stateGraceMs?: number;
@@ -42,9 +49,19 @@ export interface LinkFlowOptions {
 }
 
 export interface StartedLink {
-  authorizationUrl: string;
-  /** Epoch ms after which the URL no longer completes. */
+  /** The bot's `/oauth/start?flow=…` URL the user opens; it works once. */
+  signInUrl: string;
+  /** Epoch ms after which the URL no longer opens. */
   expiresAt: number;
+}
+
+/** What `/oauth/start` needs to send the browser on to Atlassian, bound to it. */
+export interface OpenedSignIn {
+  authorizationUrl: string;
+  /** For the browser's cookie only: never logged, only its hash is stored. */
+  browserSecret: string;
+  /** How long the browser has to come back to the callback. */
+  validForMs: number;
 }
 
 export interface CompletedLink {
@@ -56,27 +73,17 @@ export interface CompletedLink {
 
 export interface LinkFlow {
   startLink(user: SlackUserRef, context?: { resumePublish?: unknown }): Promise<StartedLink>;
-  /** The callback URL as received (or just its query). Throws LinkError. */
-  completeLink(callback: URL | URLSearchParams): Promise<CompletedLink>;
+  /** The `flow` id of a sign-in link, opened by a browser. Throws LinkError. */
+  openSignIn(flowId: string | null): Promise<OpenedSignIn>;
+  /**
+   * The callback URL as received (or just its query), and the browser secret from the cookie of
+   * the browser that brought it (undefined without one). Throws LinkError.
+   */
+  completeLink(callback: URL | URLSearchParams, browserSecret: string | undefined): Promise<CompletedLink>;
 }
 
 const DEFAULT_STATE_TTL_MS = 10 * 60 * 1000;
 const DEFAULT_STATE_GRACE_MS = 60 * 60 * 1000;
-
-const pendingSchema = z.object({
-  user: z.object({ teamId: z.string(), enterpriseId: z.string().optional(), userId: z.string() }),
-  verifier: z.string().min(43),
-  issuer: z.string(),
-  clientId: z.string(),
-  resource: z.string().optional(),
-  createdAt: z.number(),
-  expiresAt: z.number(),
-  context: z.unknown().optional(),
-  usedAt: z.number().optional(),
-});
-type PendingLink = z.infer<typeof pendingSchema>;
-
-export const stateKey = (state: string) => `oauth-state:${createHash('sha256').update(state).digest('base64url')}`;
 
 export function createLinkFlow(options: LinkFlowOptions): LinkFlow {
   const { store, tokens, logger } = options;
@@ -85,7 +92,47 @@ export function createLinkFlow(options: LinkFlowOptions): LinkFlow {
   const graceMs = options.stateGraceMs ?? DEFAULT_STATE_GRACE_MS;
   const who = (user: SlackUserRef) => ({ teamId: user.teamId, enterpriseId: user.enterpriseId, userId: user.userId });
 
+  // Beside the callback, wherever PUBLIC_URL puts it: `<PUBLIC_URL>/oauth/start`.
+  const signInBase = new URL('start', options.oauth.redirectUri);
+
   async function startLink(user: SlackUserRef, context: { resumePublish?: unknown } = {}): Promise<StartedLink> {
+    const flowId = randomBytes(32).toString('base64url');
+    const createdAt = now();
+    const record: SignInLink = {
+      user: { teamId: user.teamId, ...(user.enterpriseId ? { enterpriseId: user.enterpriseId } : {}), userId: user.userId },
+      createdAt,
+      expiresAt: createdAt + stateTtlMs,
+      ...(context === undefined ? {} : { context }),
+    };
+    await store.set(signInKey(flowId), record, stateTtlMs + graceMs);
+    logger?.info(who(user), 'Started linking an Atlassian account');
+    const url = new URL(signInBase);
+    url.searchParams.set('flow', flowId);
+    return { signInUrl: url.href, expiresAt: record.expiresAt };
+  }
+
+  async function openSignIn(flowId: string | null): Promise<OpenedSignIn> {
+    if (!flowId) throw new LinkError('unknown_state', 'The sign-in link carries no id');
+    const key = signInKey(flowId);
+    const raw = await store.get<unknown>(key);
+    const parsed = raw === undefined ? undefined : signInSchema.safeParse(raw);
+    if (parsed === undefined || !parsed.success) {
+      logger?.warn('Sign-in link opened with an id never issued here (forged, or from another deployment)');
+      throw new LinkError('unknown_state', 'The sign-in link was never issued here');
+    }
+    const signIn = parsed.data;
+    const user: SlackUserRef = signIn.user;
+    const context = signIn.context;
+    if (signIn.openedAt !== undefined) {
+      logger?.warn(who(user), 'Sign-in link opened again (a reload, or another browser); refused');
+      throw new LinkError('used_state', 'The sign-in link was already opened', { user, context });
+    }
+    if (now() > signIn.expiresAt) {
+      logger?.info(who(user), 'Sign-in link opened after it expired');
+      throw new LinkError('expired_state', 'The sign-in link has expired', { user, context });
+    }
+
+    // Prepared before the link is spent: an Atlassian outage leaves the link usable for a retry.
     const state = oauth.randomState();
     const verifier = oauth.randomPKCECodeVerifier();
     let request;
@@ -96,9 +143,17 @@ export function createLinkFlow(options: LinkFlowOptions): LinkFlow {
       logger?.warn({ ...who(user), kind: failure.kind, reason: failure.message }, 'Could not start linking an Atlassian account');
       throw new LinkError('unavailable', failure.message, { user, context, cause: failure });
     }
+    // Once, atomically: of two browsers opening the same link, only one gets a flow.
+    if (!(await store.compareAndSwap(key, raw, { ...signIn, openedAt: now() }, graceMs))) {
+      logger?.warn(who(user), 'Sign-in link opened twice at once; the other browser got it');
+      throw new LinkError('used_state', 'The sign-in link was already opened', { user, context });
+    }
+
+    const browserSecret = randomBytes(32).toString('base64url');
     const createdAt = now();
     const record: PendingLink = {
-      user: { teamId: user.teamId, ...(user.enterpriseId ? { enterpriseId: user.enterpriseId } : {}), userId: user.userId },
+      user: signIn.user,
+      browserHash: sha256(browserSecret),
       verifier,
       issuer: request.issuer,
       clientId: request.clientId,
@@ -108,11 +163,11 @@ export function createLinkFlow(options: LinkFlowOptions): LinkFlow {
       ...(context === undefined ? {} : { context }),
     };
     await store.set(stateKey(state), record, stateTtlMs + graceMs);
-    logger?.info({ ...who(user), issuer: request.issuer }, 'Started linking an Atlassian account');
-    return { authorizationUrl: request.url.href, expiresAt: record.expiresAt };
+    logger?.info({ ...who(user), issuer: request.issuer }, 'Sign-in link opened; sending the browser to the authorization server');
+    return { authorizationUrl: request.url.href, browserSecret, validForMs: stateTtlMs };
   }
 
-  async function completeLink(callback: URL | URLSearchParams): Promise<CompletedLink> {
+  async function completeLink(callback: URL | URLSearchParams, browserSecret: string | undefined): Promise<CompletedLink> {
     const params = callback instanceof URL ? callback.searchParams : callback;
     const state = params.get('state');
     if (!state) throw new LinkError('unknown_state', 'The callback carries no state');
@@ -139,6 +194,12 @@ export function createLinkFlow(options: LinkFlowOptions): LinkFlow {
     if (!(await store.compareAndSwap(key, raw, { ...record, usedAt: now() }, graceMs))) {
       logger?.warn(who(user), 'OAuth callback lost a race for its state (replayed)');
       throw new LinkError('used_state', 'The callback state was already used', { user, context });
+    }
+    // Checked after the state is spent: a callback from the wrong browser burns it for everyone.
+    if (!isSameBrowser(browserSecret, record.browserHash)) {
+      const cookie = browserSecret === undefined ? 'missing' : 'mismatched';
+      logger?.warn({ ...who(user), cookie }, 'OAuth callback from a browser that did not start this sign-in (a forwarded link?); nothing linked');
+      throw new LinkError('other_browser', 'The callback came from a browser that did not start the sign-in', { user, context });
     }
 
     const error = params.get('error');
@@ -201,5 +262,5 @@ export function createLinkFlow(options: LinkFlowOptions): LinkFlow {
     return { user, link, context };
   }
 
-  return { startLink, completeLink };
+  return { startLink, openSignIn, completeLink };
 }

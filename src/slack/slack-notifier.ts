@@ -7,7 +7,10 @@ import type { PublishNotifier, ReplyTo } from '../publishing/ports.ts';
 import type { DocumentRow } from '../publishing/publish-service.ts';
 import { connectPrompt } from './blocks/account.ts';
 import { alreadyLinkedMessage, documentPicker } from './blocks/documents.ts';
-import { errorMessage, publishedReply, queuedMessage, updatedReply } from './blocks/replies.ts';
+import {
+  errorMessage, linkPendingMessage, pendingDroppedMessage, publishedReply, queuedMessage, threadFallbackMessage, updatedReply,
+} from './blocks/replies.ts';
+import { clip } from './blocks/text.ts';
 import { asSlackReplyTo, type SlackReplyTo } from './reply-target.ts';
 import type { WorkflowThreads } from './workflow-threads.ts';
 
@@ -72,10 +75,7 @@ export function createSlackNotifier(deps: {
     } catch (error) {
       // Typically not_in_channel: the user still gets the result, with the fix.
       logger.warn({ err: error, channelId: target.channelId }, 'could not post in the workflow thread');
-      await ephemeral(target, {
-        text: `${message.text}\n(I could not post in this channel's thread; invite me with \`/invite @vteam\` so everyone sees results.)`,
-        ...(message.blocks ? { blocks: message.blocks } : {}),
-      });
+      await ephemeral(target, threadFallbackMessage(message));
     }
   }
 
@@ -107,16 +107,12 @@ export function createSlackNotifier(deps: {
       await ephemeral(replyTo, errorMessage(error.userMessage));
     },
     async needsLink(replyTo, info) {
-      const prompt = connectPrompt(info.reason, info.path);
+      const prompt = connectPrompt(info.reason, clip(info.path, 500));
       await direct(info.user.userId, prompt).catch((e: unknown) => logger.warn({ err: e }, 'could not DM the connect prompt'));
-      await ephemeral(replyTo, info.reason === 'broken'
-        ? prompt
-        : { text: `Your Atlassian account is not linked yet: I sent you a direct message with a *Connect* button. Your publish of \`${info.path}\` continues by itself once you are connected.` });
+      await ephemeral(replyTo, info.reason === 'broken' ? prompt : linkPendingMessage(info.path));
     },
     async pendingDropped(replyTo, info) {
-      const minutes = Math.round(info.maxAgeMs / 60_000);
-      const target = asSlackReplyTo(replyTo);
-      await direct(target.userId, { text: `You are connected now, but your publish of \`${info.path}\` waited more than ${minutes} minutes and was dropped; publish it again.` });
+      await direct(asSlackReplyTo(replyTo).userId, pendingDroppedMessage(info.path, info.maxAgeMs));
     },
   };
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { completeBrowserLeg } from '../support/auth-server/index.ts';
+import { TestBrowser, completeBrowserLeg, signInThroughLink } from '../support/auth-server/browser.ts';
 import { messageText } from '../support/fake-slack.ts';
 import { eventBody, postToSlackEvents } from '../support/slack-requests.ts';
 import { SPEC, WORKFLOW, startEnvironment, type Environment } from '../support/environment.ts';
@@ -7,7 +7,8 @@ import { SPEC, WORKFLOW, startEnvironment, type Environment } from '../support/e
 /**
  * The whole OAuth 2.1 leg against a real authorization server (oidc-provider: dynamic client
  * registration, PKCE, resource indicators, rotating refresh tokens), discovered from the MCP
- * endpoint's 401, with the browser driven by plain HTTP.
+ * endpoint's 401, with the browser driven by plain HTTP. Slack holds only the bot's sign-in link;
+ * the browser that opens it gets the cookie the callback requires.
  */
 let env: Environment;
 const BOB = { userId: 'U0010', dm: 'DU0010' };
@@ -19,7 +20,7 @@ afterAll(async () => { await env?.close(); });
 
 const dmCalls = () => env.slack.calls.filter((c) => c.args.channel === BOB.dm);
 
-/** Clicks the Connect button of a DM message and returns the fresh sign-in URL it was replaced with. */
+/** Clicks the Connect button of a DM message and returns the fresh sign-in link it was replaced with. */
 async function clickConnect(messageTs: string): Promise<string> {
   const before = env.slack.callsTo('chat.update').length;
   await env.click('connect_atlassian', 'connect', { userId: BOB.userId, channelId: BOB.dm, messageTs });
@@ -35,14 +36,13 @@ async function connectFromLatestPromptOrEphemeral(_ackBody: string): Promise<voi
   const click = await env.click('connect_atlassian', 'connect', { userId: BOB.userId, channelId: 'C0001', ephemeral: true });
   const replaced = await env.slack.waitFor(() => env.slack.responses.slice(before).find((r) => r.id === click.responseId));
   const url = /"url":"([^"]+)"/.exec(JSON.stringify(replaced.body.blocks))?.[1];
-  const callback = await completeBrowserLeg(url!, { login: 'ada' });
-  expect((await openCallback(callback)).status).toBe(200);
+  const browser = new TestBrowser();
+  const callback = await signInThroughLink(url!, { login: 'ada', browser });
+  expect((await browser.open(callback)).status).toBe(200);
 }
 
-async function openCallback(callback: URL): Promise<{ status: number; text: string }> {
-  const response = await fetch(callback);
-  return { status: response.status, text: await response.text() };
-}
+/** The value of the sign-in cookie the sign-in link gave this browser. */
+const signInCookieOf = (browser: TestBrowser) => /vteam_sign_in=([^;]+)/.exec(browser.cookieHeader(env.app.url))?.[1];
 
 describe('linking an Atlassian account from Slack', () => {
   let promptTs = '';
@@ -58,35 +58,77 @@ describe('linking an Atlassian account from Slack', () => {
     promptTs = '1760000000.000001';
   });
 
-  it('each click mints a different single-use sign-in URL with PKCE S256 and the resource', async () => {
+  it('each click mints a different single-use sign-in link to the bot, which sends the browser on with PKCE S256 and the resource', async () => {
     const first = new URL(await clickConnect(promptTs));
     const second = new URL(await clickConnect(promptTs));
-    expect(first.searchParams.get('state')).not.toBe(second.searchParams.get('state'));
-    for (const url of [first, second]) {
+    expect(first.searchParams.get('flow')).not.toBe(second.searchParams.get('flow'));
+    const states: string[] = [];
+    for (const link of [first, second]) {
+      expect(`${link.origin}${link.pathname}`).toBe(`${env.app.url}/oauth/start`);
+      const browser = new TestBrowser();
+      const opened = await browser.open(link);
+      expect(opened.status).toBe(302);
+      expect(opened.setCookies[0]).toMatch(/^vteam_sign_in=[^;]+; Max-Age=600; Path=\/oauth; HttpOnly; SameSite=Lax$/);
+      const url = new URL(opened.headers.get('location')!);
       expect(url.origin).toBe(new URL(env.auth!.issuer).origin);
       expect(url.searchParams.get('code_challenge_method')).toBe('S256');
       expect(url.searchParams.get('resource')).toBe(env.mcp.url);
       expect(url.searchParams.get('redirect_uri')).toBe(`${env.app.url}/oauth/callback`);
+      states.push(url.searchParams.get('state')!);
+      secretsSeen.push(link.searchParams.get('flow')!, url.searchParams.get('state')!, signInCookieOf(browser)!);
     }
+    expect(states[0]).not.toBe(states[1]);
     expect(env.auth!.counters.registrations).toBe(1); // dynamic client registration, once
-    secretsSeen.push(first.searchParams.get('state')!, second.searchParams.get('state')!);
   });
 
   it('denied consent shows a friendly page and links nothing', async () => {
-    const callback = await completeBrowserLeg(await clickConnect(promptTs), { login: 'ada', deny: true });
-    const page = await openCallback(callback);
+    const browser = new TestBrowser();
+    const callback = await signInThroughLink(await clickConnect(promptTs), { login: 'ada', deny: true, browser });
+    const page = await browser.open(callback);
     expect(page.status).toBe(400);
     expect(page.text).toMatch(/Access was not granted/);
     expect(env.mcp.issues()).toHaveLength(0);
   });
 
-  it('completing the sign-in connects the account, says so in a DM, and finishes the waiting publish by itself', async () => {
-    const callback = await completeBrowserLeg(await clickConnect(promptTs), { login: 'ada' });
-    usedCallback = callback;
+  it('a sign-in finished in another browser (Bob forwards his link to a colleague) links nothing and says to start again in the same browser', async () => {
+    env.auth!.addAccount('grace', { password: 'password', name: 'Grace Hopper' });
+    const grantsBefore = env.auth!.counters.authorizationCodeGrants;
+    const link = await clickConnect(promptTs);
+
+    // Forwarded before opening: the link works once, so whoever opens it second gets nothing.
+    const bobsBrowser = new TestBrowser();
+    const opened = await bobsBrowser.open(link);
+    secretsSeen.push(new URL(link).searchParams.get('flow')!, signInCookieOf(bobsBrowser)!);
+    const openedAgain = await new TestBrowser().open(link);
+    expect(openedAgain.status).toBe(400);
+    expect(openedAgain.setCookies).toEqual([]);
+    expect(openedAgain.text).toMatch(/This sign-in link was already used/);
+
+    // Forwarded after opening: Grace signs in to Atlassian and lands on the callback in her browser.
+    const gracesBrowser = new TestBrowser();
+    const callback = await completeBrowserLeg(opened.headers.get('location')!, { login: 'grace' });
     secretsSeen.push(callback.searchParams.get('code')!, callback.searchParams.get('state')!);
-    const page = await openCallback(callback);
+    const page = await gracesBrowser.open(callback);
+    expect(page.status).toBe(400);
+    expect(page.text).toContain('This sign-in was not started in this browser, so nothing was connected: go back to Slack, press Connect Atlassian account again and finish the sign-in in the same browser.');
+    // And the state is spent: Bob's own browser cannot use Grace's code either.
+    expect((await bobsBrowser.open(callback)).text).toMatch(/already used/);
+
+    expect(env.auth!.counters.authorizationCodeGrants).toBe(grantsBefore);
+    expect(dmCalls().some((c) => /Connected/.test(messageText(c.args)))).toBe(false);
+    expect(env.mcp.issues()).toHaveLength(0);
+    expect(env.app.output.join('\n')).toMatch(/"cookie":"missing".*did not start this sign-in/);
+  });
+
+  it('completing the sign-in connects the account, says so in a DM, and finishes the waiting publish by itself', async () => {
+    const browser = new TestBrowser();
+    const callback = await signInThroughLink(await clickConnect(promptTs), { login: 'ada', browser });
+    usedCallback = callback;
+    secretsSeen.push(callback.searchParams.get('code')!, callback.searchParams.get('state')!, signInCookieOf(browser)!);
+    const page = await browser.open(callback);
     expect(page.status).toBe(200);
     expect(page.text).toMatch(/connected\. You can close this tab and return to Slack/);
+    expect(page.setCookies).toEqual([expect.stringMatching(/^vteam_sign_in=; Max-Age=0; Path=\/oauth;/)]);
 
     await env.slack.waitFor(() => dmCalls().find((c) => /Connected as .* to acme\.atlassian\.net/.test(messageText(c.args))));
     await env.slack.waitFor(() => env.workflowLinks().find((l) => l.path === SPEC));
@@ -95,18 +137,18 @@ describe('linking an Atlassian account from Slack', () => {
     // Created with the token this user's OAuth flow produced, audience-bound to the MCP endpoint.
     const token = env.mcp.toolCalls('createJiraIssue')[0]!.token!;
     secretsSeen.push(token);
-    expect(await env.auth!.verifyAccessToken(token)).toMatchObject({ aud: env.mcp.url });
+    expect(await env.auth!.verifyAccessToken(token)).toMatchObject({ aud: env.mcp.url, sub: 'ada' });
     const reply = await env.slack.waitFor(() => env.slack.callsTo('chat.postMessage').find((c) => c.args.thread_ts && messageText(c.args).includes(issue!.key)));
     expect(messageText(reply.args)).toContain(`<@${BOB.userId}>`);
   });
 
   it('a replayed callback is refused with a page that says how to start again, changing nothing', async () => {
-    const page = await openCallback(usedCallback!);
+    const page = await new TestBrowser().open(usedCallback!);
     expect(page.status).toBe(400);
     expect(page.text).toMatch(/already used\. Go back to Slack and press Connect Atlassian account again/);
-    const forged = await openCallback(new URL(`${env.app.url}/oauth/callback?code=x&state=forged`));
+    const forged = await new TestBrowser().open(`${env.app.url}/oauth/callback?code=x&state=forged`);
     expect(forged.text).toMatch(/not valid/);
-    const missing = await openCallback(new URL(`${env.app.url}/oauth/callback`));
+    const missing = await new TestBrowser().open(`${env.app.url}/oauth/callback`);
     expect(missing.status).toBe(400);
   });
 
@@ -125,8 +167,9 @@ describe('linking an Atlassian account from Slack', () => {
   async function connectFromLatestPrompt(): Promise<void> {
     const prompt = await env.slack.waitFor(() => env.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === BOB.dm && JSON.stringify(c.args.blocks ?? '').includes('connect_atlassian')).at(-1));
     const ts = (prompt as unknown as { args: Record<string, unknown> }).args.ts as string | undefined;
-    const callback = await completeBrowserLeg(await clickConnect(ts ?? promptTs), { login: 'ada' });
-    expect((await openCallback(callback)).status).toBe(200);
+    const browser = new TestBrowser();
+    const callback = await signInThroughLink(await clickConnect(ts ?? promptTs), { login: 'ada', browser });
+    expect((await browser.open(callback)).status).toBe(200);
   }
 
   it('refreshes an access token before it expires, with the rotated refresh token saved', async () => {
@@ -162,9 +205,9 @@ describe('linking an Atlassian account from Slack', () => {
     expect(messageText(prompt.body)).toMatch(/not linked yet/);
   });
 
-  it('never writes a token, code or state to its logs', () => {
+  it('never writes a token, code, state, sign-in link id or cookie value to its logs', () => {
     const output = env.app.output.join('\n');
-    expect(secretsSeen.length).toBeGreaterThanOrEqual(3);
+    expect(secretsSeen.length).toBeGreaterThanOrEqual(12);
     for (const secret of secretsSeen) expect(output).not.toContain(secret);
   });
 });

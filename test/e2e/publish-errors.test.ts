@@ -58,7 +58,7 @@ describe('every failure is one clear sentence with the fix, and creates nothing'
   it('a malformed command is answered in the acknowledgement itself', async () => {
     const answer = await env.command(`publish ${WORKFLOW} ${SPEC} --force`);
     expect(answer.status).toBe(200);
-    expect(JSON.parse(answer.body)).toMatchObject({ response_type: 'ephemeral', text: expect.stringMatching(/Unknown option '--force'.*usage: `\/vteam publish <workflow> \[<path>\] \[--type <IssueType>\]`/) });
+    expect(JSON.parse(answer.body)).toMatchObject({ response_type: 'ephemeral', text: expect.stringMatching(/Unknown option '--force'.*usage: `\/vteam publish &lt;workflow&gt; \[&lt;path&gt;\] \[--type &lt;IssueType&gt;\]`/) });
   });
 
   it('a channel not bound to the project names the kubectl command that binds it', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { completeBrowserLeg } from '../support/auth-server/index.ts';
+import { TestBrowser, signInThroughLink } from '../support/auth-server/browser.ts';
 import { messageText } from '../support/fake-slack.ts';
 import { overflowChoiceBody, postToSlackEvents } from '../support/slack-requests.ts';
 import { CHANNEL, PLAN, PROJECT, SITE, SPEC, TASKS, WORKFLOW, buttonValue, startEnvironment, type Environment } from '../support/environment.ts';
@@ -19,7 +19,8 @@ const threadReplies = () => env.slack.callsTo('chat.postMessage').filter((c) => 
 const dms = () => env.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === BOB.dm);
 const acmeId = () => env.mcp.jira.siteFor(SITE)!.id;
 
-async function signInFromDm(): Promise<URL> {
+/** Opens the DM's sign-in link in a fresh browser and signs in; the callback is for that browser to open. */
+async function signInFromDm(): Promise<{ callback: URL; browser: TestBrowser }> {
   await env.slack.waitFor(() => dms().find((c) => JSON.stringify(c.args.blocks).includes('connect_atlassian')));
   const prompt = env.slack.messages.find((m) => m.channel === BOB.dm)!;
   const before = env.slack.callsTo('chat.update').length;
@@ -27,18 +28,19 @@ async function signInFromDm(): Promise<URL> {
   const update = await env.slack.waitFor(() => env.slack.callsTo('chat.update').slice(before).find((c) => c.args.channel === BOB.dm));
   const url = /"url":"([^"]+)"/.exec(JSON.stringify(update.args.blocks))?.[1];
   if (url === undefined) throw new Error('no sign-in URL in the DM');
-  return completeBrowserLeg(url, { login: 'ada' });
+  const browser = new TestBrowser();
+  return { callback: await signInThroughLink(url, { login: 'ada', browser }), browser };
 }
 
 describe('publishing through a self-hosted mcp-atlassian with a classic 3LO app', () => {
   it('links through the classic client even when the site lookup fails, and the publish resumes by itself', async () => {
     await env.command(`publish ${WORKFLOW} ${SPEC}`, { userId: BOB.userId });
-    const callback = await signInFromDm();
+    const { callback, browser } = await signInFromDm();
     const authorize = env.auth!.counters.tokenLog.find((entry) => entry.grantType === 'authorization_code');
     expect(authorize).toBeUndefined(); // not yet: the browser only came back
     env.atlassianApi!.failNext(1, 503); // the lookup at link time fails
 
-    const page = await fetch(callback);
+    const page = await browser.open(callback);
     expect(page.status).toBe(200);
     expect(env.auth!.counters.tokenLog.find((entry) => entry.grantType === 'authorization_code')).toMatchObject({ clientId: 'classic-3lo-app', ok: true });
 

@@ -7,8 +7,7 @@ import { createTokenRefresher } from '../../src/oauth/token-refresher.ts';
 import { createLockService } from '../../src/storage/locks.ts';
 import type { TokenStore } from '../../src/storage/tokens.ts';
 import type { KeyValueStore } from '../../src/storage/types.ts';
-import { completeBrowserLeg } from '../support/auth-server/index.ts';
-import { ada, memoryStores, publicUrl, startOAuthWorld } from './helpers.ts';
+import { ada, linkInOneBrowser, memoryStores, publicUrl, startOAuthWorld } from './helpers.ts';
 
 describe('dynamic client registration', () => {
   let world: Awaited<ReturnType<typeof startOAuthWorld>>;
@@ -58,7 +57,7 @@ describe('dynamic client registration', () => {
     const flow = createLinkFlow({ store, tokens, oauth });
     const broken: unknown[] = [];
     const refresher = createTokenRefresher({ tokens, locks: createLockService(store), oauth, onBroken: (user) => void broken.push(user) });
-    const first = await flow.completeLink(await completeBrowserLeg((await flow.startLink(ada)).authorizationUrl, { login: 'ada' }));
+    const first = await linkInOneBrowser(flow, ada);
     const firstClient = world.auth.registeredClientIds()[0];
 
     expect(await world.auth.forgetRegisteredClients()).toBe(1);
@@ -67,7 +66,7 @@ describe('dynamic client registration', () => {
     expect(broken).toEqual([ada]);
     expect(await store.get(registrationKey(world.auth.issuer))).toBeUndefined();
 
-    const second = await flow.completeLink(await completeBrowserLeg((await flow.startLink(ada)).authorizationUrl, { login: 'ada' }));
+    const second = await linkInOneBrowser(flow, ada);
     expect(world.auth.counters.registrations).toBe(2);
     expect(world.auth.registeredClientIds()).not.toContain(firstClient);
     expect(await world.auth.verifyAccessToken(second.link.accessToken)).toMatchObject({ sub: 'ada', aud: world.mcp.url });

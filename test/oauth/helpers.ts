@@ -9,12 +9,15 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
+import type { CompletedLink, LinkFlow, OpenedSignIn, StartedLink } from '../../src/oauth/link-flow.ts';
+import type { SlackUserRef } from '../../src/publishing/model.ts';
 import { parseKeyRing } from '../../src/storage/crypto.ts';
 import { createStore } from '../../src/storage/store.ts';
 import { createTokenStore } from '../../src/storage/tokens.ts';
 import type { TokenStore } from '../../src/storage/tokens.ts';
 import type { KeyValueStore } from '../../src/storage/types.ts';
-import { protectedResourceMetadataUrl, startAuthServer } from '../support/auth-server/index.ts';
+import { completeBrowserLeg, protectedResourceMetadataUrl, startAuthServer } from '../support/auth-server/index.ts';
+import type { BrowserLegOptions } from '../support/auth-server/index.ts';
 import type { AuthServerHandle, AuthServerOptions } from '../support/auth-server/index.ts';
 
 export interface ProtectedResource {
@@ -116,3 +119,28 @@ export async function memoryStores(storeUrl = 'sqlite::memory:'): Promise<{ stor
 
 export const ada = { teamId: 'T1', userId: 'U1' };
 export const publicUrl = 'http://localhost:3999';
+
+/** The `flow` id of a sign-in link (what `/oauth/start` hands to `openSignIn`). */
+export const flowIdOf = (signInUrl: string) => new URL(signInUrl).searchParams.get('flow');
+
+/**
+ * One browser's sign-in, with the bot's two routes reduced to the calls they make: the link is
+ * opened (this browser gets its secret, as the cookie), Atlassian's leg is completed, and the
+ * callback comes back — for the test to hand to `completeLink` with that browser's secret or not.
+ */
+export async function signInOneBrowser(
+  flow: LinkFlow,
+  user: SlackUserRef,
+  options: Partial<BrowserLegOptions> & { context?: { resumePublish?: unknown } } = {},
+): Promise<{ started: StartedLink; opened: OpenedSignIn; callback: URL; browserSecret: string }> {
+  const started = await flow.startLink(user, options.context);
+  const opened = await flow.openSignIn(flowIdOf(started.signInUrl));
+  const callback = await completeBrowserLeg(opened.authorizationUrl, { ...options, login: options.login ?? 'ada' });
+  return { started, opened, callback, browserSecret: opened.browserSecret };
+}
+
+/** A whole link in one browser, as a user who clicks Connect and signs in does it. */
+export async function linkInOneBrowser(flow: LinkFlow, user: SlackUserRef, login: BrowserLegOptions['login'] = 'ada'): Promise<CompletedLink> {
+  const { callback, browserSecret } = await signInOneBrowser(flow, user, { login });
+  return flow.completeLink(callback, browserSecret);
+}

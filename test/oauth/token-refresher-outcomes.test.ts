@@ -6,8 +6,7 @@ import { createTokenRefresher, type RefreshOutcome } from '../../src/oauth/token
 import { createLockService } from '../../src/storage/locks.ts';
 import type { TokenStore } from '../../src/storage/tokens.ts';
 import type { KeyValueStore } from '../../src/storage/types.ts';
-import { completeBrowserLeg } from '../support/auth-server/index.ts';
-import { ada, memoryStores, publicUrl, startOAuthWorld } from './helpers.ts';
+import { ada, linkInOneBrowser, memoryStores, publicUrl, startOAuthWorld } from './helpers.ts';
 
 describe('token refresher outcomes', () => {
   let world: Awaited<ReturnType<typeof startOAuthWorld>>;
@@ -23,7 +22,7 @@ describe('token refresher outcomes', () => {
     outcomes = [];
     refresher = createTokenRefresher({ tokens, locks: createLockService(store), oauth, onRefresh: (outcome) => outcomes.push(outcome) });
     const flow = createLinkFlow({ store, tokens, oauth });
-    await flow.completeLink(await completeBrowserLeg((await flow.startLink(ada)).authorizationUrl, { login: 'ada' }));
+    await linkInOneBrowser(flow, ada);
   });
   afterEach(async () => {
     await world.close();

@@ -10,8 +10,7 @@ import { createLockService } from '../../src/storage/locks.ts';
 import type { TokenStore } from '../../src/storage/tokens.ts';
 import type { AtlassianLink, KeyValueStore } from '../../src/storage/types.ts';
 import type { SlackUserRef } from '../../src/publishing/model.ts';
-import { completeBrowserLeg } from '../support/auth-server/index.ts';
-import { ada, captureLogs, memoryStores, publicUrl, startOAuthWorld } from './helpers.ts';
+import { ada, linkInOneBrowser, captureLogs, memoryStores, publicUrl, startOAuthWorld } from './helpers.ts';
 
 describe('token refresher', () => {
   let world: Awaited<ReturnType<typeof startOAuthWorld>>;
@@ -39,7 +38,7 @@ describe('token refresher', () => {
       },
     });
     const flow = createLinkFlow({ store, tokens, oauth, logger: logs.logger });
-    linked = (await flow.completeLink(await completeBrowserLeg((await flow.startLink(ada)).authorizationUrl, { login: 'ada' }))).link;
+    linked = (await linkInOneBrowser(flow, ada)).link;
   });
   afterEach(async () => {
     await world.close();

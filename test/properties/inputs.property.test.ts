@@ -95,6 +95,7 @@ describe('document paths', () => {
       }
       expect(path.startsWith('/')).toBe(false);
       expect(path.split('/').some((segment) => segment === '..' || segment === '.' || segment === '')).toBe(false);
+      // eslint-disable-next-line no-control-regex -- control characters must never survive
       expect(path).not.toMatch(/[\\%\u0000-\u001f\u007f]/);
       expect(normalizeWorkspacePath(path)).toBe(path);
     }), RUNS);

@@ -27,10 +27,13 @@ export function connectPrompt(reason: 'missing' | 'broken' | 'asked', path?: str
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }, { type: 'actions', elements: [connectButton(reason === 'broken' ? 'Reconnect Atlassian account' : undefined)] }] };
 }
 
-/** What replaces the prompt after a click: a fresh sign-in link and a way to get another. */
-export function signInLink(authorizationUrl: string, expiresAt: number): { text: string; blocks: KnownBlock[] } {
+/**
+ * What replaces the prompt after a click: a fresh sign-in link (the bot's `/oauth/start`, which
+ * binds the sign-in to the browser that opens it) and a way to get another.
+ */
+export function signInLink(signInUrl: string, expiresAt: number): { text: string; blocks: KnownBlock[] } {
   const minutes = Math.max(1, Math.round((expiresAt - Date.now()) / 60_000));
-  const text = `Sign in to Atlassian to connect your account. This link works once, for ${minutes} minutes.`;
+  const text = `Sign in to Atlassian to connect your account. This link works once, for ${minutes} minutes; finish the sign-in in the browser it opens.`;
   return {
     text,
     blocks: [
@@ -38,7 +41,7 @@ export function signInLink(authorizationUrl: string, expiresAt: number): { text:
       {
         type: 'actions',
         elements: [
-          { type: 'button', action_id: OPEN_SIGN_IN, text: { type: 'plain_text', text: 'Open Atlassian sign-in' }, url: authorizationUrl, style: 'primary' },
+          { type: 'button', action_id: OPEN_SIGN_IN, text: { type: 'plain_text', text: 'Open Atlassian sign-in' }, url: signInUrl, style: 'primary' },
           { type: 'button', action_id: ACTIONS.connect, text: { type: 'plain_text', text: 'Get a new link' }, value: 'connect' },
         ],
       },

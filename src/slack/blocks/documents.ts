@@ -1,31 +1,51 @@
 import type { ActionsBlock, Button, KnownBlock, Overflow, SectionBlock } from '@slack/types';
 import type { DocumentRow } from '../../publishing/publish-service.ts';
 import type { JiraIssue, Workflow } from '../../publishing/model.ts';
-import { ACTIONS, encodeDocumentValue, encodePublishAsValue, encodePublishNowValue } from '../action-values.ts';
-import { clip, code, escapeMrkdwn, link } from './text.ts';
+import { ACTIONS, decodeDocumentValue, encodeDocumentValue, encodePublishAsValue, encodePublishNowValue } from '../action-values.ts';
+import { clip, code, escapeMrkdwn, LIMITS, link, mrkdwnSection } from './text.ts';
 
 /** Slack allows 50 blocks per message. */
-export const MAX_MESSAGE_BLOCKS = 50;
+export const MAX_MESSAGE_BLOCKS = LIMITS.messageBlocks;
 
-export function publishButton(workflow: Workflow, path: string): Button {
+/** How much of an outside value a line shows: enough for any real one, never a whole section. */
+const SHOWN = { title: 150, description: 280, path: 500, key: 100, url: 100, branch: 200 } as const;
+
+/** A document button's value, or undefined when the click could not be read back (e.g. a path over 1,024 characters). */
+function documentValue(workflow: Workflow, path: string): string | undefined {
+  const value = encodeDocumentValue({ namespace: workflow.namespace, name: workflow.name, path });
+  return decodeDocumentValue(value) ? value : undefined;
+}
+
+/** Undefined when the document cannot be carried in a button value. */
+export function publishButton(workflow: Workflow, path: string): Button | undefined {
+  const value = documentValue(workflow, path);
+  if (!value) return undefined;
   return {
     type: 'button',
     action_id: ACTIONS.publish,
     text: { type: 'plain_text', text: 'Publish to Jira' },
     style: 'primary',
-    value: encodeDocumentValue({ namespace: workflow.namespace, name: workflow.name, path }),
+    value,
     accessibility_label: clip(`Publish ${path} to Jira`, 75),
   };
 }
 
-export function updateButton(workflow: Workflow, path: string): Button {
+/** Undefined when the document cannot be carried in a button value. */
+export function updateButton(workflow: Workflow, path: string): Button | undefined {
+  const value = documentValue(workflow, path);
+  if (!value) return undefined;
   return {
     type: 'button',
     action_id: ACTIONS.update,
     text: { type: 'plain_text', text: 'Update issue' },
-    value: encodeDocumentValue({ namespace: workflow.namespace, name: workflow.name, path }),
+    value,
     accessibility_label: clip(`Update the Jira issue of ${path}`, 75),
   };
+}
+
+/** The workflow's name for `text` fallbacks and headers: its title, else its CR name. */
+function shownTitle(workflow: { name: string }, title: string | undefined): string {
+  return escapeMrkdwn(clip(title || workflow.name, SHOWN.title));
 }
 
 /**
@@ -52,29 +72,28 @@ export function publishAsOverflow(workflow: Workflow, path: string): Overflow | 
  * the "Publish as…" overflow (two blocks), or the button alone when the overflow cannot carry the path.
  */
 export function documentRowBlocks(workflow: Workflow, row: DocumentRow): KnownBlock[] {
-  const name = `*${escapeMrkdwn(row.phase)}* · ${code(row.path)}`;
-  if (row.jiraKey) {
-    return [{ type: 'section', text: { type: 'mrkdwn', text: `${name}\n:white_check_mark: ${link(row.url, row.jiraKey)}` } }];
-  }
+  const name = `*${escapeMrkdwn(clip(row.phase, 40))}* · ${code(clip(row.path, SHOWN.path))}`;
+  if (row.jiraKey) return [mrkdwnSection(`${name}\n:white_check_mark: ${link(row.url, clip(row.jiraKey, SHOWN.key))}`)];
   const button = publishButton(workflow, row.path);
+  if (!button) return [mrkdwnSection(`${name}\n_This path is too long for a Publish button._`)];
   const overflow = publishAsOverflow(workflow, row.path);
-  if (!overflow) return [{ type: 'section', text: { type: 'mrkdwn', text: name }, accessory: button }];
+  if (!overflow) return [{ ...mrkdwnSection(name), accessory: button }];
   const actions: ActionsBlock = { type: 'actions', elements: [button, overflow] };
-  return [{ type: 'section', text: { type: 'mrkdwn', text: name } }, actions];
+  return [mrkdwnSection(name), actions];
 }
 
 export function workflowHeader(workflow: Workflow, vteamUrl?: string): SectionBlock {
-  const title = escapeMrkdwn(clip(workflow.title || workflow.name, 150));
-  const repo = workflow.umbrellaRepo
-    ? `${link(workflow.umbrellaRepo.url, workflow.umbrellaRepo.url.replace(/^https?:\/\//, ''))}${workflow.branchName ? ` @ ${code(workflow.branchName)}` : ''}`
+  const repoUrl = workflow.umbrellaRepo?.url;
+  const repo = repoUrl !== undefined
+    ? `${link(repoUrl, clip(repoUrl.replace(/^https?:\/\//, ''), SHOWN.url))}${workflow.branchName ? ` @ ${code(clip(workflow.branchName, SHOWN.branch))}` : ''}`
     : undefined;
   const ui = vteamUrl ? link(`${vteamUrl}/projects/${encodeURIComponent(workflow.namespace)}/rfe/${encodeURIComponent(workflow.name)}`, 'Open in vTeam') : undefined;
   const lines = [
-    `*${title}*  ${code(`${workflow.namespace}/${workflow.name}`)}`,
-    workflow.description ? escapeMrkdwn(clip(workflow.description, 280)) : undefined,
+    `*${shownTitle(workflow, workflow.title)}*  ${code(`${workflow.namespace}/${workflow.name}`)}`,
+    workflow.description ? escapeMrkdwn(clip(workflow.description, SHOWN.description)) : undefined,
     [repo, ui].filter(Boolean).join(' · ') || undefined,
   ].filter((l): l is string => l !== undefined);
-  return { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } };
+  return mrkdwnSection(lines.join('\n'));
 }
 
 /** The answer to `/vteam publish <workflow>`: the workflow's documents, each publishable. */
@@ -97,29 +116,33 @@ export function documentPicker(workflow: Workflow, rows: DocumentRow[], vteamUrl
   if (shown < rows.length) {
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${rows.length - shown} more; publish them by path.` }] });
   }
-  return { text: `Documents of ${workflow.title || workflow.name}`, blocks };
+  return { text: `Documents of ${shownTitle(workflow, workflow.title)}`, blocks };
 }
 
 /** The workflow's parent message in a channel; publishes reply in its thread. */
 export function workflowCard(workflow: Workflow, rows: DocumentRow[], vteamUrl?: string): { text: string; blocks: KnownBlock[] } {
   const picker = documentPicker(workflow, rows, vteamUrl);
-  return { text: `RFE workflow: ${workflow.title || workflow.name}`, blocks: picker.blocks };
+  return { text: `RFE workflow: ${shownTitle(workflow, workflow.title)}`, blocks: picker.blocks };
 }
 
 /** What a card becomes once its workflow is deleted: kept for reference, without buttons. */
 export function deletedWorkflowCard(ref: { namespace: string; name: string }, title: string | undefined): { text: string; blocks: KnownBlock[] } {
-  const name = escapeMrkdwn(clip(title || ref.name, 150));
+  const name = shownTitle(ref, title);
   return {
-    text: `RFE workflow deleted: ${title || ref.name}`,
+    text: `RFE workflow deleted: ${name}`,
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: `~${name}~  ${code(`${ref.namespace}/${ref.name}`)}` } },
+      mrkdwnSection(`~${name}~  ${code(`${ref.namespace}/${ref.name}`)}`),
       { type: 'context', elements: [{ type: 'mrkdwn', text: ':wastebasket: This workflow was deleted in vTeam; its Jira issues are unchanged.' }] },
     ],
   };
 }
 
 export function alreadyLinkedMessage(workflow: Workflow, path: string, issue: JiraIssue): { text: string; blocks: KnownBlock[] } {
-  const text = `${code(path)} is already published as ${link(issue.url, issue.key)}; it is never published twice. Use *Update issue* to copy the current document into it.`;
-  const actions: ActionsBlock = { type: 'actions', elements: [updateButton(workflow, path)] };
-  return { text: `${path} is already published as ${issue.key}`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }, actions] };
+  const key = clip(issue.key, SHOWN.key);
+  const shownPath = clip(path, SHOWN.path);
+  const text = `${code(shownPath)} is already published as ${link(issue.url, key)}; it is never published twice. Use *Update issue* to copy the current document into it.`;
+  const button = updateButton(workflow, path);
+  const blocks: KnownBlock[] = [mrkdwnSection(text)];
+  if (button) blocks.push({ type: 'actions', elements: [button] });
+  return { text: `${escapeMrkdwn(shownPath)} is already published as ${escapeMrkdwn(key)}`, blocks };
 }

@@ -1,4 +1,5 @@
 import type { KnownBlock } from '@slack/types';
+import { clipMrkdwn, LIMITS, mrkdwnSection } from './text.ts';
 
 export const HELP_TEXT = [
   '*vTeam for Slack* publishes RFE workflow documents to Jira as you, through your own Atlassian account.',
@@ -9,8 +10,9 @@ export const HELP_TEXT = [
   '`<workflow>` is the workflow name (`rfe-1760000000`), `<project>/<name>`, or the start of its title (quote titles with spaces).',
 ].join('\n');
 
+/** `preface` and `extraLines` are mrkdwn written by our code: any outside value in them is escaped by the caller. */
 export function helpMessage(preface?: string, extraLines: string[] = []): { text: string; blocks: KnownBlock[] } {
   const body = extraLines.length > 0 ? `${HELP_TEXT}\n${extraLines.map((l) => `• ${l}`).join('\n')}` : HELP_TEXT;
   const text = preface ? `${preface}\n\n${body}` : body;
-  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+  return { text: clipMrkdwn(text, LIMITS.messageText), blocks: [mrkdwnSection(text)] };
 }

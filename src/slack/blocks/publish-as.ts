@@ -5,7 +5,7 @@
  */
 import type { KnownBlock, ModalView, PlainTextOption } from '@slack/types';
 import { encodePublishAsMetadata, type PublishAsMetadata } from '../action-values.ts';
-import { code, escapeMrkdwn } from './text.ts';
+import { clip, code, escapeMrkdwn, mrkdwnSection, mrkdwnText } from './text.ts';
 
 export const PUBLISH_AS_CALLBACK_ID = 'vteam_publish_as';
 export const ISSUE_TYPE_BLOCK = 'issue_type';
@@ -31,13 +31,13 @@ function modal(metadata: PublishAsMetadata | undefined, blocks: KnownBlock[], ex
 /** Opened at once with the trigger_id (valid 3 s); replaced once the cluster and Jira have answered. */
 export function publishAsLoadingView(metadata: PublishAsMetadata): ModalView {
   return modal(metadata, [
-    { type: 'section', text: { type: 'mrkdwn', text: `:hourglass_flowing_sand: Reading the Jira issue types for ${code(metadata.path)}…` } },
+    mrkdwnSection(`:hourglass_flowing_sand: Reading the Jira issue types for ${code(clip(metadata.path, 500))}…`),
   ], { close: { type: 'plain_text', text: 'Cancel' } });
 }
 
-/** A view with one sentence and no form: a refusal or a problem to fix first. */
+/** A view with one sentence and no form: a refusal or a problem to fix first. `text` is mrkdwn (outside values escaped by the caller). */
 export function publishAsMessageView(text: string): ModalView {
-  return modal(undefined, [{ type: 'section', text: { type: 'mrkdwn', text: clipText(text, 3000) } }]);
+  return modal(undefined, [mrkdwnSection(text)]);
 }
 
 export interface PublishAsFormInput {
@@ -48,17 +48,17 @@ export interface PublishAsFormInput {
   choices?: string[] | undefined;
   /** The type a one-click publish would use (the phase's configured type), preselected. */
   preselected: string;
-  /** Shown above the input: why the type is typed in. */
+  /** Shown above the input: why the type is typed in (mrkdwn, outside values escaped by the caller). */
   notices?: string[] | undefined;
 }
 
 export function publishAsFormView(input: PublishAsFormInput): ModalView {
   const { metadata } = input;
   const choices = usableChoices(input.choices);
-  const intro = `Publish ${code(metadata.path)} of *${escapeMrkdwn(clipText(input.workflowTitle, 150))}* ${code(`${metadata.namespace}/${metadata.name}`)} to Jira project ${code(input.projectKey)}.`;
+  const intro = `Publish ${code(clip(metadata.path, 500))} of *${escapeMrkdwn(clip(input.workflowTitle, 150))}* ${code(`${metadata.namespace}/${metadata.name}`)} to Jira project ${code(clip(input.projectKey, 100))}.`;
   const blocks: KnownBlock[] = [
-    { type: 'section', text: { type: 'mrkdwn', text: clipText(intro, 3000) } },
-    ...(input.notices ?? []).map((notice): KnownBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text: clipText(notice, 3000) }] })),
+    mrkdwnSection(intro),
+    ...(input.notices ?? []).map((notice): KnownBlock => ({ type: 'context', elements: [mrkdwnText(notice)] })),
     choices ? typeSelect(choices, input.preselected) : typeText(input.preselected),
   ];
   return modal(metadata, blocks, { submit: { type: 'plain_text', text: 'Publish' }, close: { type: 'plain_text', text: 'Cancel' } });
@@ -69,7 +69,7 @@ function typeSelect(choices: string[], preselected: string): KnownBlock {
   const initial = choices.includes(preselected) ? option(preselected) : undefined;
   const hint = initial
     ? 'Preselected: the type this document gets with one click.'
-    : `The project's settings name "${clipText(preselected, 60)}", which this Jira project does not offer; choose another.`;
+    : `The project's settings name "${clip(preselected, 60)}", which this Jira project does not offer; choose another.`;
   return {
     type: 'input',
     block_id: ISSUE_TYPE_BLOCK,
@@ -132,8 +132,4 @@ export function validateIssueType(raw: string | undefined): IssueTypeValidation 
   const printable = [...type].every((ch) => ch.charCodeAt(0) >= 0x20 && ch.charCodeAt(0) !== 0x7f);
   if (type === '' || type.length > ISSUE_TYPE_MAX || !printable) return { ok: false, errors: { [ISSUE_TYPE_BLOCK]: ISSUE_TYPE_ERROR } };
   return { ok: true, issueType: type };
-}
-
-function clipText(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

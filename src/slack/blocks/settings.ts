@@ -9,9 +9,12 @@ import {
   BLOCKS, ELEMENTS, JIRA_CONFIG_CALLBACK_ID, LOAD_ISSUE_TYPES_ACTION, TYPE_FIELDS, encodeMetadata,
   type JiraConfigMetadata, type JiraConfigValues,
 } from '../subcommands/jira-config-form.ts';
-import { code, escapeMrkdwn } from './text.ts';
+import { clip, clipMrkdwn, code, codeBlock, cut, escapeMrkdwn, LIMITS, mention, mrkdwnSection, mrkdwnText } from './text.ts';
 
 // ── Sentences ──
+
+/** A project name as typed or stored; real ones are at most 63 characters. */
+const projectCode = (project: string) => code(clip(project, 100));
 
 export function usageText(command: string): string {
   return `Usage: ${code(`/vteam ${command} <project>`)}, where ${code('<project>')} is the vTeam project's namespace, such as ${code('team-a')}.`;
@@ -19,21 +22,21 @@ export function usageText(command: string): string {
 
 export function projectProblemText(project: string, state: UnavailableProject): string {
   switch (state.kind) {
-    case 'missing': return `There is no vTeam project named ${code(project)}; use the project's namespace name as vTeam shows it.`;
-    case 'unmanaged': return `Namespace ${code(project)} is not a vTeam project (it lacks the label ${code('ambient-code.io/managed=true')}).`;
-    case 'no-settings': return `Project ${code(project)} has no ${code('projectsettings')} object yet; vTeam creates it with the project, so ask a cluster admin to check the project.`;
+    case 'missing': return `There is no vTeam project named ${projectCode(project)}; use the project's namespace name as vTeam shows it.`;
+    case 'unmanaged': return `Namespace ${projectCode(project)} is not a vTeam project (it lacks the label ${code('ambient-code.io/managed=true')}).`;
+    case 'no-settings': return `Project ${projectCode(project)} has no ${code('projectsettings')} object yet; vTeam creates it with the project, so ask a cluster admin to check the project.`;
   }
 }
 
 export const directMessageText = `Run this command in the channel you want to bind; a direct message cannot be bound to a project.`;
 
-export const alreadyBoundText = (project: string) => `This channel is already bound to project ${code(project)}.`;
-export const notBoundText = (project: string) => `This channel is not bound to project ${code(project)}, so there is nothing to unsubscribe.`;
+export const alreadyBoundText = (project: string) => `This channel is already bound to project ${projectCode(project)}.`;
+export const notBoundText = (project: string) => `This channel is not bound to project ${projectCode(project)}, so there is nothing to unsubscribe.`;
 
 export const subscribedText = (project: string, userId: string) =>
-  `<@${userId}> bound this channel to vTeam project ${code(project)}: its RFE workflows show up here, with their documents ready to publish to Jira.`;
+  `${mention(userId)} bound this channel to vTeam project ${projectCode(project)}: its RFE workflows show up here, with their documents ready to publish to Jira.`;
 export const unsubscribedText = (project: string, userId: string) =>
-  `<@${userId}> unbound this channel from vTeam project ${code(project)}; its workflows are no longer posted or published from here.`;
+  `${mention(userId)} unbound this channel from vTeam project ${projectCode(project)}; its workflows are no longer posted or published from here.`;
 
 export type Refusal =
   | { reason: 'no-email' }
@@ -43,15 +46,16 @@ export type Refusal =
 /** Why the caller may not change the project, as one clause. */
 export function refusalReason(project: string, refusal: Refusal): string {
   return refusal.reason === 'no-email'
-    ? `I could not read an email address on your Slack profile, so I cannot check your access to project ${code(project)} in the cluster`
+    ? `I could not read an email address on your Slack profile, so I cannot check your access to project ${projectCode(project)} in the cluster`
     : refusal.reason === 'unmappable'
-      ? `Your Slack email ${code(refusal.email)} does not map to a cluster user, so I cannot check your access to project ${code(project)}`
-      : `Your cluster identity ${code(refusal.clusterUser)} may not change the ${code('projectsettings')} of project ${code(project)}`;
+      ? `Your Slack email ${code(clip(refusal.email, 254))} does not map to a cluster user, so I cannot check your access to project ${projectCode(project)}`
+      : `Your cluster identity ${code(clip(refusal.clusterUser, 253))} may not change the ${code('projectsettings')} of project ${projectCode(project)}`;
 }
 
 /** Why the caller may not change the project, then the exact command a project admin can run instead. */
 export function refusalText(project: string, refusal: Refusal, command: string, what = 'make this change'): string {
-  return `${refusalReason(project, refusal)}; a project admin can ${what} with:\n\`\`\`${escapeMrkdwn(command)}\`\`\``;
+  // Cut only past Slack's limit (values are validated long before): a cut command is better than no answer.
+  return clipMrkdwn(`${refusalReason(project, refusal)}; a project admin can ${what} with:\n${codeBlock(command)}`, LIMITS.sectionText);
 }
 
 export interface BoundProject {
@@ -62,24 +66,24 @@ export interface BoundProject {
 export function bindingListMessage(bound: BoundProject[]): { text: string; blocks: KnownBlock[] } {
   if (bound.length === 0) {
     const text = `This channel is not bound to any vTeam project; bind one with ${code('/vteam subscribe <project>')}.`;
-    return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+    return { text, blocks: [mrkdwnSection(text)] };
   }
   const lines = bound.map(({ project, jira }) => {
     const status = jira === 'unreadable'
       ? 'Jira settings could not be read'
       : jira
-        ? `Jira ${code(jira.projectKey)} on ${escapeMrkdwn(new URL(jira.siteUrl).host)}${jira.source === 'runner-secret' ? ` (from Secret ${code(jira.secretName)})` : ''}`
+        ? `Jira ${code(clip(jira.projectKey, 100))} on ${escapeMrkdwn(hostOf(jira.siteUrl))}${jira.source === 'runner-secret' ? ` (from Secret ${code(clip(jira.secretName, 253))})` : ''}`
         : `Jira not configured: run ${code(`/vteam jira-config ${project}`)}`;
-    return `• ${code(project)} · ${status}`;
+    return `• ${projectCode(project)} · ${status}`;
   });
   const heading = bound.length === 1 ? 'This channel is bound to one vTeam project:' : `This channel is bound to ${bound.length} vTeam projects:`;
   const text = `${heading}\n${lines.join('\n')}`;
-  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: clipText(text, 3000) } }] };
+  return { text: clipMrkdwn(text, LIMITS.messageText), blocks: [mrkdwnSection(text)] };
 }
 
 export function jiraSavedText(project: string, values: JiraConfigValues): string {
-  const types = TYPE_FIELDS.filter((f) => values.issueTypes[f]).map((f) => `${f} ${code(values.issueTypes[f]!)}`).join(', ');
-  return `:white_check_mark: Saved the Jira settings of project ${code(project)}: project ${code(values.projectKey)} on ${escapeMrkdwn(values.siteUrl)}, issue types ${types}.`;
+  const types = TYPE_FIELDS.filter((f) => values.issueTypes[f]).map((f) => `${f} ${code(clip(values.issueTypes[f]!, 255))}`).join(', ');
+  return `:white_check_mark: Saved the Jira settings of project ${projectCode(project)}: project ${code(clip(values.projectKey, 100))} on ${escapeMrkdwn(clip(values.siteUrl, 255))}, issue types ${types}.`;
 }
 
 // ── The jira-config modal ──
@@ -101,13 +105,13 @@ function modal(metadata: JiraConfigMetadata, blocks: KnownBlock[], extra: Partia
 /** Opened at once with the trigger_id (valid 3 s); replaced by the form when the cluster has answered. */
 export function loadingView(metadata: JiraConfigMetadata): ModalView {
   return modal(metadata, [
-    { type: 'section', text: { type: 'mrkdwn', text: `:hourglass_flowing_sand: Reading the Jira settings of project ${code(metadata.project)}…` } },
+    mrkdwnSection(`:hourglass_flowing_sand: Reading the Jira settings of project ${projectCode(metadata.project)}…`),
   ], { close: { type: 'plain_text', text: 'Cancel' } });
 }
 
-/** A view with a message and no form: a problem, a refusal, or the outcome of a slow save. */
+/** A view with a message and no form: a problem, a refusal, or the outcome of a slow save. `text` is mrkdwn (outside values escaped by the caller). */
 export function messageView(metadata: JiraConfigMetadata | undefined, text: string): ModalView {
-  return modal(metadata ?? { project: '' }, [{ type: 'section', text: { type: 'mrkdwn', text: clipText(text, 3000) } }]);
+  return modal(metadata ?? { project: '' }, [mrkdwnSection(text)]);
 }
 
 export interface FormViewInput {
@@ -121,7 +125,7 @@ export interface FormViewInput {
   choices?: string[] | undefined;
   /** Offer the "Load issue types" button (the Jira port can list them and the user is linked). */
   canLoadTypes: boolean;
-  /** Shown above the form: why the types are free text, or that the user may not save. */
+  /** Shown above the form: why the types are free text, or that the user may not save (mrkdwn, outside values escaped by the caller). */
   notices?: string[];
 }
 
@@ -129,11 +133,11 @@ export function formView(input: FormViewInput): ModalView {
   const { metadata, current } = input;
   const choices = usableChoices(input.choices);
   const sourceNote = input.source === 'runner-secret'
-    ? ` Now taken from the Secret ${code(input.secretName ?? 'ambient-runner-secrets')}; saving stores them as annotations on the project's ${code('projectsettings')}, which take precedence.`
+    ? ` Now taken from the Secret ${code(clip(input.secretName ?? 'ambient-runner-secrets', 253))}; saving stores them as annotations on the project's ${code('projectsettings')}, which take precedence.`
     : ` Stored as annotations on the project's ${code('projectsettings')}.`;
   const blocks: KnownBlock[] = [
-    { type: 'section', text: { type: 'mrkdwn', text: `Jira settings of vTeam project ${code(metadata.project)}.${sourceNote}` } },
-    ...(input.notices ?? []).map((notice): KnownBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text: clipText(notice, 3000) }] })),
+    mrkdwnSection(`Jira settings of vTeam project ${projectCode(metadata.project)}.${sourceNote}`),
+    ...(input.notices ?? []).map((notice): KnownBlock => ({ type: 'context', elements: [mrkdwnText(notice)] })),
     textInput(BLOCKS.site, 'Jira site', current.siteUrl, { placeholder: 'https://acme.atlassian.net', hint: 'The https address of your Jira Cloud or Data Center site.' }),
     textInput(BLOCKS.project, 'Project key', current.projectKey, { placeholder: 'PROJ', hint: 'The key in front of issue numbers, such as PROJ in PROJ-123.' }),
   ];
@@ -173,7 +177,7 @@ function textInput(block: string, label: string, value: string | undefined, opts
       type: 'plain_text_input',
       action_id: ELEMENTS.text(block),
       max_length: 255,
-      ...(value ? { initial_value: value.slice(0, 255) } : {}),
+      ...(value ? { initial_value: cut(value, 255) } : {}),
       ...(opts.placeholder ? { placeholder: { type: 'plain_text', text: opts.placeholder } } : {}),
     },
   };
@@ -187,7 +191,7 @@ function selectInput(block: string, label: string, choices: string[], value: str
     block_id: block,
     optional: opts.optional,
     label: { type: 'plain_text', text: label },
-    hint: { type: 'plain_text', text: value !== undefined && !initial ? `${opts.hint} Currently "${value.slice(0, 60)}", which this Jira project does not offer.` : opts.hint },
+    hint: { type: 'plain_text', text: value !== undefined && !initial ? `${opts.hint} Currently "${cut(value, 60)}", which this Jira project does not offer.` : opts.hint },
     element: {
       type: 'static_select',
       action_id: ELEMENTS.select(block),
@@ -198,7 +202,7 @@ function selectInput(block: string, label: string, choices: string[], value: str
   };
 }
 
-
-function clipText(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+/** A settings URL's host for display; an unparsable one (a hand-edited annotation) as a short text. */
+function hostOf(url: string): string {
+  return URL.canParse(url) ? new URL(url).host : clip(url, 60);
 }

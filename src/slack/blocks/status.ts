@@ -11,7 +11,7 @@ import type { ChannelProblem } from '../channel-problems.ts';
 import type {
   KubernetesStatus, LimitsStatus, LinkStatus, McpStatus, ProjectProblem, StatusReport, StoreStatus,
 } from '../../status/report.ts';
-import { clip, code, escapeMrkdwn } from './text.ts';
+import { clip, code, escapeMrkdwn, mrkdwnSection } from './text.ts';
 
 export type Verdict = 'ok' | 'warn' | 'fail' | 'none';
 
@@ -46,7 +46,7 @@ export function jiraStatusMessage(report: StatusReport): { text: string; blocks:
   ];
   areas.forEach(([title, line], index) => {
     if (report.admin !== undefined && index === areas.length - 2) blocks.push({ type: 'divider' });
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clipBlock(`${ICON[line.verdict]} *${title}*  ${line.text}`) } });
+    blocks.push(mrkdwnSection(`${ICON[line.verdict]} *${title}*  ${line.text}`));
   });
 
   const summary = areas.map(([title, line]) => `${title}: ${line.verdict === 'ok' ? 'ok' : line.verdict === 'none' ? 'n/a' : line.verdict === 'warn' ? 'warning' : 'failing'}`).join('; ');
@@ -64,7 +64,7 @@ export function mcpLine(mcp: McpStatus): Line {
   const rtt = mcp.rttMs === undefined ? '' : ` · ${mcp.rttMs} ms`;
   if (mcp.mode === 'unauthenticated') {
     const status = mcp.httpStatus ?? 0;
-    const because = mcp.note ? ` · tools not checked: ${escapeMrkdwn(mcp.note)}` : '';
+    const because = mcp.note ? ` · tools not checked: ${escapeMrkdwn(clip(mcp.note, 300))}` : '';
     if (status >= 500) return { verdict: 'fail', text: `${where} answers HTTP ${status}${rtt}` };
     if (status === 401 || status === 403 || (status >= 200 && status < 300)) {
       return { verdict: 'ok', text: `${where} reachable${rtt}${mcp.authChallenge ? ' (asks for OAuth sign-in, as it should)' : ` (HTTP ${status})`}${because}` };
@@ -105,7 +105,7 @@ export function linkLine(link: LinkStatus, now: number): Line {
 }
 
 export function limitsLine(limits: LimitsStatus, now: number): Line {
-  if (limits.sites.length === 0) return { verdict: 'none', text: escapeMrkdwn(limits.note ?? 'nothing to show') };
+  if (limits.sites.length === 0) return { verdict: 'none', text: escapeMrkdwn(clip(limits.note ?? 'nothing to show', 300)) };
   const lines = limits.sites.map((site) => siteBudget(site, now));
   return { verdict: overall(lines.map((l) => l.verdict)), text: lines.map((l) => l.text).join('\n') };
 }
@@ -201,10 +201,8 @@ function channelRef(id: string): string {
   return /^[CGD][A-Z0-9]{2,20}$/.test(id) ? `<#${id}>` : lit(clip(id, 30));
 }
 
-/** Data shown as code: escaped too, since Slack still parses `<!channel>` and links inside backticks. */
-function lit(text: string): string {
-  return code(escapeMrkdwn(text));
-}
+/** Data shown as code (`code` escapes it: Slack still parses `<!channel>` and links inside backticks). */
+const lit = code;
 
 function overall(verdicts: Verdict[]): Verdict {
   if (verdicts.includes('fail')) return 'fail';
@@ -223,8 +221,9 @@ function hostOf(url: string): string {
 /** Slack renders the date in the reader's time zone; the fallback is UTC ISO. */
 export function slackDate(ms: number): string {
   const date = new Date(ms);
-  const fallback = Number.isNaN(date.getTime()) ? 'unknown time' : date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${fallback}>`;
+  // A record with a broken time would give `<!date^NaN…>`, which Slack shows raw.
+  if (Number.isNaN(date.getTime())) return 'unknown time';
+  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${date.toISOString().replace(/\.\d{3}Z$/, 'Z')}>`;
 }
 
 function relative(ms: number): string {
@@ -241,9 +240,4 @@ function seconds(ms: number): string {
 
 function fmt(n: number): string {
   return n.toLocaleString('en-US');
-}
-
-/** A section's text is limited to 3,000 characters. */
-function clipBlock(text: string): string {
-  return text.length > 2900 ? `${text.slice(0, 2899)}…` : text;
 }

@@ -32,7 +32,7 @@ export function registerAccountHandlers(app: App, deps: AccountDeps): void {
     try {
       // A fresh, single-use state on every click: no stale link lives in any message.
       const started = await linkFlow.startLink(user);
-      const message = signInLink(started.authorizationUrl, started.expiresAt);
+      const message = signInLink(started.signInUrl, started.expiresAt);
       if (body.container?.is_ephemeral === true) {
         await respond({ replace_original: true, ...message });
       } else if (body.channel?.id && body.message?.ts) {

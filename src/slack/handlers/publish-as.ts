@@ -18,7 +18,7 @@ import {
   PUBLISH_AS_CALLBACK_ID, publishAsFormView, publishAsLoadingView, publishAsMessageView, readIssueType, validateIssueType,
 } from '../blocks/publish-as.ts';
 import { errorMessage } from '../blocks/replies.ts';
-import { code, link } from '../blocks/text.ts';
+import { code, escapeMrkdwn, link } from '../blocks/text.ts';
 import { replyToOf } from '../reply-target.ts';
 
 export interface PublishAsDeps {
@@ -133,7 +133,7 @@ async function initialView(deps: PublishAsDeps, user: SlackUserRef, metadata: Pu
   } catch (error) {
     const failure = toVteamError(error);
     deps.logger[failure.code === 'INTERNAL' ? 'error' : 'info']({ err: failure.cause ?? error, code: failure.code, workflow: `${metadata.namespace}/${metadata.name}` }, 'Publish as… cannot offer the form');
-    return publishAsMessageView(`:warning: ${failure.userMessage}`);
+    return publishAsMessageView(`:warning: ${escapeMrkdwn(failure.userMessage)}`);
   }
 }
 
@@ -148,7 +148,7 @@ async function loadIssueTypes(deps: PublishAsDeps, user: SlackUserRef, siteUrl: 
   } catch (error) {
     const failure = toVteamError(error);
     deps.logger.info({ err: failure.cause ?? error, code: failure.code, projectKey }, 'could not list Jira issue types');
-    return { notice: `Could not read the issue types of ${code(projectKey)} from Jira (${failure.userMessage}); type the one you want.` };
+    return { notice: `Could not read the issue types of ${code(projectKey)} from Jira (${escapeMrkdwn(failure.userMessage)}); type the one you want.` };
   }
 }
 

@@ -7,7 +7,7 @@ import { connectPrompt } from '../blocks/account.ts';
 import { documentPicker } from '../blocks/documents.ts';
 import { helpMessage } from '../blocks/help.ts';
 import { errorMessage } from '../blocks/replies.ts';
-import { escapeMrkdwn } from '../blocks/text.ts';
+import { clip, code } from '../blocks/text.ts';
 import { parseVteamCommand } from '../command-text.ts';
 import { replyToOf } from '../reply-target.ts';
 
@@ -60,7 +60,7 @@ export function registerVteamCommand(app: App, deps: CommandDeps): void {
     if (parsed.kind === 'other') {
       const subcommand = deps.subcommands?.find((c) => c.name === parsed.name);
       if (!subcommand) {
-        await ack({ response_type: 'ephemeral', ...helpMessage(`I don't know the command \`${escapeMrkdwn(parsed.name)}\`.`, extraHelp) });
+        await ack({ response_type: 'ephemeral', ...helpMessage(`I don't know the command ${code(clip(parsed.name, 100))}.`, extraHelp) });
         return;
       }
       await ack();

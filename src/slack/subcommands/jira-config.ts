@@ -21,7 +21,7 @@ import {
   formView, jiraSavedText, loadingView, messageView, projectProblemText, refusalReason, refusalText, usageText,
   type FormViewInput, type Refusal,
 } from '../blocks/settings.ts';
-import { code } from '../blocks/text.ts';
+import { code, escapeMrkdwn } from '../blocks/text.ts';
 import type { Subcommand } from '../handlers/vteam-command.ts';
 import {
   JIRA_CONFIG_CALLBACK_ID, LOAD_ISSUE_TYPES_ACTION, decodeMetadata, readJiraConfigForm, validProjectKey,
@@ -75,7 +75,7 @@ export function createJiraConfigSubcommand(deps: JiraConfigDeps): Subcommand {
       } catch (error) {
         const failure = toVteamError(error);
         deps.logger?.[failure.code === 'INTERNAL' ? 'error' : 'warn']({ err: failure.cause ?? error, project }, 'could not prepare the jira-config form');
-        view = messageView(metadata, `:warning: ${failure.userMessage}`);
+        view = messageView(metadata, `:warning: ${escapeMrkdwn(failure.userMessage)}`);
       }
       await context.client.views.update({ view_id: viewId, ...(opened.view?.hash ? { hash: opened.view.hash } : {}), view });
     },
@@ -152,7 +152,7 @@ async function loadChoices(deps: JiraConfigDeps, list: ListIssueTypes, siteUrl: 
   } catch (error) {
     const failure = toVteamError(error);
     deps.logger?.info({ err: failure.cause ?? error, code: failure.code, projectKey }, 'could not list Jira issue types');
-    return { notice: `Could not read the issue types of ${code(projectKey)} from Jira: ${failure.userMessage}` };
+    return { notice: `Could not read the issue types of ${code(projectKey)} from Jira: ${escapeMrkdwn(failure.userMessage)}` };
   }
 }
 
@@ -239,7 +239,7 @@ async function save(deps: JiraConfigDeps, user: SlackUserRef, project: string, v
   } catch (error) {
     const failure = toVteamError(error);
     deps.logger?.[failure.code === 'INTERNAL' ? 'error' : 'warn']({ err: failure.cause ?? error, project }, 'could not save the Jira settings');
-    return { kind: 'message', text: `:warning: ${failure.userMessage}` };
+    return { kind: 'message', text: `:warning: ${escapeMrkdwn(failure.userMessage)}` };
   }
 }
 

@@ -63,8 +63,8 @@ describe('/vteam subscribe, unsubscribe and list', () => {
       ['subscribe', ['no-settings'], {}, 'Project `no-settings` has no `projectsettings` object yet'],
       ['subscribe', ['team-a'], { channelId: 'C111' }, 'This channel is already bound to project `team-a`.'],
       ['unsubscribe', ['team-a'], {}, 'This channel is not bound to project `team-a`, so there is nothing to unsubscribe.'],
-      ['subscribe', [], {}, 'Usage: `/vteam subscribe <project>`'],
-      ['subscribe', ['a', 'b'], {}, 'Usage: `/vteam subscribe <project>`'],
+      ['subscribe', [], {}, 'Usage: `/vteam subscribe &lt;project&gt;`'],
+      ['subscribe', ['a', 'b'], {}, 'Usage: `/vteam subscribe &lt;project&gt;`'],
       ['subscribe', ['team-a'], { channelId: 'D0001' }, 'a direct message cannot be bound'],
     ];
     for (const [name, args, opts, expected] of cases) {

@@ -108,15 +108,25 @@ describe('/vteam jira-config', () => {
     expect(jira.calls).toHaveLength(0);
   });
 
-  it('tells a user who may not change the project before they fill it in', async () => {
+  it('shows a user the cluster refuses none of the project\'s settings, only why and whom to ask', async () => {
     await createJiraConfigSubcommand(deps).run(fx.context({ args: ['team-a'], userId: 'UBOB' }));
-    const form = JSON.stringify(viewArg(fx.slack.callsTo('views.update')[0]).blocks);
-    expect(form).toContain('Your cluster identity `ubob@example.com` may not change');
+    const view = viewArg(fx.slack.callsTo('views.update')[0]);
+    const text = messageText({ blocks: view.blocks });
+    expect(text).toContain('Your cluster identity `ubob@example.com` may not change the `projectsettings` of project `team-a`');
+    expect(text).toContain('ask one of them to run `/vteam jira-config team-a`');
+    const shown = JSON.stringify(view);
+    expect(shown).not.toContain('acme.atlassian.net');
+    expect(shown).not.toContain('OLD');
+    expect(shown).not.toContain('ambient-runner-secrets');
+    expect(shown).not.toContain('Feature Request');
+    expect(view.submit).toBeUndefined();
+    // Nothing was asked of Jira on the refused user's behalf either.
+    expect(jira.calls).toHaveLength(0);
   });
 
   it('answers a bad project without opening a modal, and an unmanaged one inside the modal', async () => {
     await createJiraConfigSubcommand(deps).run(fx.context({ args: [] }));
-    expect(fx.lastReply()?.text).toContain('Usage: `/vteam jira-config <project>`');
+    expect(fx.lastReply()?.text).toContain('Usage: `/vteam jira-config &lt;project&gt;`');
     fx.kube.addNamespace('plain');
     await createJiraConfigSubcommand(deps).run(fx.context({ args: ['plain'] }));
     expect(messageText({ blocks: viewArg(fx.slack.callsTo('views.update')[0]).blocks })).toContain('Namespace `plain` is not a vTeam project');

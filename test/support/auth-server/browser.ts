@@ -2,7 +2,12 @@
  * The user's browser, reduced to plain HTTP: follow the authorization server's redirects with a
  * cookie jar, fill in the sign-in form, then approve (or deny) consent, and stop at the first
  * redirect that leaves the authorization server — the one to the app's callback, which is
- * returned unfollowed so the test decides when (and how often) the callback is hit.
+ * returned unfollowed so the test decides when (and how often, and in which browser) the callback
+ * is hit.
+ *
+ * A `TestBrowser` is one browser's cookies for the app: `signInThroughLink` opens the bot's
+ * sign-in link in it (keeping the cookie the link sets) before the Atlassian leg, and `open`
+ * visits the callback with whatever cookies that browser holds. Two TestBrowsers are two people.
  */
 
 export interface BrowserLegOptions {
@@ -78,6 +83,55 @@ export async function completeBrowserLeg(authorizationUrl: string | URL, options
     request = submission(consent);
   }
   throw new BrowserLegError('too many steps before the authorization server redirected back');
+}
+
+/** Opens the bot's sign-in link (`/oauth/start?flow=…`) in `browser`, then signs in at the authorization server it redirects to. */
+export async function signInThroughLink(signInUrl: string | URL, options: BrowserLegOptions & { browser: TestBrowser }): Promise<URL> {
+  const response = await options.browser.open(signInUrl);
+  const location = response.headers.get('location');
+  if (response.status !== 302 || location === null) {
+    throw new BrowserLegError(`the sign-in link answered ${response.status}: ${textOf(response.text)}`, response.status);
+  }
+  return completeBrowserLeg(new URL(location, signInUrl), options);
+}
+
+export interface BrowserVisit {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The Set-Cookie lines of this answer, as sent. */
+  setCookies: string[];
+}
+
+/** One browser's cookies, per origin (paths and domains within an origin are not tracked); redirects are not followed. */
+export class TestBrowser {
+  readonly #jars = new Map<string, CookieJar>();
+  readonly #fetch: typeof fetch;
+
+  constructor(options: { fetch?: typeof fetch } = {}) {
+    this.#fetch = options.fetch ?? fetch;
+  }
+
+  async open(url: string | URL): Promise<BrowserVisit> {
+    const target = new URL(url);
+    const jar = this.#jar(target.origin);
+    const cookie = jar.header();
+    const response = await this.#fetch(target, { redirect: 'manual', headers: { accept: 'text/html', ...(cookie ? { cookie } : {}) } });
+    const setCookies = response.headers.getSetCookie();
+    jar.store(setCookies);
+    return { status: response.status, headers: response.headers, text: await response.text(), setCookies };
+  }
+
+  /** The Cookie header this browser sends to `origin`. */
+  cookieHeader(origin: string): string {
+    return this.#jar(origin).header();
+  }
+
+  #jar(origin: string): CookieJar {
+    let jar = this.#jars.get(origin);
+    if (jar === undefined) this.#jars.set(origin, (jar = new CookieJar()));
+    return jar;
+  }
 }
 
 function submission(form: HtmlForm): { url: URL; method: string; body?: URLSearchParams } {
