@@ -158,7 +158,7 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
   // What cards and pickers show: a workflow not seeded yet is shown with no documents yet.
   const rowsOf = (workflow: Parameters<PublishService['rowsOf']>[0]) => service.rowsOf(workflow, { branchMayBeMissing: true });
   const threads = createWorkflowThreads({ client: bolt.client, store, locks, logger, rowsOf, vteamUrl: config.vteamUrl });
-  const notifier = createSlackNotifier({ client: bolt.client, threads, rowsOf, logger, vteamUrl: config.vteamUrl });
+  const notifier = createSlackNotifier({ client: bolt.client, threads, rowsOf, logger, vteamUrl: config.vteamUrl, slackApiUrl: config.slack.apiUrl });
   const service = createPublishService({
     workflows, projects, documents, jira, store, locks, notifier,
     pending, history, metrics, links, failures,

@@ -27,3 +27,28 @@ export function replyToOf(user: SlackUserRef, channelId: string, extra: { respon
     sourceEphemeral: extra.sourceEphemeral,
   };
 }
+
+/** Slack's own hosts for response_url (commercial and GovSlack). */
+const SLACK_RESPONSE_HOSTS = ['hooks.slack.com', 'hooks.slack-gov.com'];
+
+/**
+ * Whether a response_url may be POSTed to: https on Slack's hooks host, or the origin of a
+ * configured SLACK_API_URL (a Slack-compatible gateway or test server). A stored or round-tripped
+ * URL that names anything else is dropped, so the bot never sends a user's message elsewhere.
+ */
+export function isSlackResponseUrl(url: string, slackApiUrl?: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  if (parsed.username !== '' || parsed.password !== '') return false;
+  if (parsed.protocol === 'https:' && SLACK_RESPONSE_HOSTS.includes(parsed.hostname.toLowerCase()) && parsed.port === '') return true;
+  if (slackApiUrl === undefined) return false;
+  try {
+    return parsed.origin === new URL(slackApiUrl).origin;
+  } catch {
+    return false;
+  }
+}

@@ -11,7 +11,7 @@ import {
   errorMessage, linkPendingMessage, pendingDroppedMessage, publishedReply, queuedMessage, threadFallbackMessage, updatedReply,
 } from './blocks/replies.ts';
 import { clip } from './blocks/text.ts';
-import { asSlackReplyTo, type SlackReplyTo } from './reply-target.ts';
+import { asSlackReplyTo, isSlackResponseUrl, type SlackReplyTo } from './reply-target.ts';
 import type { WorkflowThreads } from './workflow-threads.ts';
 
 interface Message {
@@ -30,12 +30,18 @@ export function createSlackNotifier(deps: {
   logger: Logger;
   fetch?: typeof fetch;
   vteamUrl?: string | undefined;
+  /** SLACK_API_URL, whose origin may also serve response_url (Slack-compatible gateways, tests). */
+  slackApiUrl?: string | undefined;
 }): PublishNotifier & { ephemeral(replyTo: ReplyTo, message: Message): Promise<void>; direct(userId: string, message: Message): Promise<void> } {
   const { client, threads, logger } = deps;
   const doFetch = deps.fetch ?? fetch;
 
   async function viaResponseUrl(target: SlackReplyTo, body: Record<string, unknown>): Promise<boolean> {
     if (!target.responseUrl) return false;
+    if (!isSlackResponseUrl(target.responseUrl, deps.slackApiUrl)) {
+      logger.warn('response_url is not a Slack URL; answering through the Web API instead');
+      return false;
+    }
     try {
       const response = await doFetch(target.responseUrl, {
         method: 'POST',
