@@ -27,6 +27,7 @@ import { createBoltApp } from './slack/bolt-app.ts';
 import { createChannelProblems } from './slack/channel-problems.ts';
 import { registerAccountHandlers } from './slack/handlers/account.ts';
 import { registerPublishActions } from './slack/handlers/publish-actions.ts';
+import { registerRetiredActions } from './slack/handlers/retired-actions.ts';
 import { registerPublishAs } from './slack/handlers/publish-as.ts';
 import { registerVteamCommand } from './slack/handlers/vteam-command.ts';
 import { createSlackNotifier } from './slack/slack-notifier.ts';
@@ -187,6 +188,7 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
   });
   registerAccountHandlers(bolt, { linkFlow, disconnect, tokens, history, logger });
   registerPublishActions(bolt, { service, logger, ephemeral: notifier.ephemeral, track });
+  registerRetiredActions(bolt, { logger, ephemeral: async (channel, user, text) => { await bolt.client.chat.postEphemeral({ channel, user, text }); } });
   registerPublishAs(bolt, { service, projects, jira, links, logger, ephemeral: notifier.ephemeral, track });
   bolt.error(async (error) => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');
