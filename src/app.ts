@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { createGuardedJiraGateway } from './atlassian/guarded-gateway.ts';
 import { createMcpJiraGateway } from './atlassian/jira-gateway.ts';
 import { createClassicSites } from './atlassian/classic-sites.ts';
-import { createSiteLookup } from './atlassian/site-lookup.ts';
+import { createAccountEmailLookup, createSiteLookup } from './atlassian/site-lookup.ts';
 import { createCardService } from './cards/card-service.ts';
 import { createCardsSlackClient } from './cards/slack-writer.ts';
 import type { Config } from './config/config.ts';
@@ -15,6 +15,7 @@ import { createIdentityMapper } from './identity/identity-mapper.ts';
 import { createDisconnect } from './oauth/disconnect.ts';
 import type { CompletedLink } from './oauth/link-flow.ts';
 import { createLinkFlow } from './oauth/link-flow.ts';
+import type { LinkIdentityCheck } from './oauth/link-identity.ts';
 import { createAtlassianOAuth, oauthModeFromConfig } from './oauth/oauth-client.ts';
 import { createSignInCookie } from './oauth/sign-in-cookie.ts';
 import { createTokenRefresher } from './oauth/token-refresher.ts';
@@ -85,7 +86,20 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
   const oauthMode = oauthModeFromConfig({ mcpUrl: config.atlassian.mcpUrl, ...config.atlassian.oauth });
   const oauth = createAtlassianOAuth({ mode: oauthMode, publicUrl: config.http.publicUrl, store, logger: logger.child({ component: 'oauth' }) });
   const siteLookup = createSiteLookup({ mode: oauthMode.kind, mcpUrl: config.atlassian.mcpUrl, apiUrl: config.atlassian.apiUrl, logger });
-  const linkFlow = createLinkFlow({ store, tokens, oauth, logger: logger.child({ component: 'oauth' }), siteLookup });
+  // A Connect link opened by someone else links nothing: the account's email must be the Slack user's
+  // (the closure reads `identities`, built with the Slack client below, only at link time).
+  const identityCheck: LinkIdentityCheck = config.atlassian.linkEmailMatch === 'off' ? { policy: 'off' } : {
+    policy: 'required',
+    slackEmailOf: async (user) => {
+      const found = await identities.resolve(user);
+      return found.kind === 'no-email' ? undefined : found.email;
+    },
+    atlassianEmailOf: oauthMode.kind === 'classic' ? createAccountEmailLookup({ apiUrl: config.atlassian.apiUrl }) : undefined,
+  };
+  if (oauthMode.kind === 'classic' && identityCheck.policy === 'required' && !oauthMode.scopes.includes('read:me')) {
+    logger.warn('ATLASSIAN_OAUTH_SCOPES lacks read:me: no account can be checked against its Slack email, so every link will be refused; add read:me (and the User identity API to the 3LO app) or set ATLASSIAN_LINK_EMAIL_MATCH=off');
+  }
+  const linkFlow = createLinkFlow({ store, tokens, oauth, logger: logger.child({ component: 'oauth' }), siteLookup, identityCheck });
   // Binds each sign-in to the browser that opened the link: /oauth/start sets it, /oauth/callback requires it.
   const signInCookie = createSignInCookie(config.http.publicUrl);
   const disconnect = createDisconnect({ tokens, oauth, logger });

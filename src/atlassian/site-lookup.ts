@@ -7,6 +7,8 @@ import { readSites, readToolResult, type AtlassianSite } from './results.ts';
 export interface SiteLookupResult {
   sites: AtlassianSite[];
   accountName?: string | undefined;
+  /** MCP: the account's email from `atlassianUserInfo`, for the identity check at link time. */
+  accountEmail?: string | undefined;
 }
 
 export type SiteLookup = (accessToken: string) => Promise<SiteLookupResult>;
@@ -28,11 +30,34 @@ export class SiteLookupError extends Error {
 
 /** A list of a user's sites is a few hundred bytes; a megabyte is not an answer from Atlassian. */
 const MAX_SITES_BODY_BYTES = 1024 * 1024;
+/** A user profile is well under a kilobyte. */
+const MAX_ME_BODY_BYTES = 64 * 1024;
 const LOOKUP_TIMEOUT_MS = 15_000;
+const MAX_EMAIL_LENGTH = 254;
 
 /** `<ATLASSIAN_API_URL>/oauth/token/accessible-resources`, the classic 3LO way to list a token's sites. */
 export function accessibleResourcesUrl(apiUrl: string): string {
   return `${apiUrl.replace(/\/+$/, '')}/oauth/token/accessible-resources`;
+}
+
+/** `<ATLASSIAN_API_URL>/me`, Atlassian's user identity API (scope read:me): `{account_id, email, name, …}`. */
+export function meUrl(apiUrl: string): string {
+  return `${apiUrl.replace(/\/+$/, '')}/me`;
+}
+
+/** The account email of a classic 3LO token, or undefined when the answer has none. Throws SiteLookupError. */
+export type AccountEmailLookup = (accessToken: string) => Promise<string | undefined>;
+
+/**
+ * Classic 3LO: who a token belongs to, from `/me` on the API gateway — asked once, when a user
+ * links, to check the account is the Slack user's own. The token goes to that one host only.
+ */
+export function createAccountEmailLookup(options: { apiUrl?: string; fetch?: typeof fetch }): AccountEmailLookup {
+  const url = meUrl(options.apiUrl ?? 'https://api.atlassian.com');
+  return async (accessToken) => {
+    const { value } = await getJson(options.fetch ?? fetch, url, accessToken, MAX_ME_BODY_BYTES, '/me');
+    return emailOf((value as { email?: unknown } | null)?.email);
+  };
 }
 
 /**
@@ -65,15 +90,17 @@ export function createSiteLookup(options: {
       const sitesResult = readToolResult(await client.callTool({ name: 'getAccessibleAtlassianResources', arguments: {} }, undefined, request));
       const sites = sitesResult.kind === 'ok' ? readSites(sitesResult.value) ?? [] : [];
       let accountName: string | undefined;
+      let accountEmail: string | undefined;
       try {
         const user = readToolResult(await client.callTool({ name: 'atlassianUserInfo', arguments: {} }, undefined, request));
-        const info = user.kind === 'ok' ? user.value as { name?: unknown; displayName?: unknown } | undefined : undefined;
+        const info = user.kind === 'ok' ? user.value as { name?: unknown; displayName?: unknown; email?: unknown } | null | undefined : undefined;
         const name = info?.name ?? info?.displayName;
         accountName = typeof name === 'string' ? name.slice(0, 200) : undefined;
+        accountEmail = emailOf(info?.email);
       } catch (error) {
         options.logger?.debug({ err: error }, 'atlassianUserInfo unavailable');
       }
-      return { sites, accountName };
+      return { sites, accountName, accountEmail };
     } finally {
       await Promise.race([transport.terminateSession().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
       await client.close().catch(() => undefined);
@@ -83,31 +110,39 @@ export function createSiteLookup(options: {
   const restUrl = accessibleResourcesUrl(options.apiUrl ?? 'https://api.atlassian.com');
 
   async function viaRest(accessToken: string): Promise<SiteLookupResult> {
-    let response: Response;
-    try {
-      response = await doFetch(restUrl, {
-        headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
-        redirect: 'error', // the token goes to this host only
-        signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS),
-      });
-    } catch (error) {
-      throw new SiteLookupError('accessible-resources could not be reached', undefined, error);
-    }
-    if (!response.ok) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new SiteLookupError(`accessible-resources answered ${response.status}`, response.status);
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(decodeText(await readCapped(response, MAX_SITES_BODY_BYTES)));
-    } catch (error) {
-      const reason = error instanceof BodyTooLargeError ? 'is too large' : 'is not JSON';
-      throw new SiteLookupError(`the accessible-resources answer ${reason}`, response.status, error);
-    }
+    const { value, status } = await getJson(doFetch, restUrl, accessToken, MAX_SITES_BODY_BYTES, 'accessible-resources');
     const sites = readSites(value);
-    if (sites === undefined) throw new SiteLookupError('the accessible-resources answer is not a site list', response.status);
+    if (sites === undefined) throw new SiteLookupError('the accessible-resources answer is not a site list', status);
     return { sites };
   }
 
   return options.mode === 'mcp' ? viaMcp : viaRest;
+}
+
+/** GET with the token to this URL only (no redirects), within the deadline and the size cap. */
+async function getJson(doFetch: typeof fetch, url: string, accessToken: string, maxBytes: number, what: string): Promise<{ value: unknown; status: number }> {
+  let response: Response;
+  try {
+    response = await doFetch(url, {
+      headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+      redirect: 'error', // the token goes to this host only
+      signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS),
+    });
+  } catch (error) {
+    throw new SiteLookupError(`${what} could not be reached`, undefined, error);
+  }
+  if (!response.ok) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new SiteLookupError(`${what} answered ${response.status}`, response.status);
+  }
+  try {
+    return { value: JSON.parse(decodeText(await readCapped(response, maxBytes))) as unknown, status: response.status };
+  } catch (error) {
+    const reason = error instanceof BodyTooLargeError ? 'is too large' : 'is not JSON';
+    throw new SiteLookupError(`the ${what} answer ${reason}`, response.status, error);
+  }
+}
+
+function emailOf(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' && value.length <= MAX_EMAIL_LENGTH ? value.trim() : undefined;
 }

@@ -17,6 +17,8 @@ export interface Config {
     /** Atlassian's API gateway (classic 3LO: accessible-resources). */
     apiUrl: string;
     oauth: { clientId?: string | undefined; clientSecret?: string | undefined; issuer?: string | undefined; scopes?: string[] | undefined };
+    /** Must a linked Atlassian account have the Slack user's email (ATLASSIAN_LINK_EMAIL_MATCH)? */
+    linkEmailMatch: 'required' | 'off';
   };
   store: { url: string; tokenEncryptionKey: string | undefined };
   kubernetes: { kubeconfigPath: string | undefined };
@@ -87,6 +89,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
         issuer: env.ATLASSIAN_OAUTH_ISSUER,
         scopes: env.ATLASSIAN_OAUTH_SCOPES?.split(/\s+/).filter(Boolean),
       },
+      linkEmailMatch: env.ATLASSIAN_LINK_EMAIL_MATCH,
     },
     store: { url: env.STORE_URL, tokenEncryptionKey: env.TOKEN_ENCRYPTION_KEY },
     kubernetes: { kubeconfigPath: env.KUBECONFIG },

@@ -38,8 +38,15 @@ export const envSchema = z.object({
   ATLASSIAN_OAUTH_CLIENT_ID: optionalString,
   ATLASSIAN_OAUTH_CLIENT_SECRET: optionalString,
   ATLASSIAN_OAUTH_ISSUER: optionalUrl('the OAuth issuer, e.g. https://auth.atlassian.com'),
-  /** Space-separated; default: what the server advertises (MCP) or Jira read/write + offline_access (classic). */
+  /** Space-separated; default: what the server advertises (MCP) or Jira read/write + read:me + offline_access (classic). */
   ATLASSIAN_OAUTH_SCOPES: optionalString,
+  /**
+   * `required`: an account links only if its Atlassian email is the Slack user's profile email (so a
+   * Connect link opened by someone else links nothing). `off` skips that check and weakens the protection.
+   */
+  ATLASSIAN_LINK_EMAIL_MATCH: z.enum(['required', 'off'], {
+    error: 'must be required (an Atlassian account links only if its email is the Slack profile email) or off (no such check)',
+  }).default('required'),
   STORE_URL: z.string().trim()
     .regex(/^(sqlite:|redis:\/\/|rediss:\/\/)/, 'must start with sqlite: (embedded, one replica) or redis:// / rediss:// (several replicas)')
     .default('sqlite://./data/vteam-slack.sqlite'),

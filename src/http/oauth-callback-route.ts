@@ -9,7 +9,8 @@ export const OAUTH_CALLBACK_PATH = '/oauth/callback';
 
 /**
  * Where Atlassian sends the browser back. It finishes the link (state checked, the browser checked
- * against the cookie `/oauth/start` set, code exchanged, tokens stored) and shows a plain page;
+ * against the cookie `/oauth/start` set, code exchanged, the account checked against the Slack
+ * user's email, tokens stored) and shows a plain page;
  * everything a failure needs is in the page's one sentence. The cookie is cleared either way.
  */
 export function oauthCallbackRoute(deps: { linkFlow: LinkFlow; cookie: SignInCookie; onLinked: (result: CompletedLink) => Promise<void>; logger: Logger }): AppRoute {
@@ -27,7 +28,7 @@ export function oauthCallbackRoute(deps: { linkFlow: LinkFlow; cookie: SignInCoo
       } catch (error) {
         if (isLinkError(error)) {
           deps.logger.info({ kind: error.kind }, 'Atlassian link not completed');
-          sendPage(res, 400, 'Not connected', describeLinkFailure(error.kind).replace(/\*/g, ''));
+          sendPage(res, 400, 'Not connected', describeLinkFailure(error.kind, { signedInAs: error.signedInAs, format: 'plain' }));
           return;
         }
         deps.logger.error({ err: error }, 'OAuth callback failed');

@@ -31,7 +31,7 @@ export function oauthStartRoute(deps: { linkFlow: LinkFlow; cookie: SignInCookie
       } catch (error) {
         if (!isLinkError(error)) throw error;
         deps.logger.info({ kind: error.kind }, 'Atlassian sign-in not started');
-        sendPage(res, error.kind === 'unavailable' ? 503 : 400, 'Not connected', describeLinkFailure(error.kind).replace(/\*/g, ''));
+        sendPage(res, error.kind === 'unavailable' ? 503 : 400, 'Not connected', describeLinkFailure(error.kind, { format: 'plain' }));
       }
     },
   };

@@ -81,6 +81,13 @@ export type LinkFailureKind =
   | 'missing_code'
   /** Exchanging the code for tokens failed. */
   | 'exchange_failed'
+  /**
+   * The Atlassian account signed in is not the Slack user's own: its email differs from their Slack
+   * profile email (a Connect link opened by someone else). Nothing is stored.
+   */
+  | 'other_account'
+  /** Either email could not be read, so the account could not be checked against the Slack user; nothing is stored. */
+  | 'unverified_account'
   /** Starting a link failed: the authorization server cannot be discovered or registered with. */
   | 'unavailable';
 
@@ -92,14 +99,21 @@ export class LinkError extends Error {
   readonly context: unknown;
   /** For `authorization_error`: the server's OAuth error code. */
   readonly oauthError: string | undefined;
+  /** For `other_account`: the masked email of the Atlassian account signed in (`g***@example.com`). */
+  readonly signedInAs: string | undefined;
 
-  constructor(kind: LinkFailureKind, message: string, options: { user?: SlackUserRef; context?: unknown; oauthError?: string; cause?: unknown } = {}) {
+  constructor(
+    kind: LinkFailureKind,
+    message: string,
+    options: { user?: SlackUserRef; context?: unknown; oauthError?: string; signedInAs?: string; cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LinkError';
     this.kind = kind;
     this.user = options.user;
     this.context = options.context;
     this.oauthError = options.oauthError;
+    this.signedInAs = options.signedInAs;
   }
 }
 
@@ -107,16 +121,23 @@ export function isLinkError(error: unknown, kind?: LinkFailureKind): error is Li
   return error instanceof LinkError && (kind === undefined || error.kind === kind);
 }
 
-/** One sentence per failure for the callback page; every one says how to start again. */
-export function describeLinkFailure(kind: LinkFailureKind): string {
-  const again = 'Go back to Slack and press *Connect Atlassian account* again (or run `/vteam connect`).';
+/**
+ * One sentence per failure for the callback page (`plain`) or Slack (`mrkdwn`, the default); every
+ * one says how to start again. `signedInAs` is the masked email of the account signed in, for
+ * `other_account` (its asterisks must not turn into mrkdwn bold, hence the code span there).
+ */
+export function describeLinkFailure(kind: LinkFailureKind, options: { signedInAs?: string | undefined; format?: 'mrkdwn' | 'plain' } = {}): string {
+  const plain = options.format === 'plain';
+  const connect = plain ? 'Connect Atlassian account' : '*Connect Atlassian account*';
+  const again = `Go back to Slack and press ${connect} again (or run \`/vteam connect\`).`;
+  const signedInAs = options.signedInAs === undefined ? '' : plain ? ` (${options.signedInAs})` : ` (\`${options.signedInAs}\`)`;
   switch (kind) {
     case 'expired_state':
       return `This sign-in link has expired. ${again}`;
     case 'used_state':
       return `This sign-in link was already used. ${again}`;
     case 'other_browser':
-      return 'This sign-in was not started in this browser, so nothing was connected: go back to Slack, press *Connect Atlassian account* again and finish the sign-in in the same browser.';
+      return `This sign-in was not started in this browser, so nothing was connected: go back to Slack, press ${connect} again and finish the sign-in in the same browser.`;
     case 'unknown_state':
     case 'mismatched_issuer':
       return `This sign-in link is not valid. ${again}`;
@@ -128,5 +149,9 @@ export function describeLinkFailure(kind: LinkFailureKind): string {
     case 'exchange_failed':
     case 'unavailable':
       return `We could not reach Atlassian to finish connecting your account. Please try again in a minute: ${again}`;
+    case 'other_account':
+      return `The Atlassian account you signed in with${signedInAs} is not the one of the Slack user who asked to connect, so nothing was connected: go back to Slack, press ${connect} again and sign in with your own Atlassian account, the one with the email of your Slack profile.`;
+    case 'unverified_account':
+      return `We could not verify that this Atlassian account belongs to the Slack user who asked to connect, so nothing was connected: press ${connect} in Slack to try again, and if it keeps failing ask your administrator to check that the bot may read email addresses (Slack scope users:read.email, Atlassian scope read:me) or to set ATLASSIAN_LINK_EMAIL_MATCH=off.`;
   }
 }

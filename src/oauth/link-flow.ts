@@ -8,8 +8,10 @@
  *    open of the link (another browser, a forwarded copy) gets nothing.
  *  - `completeLink` (the browser's return to `/oauth/callback`) consumes the state atomically (a
  *    replay loses even when racing), requires that browser's secret, exchanges the code, reads the
- *    user's sites and stores the link — overwriting any old one. An Atlassian sign-in finished in a
- *    browser that did not start it (someone sent their link to a colleague) links nothing.
+ *    user's sites, checks the account is the Slack user's own (link-identity.ts) and stores the link —
+ *    overwriting any old one. An Atlassian sign-in finished in a browser that did not start it
+ *    (someone sent their opened link to a colleague) links nothing; nor does one where the colleague
+ *    opened the link herself and signed in as herself (her email is not the Slack user's).
  * Every failure is a LinkError with a kind.
  *
  * The records (link-records.ts) hold no value that would open a link or complete a flow; they
@@ -23,6 +25,7 @@ import type { SlackUserRef } from '../publishing/model.ts';
 import type { TokenStore } from '../storage/tokens.ts';
 import type { AtlassianLink, KeyValueStore } from '../storage/types.ts';
 import { LinkError, OAuthError, toOAuthError } from './errors.ts';
+import { beginIdentityCheck, type LinkIdentityCheck } from './link-identity.ts';
 import { isSameBrowser, pendingSchema, sha256, signInKey, signInSchema, stateKey, type PendingLink, type SignInLink } from './link-records.ts';
 import type { AtlassianOAuth } from './oauth-client.ts';
 
@@ -32,14 +35,22 @@ export interface AtlassianSite {
   name: string;
 }
 
-/** What the server says the fresh token can reach (the lead calls getAccessibleAtlassianResources). */
-export type SiteLookup = (accessToken: string) => Promise<{ sites: AtlassianSite[]; accountName?: string | undefined }>;
+/**
+ * What the server says the fresh token can reach (the lead calls getAccessibleAtlassianResources),
+ * and who it belongs to when the same call can tell (MCP `atlassianUserInfo`).
+ */
+export type SiteLookup = (accessToken: string) => Promise<{ sites: AtlassianSite[]; accountName?: string | undefined; accountEmail?: string | undefined }>;
 
 export interface LinkFlowOptions {
   store: KeyValueStore;
   tokens: TokenStore;
   oauth: AtlassianOAuth;
   siteLookup?: SiteLookup;
+  /**
+   * ATLASSIAN_LINK_EMAIL_MATCH: whether the Atlassian account must have the Slack user's email.
+   * Required, so no caller forgets it: `{ policy: 'off' }` is a choice, not a default.
+   */
+  identityCheck: LinkIdentityCheck;
   logger?: Logger;
   /** How long a sign-in link may be opened, and then how long that browser has to complete it. Default 10 minutes. */
   stateTtlMs?: number;
@@ -237,15 +248,37 @@ export function createLinkFlow(options: LinkFlowOptions): LinkFlow {
       throw new LinkError('exchange_failed', failure.message, { user, context, cause: failure });
     }
 
+    // Read beside the site lookup; compared once it is done (MCP reads the email with the sites).
+    const identity = beginIdentityCheck(options.identityCheck, user, tokenSet.accessToken);
     let sites: AtlassianSite[] | undefined;
     let accountName: string | undefined;
+    let accountEmail: string | undefined;
     if (options.siteLookup !== undefined) {
       try {
-        ({ sites, accountName } = await options.siteLookup(tokenSet.accessToken));
+        ({ sites, accountName, accountEmail } = await options.siteLookup(tokenSet.accessToken));
       } catch (error) {
-        // The tokens are good and the code is spent: keep the link; sites can be read later.
-        logger?.warn({ ...who(user), reason: (error as Error).message?.slice(0, 200) }, 'Linked, but could not read the accessible Atlassian sites');
+        // The tokens are good and the code is spent: sites can be read later. (In MCP mode the
+        // account email came with them, so the identity check below will refuse unless it is off.)
+        logger?.warn({ ...who(user), reason: (error as Error).message?.slice(0, 200) }, 'Could not read the accessible Atlassian sites');
       }
+    }
+
+    // Refused links store nothing. The tokens are not revoked: on servers that revoke the whole
+    // grant, that would also end the signed-in person's own link to this bot.
+    const verdict = await identity?.verdict(accountEmail);
+    if (verdict?.kind === 'other_account') {
+      logger?.warn(
+        { ...who(user), signedInAs: verdict.signedInAs, slackEmail: verdict.slackEmail },
+        'The Atlassian account signed in is not the Slack user\'s own (its email differs from the Slack profile email: a Connect link opened by someone else?); nothing linked',
+      );
+      throw new LinkError('other_account', 'The Atlassian account signed in is not the Slack user\'s own', { user, context, signedInAs: verdict.signedInAs });
+    }
+    if (verdict?.kind === 'unverified') {
+      logger?.warn(
+        { ...who(user), slackEmail: verdict.slackEmail, atlassianEmail: verdict.atlassianEmail, reasons: verdict.reasons },
+        'Could not check the Atlassian account against the Slack user\'s email, so nothing was linked (ATLASSIAN_LINK_EMAIL_MATCH=required)',
+      );
+      throw new LinkError('unverified_account', 'The Atlassian account could not be checked against the Slack user\'s email', { user, context });
     }
 
     const link: AtlassianLink = {
@@ -258,7 +291,7 @@ export function createLinkFlow(options: LinkFlowOptions): LinkFlow {
       linkedAt: now(),
     };
     await tokens.put(user, link);
-    logger?.info({ ...who(user), sites: sites?.length, refreshable: link.refreshToken !== undefined }, 'Linked an Atlassian account');
+    logger?.info({ ...who(user), sites: sites?.length, refreshable: link.refreshToken !== undefined, emailMatch: verdict === undefined ? 'off' : 'checked' }, 'Linked an Atlassian account');
     return { user, link, context };
   }
 

@@ -36,8 +36,11 @@ export type OAuthMode =
       audience?: string | undefined;
     };
 
-/** Classic 3LO scopes the self-hosted MCP server needs for Jira, plus refresh. */
-export const CLASSIC_DEFAULT_SCOPES = ['read:jira-work', 'write:jira-work', 'read:jira-user', 'offline_access'];
+/**
+ * Classic 3LO scopes the self-hosted MCP server needs for Jira, plus refresh, plus `read:me` (the
+ * user identity API) so a link can be checked against the Slack user's email.
+ */
+export const CLASSIC_DEFAULT_SCOPES = ['read:jira-work', 'write:jira-work', 'read:jira-user', 'read:me', 'offline_access'];
 
 /** Maps configuration (PRODUCT §7) to a mode: a client secret means a classic 3LO app. */
 export function oauthModeFromConfig(config: {

@@ -25,6 +25,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...base, ATLASSIAN_API_URL: 'api.atlassian.com' })).toThrow(/ATLASSIAN_API_URL must be an http\(s\) URL/);
   });
 
+  it('requires by default that a linked Atlassian account has the Slack user\'s email; off turns that off; anything else is refused', () => {
+    expect(loadConfig(base).atlassian.linkEmailMatch).toBe('required');
+    expect(loadConfig({ ...base, ATLASSIAN_LINK_EMAIL_MATCH: 'off' }).atlassian.linkEmailMatch).toBe('off');
+    expect(loadConfig({ ...base, ATLASSIAN_LINK_EMAIL_MATCH: 'required' }).atlassian.linkEmailMatch).toBe('required');
+    expect(loadConfig({ ...base, ATLASSIAN_LINK_EMAIL_MATCH: '' }).atlassian.linkEmailMatch).toBe('required');
+    for (const value of ['false', 'no', 'Off ', 'domain']) {
+      expect(() => loadConfig({ ...base, ATLASSIAN_LINK_EMAIL_MATCH: value })).toThrow(/ATLASSIAN_LINK_EMAIL_MATCH must be required \(an Atlassian account links only if its email is the Slack profile email\) or off/);
+    }
+    expect(describeConfig({ ...base, ATLASSIAN_LINK_EMAIL_MATCH: 'off' })).toMatchObject({ ATLASSIAN_LINK_EMAIL_MATCH: 'off' });
+  });
+
   it('switches to Socket Mode when an app token is set, without needing a signing secret', () => {
     expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }).slack.mode).toBe('socket');
   });

@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseKeyRing } from '../../src/storage/crypto.ts';
+import { createStore } from '../../src/storage/store.ts';
+import { createTokenStore } from '../../src/storage/tokens.ts';
 import { TestBrowser, completeBrowserLeg, signInThroughLink } from '../support/auth-server/browser.ts';
 import { messageText } from '../support/fake-slack.ts';
 import { eventBody, postToSlackEvents } from '../support/slack-requests.ts';
@@ -8,14 +11,21 @@ import { SPEC, WORKFLOW, startEnvironment, type Environment } from '../support/e
  * The whole OAuth 2.1 leg against a real authorization server (oidc-provider: dynamic client
  * registration, PKCE, resource indicators, rotating refresh tokens), discovered from the MCP
  * endpoint's 401, with the browser driven by plain HTTP. Slack holds only the bot's sign-in link;
- * the browser that opens it gets the cookie the callback requires.
+ * the browser that opens it gets the cookie the callback requires, and the Atlassian account signed
+ * in must have the email of the Slack user who clicked Connect (the fake Slack answers users.info
+ * with `<user id lowercased>@example.com`; the MCP server's atlassianUserInfo, the account's email).
  */
 let env: Environment;
 const BOB = { userId: 'U0010', dm: 'DU0010' };
 const secretsSeen: string[] = [];
 let usedCallback: URL | undefined;
 
-beforeAll(async () => { env = await startEnvironment({ oauth: true }); });
+beforeAll(async () => {
+  env = await startEnvironment({ oauth: true });
+  // Bob's own Atlassian account has his Slack email; Grace's is hers.
+  env.auth!.addAccount('bob', { password: 'password', name: 'Bob Builder', email: 'u0010@example.com' });
+  env.auth!.addAccount('grace', { password: 'password', name: 'Grace Hopper', email: 'grace@example.com' });
+});
 afterAll(async () => { await env?.close(); });
 
 const dmCalls = () => env.slack.calls.filter((c) => c.args.channel === BOB.dm);
@@ -37,7 +47,7 @@ async function connectFromLatestPromptOrEphemeral(_ackBody: string): Promise<voi
   const replaced = await env.slack.waitFor(() => env.slack.responses.slice(before).find((r) => r.id === click.responseId));
   const url = /"url":"([^"]+)"/.exec(JSON.stringify(replaced.body.blocks))?.[1];
   const browser = new TestBrowser();
-  const callback = await signInThroughLink(url!, { login: 'ada', browser });
+  const callback = await signInThroughLink(url!, { login: 'bob', browser });
   expect((await browser.open(callback)).status).toBe(200);
 }
 
@@ -83,7 +93,7 @@ describe('linking an Atlassian account from Slack', () => {
 
   it('denied consent shows a friendly page and links nothing', async () => {
     const browser = new TestBrowser();
-    const callback = await signInThroughLink(await clickConnect(promptTs), { login: 'ada', deny: true, browser });
+    const callback = await signInThroughLink(await clickConnect(promptTs), { login: 'bob', deny: true, browser });
     const page = await browser.open(callback);
     expect(page.status).toBe(400);
     expect(page.text).toMatch(/Access was not granted/);
@@ -91,7 +101,6 @@ describe('linking an Atlassian account from Slack', () => {
   });
 
   it('a sign-in finished in another browser (Bob forwards his link to a colleague) links nothing and says to start again in the same browser', async () => {
-    env.auth!.addAccount('grace', { password: 'password', name: 'Grace Hopper' });
     const grantsBefore = env.auth!.counters.authorizationCodeGrants;
     const link = await clickConnect(promptTs);
 
@@ -120,9 +129,41 @@ describe('linking an Atlassian account from Slack', () => {
     expect(env.app.output.join('\n')).toMatch(/"cookie":"missing".*did not start this sign-in/);
   });
 
+  it('Bob\'s Connect link, copied unopened and opened by Grace, who signs in as herself: refused, nothing stored, nothing published as Grace', async () => {
+    const grantsBefore = env.auth!.counters.authorizationCodeGrants;
+    const link = await clickConnect(promptTs); // Bob copies it without opening it
+
+    // Grace opens it: her browser gets the cookie, and she signs in to Atlassian as herself.
+    const gracesBrowser = new TestBrowser();
+    const callback = await signInThroughLink(link, { login: 'grace', browser: gracesBrowser });
+    secretsSeen.push(new URL(link).searchParams.get('flow')!, callback.searchParams.get('code')!, callback.searchParams.get('state')!, signInCookieOf(gracesBrowser)!);
+    const page = await gracesBrowser.open(callback);
+    expect(page.status).toBe(400);
+    expect(page.text).toContain('The Atlassian account you signed in with (g***@example.com) is not the one of the Slack user who asked to connect, so nothing was connected: go back to Slack, press Connect Atlassian account again and sign in with your own Atlassian account, the one with the email of your Slack profile.');
+    expect(page.text).not.toContain('grace@example.com');
+    expect(env.auth!.counters.authorizationCodeGrants).toBe(grantsBefore + 1); // exchanged, checked, refused
+
+    // Nothing stored for Bob, no Connected DM, and the publish waiting for his link did not run as Grace.
+    const store = await createStore(env.appEnv().STORE_URL!);
+    try {
+      expect(await createTokenStore(store, parseKeyRing(env.appEnv().TOKEN_ENCRYPTION_KEY!)).get({ teamId: 'T0001', userId: BOB.userId })).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+    expect(dmCalls().some((c) => /Connected/.test(messageText(c.args)))).toBe(false);
+    expect(env.mcp.toolCalls('createJiraIssue')).toEqual([]);
+    expect(env.mcp.issues()).toHaveLength(0);
+    // Burned: Bob cannot bring Grace's callback back himself.
+    expect((await new TestBrowser().open(callback)).text).toMatch(/already used/);
+
+    const output = env.app.output.join('\n');
+    expect(output).toMatch(/"signedInAs":"g\*\*\*@example.com","slackEmail":"u\*\*\*@example.com".*not the Slack user's own/);
+    expect(output).not.toMatch(/grace@example\.com|u0010@example\.com/);
+  });
+
   it('completing the sign-in connects the account, says so in a DM, and finishes the waiting publish by itself', async () => {
     const browser = new TestBrowser();
-    const callback = await signInThroughLink(await clickConnect(promptTs), { login: 'ada', browser });
+    const callback = await signInThroughLink(await clickConnect(promptTs), { login: 'bob', browser });
     usedCallback = callback;
     secretsSeen.push(callback.searchParams.get('code')!, callback.searchParams.get('state')!, signInCookieOf(browser)!);
     const page = await browser.open(callback);
@@ -137,7 +178,7 @@ describe('linking an Atlassian account from Slack', () => {
     // Created with the token this user's OAuth flow produced, audience-bound to the MCP endpoint.
     const token = env.mcp.toolCalls('createJiraIssue')[0]!.token!;
     secretsSeen.push(token);
-    expect(await env.auth!.verifyAccessToken(token)).toMatchObject({ aud: env.mcp.url, sub: 'ada' });
+    expect(await env.auth!.verifyAccessToken(token)).toMatchObject({ aud: env.mcp.url, sub: 'bob' });
     const reply = await env.slack.waitFor(() => env.slack.callsTo('chat.postMessage').find((c) => c.args.thread_ts && messageText(c.args).includes(issue!.key)));
     expect(messageText(reply.args)).toContain(`<@${BOB.userId}>`);
   });
@@ -168,7 +209,7 @@ describe('linking an Atlassian account from Slack', () => {
     const prompt = await env.slack.waitFor(() => env.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === BOB.dm && JSON.stringify(c.args.blocks ?? '').includes('connect_atlassian')).at(-1));
     const ts = (prompt as unknown as { args: Record<string, unknown> }).args.ts as string | undefined;
     const browser = new TestBrowser();
-    const callback = await signInThroughLink(await clickConnect(ts ?? promptTs), { login: 'ada', browser });
+    const callback = await signInThroughLink(await clickConnect(ts ?? promptTs), { login: 'bob', browser });
     expect((await browser.open(callback)).status).toBe(200);
   }
 
@@ -186,7 +227,7 @@ describe('linking an Atlassian account from Slack', () => {
   });
 
   it('a revoked grant marks the link broken, asks to reconnect, and the publish resumes after reconnecting', async () => {
-    await env.auth!.revokeGrant('ada');
+    await env.auth!.revokeGrant('bob');
     const answer = await env.command(`publish ${WORKFLOW} specs/001-dark-mode/tasks.md`, { userId: BOB.userId });
     const note = await env.slack.waitFor(() => env.slack.responses.find((r) => r.id === answer.responseId));
     expect(messageText(note.body)).toMatch(/Jira authentication expired\. Please re-authenticate/);
@@ -205,8 +246,9 @@ describe('linking an Atlassian account from Slack', () => {
     expect(messageText(prompt.body)).toMatch(/not linked yet/);
   });
 
-  it('never writes a token, code, state, sign-in link id or cookie value to its logs', () => {
+  it('never writes a token, code, state, sign-in link id, cookie value or email to its logs', () => {
     const output = env.app.output.join('\n');
+    expect(output).not.toMatch(/(u0010|grace)@example\.com/);
     expect(secretsSeen.length).toBeGreaterThanOrEqual(12);
     for (const secret of secretsSeen) expect(output).not.toContain(secret);
   });

@@ -12,7 +12,15 @@ import { CHANNEL, PLAN, PROJECT, SITE, SPEC, TASKS, WORKFLOW, buttonValue, start
  */
 let env: Environment;
 const BOB = { userId: 'U0020', dm: 'DU0020' };
-beforeAll(async () => { env = await startEnvironment({ dialect: 'self-hosted', classic: true }); });
+beforeAll(async () => {
+  env = await startEnvironment({ dialect: 'self-hosted', classic: true });
+  // Bob's Atlassian account has his Slack email (users.info: `u0020@example.com`); /me says so.
+  env.auth!.addAccount('bob', { password: 'password', name: 'Bob Builder', email: 'u0020@example.com' });
+  env.atlassianApi!.answerMe(async (token) => {
+    const account = await env.auth!.verifyAccessToken(token);
+    return account && { account_id: account.sub, email: account.email, name: account.name };
+  });
+});
 afterAll(async () => { await env?.close(); });
 
 const threadReplies = () => env.slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts !== undefined);
@@ -29,7 +37,7 @@ async function signInFromDm(): Promise<{ callback: URL; browser: TestBrowser }> 
   const url = /"url":"([^"]+)"/.exec(JSON.stringify(update.args.blocks))?.[1];
   if (url === undefined) throw new Error('no sign-in URL in the DM');
   const browser = new TestBrowser();
-  return { callback: await signInThroughLink(url, { login: 'ada', browser }), browser };
+  return { callback: await signInThroughLink(url, { login: 'bob', browser }), browser };
 }
 
 describe('publishing through a self-hosted mcp-atlassian with a classic 3LO app', () => {
@@ -50,6 +58,8 @@ describe('publishing through a self-hosted mcp-atlassian with a classic 3LO app'
     // The resumed publish reads the sites again and sends the project's site, not the first granted one.
     await env.slack.waitFor(() => env.workflowLinks().find((l) => l.path === SPEC), 15_000);
     expect(env.atlassianApi!.lookups.map((l) => l.status)).toEqual([503, 200]);
+    // Who signed in was read once, at link time, from /me (read:me is among the default scopes).
+    expect(env.atlassianApi!.meLookups.map((l) => l.status)).toEqual([200]);
     const [create] = env.mcp.toolCalls('jira_create_issue');
     expect(create?.cloudId).toBe(acmeId());
     const reply = await env.slack.waitFor(() => threadReplies().find((c) => /PROJ-\d+/.test(messageText(c.args))));

@@ -1,7 +1,8 @@
 /**
  * `/oauth/start` and `/oauth/callback` as browsers meet them: the real routes, link flow, store and
  * authorization server, with each browser's cookies kept apart (`TestBrowser`). The sign-in is bound
- * to the browser that opened the Slack link: anyone else finishing it links nothing.
+ * to the browser that opened the Slack link: anyone else finishing it links nothing; and the account
+ * signed in must have the Slack user's email, so a link opened by someone else links nothing either.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +15,7 @@ import { createLinkFlow } from '../../src/oauth/link-flow.ts';
 import { createAtlassianOAuth } from '../../src/oauth/oauth-client.ts';
 import { createSignInCookie } from '../../src/oauth/sign-in-cookie.ts';
 import { TestBrowser, completeBrowserLeg, signInThroughLink } from '../support/auth-server/browser.ts';
-import { ada, captureLogs, memoryStores, startOAuthWorld } from '../oauth/helpers.ts';
+import { ada, captureLogs, emailMatch, mcpSiteLookup, memoryStores, startOAuthWorld } from '../oauth/helpers.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -27,11 +28,13 @@ afterEach(async () => {
  */
 async function startBot(publicUrl = 'http://127.0.0.1') {
   const world = await startOAuthWorld();
-  world.auth.addAccount('grace', { password: 'password', name: 'Grace Hopper' });
+  world.auth.addAccount('grace', { password: 'password', name: 'Grace Hopper', email: 'grace@example.com' });
   const { store, tokens } = await memoryStores();
   const logs = captureLogs();
   const oauth = createAtlassianOAuth({ mode: { kind: 'mcp', mcpUrl: world.mcp.url }, publicUrl, store, logger: logs.logger });
-  const linkFlow = createLinkFlow({ store, tokens, oauth, logger: logs.logger });
+  // Ada (U1) has the email of the `ada` account on the auth server.
+  const identityCheck = emailMatch({ U1: 'ada@example.com' }).check;
+  const linkFlow = createLinkFlow({ store, tokens, oauth, siteLookup: mcpSiteLookup(world.auth), identityCheck, logger: logs.logger });
   const cookie = createSignInCookie(publicUrl);
   const linked: CompletedLink[] = [];
   const routes = toBoltRoutes([
@@ -121,6 +124,25 @@ describe('the sign-in link and the callback, bound to one browser', () => {
     expect(replay.text).toMatch(/already used/);
     expect(await bot.tokens.get(ada)).toBeUndefined();
     expect(bot.world.auth.counters.tokenRequests).toBe(0);
+  });
+
+  it('the attack the cookie cannot stop: Ada\'s Connect link, unopened, opened in Grace\'s browser where she signs in as herself; nothing is linked, the page says so with her email masked', async () => {
+    const bot = await startBot();
+    const gracesBrowser = new TestBrowser();
+    const callback = await signInThroughLink(await bot.clickConnect(), { login: 'grace', browser: gracesBrowser });
+    const page = await gracesBrowser.open(bot.local(callback));
+    expect(page.status).toBe(400);
+    expect(page.text).toContain('The Atlassian account you signed in with (g***@example.com) is not the one of the Slack user who asked to connect, so nothing was connected: go back to Slack, press Connect Atlassian account again and sign in with your own Atlassian account, the one with the email of your Slack profile.');
+    expect(page.text).not.toContain('grace@example.com');
+    expect(page.setCookies).toEqual([expect.stringMatching(/^vteam_sign_in=;/)]);
+    expect(bot.linked).toEqual([]);
+    expect(await bot.tokens.get(ada)).toBeUndefined();
+    expect(bot.logs.text()).toMatch(/"signedInAs":"g\*\*\*@example.com".*not the Slack user's own/);
+    expect(bot.logs.text()).not.toMatch(/grace@example\.com|ada@example\.com/);
+
+    // Burned: the same callback again is a replay, whoever brings it.
+    expect((await gracesBrowser.open(bot.local(callback))).text).toMatch(/already used/);
+    expect(await bot.tokens.get(ada)).toBeUndefined();
   });
 
   it('a browser holding the cookie of another sign-in is refused the same way', async () => {

@@ -7,7 +7,7 @@ import { createTokenRefresher } from '../../src/oauth/token-refresher.ts';
 import { createLockService } from '../../src/storage/locks.ts';
 import type { TokenStore } from '../../src/storage/tokens.ts';
 import type { KeyValueStore } from '../../src/storage/types.ts';
-import { ada, linkInOneBrowser, memoryStores, publicUrl, startOAuthWorld } from './helpers.ts';
+import { ada, linkInOneBrowser, memoryStores, publicUrl, startOAuthWorld, NO_IDENTITY_CHECK } from './helpers.ts';
 
 describe('dynamic client registration', () => {
   let world: Awaited<ReturnType<typeof startOAuthWorld>>;
@@ -54,7 +54,7 @@ describe('dynamic client registration', () => {
 
   it('when the server forgets the client (invalid_client), the link breaks and the next link registers again', async () => {
     const oauth = createAtlassianOAuth({ mode: { kind: 'mcp', mcpUrl: world.mcp.url }, publicUrl, store });
-    const flow = createLinkFlow({ store, tokens, oauth });
+    const flow = createLinkFlow({ store, tokens, oauth, identityCheck: NO_IDENTITY_CHECK });
     const broken: unknown[] = [];
     const refresher = createTokenRefresher({ tokens, locks: createLockService(store), oauth, onBroken: (user) => void broken.push(user) });
     const first = await linkInOneBrowser(flow, ada);

@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import type { CompletedLink, LinkFlow, OpenedSignIn, StartedLink } from '../../src/oauth/link-flow.ts';
+import type { CompletedLink, LinkFlow, OpenedSignIn, SiteLookup, StartedLink } from '../../src/oauth/link-flow.ts';
+import type { LinkIdentityCheck } from '../../src/oauth/link-identity.ts';
 import type { SlackUserRef } from '../../src/publishing/model.ts';
 import { parseKeyRing } from '../../src/storage/crypto.ts';
 import { createStore } from '../../src/storage/store.ts';
@@ -118,6 +119,37 @@ export async function memoryStores(storeUrl = 'sqlite::memory:'): Promise<{ stor
 }
 
 export const ada = { teamId: 'T1', userId: 'U1' };
+
+/** For tests about tokens rather than about who links: ATLASSIAN_LINK_EMAIL_MATCH=off. */
+export const NO_IDENTITY_CHECK: LinkIdentityCheck = { policy: 'off' };
+
+/**
+ * The default policy with a Slack workspace of these profile emails (by user id; a missing user has
+ * none): `slackEmails` may be changed by the test, and `asked` lists whose email was read.
+ */
+export function emailMatch(slackEmails: Record<string, string | undefined>, atlassianEmailOf?: (accessToken: string) => Promise<string | undefined>) {
+  const asked: string[] = [];
+  const check: LinkIdentityCheck = {
+    policy: 'required',
+    slackEmailOf: async (user) => {
+      asked.push(user.userId);
+      return slackEmails[user.userId];
+    },
+    atlassianEmailOf,
+  };
+  return { check, asked, slackEmails };
+}
+
+/**
+ * A site lookup as the MCP server answers it (getAccessibleAtlassianResources + atlassianUserInfo):
+ * one site, and the name and email of the account the token belongs to on `auth`.
+ */
+export function mcpSiteLookup(auth: Pick<AuthServerHandle, 'verifyAccessToken'>): SiteLookup {
+  return async (accessToken) => {
+    const account = await auth.verifyAccessToken(accessToken);
+    return { sites: [{ id: 'cloud-1', url: 'https://acme.atlassian.net', name: 'acme' }], accountName: account?.name, accountEmail: account?.email };
+  };
+}
 export const publicUrl = 'http://localhost:3999';
 
 /** The `flow` id of a sign-in link (what `/oauth/start` hands to `openSignIn`). */

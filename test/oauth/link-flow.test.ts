@@ -1,12 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createAtlassianOAuth } from '../../src/oauth/oauth-client.ts';
+import { CLASSIC_DEFAULT_SCOPES, createAtlassianOAuth } from '../../src/oauth/oauth-client.ts';
 import { createLinkFlow } from '../../src/oauth/link-flow.ts';
 import type { LinkFlow, SiteLookup } from '../../src/oauth/link-flow.ts';
-import { LinkError } from '../../src/oauth/errors.ts';
+import { LinkError, describeLinkFailure } from '../../src/oauth/errors.ts';
+import { createAccountEmailLookup } from '../../src/atlassian/site-lookup.ts';
 import type { TokenStore } from '../../src/storage/tokens.ts';
 import type { KeyValueStore } from '../../src/storage/types.ts';
 import { completeBrowserLeg, startAuthServer } from '../support/auth-server/index.ts';
-import { ada, captureLogs, flowIdOf, linkInOneBrowser, memoryStores, publicUrl, signInOneBrowser, startOAuthWorld } from './helpers.ts';
+import { startFakeAtlassianApi } from '../support/fake-atlassian-api.ts';
+import { ada, captureLogs, emailMatch, flowIdOf, linkInOneBrowser, mcpSiteLookup, memoryStores, publicUrl, signInOneBrowser, startOAuthWorld } from './helpers.ts';
 
 const sites: SiteLookup = async () => ({ sites: [{ id: 'cloud-1', url: 'https://acme.atlassian.net', name: 'acme' }], accountName: 'Ada Lovelace' });
 
@@ -23,14 +25,19 @@ describe('account linking (MCP-native: discovery, dynamic registration, PKCE, re
   let clock: number;
   let flow: LinkFlow;
   let logs: ReturnType<typeof captureLogs>;
+  let oauth: ReturnType<typeof createAtlassianOAuth>;
+  /** Ada (Slack U1) has the email of her Atlassian account, `ada` on the auth server; Grace is U2. */
+  let identity: ReturnType<typeof emailMatch>;
 
   beforeEach(async () => {
     world = await startOAuthWorld();
+    world.auth.addAccount('grace', { password: 'password', name: 'Grace Hopper', email: 'grace@example.com' });
     ({ store, tokens } = await memoryStores());
     clock = Date.now();
     logs = captureLogs();
-    const oauth = createAtlassianOAuth({ mode: { kind: 'mcp', mcpUrl: world.mcp.url }, publicUrl, store, logger: logs.logger });
-    flow = createLinkFlow({ store, tokens, oauth, siteLookup: sites, logger: logs.logger, now: () => clock });
+    oauth = createAtlassianOAuth({ mode: { kind: 'mcp', mcpUrl: world.mcp.url }, publicUrl, store, logger: logs.logger });
+    identity = emailMatch({ U1: ' Ada@Example.COM', U2: 'grace@example.com' });
+    flow = createLinkFlow({ store, tokens, oauth, siteLookup: mcpSiteLookup(world.auth), identityCheck: identity.check, logger: logs.logger, now: () => clock });
   });
   afterEach(async () => {
     await world.close();
@@ -77,7 +84,6 @@ describe('account linking (MCP-native: discovery, dynamic registration, PKCE, re
   });
 
   it('a link sent to a colleague links nothing: a callback from a browser without the cookie, or with another flow\'s, is refused and burns the state', async () => {
-    world.auth.addAccount('grace', { password: 'password', name: 'Grace Hopper' });
     // Ada opens her link (her browser gets the secret) and forwards the Atlassian URL; Grace signs in and comes back.
     const opened = await flow.openSignIn(flowIdOf((await flow.startLink(ada, { resumePublish: 'p1' })).signInUrl));
     const gracesCallback = await completeBrowserLeg(opened.authorizationUrl, { login: 'grace' });
@@ -221,9 +227,78 @@ describe('account linking (MCP-native: discovery, dynamic registration, PKCE, re
     expect(world.auth.counters.registrations).toBe(1);
   });
 
-  it('keeps the link when the site lookup fails', async () => {
-    const oauth = createAtlassianOAuth({ mode: { kind: 'mcp', mcpUrl: world.mcp.url }, publicUrl, store });
-    const lookupDown = createLinkFlow({ store, tokens, oauth, siteLookup: async () => { throw new Error('MCP down'); } });
+  it('the attack: Ada\'s Connect link, unopened, opened by Grace\'s browser where she signs in as herself, links nothing and names the account only masked', async () => {
+    // Ada copies her sign-in link without opening it; Grace opens it, so Grace's browser holds the cookie.
+    const started = await flow.startLink(ada, { resumePublish: 'p1' });
+    const gracesBrowser = await flow.openSignIn(flowIdOf(started.signInUrl));
+    const callback = await completeBrowserLeg(gracesBrowser.authorizationUrl, { login: 'grace' });
+
+    const refused = await failure(flow.completeLink(callback, gracesBrowser.browserSecret));
+    expect(refused).toMatchObject({ kind: 'other_account', user: ada, context: { resumePublish: 'p1' }, signedInAs: 'g***@example.com' });
+    expect(identity.asked).toEqual(['U1']); // the email of the Slack user who clicked Connect, not of whoever signed in
+    expect(await tokens.get(ada)).toBeUndefined();
+    expect(await tokens.get({ teamId: 'T1', userId: 'U2' })).toBeUndefined();
+    // Burned: a second try with the same callback is a replay.
+    expect((await failure(flow.completeLink(callback, gracesBrowser.browserSecret))).kind).toBe('used_state');
+
+    const page = describeLinkFailure(refused.kind, { signedInAs: refused.signedInAs, format: 'plain' });
+    expect(page).toBe('The Atlassian account you signed in with (g***@example.com) is not the one of the Slack user who asked to connect, so nothing was connected: go back to Slack, press Connect Atlassian account again and sign in with your own Atlassian account, the one with the email of your Slack profile.');
+    expect(describeLinkFailure(refused.kind, { signedInAs: refused.signedInAs })).toContain('(`g***@example.com`)'); // no stray mrkdwn bold in Slack
+    const text = logs.text();
+    expect(text).toMatch(/"signedInAs":"g\*\*\*@example.com","slackEmail":"a\*\*\*@example.com".*not the Slack user's own/);
+    expect(text).not.toMatch(/grace@example\.com|ada@example\.com/i);
+  });
+
+  it('the same person links whatever the case and spacing of either email', async () => {
+    const done = await linkInOneBrowser(flow, ada, 'ada');
+    expect(done.link.accountName).toBe('Ada Lovelace');
+    expect(await tokens.get(ada)).toEqual(done.link);
+    expect(logs.text()).toMatch(/"emailMatch":"checked".*Linked an Atlassian account/);
+  });
+
+  it('an email that cannot be read on either side refuses the link (fail closed) and says how to fix it', async () => {
+    // No Slack email (users:read.email not granted, or none on the profile).
+    identity.slackEmails.U1 = undefined;
+    const noSlackEmail = await failure(linkInOneBrowser(flow, ada));
+    expect(noSlackEmail).toMatchObject({ kind: 'unverified_account', user: ada });
+    expect(await tokens.get(ada)).toBeUndefined();
+    expect(logs.text()).toMatch(/"slackEmail":"unknown","atlassianEmail":"known","reasons":\["Slack shows no profile email \(is users:read.email granted\?\)"\]/);
+    identity.slackEmails.U1 = 'ada@example.com';
+
+    // MCP: the site lookup (with atlassianUserInfo) failed, or its answer has no email.
+    const down = createLinkFlow({ store, tokens, oauth, siteLookup: async () => { throw new Error('MCP down'); }, identityCheck: identity.check, logger: logs.logger });
+    expect((await failure(linkInOneBrowser(down, ada))).kind).toBe('unverified_account');
+    const noEmail = createLinkFlow({ store, tokens, oauth, siteLookup: async () => ({ sites: [] }), identityCheck: identity.check, logger: logs.logger });
+    expect((await failure(linkInOneBrowser(noEmail, ada))).kind).toBe('unverified_account');
+    expect(await tokens.get(ada)).toBeUndefined();
+
+    // Slack itself failing is as unknown as no email.
+    const slackFails = createLinkFlow({
+      store, tokens, oauth, siteLookup: mcpSiteLookup(world.auth), logger: logs.logger,
+      identityCheck: { policy: 'required', slackEmailOf: async () => { throw new Error('users.info timed out'); } },
+    });
+    expect((await failure(linkInOneBrowser(slackFails, ada))).kind).toBe('unverified_account');
+    expect(logs.text()).toContain('the Slack profile email could not be read: users.info timed out');
+
+    expect(describeLinkFailure('unverified_account', { format: 'plain' })).toBe('We could not verify that this Atlassian account belongs to the Slack user who asked to connect, so nothing was connected: press Connect Atlassian account in Slack to try again, and if it keeps failing ask your administrator to check that the bot may read email addresses (Slack scope users:read.email, Atlassian scope read:me) or to set ATLASSIAN_LINK_EMAIL_MATCH=off.');
+    expect(logs.text()).not.toMatch(/ada@example\.com/i);
+  });
+
+  it('ATLASSIAN_LINK_EMAIL_MATCH=off skips the check: the same unopened link then links Ada to Grace\'s account (why off weakens the protection)', async () => {
+    const off = createLinkFlow({ store, tokens, oauth, siteLookup: mcpSiteLookup(world.auth), identityCheck: { policy: 'off' }, logger: logs.logger });
+    const done = await linkInOneBrowser(off, ada, 'grace');
+    expect(done.link.accountName).toBe('Grace Hopper');
+    expect(await world.auth.verifyAccessToken((await tokens.get(ada))!.accessToken)).toMatchObject({ sub: 'grace' });
+    expect(identity.asked).toEqual([]);
+    expect(logs.text()).toMatch(/"emailMatch":"off".*Linked an Atlassian account/);
+  });
+
+  it('keeps the link when the site lookup fails but the account email is known (classic: from /me)', async () => {
+    const lookupDown = createLinkFlow({
+      store, tokens, oauth,
+      siteLookup: async () => { throw new Error('MCP down'); },
+      identityCheck: emailMatch({ U1: 'ada@example.com' }, async (token) => (await world.auth.verifyAccessToken(token))?.email).check,
+    });
     const done = await linkInOneBrowser(lookupDown, ada);
     expect(done.link.sites).toBeUndefined();
     expect((await tokens.get(ada))?.accessToken).toBe(done.link.accessToken);
@@ -238,6 +313,8 @@ describe('account linking (MCP-native: discovery, dynamic registration, PKCE, re
     await failure(flow.completeLink(denied.callback, denied.browserSecret));
     const forwarded = await signInOneBrowser(flow, ada);
     await failure(flow.completeLink(forwarded.callback, 'a-cookie-from-another-browser-0123456789abcdef'));
+    const otherAccount = await signInOneBrowser(flow, ada, { login: 'grace' });
+    await failure(flow.completeLink(otherAccount.callback, otherAccount.browserSecret));
 
     const text = logs.text();
     expect(text).toContain('Linked an Atlassian account');
@@ -254,6 +331,10 @@ describe('account linking (MCP-native: discovery, dynamic registration, PKCE, re
       browserSecret,
       forwarded.browserSecret,
       'a-cookie-from-another-browser-0123456789abcdef',
+      otherAccount.callback.searchParams.get('code') as string,
+      otherAccount.browserSecret,
+      'grace@example.com',
+      'ada@example.com',
     ];
     for (const secret of secrets) {
       expect(secret.length).toBeGreaterThan(10);
@@ -263,36 +344,57 @@ describe('account linking (MCP-native: discovery, dynamic registration, PKCE, re
 });
 
 describe('account linking (classic 3LO app: configured confidential client)', () => {
-  it('uses the configured client and secret, the audience parameter and configured scopes', async () => {
-    const resource = 'https://api.atlassian.example/';
-    const auth = await startAuthServer({
-      defaultResource: resource,
-      clients: [
-        {
-          client_id: 'classic-app',
-          client_secret: 'classic-secret-value-0123456789',
-          redirect_uris: [`${publicUrl}/oauth/callback`],
-          token_endpoint_auth_method: 'client_secret_post',
-          grant_types: ['authorization_code', 'refresh_token'],
-        },
-      ],
+  const classicClient = {
+    client_id: 'classic-app',
+    client_secret: 'classic-secret-value-0123456789',
+    redirect_uris: [`${publicUrl}/oauth/callback`],
+    token_endpoint_auth_method: 'client_secret_post' as const,
+    grant_types: ['authorization_code', 'refresh_token'],
+  };
+  const resource = 'https://api.atlassian.example/';
+
+  /** The classic world: auth server, Atlassian's API gateway answering /me for its tokens, a link flow as app.ts builds it. */
+  async function classicWorld() {
+    const auth = await startAuthServer({ defaultResource: resource, clients: [classicClient] });
+    auth.addAccount('grace', { password: 'password', name: 'Grace Hopper', email: 'grace@example.com' });
+    const api = await startFakeAtlassianApi({
+      sitesFor: async (token) => ((await auth.verifyAccessToken(token)) === undefined ? undefined : [{ id: 'cloud-1', url: 'https://acme.atlassian.net', name: 'acme' }]),
+      accountFor: async (token) => {
+        const account = await auth.verifyAccessToken(token);
+        return account && { account_id: account.sub, email: account.email, name: account.name };
+      },
     });
     const { store, tokens } = await memoryStores();
     const logs = captureLogs();
+    const oauth = createAtlassianOAuth({
+      mode: { kind: 'classic', issuer: auth.issuer, clientId: 'classic-app', clientSecret: 'classic-secret-value-0123456789', scopes: CLASSIC_DEFAULT_SCOPES },
+      publicUrl,
+      store,
+      logger: logs.logger,
+    });
+    const identity = emailMatch({ U1: 'ada@example.com' }, createAccountEmailLookup({ apiUrl: api.url }));
+    const flow = createLinkFlow({ store, tokens, oauth, siteLookup: sites, identityCheck: identity.check, logger: logs.logger });
+    return {
+      auth, api, store, tokens, logs, flow,
+      async close() {
+        await api.close();
+        await auth.close();
+        await store.close();
+      },
+    };
+  }
+
+  it('uses the configured client and secret, the audience parameter and configured scopes (read:me among them), and checks the account with /me', async () => {
+    const world = await classicWorld();
     try {
-      const oauth = createAtlassianOAuth({
-        mode: { kind: 'classic', issuer: auth.issuer, clientId: 'classic-app', clientSecret: 'classic-secret-value-0123456789', scopes: ['read:jira-work', 'write:jira-work', 'offline_access'] },
-        publicUrl,
-        store,
-        logger: logs.logger,
-      });
-      const flow = createLinkFlow({ store, tokens, oauth, siteLookup: sites, logger: logs.logger });
+      const { flow, auth, api, tokens, logs } = world;
       const opened = await flow.openSignIn(flowIdOf((await flow.startLink(ada)).signInUrl));
       const authorize = new URL(opened.authorizationUrl);
       expect(authorize.searchParams.get('audience')).toBe('api.atlassian.com');
       expect(authorize.searchParams.get('client_id')).toBe('classic-app');
       expect(authorize.searchParams.has('resource')).toBe(false);
       expect(authorize.searchParams.get('prompt')).toBe('consent');
+      expect(authorize.searchParams.get('scope')?.split(' ')).toEqual(expect.arrayContaining(['read:jira-work', 'write:jira-work', 'read:me', 'offline_access']));
 
       const done = await flow.completeLink(await completeBrowserLeg(opened.authorizationUrl, { login: 'ada' }), opened.browserSecret);
       // The cloud id is chosen per publish from the project's site, never fixed to the first grant.
@@ -300,11 +402,48 @@ describe('account linking (classic 3LO app: configured confidential client)', ()
       expect(done.link.sites?.map((site) => site.id)).toEqual(['cloud-1']);
       expect(done.link.refreshToken).toBeDefined();
       expect(await auth.verifyAccessToken(done.link.accessToken)).toMatchObject({ sub: 'ada', clientId: 'classic-app' });
+      expect(await tokens.get(ada)).toEqual(done.link);
+      expect(api.meLookups).toEqual([{ token: done.link.accessToken, status: 200 }]);
       expect(auth.counters.registrations).toBe(0);
       expect(logs.text()).not.toContain('classic-secret-value-0123456789');
     } finally {
-      await auth.close();
-      await store.close();
+      await world.close();
+    }
+  });
+
+  it('the attack, classic: /me says the account signed in is Grace\'s, so Ada\'s link stays empty', async () => {
+    const world = await classicWorld();
+    try {
+      const opened = await world.flow.openSignIn(flowIdOf((await world.flow.startLink(ada)).signInUrl));
+      const callback = await completeBrowserLeg(opened.authorizationUrl, { login: 'grace' });
+      const refused = await failure(world.flow.completeLink(callback, opened.browserSecret));
+      expect(refused).toMatchObject({ kind: 'other_account', signedInAs: 'g***@example.com', user: ada });
+      expect(await world.tokens.get(ada)).toBeUndefined();
+      expect(world.api.meLookups.map((lookup) => lookup.status)).toEqual([200]);
+    } finally {
+      await world.close();
+    }
+  });
+
+  it('a /me that cannot be read (read:me not granted, Atlassian down) refuses the link; the next try links', async () => {
+    const world = await classicWorld();
+    try {
+      world.api.answerMe(() => undefined); // 403, as for a token without read:me
+      expect((await failure(linkInOneBrowser(world.flow, ada))).kind).toBe('unverified_account');
+      expect(world.logs.text()).toContain('the Atlassian account email (/me) could not be read: /me answered 403');
+      world.api.answerMe(async (token) => {
+        const account = await world.auth.verifyAccessToken(token);
+        return account && { account_id: account.sub, email: account.email };
+      });
+      world.api.failNextMe(1, 503);
+      expect((await failure(linkInOneBrowser(world.flow, ada))).kind).toBe('unverified_account');
+      expect(await world.tokens.get(ada)).toBeUndefined();
+
+      await expect(linkInOneBrowser(world.flow, ada)).resolves.toMatchObject({ user: ada });
+      expect(world.api.meLookups.map((lookup) => lookup.status)).toEqual([403, 503, 200]);
+      expect(world.logs.text()).not.toContain('ada@example.com');
+    } finally {
+      await world.close();
     }
   });
 });

@@ -15,7 +15,7 @@ import type { TokenStore } from '../../src/storage/tokens.ts';
 import type { KeyValueStore } from '../../src/storage/types.ts';
 import { startRedis } from '../support/redis.ts';
 import type { RedisHandle } from '../support/redis.ts';
-import { ada, linkInOneBrowser, memoryStores, publicUrl, startOAuthWorld } from './helpers.ts';
+import { ada, linkInOneBrowser, memoryStores, publicUrl, startOAuthWorld, NO_IDENTITY_CHECK } from './helpers.ts';
 
 const worker = fileURLToPath(new URL('./fixtures/refresh-worker.ts', import.meta.url));
 
@@ -62,7 +62,7 @@ describe('refresh-token rotation across processes', () => {
 
   it('two processes refreshing the same user at once: one refresh reaches the server, both get the same valid token', async () => {
     const oauth = createAtlassianOAuth({ mode: { kind: 'mcp', mcpUrl: world.mcp.url }, publicUrl, store });
-    const flow = createLinkFlow({ store, tokens, oauth });
+    const flow = createLinkFlow({ store, tokens, oauth, identityCheck: NO_IDENTITY_CHECK });
     const { link } = await linkInOneBrowser(flow, ada);
     await tokens.put(ada, { ...link, expiresAt: Date.now() - 1000 }); // expired: both must refresh
 

@@ -6,7 +6,7 @@ import { createTokenRefresher, type RefreshOutcome } from '../../src/oauth/token
 import { createLockService } from '../../src/storage/locks.ts';
 import type { TokenStore } from '../../src/storage/tokens.ts';
 import type { KeyValueStore } from '../../src/storage/types.ts';
-import { ada, linkInOneBrowser, memoryStores, publicUrl, startOAuthWorld } from './helpers.ts';
+import { ada, linkInOneBrowser, memoryStores, publicUrl, startOAuthWorld, NO_IDENTITY_CHECK } from './helpers.ts';
 
 describe('token refresher outcomes', () => {
   let world: Awaited<ReturnType<typeof startOAuthWorld>>;
@@ -21,7 +21,7 @@ describe('token refresher outcomes', () => {
     const oauth = createAtlassianOAuth({ mode: { kind: 'mcp', mcpUrl: world.mcp.url }, publicUrl, store });
     outcomes = [];
     refresher = createTokenRefresher({ tokens, locks: createLockService(store), oauth, onRefresh: (outcome) => outcomes.push(outcome) });
-    const flow = createLinkFlow({ store, tokens, oauth });
+    const flow = createLinkFlow({ store, tokens, oauth, identityCheck: NO_IDENTITY_CHECK });
     await linkInOneBrowser(flow, ada);
   });
   afterEach(async () => {

@@ -10,7 +10,7 @@ import { createLockService } from '../../src/storage/locks.ts';
 import type { TokenStore } from '../../src/storage/tokens.ts';
 import type { AtlassianLink, KeyValueStore } from '../../src/storage/types.ts';
 import type { SlackUserRef } from '../../src/publishing/model.ts';
-import { ada, linkInOneBrowser, captureLogs, memoryStores, publicUrl, startOAuthWorld } from './helpers.ts';
+import { ada, linkInOneBrowser, captureLogs, memoryStores, publicUrl, startOAuthWorld, NO_IDENTITY_CHECK } from './helpers.ts';
 
 describe('token refresher', () => {
   let world: Awaited<ReturnType<typeof startOAuthWorld>>;
@@ -37,7 +37,7 @@ describe('token refresher', () => {
         broken.push(user);
       },
     });
-    const flow = createLinkFlow({ store, tokens, oauth, logger: logs.logger });
+    const flow = createLinkFlow({ store, tokens, oauth, logger: logs.logger, identityCheck: NO_IDENTITY_CHECK });
     linked = (await linkInOneBrowser(flow, ada)).link;
   });
   afterEach(async () => {

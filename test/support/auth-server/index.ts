@@ -24,6 +24,8 @@ export type { ProtectedResourceMetadata } from './protected-resource.ts';
 export interface TestAccount {
   password: string;
   name?: string;
+  /** The account's email, as Atlassian's `/me` and `atlassianUserInfo` answer it. */
+  email?: string;
 }
 
 export interface StaticClient {
@@ -41,7 +43,7 @@ export interface AuthServerOptions {
   resourceScopes?: string[];
   /** Access-token lifetime in seconds (default 3600); changeable later with `setAccessTokenTtl`. */
   accessTokenTtlSeconds?: number;
-  /** Accounts that may sign in; default `{ ada: { password: 'password', name: 'Ada Lovelace' } }`. */
+  /** Accounts that may sign in; default `{ ada: { password: 'password', name: 'Ada Lovelace', email: 'ada@example.com' } }`. */
   accounts?: Record<string, TestAccount>;
   /** Pre-registered clients (e.g. a classic confidential 3LO app). */
   clients?: StaticClient[];
@@ -79,6 +81,9 @@ export interface AuthServerCounters {
 
 export interface VerifiedAccessToken {
   sub: string;
+  /** The account's name and email now (from the account store), for fakes that answer "who am I". */
+  name: string | undefined;
+  email: string | undefined;
   aud: string | string[] | undefined;
   scope: string | undefined;
   clientId: string | undefined;
@@ -111,7 +116,7 @@ export interface AuthServerHandle {
 const DEFAULT_SCOPES = ['read:jira-work', 'write:jira-work'];
 
 export async function startAuthServer(options: AuthServerOptions = {}): Promise<AuthServerHandle> {
-  const accounts = new Map(Object.entries(options.accounts ?? { ada: { password: 'password', name: 'Ada Lovelace' } }));
+  const accounts = new Map(Object.entries(options.accounts ?? { ada: { password: 'password', name: 'Ada Lovelace', email: 'ada@example.com' } }));
   const resources = new Set(options.resource === undefined ? [] : [options.resource]);
   if (options.defaultResource !== undefined) resources.add(options.defaultResource);
   const resourceScopes = options.resourceScopes ?? DEFAULT_SCOPES;
@@ -148,7 +153,7 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     scopes: ['openid', 'offline_access'],
     findAccount: (_ctx: unknown, id: string) =>
-      accounts.has(id) ? { accountId: id, claims: () => ({ sub: id, name: accounts.get(id)?.name }) } : undefined,
+      accounts.has(id) ? { accountId: id, claims: () => ({ sub: id, name: accounts.get(id)?.name, email: accounts.get(id)?.email }) } : undefined,
     features: {
       devInteractions: { enabled: false },
       registration: { enabled: true, initialAccessToken: false },
@@ -275,7 +280,8 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
       const found = await provider.AccessToken.find(token);
       if (found === undefined || found.isExpired || found.accountId === undefined) return undefined;
       if (found.grantId !== undefined && (await provider.Grant.find(found.grantId)) === undefined) return undefined;
-      return { sub: found.accountId, aud: found.aud, scope: found.scope, clientId: found.clientId };
+      const account = accounts.get(found.accountId);
+      return { sub: found.accountId, name: account?.name, email: account?.email, aud: found.aud, scope: found.scope, clientId: found.clientId };
     },
     async revokeGrant(sub) {
       const grants = grantsByAccount.get(sub) ?? new Set<string>();

@@ -60,7 +60,8 @@ export interface FakeMcpOptions {
    */
   authorization?: {
     issuer: string;
-    verify(token: string): Promise<{ sub: string; aud?: string | string[] | undefined } | undefined>;
+    /** `email`: the account's, answered by atlassianUserInfo (default `<sub>@example.com`). */
+    verify(token: string): Promise<{ sub: string; aud?: string | string[] | undefined; email?: string | undefined } | undefined>;
     sites: string[];
     /** The audience tokens must carry; default this endpoint (classic 3LO tokens: Atlassian's API gateway). */
     audience?: string;
@@ -324,7 +325,10 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
     const verified = await authorization.verify(token).catch(() => undefined);
     const audiences = [verified?.aud].flat();
     if (verified !== undefined && audiences.includes(authorization.audience ?? `${origin}${path}`)) {
-      if (jira.validToken(token) === undefined) jira.addToken({ token, sites: authorization.sites, account: { accountId: verified.sub, name: verified.sub } });
+      if (jira.validToken(token) === undefined) {
+        const email = verified.email === undefined ? {} : { email: verified.email };
+        jira.addToken({ token, sites: authorization.sites, account: { accountId: verified.sub, name: verified.sub, ...email } });
+      }
     } else {
       jira.tokens.delete(token);
     }
