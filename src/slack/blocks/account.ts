@@ -2,7 +2,7 @@ import type { HomeView, KnownBlock } from '@slack/types';
 import type { RecentPublish } from '../../publishing/user-records.ts';
 import type { AtlassianLink } from '../../storage/types.ts';
 import { ACTIONS } from '../action-values.ts';
-import { clip, code, escapeMrkdwn, link } from './text.ts';
+import { clip, code, escapeMrkdwn, link, mrkdwnSection } from './text.ts';
 
 /** A link button still sends an action, which must be acknowledged. */
 export const OPEN_SIGN_IN = 'open_atlassian_sign_in';
@@ -20,11 +20,11 @@ const connectButton = (text = 'Connect Atlassian account') => ({
  * single-use sign-in link, so an old DM never holds an expired one.
  */
 export function connectPrompt(reason: 'missing' | 'broken' | 'asked', path?: string): { text: string; blocks: KnownBlock[] } {
-  const waiting = path ? ` Your publish of ${code(path)} continues by itself once you are connected.` : '';
+  const waiting = path ? ` Your publish of ${code(clip(path, 200))} continues by itself once you are connected.` : '';
   const text = reason === 'broken'
     ? `Jira authentication expired. Please re-authenticate: connect your Atlassian account again.${waiting}`
     : `Connect your Atlassian account so that Jira issues are created as you, with your own permissions.${waiting}`;
-  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }, { type: 'actions', elements: [connectButton(reason === 'broken' ? 'Reconnect Atlassian account' : undefined)] }] };
+  return { text, blocks: [mrkdwnSection(text), { type: 'actions', elements: [connectButton(reason === 'broken' ? 'Reconnect Atlassian account' : undefined)] }] };
 }
 
 /**
@@ -37,7 +37,7 @@ export function signInLink(signInUrl: string, expiresAt: number): { text: string
   return {
     text,
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text } },
+      mrkdwnSection(text),
       {
         type: 'actions',
         elements: [
@@ -50,7 +50,7 @@ export function signInLink(signInUrl: string, expiresAt: number): { text: string
 }
 
 export function connectedMessage(link: AtlassianLink): { text: string } {
-  const sites = (link.sites ?? []).map((s) => s.url.replace(/^https?:\/\//, '')).join(', ');
+  const sites = listed((link.sites ?? []).map((s) => clip(s.url.replace(/^https?:\/\//, ''), 80)));
   const who = link.accountName ? ` as ${escapeMrkdwn(clip(link.accountName, 80))}` : '';
   // No site list (it could not be read just now) is not "no site": it is read again at the first publish.
   const where = sites === '' ? '' : ` to ${escapeMrkdwn(sites)}`;
@@ -62,12 +62,12 @@ export function homeView(linkState: AtlassianLink | undefined, recent: RecentPub
   if (!linkState) {
     blocks.push(...connectPrompt('asked').blocks);
   } else {
-    const sites = (linkState.sites ?? []).map((s) => link(s.url, s.name)).join(', ') || '_read at your next publish_';
+    const sites = listed((linkState.sites ?? []).map((s) => link(s.url, clip(s.name, 80)))) || '_read at your next publish_';
     const since = `<!date^${Math.floor(linkState.linkedAt / 1000)}^{date_short_pretty}|${new Date(linkState.linkedAt).toISOString()}>`;
     const expiry = linkState.expiresAt ? ` · token renews <!date^${Math.floor(linkState.expiresAt / 1000)}^{time}|soon>` : '';
     const status = linkState.broken ? ':warning: *Atlassian link broken*: reconnect to publish again.' : `:link: *Atlassian account connected*${linkState.accountName ? ` as ${escapeMrkdwn(clip(linkState.accountName, 80))}` : ''}`;
     blocks.push(
-      { type: 'section', text: { type: 'mrkdwn', text: `${status}\nSites: ${sites}\nSince ${since}${expiry}` } },
+      mrkdwnSection(`${status}\nSites: ${sites}\nSince ${since}${expiry}`),
       {
         type: 'actions',
         elements: [
@@ -81,7 +81,13 @@ export function homeView(linkState: AtlassianLink | undefined, recent: RecentPub
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'Nothing yet. Use `/vteam publish <workflow>` in a channel bound to a vTeam project.' }] });
   }
   for (const entry of recent) {
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `${link(entry.issue.url, entry.issue.key)} · ${escapeMrkdwn(clip(entry.title, 80))} · ${code(entry.path)} · <!date^${Math.floor(entry.at / 1000)}^{date_short_pretty}|${new Date(entry.at).toISOString()}>` } });
+    blocks.push(mrkdwnSection(`${link(entry.issue.url, clip(entry.issue.key, 40))} · ${escapeMrkdwn(clip(entry.title, 80))} · ${code(clip(entry.path, 200))} · <!date^${Math.floor(entry.at / 1000)}^{date_short_pretty}|${new Date(entry.at).toISOString()}>`));
   }
   return { type: 'home', blocks };
+}
+
+/** The first few of a list, and how many more: a user may have granted dozens of sites. */
+function listed(items: string[], shown = 5): string {
+  const head = items.slice(0, shown).join(', ');
+  return items.length > shown ? `${head} and ${items.length - shown} more` : head;
 }
