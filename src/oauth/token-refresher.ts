@@ -88,7 +88,7 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
   }
 
   async function refreshAcrossProcesses(user: SlackUserRef, needsRefresh: NeedsRefresh): Promise<AtlassianLink | undefined> {
-    const lockName = `oauth-refresh:${tokenKey(user)}`;
+    const lockName = refreshLockName(user);
     const deadline = Date.now() + lockWaitMs;
     let broke = false;
     for (;;) {
@@ -217,7 +217,7 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
     async rememberSites(user, sites) {
       // Under the refresh lock, on the link as it is now: a refresh racing this write must not lose its new token.
       // A refresh in progress means the lock is busy: skip, the next lookup stores them.
-      await locks.withLock(`oauth-refresh:${tokenKey(user)}`, lockTtlMs, async () => {
+      await locks.withLock(refreshLockName(user), lockTtlMs, async () => {
         const link = await tokens.get(user);
         if (link !== undefined) await tokens.put(user, { ...link, sites: sites.map(({ id, url, name }) => ({ id, url, name })) });
       });
@@ -234,4 +234,9 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
       return credentialOf(link);
     },
   };
+}
+
+/** One lock per user for everything that rewrites the link: refreshes and stored site lists. */
+function refreshLockName(user: SlackUserRef): string {
+  return `oauth-refresh:${tokenKey(user)}`;
 }
