@@ -102,13 +102,14 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
   const linkFlow = createLinkFlow({ store, tokens, oauth, logger: logger.child({ component: 'oauth' }), siteLookup, identityCheck });
   // Binds each sign-in to the browser that opened the link: /oauth/start sets it, /oauth/callback requires it.
   const signInCookie = createSignInCookie(config.http.publicUrl);
-  const disconnect = createDisconnect({ tokens, oauth, logger });
   // A link found dead surfaces as AUTH_EXPIRED in the publish that needed it, which DMs the
   // reconnect button; refreshes only ever happen on behalf of such a request.
   const credentials = createTokenRefresher({
     tokens, locks, oauth, logger: logger.child({ component: 'oauth' }),
     onRefresh: (outcome) => metrics.tokenRefreshes.inc({ outcome }),
   });
+  // A disconnect also drops (and revokes) a refreshed pair still waiting to be saved.
+  const disconnect = createDisconnect({ tokens, oauth, logger, refresher: credentials });
   const mcpLogger = logger.child({ component: 'mcp' });
   // Classic tokens carry the publish's site as a cloud-id header, from the link's sites or a fresh lookup.
   const classicSites = oauthMode.kind === 'classic'
@@ -253,6 +254,8 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
       ]);
       await bolt.stop().catch((error: unknown) => logger.warn({ err: error }, 'Slack receiver did not stop cleanly'));
       await jira.close();
+      // A refreshed pair not yet saved gets a last attempt before the store goes.
+      await credentials.close().catch((error: unknown) => logger.warn({ err: error }, 'unsaved Atlassian tokens could not be saved at shutdown'));
       await store.close();
     },
   };

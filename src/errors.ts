@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'RATE_LIMITED'
   | 'RATE_BUDGET_EXHAUSTED'
   | 'PUBLISH_IN_PROGRESS'
+  | 'PUBLISH_INTERRUPTED'
+  | 'NOT_PUBLISHED'
   | 'KUBERNETES_UNAVAILABLE'
   | 'BAD_REQUEST'
   | 'INTERNAL';
@@ -114,6 +116,10 @@ export const errors = {
     new VteamError('RATE_BUDGET_EXHAUSTED', `The bot has used this hour's Jira request budget for ${site}; publishing resumes in about ${Math.max(1, Math.ceil(resumesInMs / 60_000))} min, so please try again then.`, { retryAfterMs: resumesInMs }),
   publishInProgress: (path: string) =>
     new VteamError('PUBLISH_IN_PROGRESS', `${bt(path)} is already being published; the issue link will appear in the workflow's thread in a moment.`),
+  publishInterrupted: (path: string, cause?: unknown) =>
+    new VteamError('PUBLISH_INTERRUPTED', `Publishing ${bt(path)} was interrupted because the bot lost contact with its shared store; press Publish again: it links the issue if one was created, and never makes a second.`, { cause }),
+  notPublished: (path: string) =>
+    new VteamError('NOT_PUBLISHED', `An interrupted publish of ${bt(path)} did not reach Jira, so it has no issue yet; press Publish again to create it.`),
   kubernetesUnavailable: (cause: unknown) =>
     new VteamError('KUBERNETES_UNAVAILABLE', 'The vTeam cluster cannot be reached right now; please try again in a minute.', { cause }),
   badRequest: (message: string) => new VteamError('BAD_REQUEST', message),

@@ -67,7 +67,9 @@ export function createGuardedJiraGateway(inner: GuardableGateway, options: Guard
   function guarded<T>(user: SlackUserRef, siteUrl: string, call: () => Promise<T>, callOptions?: JiraCallOptions): Promise<T> {
     // Fail fast: a dead server must not hold users in the queue, nor spend the budget.
     if (circuitOpen()) return Promise.reject(refusal());
-    return limiter.run(siteOf(siteUrl), userKey(user), call, callOptions?.onQueued);
+    const beforeSend = callOptions?.beforeSend;
+    const send = beforeSend === undefined ? call : async () => { await beforeSend(); return call(); };
+    return limiter.run(siteOf(siteUrl), userKey(user), send, callOptions?.onQueued);
   }
 
   return {

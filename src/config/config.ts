@@ -25,7 +25,7 @@ export interface Config {
   documents: { githubApiUrl: string | undefined; githubToken: string | undefined; githubAllowedHosts: string[]; contentServiceUrl: string };
   vteamUrl: string | undefined;
   logLevel: Env['LOG_LEVEL'];
-  publishing: { leaseMs: number; rateLimitMaxWaitMs: number };
+  publishing: { leaseMs: number; rateLimitMaxWaitMs: number; searchSettleMs: number };
   admins: { userIds: string[]; userGroupId: string | undefined };
   identity: { clusterUserTemplate: string; clusterUserGroups: string[] };
   rateLimit: { concurrency: number; hourlyBudget: number };
@@ -101,7 +101,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     },
     vteamUrl: env.VTEAM_URL?.replace(/\/+$/, ''),
     logLevel: env.LOG_LEVEL,
-    publishing: { leaseMs: env.PUBLISH_LEASE_SECONDS * 1000, rateLimitMaxWaitMs: env.RATE_LIMIT_MAX_WAIT_SECONDS * 1000 },
+    publishing: {
+      leaseMs: env.PUBLISH_LEASE_SECONDS * 1000,
+      rateLimitMaxWaitMs: env.RATE_LIMIT_MAX_WAIT_SECONDS * 1000,
+      searchSettleMs: env.PUBLISH_SEARCH_SETTLE_SECONDS * 1000,
+    },
     admins: { userIds: (env.ADMIN_SLACK_USERS ?? '').split(',').map((u) => u.trim()).filter(Boolean), userGroupId: env.ADMIN_SLACK_USERGROUP },
     identity: {
       clusterUserTemplate: env.CLUSTER_USER_TEMPLATE,

@@ -82,6 +82,11 @@ export const envSchema = z.object({
   CARDS_RESYNC_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
   /** How long a publish holds its lease before another replica may take over after a crash. */
   PUBLISH_LEASE_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
+  /**
+   * How long after a create whose outcome is unknown Jira's search may still miss the new issue: a
+   * retry searches by label for this long before it creates.
+   */
+  PUBLISH_SEARCH_SETTLE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
   /** Longest a publish waits in total for Jira's rate limit before giving up. */
   RATE_LIMIT_MAX_WAIT_SECONDS: z.coerce.number().int().min(1).max(3600).default(600),
 });

@@ -4,14 +4,19 @@
  * Refresh tokens rotate and are single-use, so a refresh must never run twice for one user, in
  * this process or any replica: callers in this process share one promise, and across processes a
  * store lock serialises the refresh. After taking the lock the link is read again — another
- * replica may have refreshed already — and the new pair is saved before anyone uses it.
+ * replica may have refreshed already.
+ *
+ * Once refreshed, the old refresh token is spent, so the new pair must not be lost: it is saved
+ * only over the exact record it was refreshed from (a disconnect or relink meanwhile wins, in any
+ * process), and while the store cannot take it, it is kept here, used by this process, and saved
+ * again with backoff — the lock is held all that time so no replica refreshes with the spent token.
  * A dead refresh token marks the link broken (kept, so the user can be asked to reconnect).
  */
 import type { Logger } from 'pino';
 import type { AtlassianCredential, AtlassianCredentials } from '../atlassian/credentials.ts';
 import { errors } from '../errors.ts';
 import type { SlackUserRef } from '../publishing/model.ts';
-import type { TokenStore } from '../storage/tokens.ts';
+import type { ReplaceResult, StoredLink, StoredRecord, TokenStore } from '../storage/tokens.ts';
 import { tokenKey } from '../storage/tokens.ts';
 import type { AtlassianLink, LockService } from '../storage/types.ts';
 import { OAuthError, toOAuthError } from './errors.ts';
@@ -33,10 +38,15 @@ export interface TokenRefresherOptions {
   /** Called once when this process finds the user's link dead (DM a reconnect button). */
   onBroken?: (user: SlackUserRef) => void | Promise<void>;
   /**
-   * Called once per refresh this process performs (for metrics): `ok` the new pair is saved,
+   * Called once per refresh this process performs (for metrics): `ok` a new pair was issued,
    * `failed` it could not be done now (will be retried), `broken` the link is dead (reconnect).
    */
   onRefresh?: (outcome: RefreshOutcome) => void;
+  /** How long a new pair the store would not take is kept and retried before it is dropped. Default 10 min. */
+  saveBudgetMs?: number;
+  /** First and longest wait between those retries (doubling, jittered). Default 500 ms and 30 s. */
+  saveRetryMinMs?: number;
+  saveRetryMaxMs?: number;
   now?: () => number;
 }
 
@@ -50,11 +60,33 @@ export interface TokenRefresher extends AtlassianCredentials {
   /** After the MCP server rejected `rejectedAccessToken`: refresh once (unless already done); undefined → reconnect. */
   afterRejection(user: SlackUserRef, rejectedAccessToken: string): Promise<AtlassianCredential | undefined>;
   rememberSites(user: SlackUserRef, sites: { id: string; url: string; name: string }[]): Promise<void>;
+  /** Drops the user's new pair not saved yet (disconnect), so it is never saved; returns it, to be revoked. */
+  forget(user: SlackUserRef): AtlassianLink | undefined;
+  /** Shutdown: one last try to save each unsaved pair, then no more retries (unsaved ones are dropped). */
+  close(): Promise<void>;
 }
 
 export type RefreshOutcome = 'ok' | 'failed' | 'broken';
 
 type NeedsRefresh = (link: AtlassianLink) => boolean;
+
+/** A refresh done under the lock; `saving` settles (never rejects) once an unsaved new pair is saved or dropped. */
+interface Refreshed {
+  link: AtlassianLink | undefined;
+  saving?: Promise<void>;
+}
+
+/** A new pair the store has not taken yet, kept until it does (or the budget runs out). */
+interface Unsaved {
+  user: SlackUserRef;
+  previous: StoredRecord;
+  link: AtlassianLink;
+  deadline: number;
+  attempts: number;
+  timer?: NodeJS.Timeout;
+  finished: boolean;
+  settle: () => void;
+}
 
 export function createTokenRefresher(options: TokenRefresherOptions): TokenRefresher {
   const { tokens, locks, logger } = options;
@@ -63,19 +95,30 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
   const lockTtlMs = options.lockTtlMs ?? 30_000;
   const lockWaitMs = options.lockWaitMs ?? 20_000;
   const pollMs = options.pollMs ?? 50;
+  const saveBudgetMs = options.saveBudgetMs ?? 10 * 60_000;
+  const saveRetryMinMs = options.saveRetryMinMs ?? 500;
+  const saveRetryMaxMs = options.saveRetryMaxMs ?? 30_000;
   const inFlight = new Map<string, Promise<AtlassianLink | undefined>>();
+  const unsaved = new Map<string, Unsaved>();
+  /** Locks still held for unsaved pairs, so close() can wait for their release. */
+  const holding = new Set<Promise<void>>();
+  let closed = false;
   const who = (user: SlackUserRef) => ({ teamId: user.teamId, enterpriseId: user.enterpriseId, userId: user.userId });
 
   const expiring: NeedsRefresh = (link) => link.expiresAt !== undefined && link.expiresAt - skewMs <= now();
   const settled = (link: AtlassianLink | undefined, needsRefresh: NeedsRefresh) => link === undefined || link.broken === true || !needsRefresh(link);
+  /** This process's view of the link: an unsaved new pair wins over the stored (spent) one. */
+  const linkOf = async (user: SlackUserRef) => unsaved.get(tokenKey(user))?.link ?? tokens.get(user);
 
   /** The link after making sure `needsRefresh` no longer holds (or that it cannot be helped). */
   async function ensure(user: SlackUserRef, needsRefresh: NeedsRefresh): Promise<AtlassianLink | undefined> {
     const key = tokenKey(user);
     // Twice at most: a refresh started by another caller in this process may have had another aim.
     for (let round = 0; round < 2; round += 1) {
-      const link = await tokens.get(user);
+      const link = await linkOf(user);
       if (settled(link, needsRefresh)) return link;
+      // Refreshing an unsaved pair would fork the chain of rotations: wait until it is saved.
+      if (unsaved.has(key)) throw new OAuthError('unavailable', 'A refreshed Atlassian token is not saved yet');
       let pending = inFlight.get(key);
       if (pending === undefined) {
         pending = refreshAcrossProcesses(user, needsRefresh).finally(() => inFlight.delete(key));
@@ -84,33 +127,50 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
       const result = await pending;
       if (settled(result, needsRefresh)) return result;
     }
-    return tokens.get(user);
+    return linkOf(user);
   }
 
   async function refreshAcrossProcesses(user: SlackUserRef, needsRefresh: NeedsRefresh): Promise<AtlassianLink | undefined> {
-    const lockName = refreshLockName(user);
     const deadline = Date.now() + lockWaitMs;
-    let broke = false;
     for (;;) {
-      const outcome = await locks.withLock(lockName, lockTtlMs, async () => {
-        // Under the lock, read again: another replica may have refreshed while we waited.
-        const link = await tokens.get(user);
-        if (settled(link, needsRefresh)) return link;
-        const result = await refreshLink(user, link as AtlassianLink);
-        broke = result.broken === true;
-        return result;
-      });
+      const { outcome, broke } = await refreshUnderLock(user, needsRefresh);
       if (outcome.acquired) {
         if (broke) await notifyBroken(user);
         return outcome.value;
       }
       await new Promise((resolve) => setTimeout(resolve, pollMs));
-      const link = await tokens.get(user);
+      const link = await linkOf(user);
       if (settled(link, needsRefresh)) return link;
       if (Date.now() > deadline) {
         throw new OAuthError('unavailable', 'Timed out waiting for another process to refresh the Atlassian token');
       }
     }
+  }
+
+  /**
+   * Answers as soon as the new pair exists; the lock stays held until it is saved or dropped, so
+   * no replica reads the spent refresh token from the store and sends it meanwhile.
+   */
+  function refreshUnderLock(user: SlackUserRef, needsRefresh: NeedsRefresh) {
+    let handOver!: (link: AtlassianLink | undefined) => void;
+    const early = new Promise<AtlassianLink | undefined>((resolve) => (handOver = resolve));
+    let broke = false;
+    const held = locks.withLock(refreshLockName(user), lockTtlMs, async () => {
+      // Under the lock, read again: another replica may have refreshed while we waited.
+      const stored = await tokens.read(user);
+      if (stored === undefined || settled(stored.link, needsRefresh)) return stored?.link;
+      const result = await refreshLink(user, stored);
+      broke = result.link?.broken === true;
+      if (result.saving === undefined) return result.link;
+      handOver(result.link);
+      await result.saving;
+      return result.link;
+    });
+    const released = held.then(() => undefined, () => undefined);
+    holding.add(released);
+    void released.then(() => holding.delete(released));
+    const outcome = Promise.race([held, early.then((value) => ({ acquired: true as const, value }))]);
+    return outcome.then((settledOutcome) => ({ outcome: settledOutcome, broke }));
   }
 
   function reportRefresh(outcome: RefreshOutcome): void {
@@ -121,21 +181,22 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
     }
   }
 
-  /** Runs under the lock. The new pair is saved before it is returned. */
-  async function refreshLink(user: SlackUserRef, link: AtlassianLink): Promise<AtlassianLink> {
+  /** Runs under the lock. */
+  async function refreshLink(user: SlackUserRef, stored: StoredLink): Promise<Refreshed> {
     let outcome: RefreshOutcome = 'failed';
     try {
-      const result = await refreshOnce(user, link);
-      outcome = result.broken === true ? 'broken' : 'ok';
+      const result = await refreshOnce(user, stored);
+      outcome = result.link?.broken === true ? 'broken' : 'ok';
       return result;
     } finally {
       reportRefresh(outcome);
     }
   }
 
-  async function refreshOnce(user: SlackUserRef, link: AtlassianLink): Promise<AtlassianLink> {
+  async function refreshOnce(user: SlackUserRef, stored: StoredLink): Promise<Refreshed> {
+    const { link } = stored;
     if (link.refreshToken === undefined) {
-      return markBroken(user, link, 'no refresh token');
+      return { link: await markBroken(user, stored, 'no refresh token') };
     }
     let fresh;
     try {
@@ -143,7 +204,7 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
     } catch (error) {
       const failure = toOAuthError(error, 'Token refresh');
       // invalid_client: the token belonged to a client the server forgot; it cannot be refreshed either.
-      if (failure.kind === 'invalid_grant' || failure.kind === 'invalid_client') return markBroken(user, link, failure.oauthError ?? failure.kind);
+      if (failure.kind === 'invalid_grant' || failure.kind === 'invalid_client') return { link: await markBroken(user, stored, failure.oauthError ?? failure.kind) };
       logger?.warn({ ...who(user), kind: failure.kind, reason: failure.message }, 'Could not refresh the Atlassian token; will retry later');
       throw failure;
     }
@@ -156,28 +217,81 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
       scope: fresh.scope ?? link.scope,
       broken: undefined,
     };
-    await saveWithRetry(user, next);
     logger?.info({ ...who(user), rotated: fresh.refreshToken !== undefined, expiresInS: expiresIn(next) }, 'Refreshed the Atlassian token');
-    return next;
-  }
-
-  /** The old refresh token is spent: losing the new pair would force a reconnect, so try hard to store it. */
-  async function saveWithRetry(user: SlackUserRef, link: AtlassianLink): Promise<void> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await tokens.put(user, link);
-        return;
-      } catch (error) {
-        if (attempt >= 3) throw error;
-        logger?.warn({ ...who(user), attempt }, 'Could not save the refreshed Atlassian token; retrying');
-        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-      }
+    try {
+      return { link: afterSave(user, await tokens.replaceIfUnchanged(user, stored.record, next), next) };
+    } catch (error) {
+      logger?.warn({ ...who(user), reason: reasonOf(error) }, 'Could not save the refreshed Atlassian token; using it from memory and retrying');
+      return { link: next, saving: keepUntilSaved(user, stored.record, next) };
     }
   }
 
-  async function markBroken(user: SlackUserRef, link: AtlassianLink, reason: string): Promise<AtlassianLink> {
-    const broken: AtlassianLink = { ...link, broken: true };
-    await tokens.put(user, broken);
+  /** What this process uses after a save: ours, or nothing/the other writer's when the link changed meanwhile. */
+  function afterSave(user: SlackUserRef, result: ReplaceResult, next: AtlassianLink): AtlassianLink | undefined {
+    if (result.outcome === 'replaced') return next;
+    if (result.outcome === 'deleted') {
+      logger?.info(who(user), 'The Atlassian link was disconnected during a token refresh; the new token is dropped');
+      return undefined;
+    }
+    logger?.warn(who(user), 'The Atlassian link was rewritten (relinked) during a token refresh; the new token is dropped');
+    return result.current;
+  }
+
+  /** Retries with jittered exponential backoff within the budget; settles once saved or dropped. */
+  function keepUntilSaved(user: SlackUserRef, previous: StoredRecord, link: AtlassianLink): Promise<void> {
+    return new Promise((settle) => {
+      const entry: Unsaved = { user, previous, link, deadline: now() + saveBudgetMs, attempts: 1, finished: false, settle };
+      unsaved.set(tokenKey(user), entry);
+      scheduleSave(entry);
+    });
+  }
+
+  function scheduleSave(entry: Unsaved): void {
+    const left = entry.deadline - now();
+    if (closed || left <= 0) return giveUp(entry);
+    const step = Math.min(saveRetryMaxMs, saveRetryMinMs * 2 ** (entry.attempts - 1));
+    const wait = Math.min(left, step / 2 + (Math.random() * step) / 2);
+    entry.timer = setTimeout(() => void retrySave(entry, false), wait);
+    entry.timer.unref();
+  }
+
+  async function retrySave(entry: Unsaved, last: boolean): Promise<void> {
+    entry.attempts += 1;
+    let result: ReplaceResult;
+    try {
+      result = await tokens.replaceIfUnchanged(entry.user, entry.previous, entry.link);
+    } catch (error) {
+      if (entry.finished) return;
+      logger?.warn({ ...who(entry.user), attempt: entry.attempts, reason: reasonOf(error) }, 'Could not save the refreshed Atlassian token yet; retrying');
+      return last ? giveUp(entry) : scheduleSave(entry);
+    }
+    if (entry.finished) return; // forgotten (disconnect) meanwhile
+    if (result.outcome === 'replaced') logger?.info({ ...who(entry.user), attempts: entry.attempts }, 'Saved the refreshed Atlassian token');
+    else afterSave(entry.user, result, entry.link);
+    finish(entry);
+  }
+
+  function giveUp(entry: Unsaved): void {
+    logger?.error(
+      { ...who(entry.user), attempts: entry.attempts },
+      'Gave up saving the refreshed Atlassian token (store unavailable); it is dropped and the user will need to reconnect',
+    );
+    finish(entry);
+  }
+
+  function finish(entry: Unsaved): void {
+    entry.finished = true;
+    clearTimeout(entry.timer);
+    const key = tokenKey(entry.user);
+    if (unsaved.get(key) === entry) unsaved.delete(key);
+    entry.settle();
+  }
+
+  /** Marks the link read under the lock broken, unless it was deleted or rewritten meanwhile. */
+  async function markBroken(user: SlackUserRef, stored: StoredLink, reason: string): Promise<AtlassianLink | undefined> {
+    const broken: AtlassianLink = { ...stored.link, broken: true };
+    const result = await tokens.replaceIfUnchanged(user, stored.record, broken);
+    if (result.outcome !== 'replaced') return result.outcome === 'changed' ? result.current : undefined;
     logger?.warn({ ...who(user), reason }, 'The Atlassian link is no longer valid; the user must reconnect');
     return broken;
   }
@@ -194,6 +308,9 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
     return link.expiresAt === undefined ? undefined : Math.round((link.expiresAt - now()) / 1000);
   }
 
+  /** Store errors name the operation, never the value; kept short anyway. */
+  const reasonOf = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error').slice(0, 200);
+
   const credentialOf = (link: AtlassianLink): AtlassianCredential => ({ accessToken: link.accessToken, cloudId: link.cloudId, sites: link.sites });
 
   return {
@@ -203,7 +320,7 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
         link = await ensure(user, expiring);
       } catch (error) {
         // Refreshing ahead of time failed, but the token we have may still be good for a while.
-        const existing = await tokens.get(user);
+        const existing = await linkOf(user);
         if (existing !== undefined && !existing.broken && (existing.expiresAt === undefined || existing.expiresAt > now())) {
           return credentialOf(existing);
         }
@@ -216,10 +333,12 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
 
     async rememberSites(user, sites) {
       // Under the refresh lock, on the link as it is now: a refresh racing this write must not lose its new token.
-      // A refresh in progress means the lock is busy: skip, the next lookup stores them.
+      // A refresh in progress (or an unsaved pair) means the lock is busy: skip, the next lookup stores them.
+      if (unsaved.has(tokenKey(user))) return;
       await locks.withLock(refreshLockName(user), lockTtlMs, async () => {
-        const link = await tokens.get(user);
-        if (link !== undefined) await tokens.put(user, { ...link, sites: sites.map(({ id, url, name }) => ({ id, url, name })) });
+        const stored = await tokens.read(user);
+        // Only over the record just read: a disconnect meanwhile is not undone.
+        if (stored !== undefined) await tokens.replaceIfUnchanged(user, stored.record, { ...stored.link, sites: sites.map(({ id, url, name }) => ({ id, url, name })) });
       });
     },
 
@@ -232,6 +351,22 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
       }
       if (link === undefined || link.broken) return undefined;
       return credentialOf(link);
+    },
+
+    forget(user) {
+      const entry = unsaved.get(tokenKey(user));
+      if (entry === undefined) return undefined;
+      logger?.info(who(user), 'Dropped a refreshed Atlassian token not saved yet (disconnect)');
+      finish(entry);
+      return entry.link;
+    },
+
+    async close() {
+      closed = true;
+      const entries = [...unsaved.values()];
+      for (const entry of entries) clearTimeout(entry.timer);
+      await Promise.all(entries.map((entry) => retrySave(entry, true)));
+      await Promise.all([...holding]);
     },
   };
 }

@@ -25,7 +25,7 @@ export function createMetrics() {
   let cardsQueuedNow = (): number => 0;
   return {
     registry,
-    publishes: new Counter({ name: 'vteam_slack_publishes_total', help: 'Publishes by outcome (created, already_linked, updated, or an error code).', labelNames: ['outcome'] as const, registers: r }),
+    publishes: new Counter({ name: 'vteam_slack_publishes_total', help: 'Publishes by outcome (created, found, already_linked, duplicate, updated, or an error code).', labelNames: ['outcome'] as const, registers: r }),
     publishDuration: new Histogram({ name: 'vteam_slack_publish_duration_seconds', help: 'Wall time of a publish, from request to result.', buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300], registers: r }),
     mcpCalls: new Counter({ name: 'vteam_slack_mcp_calls_total', help: 'MCP tool calls by tool and status (ok, error, http_<code>, unreachable).', labelNames: ['tool', 'status'] as const, registers: r }),
     rateLimited: new Counter({ name: 'vteam_slack_mcp_rate_limited_total', help: 'HTTP 429 answers from the MCP server.', labelNames: ['site'] as const, registers: r }),

@@ -1,6 +1,5 @@
 import type { KeyValueStore } from '../storage/types.ts';
-import type { JiraIssue, SlackUserRef, WorkflowRef } from './model.ts';
-import type { ReplyTo } from './ports.ts';
+import type { JiraIssue, ReplyTo, SlackUserRef, WorkflowRef } from './model.ts';
 import { documentId } from './issue-content.ts';
 
 /**
@@ -47,3 +46,5 @@ export function createJournal(store: KeyValueStore) {
   };
 }
 
+
+export type Journal = ReturnType<typeof createJournal>;

@@ -7,6 +7,23 @@ export interface SlackUserRef {
   userId: string;
 }
 
+/**
+ * Where a result goes: opaque to the use case, defined and interpreted by the surface that asked
+ * (Slack channel, thread, response URL…). Stored in the journal so a recovered publish can still answer.
+ */
+export type ReplyTo = Record<string, string | boolean | undefined>;
+
+/** One request to publish (or update) one document, as plain data from whichever surface asked. */
+export interface PublishRequest {
+  user: SlackUserRef;
+  /** The channel the request came from: the only source of authorization. */
+  channelId: string;
+  workflow: WorkflowRef;
+  path: string;
+  issueType?: string | undefined;
+  replyTo: ReplyTo;
+}
+
 export interface WorkflowRef {
   /** The vTeam project, i.e. the Kubernetes namespace. */
   namespace: string;
@@ -32,7 +49,32 @@ export interface Workflow extends WorkflowRef {
   umbrellaRepo?: RepoRef | undefined;
   parentOutcome?: string | undefined;
   jiraLinks: JiraLink[];
+  /** Publishes that may have reached Jira but are not linked yet (see PublishIntent). */
+  inFlight?: PublishIntent[] | undefined;
   resourceVersion: string;
+}
+
+/**
+ * "An issue may exist for this document": written on the workflow itself before the create is sent
+ * and removed with the link, so the evidence survives losing the shared store. While it is there, no
+ * worker creates before searching Jira for the document's label.
+ */
+export interface PublishIntent {
+  path: string;
+  /** Epoch ms when the create was about to be sent. */
+  since: number;
+  /** The lease token of the worker that wrote it (who was fenced in, for operators). */
+  fence: string;
+  /** Whose account creates the issue: recovery searches and reports as this user. */
+  user: SlackUserRef;
+  /** Where to report, without URLs: response_url is not written to the cluster. */
+  replyTo: ReplyTo;
+}
+
+/** The result of recording a link: `existingKey` when the path already links another issue (kept). */
+export interface LinkOutcome {
+  workflow: Workflow;
+  existingKey?: string | undefined;
 }
 
 export type Phase = 'specify' | 'plan' | 'tasks' | (string & {});

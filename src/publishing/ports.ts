@@ -3,9 +3,10 @@
  * vteam/ (Kubernetes, GitHub, content service), atlassian/ (MCP), storage/, slack/.
  */
 import type { VteamError } from '../errors.ts';
+import type { ReplyTo } from './model.ts';
 import type {
-  CreateIssueRequest, DocumentContent, FindIssueRequest, JiraIssue, JiraLink, JiraSettings,
-  SlackUserRef, UpdateIssueRequest, Workflow, WorkflowDocument, WorkflowRef,
+  CreateIssueRequest, DocumentContent, FindIssueRequest, JiraIssue, JiraLink, JiraSettings, LinkOutcome,
+  PublishIntent, SlackUserRef, UpdateIssueRequest, Workflow, WorkflowDocument, WorkflowRef,
 } from './model.ts';
 
 export interface WorkflowRepository {
@@ -13,10 +14,17 @@ export interface WorkflowRepository {
   /** Every RFEWorkflow in the given namespaces (for name and title-prefix resolution). */
   list(namespaces: readonly string[]): Promise<Workflow[]>;
   /**
-   * Upsert {path, jiraKey} by exact path into spec.jiraLinks, keeping every other entry and field.
-   * Optimistic concurrency: on 409 re-read and re-apply; never a blind replace of the list.
+   * Adds {path, jiraKey} to spec.jiraLinks, keeping every other entry and field, and removes the
+   * path's in-flight record in the same write. A path that already links another issue keeps it:
+   * the outcome names that `existingKey`. Optimistic concurrency: on 409 re-read and re-apply.
    */
-  upsertJiraLink(ref: WorkflowRef, link: JiraLink): Promise<Workflow>;
+  upsertJiraLink(ref: WorkflowRef, link: JiraLink): Promise<LinkOutcome>;
+  /** Every workflow (any namespace) carrying in-flight records, for recovery. */
+  withInFlight(): Promise<Workflow[]>;
+  /** Records (or replaces) the path's in-flight record on the workflow. */
+  markInFlight(ref: WorkflowRef, intent: PublishIntent): Promise<Workflow>;
+  /** Removes the path's in-flight record, if any. */
+  clearInFlight(ref: WorkflowRef, path: string): Promise<void>;
 }
 
 export interface ProjectDirectory {
@@ -41,6 +49,11 @@ export interface DocumentSource {
 /** Per-call hooks: a rate limiter may hold a call in its queue and says so. */
 export interface JiraCallOptions {
   onQueued?: (info: { position: number; etaMs?: number | undefined }) => void;
+  /**
+   * Awaited right before the request leaves (after any queueing); a throw cancels the call unsent.
+   * The publisher proves it still holds its lease here, so a worker that lost it never creates.
+   */
+  beforeSend?: () => Promise<void>;
 }
 
 export interface JiraGateway {
@@ -59,11 +72,7 @@ export interface AccountLinks {
   state(user: SlackUserRef): Promise<'linked' | 'missing' | 'broken'>;
 }
 
-/**
- * Where a result goes: opaque to the use case, defined and interpreted by the surface that asked
- * (Slack channel, thread, response URL…). Stored in the journal so a recovered publish can still answer.
- */
-export type ReplyTo = Record<string, string | boolean | undefined>;
+export type { ReplyTo } from './model.ts';
 
 export interface PublishedEvent {
   workflow: Workflow;
@@ -80,7 +89,11 @@ export interface PublishNotifier {
   /** Waiting for Jira's rate limit: either a 429's Retry-After, or a place in our own queue. */
   queued(replyTo: ReplyTo, info: { workflow: Workflow; path: string; retryAfterMs?: number | undefined; position?: number | undefined }): Promise<void>;
   published(replyTo: ReplyTo, event: PublishedEvent): Promise<void>;
-  alreadyLinked(replyTo: ReplyTo, info: { workflow: Workflow; path: string; issue: JiraIssue }): Promise<void>;
+  /**
+   * The document already links `issue`. `duplicate`: an issue this publish (or an interrupted earlier
+   * one) created meanwhile, which the link does not point to; the user should close it.
+   */
+  alreadyLinked(replyTo: ReplyTo, info: { workflow: Workflow; path: string; issue: JiraIssue; duplicate?: JiraIssue | undefined }): Promise<void>;
   updated(replyTo: ReplyTo, info: { workflow: Workflow; path: string; issue: JiraIssue; user: SlackUserRef }): Promise<void>;
   failed(replyTo: ReplyTo, error: VteamError): Promise<void>;
   /** The user must (re)connect Atlassian first; the publish waits and resumes after the callback. */

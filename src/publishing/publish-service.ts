@@ -1,17 +1,19 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { errors, isVteamError, toVteamError, type VteamError } from '../errors.ts';
-import type { KeyValueStore, LockService } from '../storage/types.ts';
+import { isLeaseLost } from '../storage/locks.ts';
+import type { HeldLease, KeyValueStore, LockService } from '../storage/types.ts';
 import { phaseOf, validateDocumentPath } from '../vteam/paths.ts';
-import {
-  BOT_LABEL, chooseIssueType, documentId, idempotencyLabel, issueDescription, issueSummary, parentKey,
-} from './issue-content.ts';
-import { createJournal, type JournalEntry } from './journal.ts';
+import { documentId, issueDescription, issueSummary } from './issue-content.ts';
+import { createJournal, journalKey, type JournalEntry } from './journal.ts';
 import { linkedIssueRefusal } from './linked-issue-guard.ts';
-import type { JiraIssue, JiraSettings, SlackUserRef, Workflow, WorkflowDocument, WorkflowRef } from './model.ts';
 import type {
-  AccountLinks, DocumentSource, JiraCallOptions, JiraGateway, ProjectDirectory, PublishNotifier, ReplyTo, WorkflowRepository,
+  JiraIssue, JiraSettings, PublishIntent, PublishRequest, ReplyTo, SlackUserRef, Workflow, WorkflowDocument, WorkflowRef,
+} from './model.ts';
+import type {
+  AccountLinks, DocumentSource, JiraGateway, ProjectDirectory, PublishNotifier, WorkflowRepository,
 } from './ports.ts';
+import { createPublishAttempts, type Attempt } from './publish-attempt.ts';
+import { createRateLimitWaits } from './rate-limit-waits.ts';
 import { qualifiedName, resolveWorkflow } from './resolve-workflow.ts';
 import type { PendingPublishes, PublishHistory } from './user-records.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -31,18 +33,15 @@ export interface PublishServiceDeps {
   /** Recent failures by cause, for /vteam jira-status. */
   failures?: { record(failure: { code: string; message: string; at: number; workflow?: string; path?: string; user?: string }): Promise<void> } | undefined;
   logger: Logger;
-  options: { leaseMs: number; rateLimitMaxWaitMs: number };
+  options: {
+    leaseMs: number;
+    rateLimitMaxWaitMs: number;
+    /** How long Jira's search may miss a fresh issue (PUBLISH_SEARCH_SETTLE_SECONDS). Default 10 s. */
+    searchSettleMs?: number | undefined;
+  };
 }
 
-export interface PublishRequest {
-  user: SlackUserRef;
-  /** The channel the request came from: the only source of authorization. */
-  channelId: string;
-  workflow: WorkflowRef;
-  path: string;
-  issueType?: string | undefined;
-  replyTo: ReplyTo;
-}
+export type { PublishRequest } from './model.ts';
 
 export interface DocumentRow extends WorkflowDocument {
   jiraKey?: string | undefined;
@@ -51,14 +50,21 @@ export interface DocumentRow extends WorkflowDocument {
 
 /**
  * The publishing use case. Knows nothing of Slack or HTTP: requests come in as plain data, results
- * leave through the PublishNotifier port. Exactly-once rests on three things: a per-document lease
- * (one worker at a time across replicas), the CR's jiraLinks (the source of truth for "already
- * published"), and a journal plus an idempotency label on the issue (recovery after a crash).
+ * leave through the PublishNotifier port. Exactly-once rests on a per-document lease (one worker at
+ * a time across replicas, fenced before each side effect), the CR's jiraLinks (the source of truth
+ * for "already published"), and evidence of attempts in flight (a record on the CR, a journal entry,
+ * an idempotency label on the issue): see publish-attempt.ts.
  */
 export function createPublishService(deps: PublishServiceDeps) {
   const { workflows, projects, documents, jira, links, locks, pending, history, logger, options } = deps;
   const notifier = countingNotifier(deps.notifier, deps.metrics);
   const journal = createJournal(deps.store);
+  const settleMs = options.searchSettleMs ?? 10_000;
+  const withRateLimitWaits = createRateLimitWaits({ notifier, logger, maxWaitMs: options.rateLimitMaxWaitMs });
+  const attempts = createPublishAttempts({
+    workflows, documents, jira, journal, history, notifier, rateLimitWaits: withRateLimitWaits, logger,
+    settleMs,
+  });
 
   /** A click or command may only act on a project that binds the channel it came from. */
   async function authorize(channelId: string, ref: WorkflowRef): Promise<Workflow> {
@@ -132,107 +138,34 @@ export function createPublishService(deps: PublishServiceDeps) {
     return { workflow, rows: await rowsOf(workflow) };
   }
 
-  /**
-   * Runs `call`, waiting out Jira's 429s (the user is told) until the configured budget is spent.
-   * Safe for creates too: a 429 means the server did not process the request.
-   */
-  async function withRateLimitWaits<T>(replyTo: ReplyTo, workflow: Workflow, path: string, call: (options: JiraCallOptions) => Promise<T>): Promise<T> {
-    let waited = 0;
-    // Told once per position change at most, so a long queue is not a stream of messages.
-    let toldPosition: number | undefined;
-    const callOptions: JiraCallOptions = {
-      onQueued: ({ position, etaMs }) => {
-        if (toldPosition !== undefined && position >= toldPosition) return;
-        if (toldPosition !== undefined && position > 1) return;
-        toldPosition = position;
-        notifier.queued(replyTo, { workflow, path, position, retryAfterMs: etaMs }).catch((e: unknown) => logger.warn({ err: e }, 'could not tell the user they are queued'));
-      },
-    };
-    for (;;) {
-      try {
-        return await call(callOptions);
-      } catch (error) {
-        if (!isVteamError(error, 'RATE_LIMITED')) throw error;
-        const retryAfterMs = Math.max(1000, error.retryAfterMs ?? 1000);
-        if (waited + retryAfterMs > options.rateLimitMaxWaitMs) throw error;
-        waited += retryAfterMs;
-        logger.info({ workflow: qualifiedName(workflow), path, retryAfterMs }, 'rate limited by Jira; waiting');
-        await notifier.queued(replyTo, { workflow, path, retryAfterMs }).catch((e: unknown) => logger.warn({ err: e }, 'could not tell the user they are queued'));
-        await sleep(retryAfterMs);
-      }
-    }
-  }
-
-  /**
-   * The part that must run under the document's lease: find or create the issue, then link it.
-   * `entry` is the journal record of an earlier, interrupted attempt, if any.
-   */
-  async function createAndLink(request: PublishRequest, settings: JiraSettings, entry: JournalEntry | undefined, recovered: boolean): Promise<void> {
-    const { user, replyTo, path } = request;
-    let workflow = await workflows.get(request.workflow);
-    if (!workflow) throw errors.workflowNotFound(qualifiedName(request.workflow));
-
-    const linked = await existingIssue(workflow, path, settings);
-    if (linked) {
-      if (entry) await journal.remove(workflow, path);
-      await notifier.alreadyLinked(replyTo, { workflow, path, issue: linked });
-      return;
-    }
-
-    const label = idempotencyLabel(workflow, path);
-    let issue = entry?.state === 'created' ? entry.issue : undefined;
-    let created = false;
-    if (!issue && entry) {
-      // An earlier attempt may have created the issue before it died: look before creating.
-      issue = await withRateLimitWaits(replyTo, workflow, path, (callOptions) =>
-        jira.findIssueByLabel(user, { siteUrl: settings.siteUrl, projectKey: settings.projectKey, label }, callOptions));
-      if (!issue && entry.state === 'uncertain') {
-        // The user was told it failed; without evidence of an issue there is nothing to finish.
-        await journal.remove(workflow, path);
-        logger.info({ workflow: qualifiedName(workflow), path }, 'uncertain publish left no issue; journal cleared');
-        return;
-      }
-    }
-
-    if (!issue) {
-      const document = await documents.read(workflow, path);
-      const issueType = chooseIssueType(settings, document.phase, request.issueType);
-      await journal.put({ state: 'creating', workflow: ref(workflow), path, label, user, issueType: request.issueType, replyTo });
-      try {
-        const current = workflow;
-        issue = await withRateLimitWaits(replyTo, workflow, path, (callOptions) => jira.createIssue(user, {
-          siteUrl: settings.siteUrl,
-          projectKey: settings.projectKey,
-          issueType,
-          summary: issueSummary(current, document.phase),
-          description: issueDescription(document),
-          parentKey: parentKey(current),
-          labels: [BOT_LABEL, label],
-        }, callOptions));
-        created = true;
-      } catch (error) {
-        if (isVteamError(error) && error.outcomeUnknown) {
-          await journal.put({ state: 'uncertain', workflow: ref(workflow), path, label, user, issueType: request.issueType, replyTo });
-        } else {
-          await journal.remove(workflow, path);
-        }
-        throw error;
-      }
-    }
-
-    await journal.put({ state: 'created', workflow: ref(workflow), path, label, user, issueType: request.issueType, replyTo, issue });
-    workflow = await workflows.upsertJiraLink(workflow, { path, jiraKey: issue.key });
-    await journal.remove(workflow, path);
-    logger.info({ workflow: qualifiedName(workflow), path, jiraKey: issue.key, created, recovered }, 'published');
-    await history.add(user, { workflow: ref(workflow), title: workflow.title, path, issue: { key: issue.key, url: issue.url }, at: Date.now() })
-      .catch((error: unknown) => logger.warn({ err: error }, 'could not record the publish in the user history'));
-    await notifier.published(replyTo, { workflow, path, issue, user, created, recovered });
-  }
-
-  async function underLease(request: PublishRequest, work: () => Promise<void>): Promise<boolean> {
+  async function underLease(request: PublishRequest, work: (lease: HeldLease) => Promise<void>): Promise<boolean> {
     const lease = `publish:${request.workflow.namespace}/${request.workflow.name}:${documentId(request.workflow, request.path)}`;
     const result = await locks.withLock(lease, options.leaseMs, work);
     return result.acquired;
+  }
+
+  /**
+   * Runs one attempt under the document's lease. A lease lost midway (store failover, a stall longer
+   * than the lease) stops the attempt before its next side effect; it then starts over once under a
+   * new lease, searching before creating. False when another worker holds the lease.
+   */
+  async function attemptUnderLease(request: PublishRequest, attempt: (lease: HeldLease) => Omit<Attempt, 'lease'> | Promise<Omit<Attempt, 'lease'> | undefined>): Promise<{ ran: boolean; outcome?: 'linked' | 'absent' }> {
+    let outcome: 'linked' | 'absent' | undefined;
+    const work = async (lease: HeldLease) => {
+      const prepared = await attempt(lease);
+      if (prepared) outcome = await attempts.run({ ...prepared, lease });
+    };
+    try {
+      return { ran: await underLease(request, work), outcome };
+    } catch (error) {
+      if (!isLeaseLost(error)) throw error;
+      logger.warn({ workflow: qualifiedName(request.workflow), path: request.path }, 'publish lost its lease; starting over under a new one');
+      try {
+        return { ran: await underLease(request, work), outcome };
+      } catch (again) {
+        throw isLeaseLost(again) ? errors.publishInterrupted(request.path, again) : again;
+      }
+    }
   }
 
   async function report(replyTo: ReplyTo, error: unknown, context: Record<string, unknown>): Promise<void> {
@@ -275,9 +208,9 @@ export function createPublishService(deps: PublishServiceDeps) {
         await waitForLink(req, linkState);
         return;
       }
-      const ran = await underLease(req, async () => {
-        await createAndLink(req, settings, await journal.get(workflow, path), false);
-      });
+      const { ran } = await attemptUnderLease(req, async () => ({
+        request: req, settings, entry: await journal.get(workflow, path), recovered: false, createIfMissing: true,
+      }));
       if (!ran) throw errors.publishInProgress(path);
     } catch (error) {
       if (isVteamError(error, 'AUTH_EXPIRED')) {
@@ -326,14 +259,14 @@ export function createPublishService(deps: PublishServiceDeps) {
       }
       const linkState = await links.state(request.user);
       if (linkState !== 'linked') throw linkState === 'broken' ? errors.authExpired() : errors.notLinked();
-      const ran = await underLease({ ...request, path }, async () => {
+      const ran = await underLease({ ...request, path }, async (lease) => {
         const document = await documents.read(workflow, path);
         const issue = await withRateLimitWaits(request.replyTo, workflow, path, (callOptions) => jira.updateIssue(request.user, {
           siteUrl: settings.siteUrl,
           issueKey: link.jiraKey,
           summary: issueSummary(workflow, document.phase),
           description: issueDescription(document),
-        }, callOptions));
+        }, { ...callOptions, beforeSend: () => lease.confirm() }));
         logger.info({ ...context, jiraKey: issue.key }, 'issue updated');
         await notifier.updated(request.replyTo, { workflow, path, issue, user: request.user });
       });
@@ -347,36 +280,93 @@ export function createPublishService(deps: PublishServiceDeps) {
    * Finishes publishes interrupted by a crash (any replica). Entries whose lease is still held are
    * being worked on and are left alone. Returns how many entries were examined.
    */
+  let nextIntentScan = 0;
   async function recoverInterrupted(): Promise<number> {
-    const pending = await journal.pending();
-    for (const entry of pending) {
-      const request: PublishRequest = {
-        user: entry.user, channelId: '', workflow: entry.workflow, path: entry.path,
-        issueType: entry.issueType, replyTo: entry.replyTo,
-      };
-      const context = { workflow: qualifiedName(entry.workflow), path: entry.path, user: entry.user.userId, state: entry.state, recovery: true };
-      try {
-        await underLease(request, async () => {
-          const fresh = await journal.get(entry.workflow, entry.path);
-          if (!fresh) return;
-          logger.info(context, 'recovering an interrupted publish');
-          const settings = await requireSettings(entry.workflow.namespace);
-          await createAndLink(request, settings, fresh, true);
-        });
-      } catch (error) {
-        const attempts = (entry.recoveryAttempts ?? 0) + 1;
-        if (TRANSIENT.has(toVteamError(error).code) && attempts < MAX_RECOVERY_ATTEMPTS) {
-          // Left in the journal: the next recovery round tries again, without pestering the user.
-          logger.warn({ ...context, err: error, attempts }, 'recovery postponed');
-          const latest = await journal.get(entry.workflow, entry.path);
-          if (latest) await journal.put({ ...latest, recoveryAttempts: attempts });
-          continue;
-        }
-        await journal.remove(entry.workflow, entry.path);
-        await report(entry.replyTo, error, context);
+    const entries = await journal.pending();
+    for (const entry of entries) await recoverEntry(entry);
+    if (Date.now() < nextIntentScan) return entries.length;
+    nextIntentScan = Date.now() + Math.max(options.leaseMs, settleMs);
+    const journaled = new Set(entries.map((e) => journalKey(e.workflow, e.path)));
+    const orphans = (await abandonedIntents()).filter(({ workflow, intent }) => !journaled.has(journalKey(workflow, intent.path)));
+    for (const orphan of orphans) await recoverIntent(orphan.workflow, orphan.intent);
+    return entries.length + orphans.length;
+  }
+
+  async function recoverEntry(entry: JournalEntry): Promise<void> {
+    // An uncertain create is left to the user's retry until Jira's search has had time to show it.
+    if (entry.state === 'uncertain' && Date.now() < entry.updatedAt + settleMs) return;
+    const request: PublishRequest = {
+      user: entry.user, channelId: '', workflow: entry.workflow, path: entry.path,
+      issueType: entry.issueType, replyTo: entry.replyTo,
+    };
+    const context = { workflow: qualifiedName(entry.workflow), path: entry.path, user: entry.user.userId, state: entry.state, recovery: true };
+    try {
+      const { outcome } = await attemptUnderLease(request, async () => {
+        const fresh = await journal.get(entry.workflow, entry.path);
+        if (!fresh) return undefined;
+        logger.info(context, 'recovering an interrupted publish');
+        const settings = await requireSettings(entry.workflow.namespace);
+        // A create cut short by a crash is finished; one the user was told failed is only found.
+        return { request, settings, entry: fresh, recovered: true, createIfMissing: fresh.state === 'creating' };
+      });
+      if (outcome === 'absent') await notifier.failed(entry.replyTo, errors.notPublished(entry.path));
+    } catch (error) {
+      const attempt = (entry.recoveryAttempts ?? 0) + 1;
+      if (TRANSIENT.has(toVteamError(error).code) && attempt < MAX_RECOVERY_ATTEMPTS) {
+        // Left in the journal: the next recovery round tries again, without pestering the user.
+        logger.warn({ ...context, err: error, attempts: attempt }, 'recovery postponed');
+        const latest = await journal.get(entry.workflow, entry.path);
+        if (latest) await journal.put({ ...latest, recoveryAttempts: attempt });
+        return;
       }
+      await journal.remove(entry.workflow, entry.path);
+      await report(entry.replyTo, error, context);
     }
-    return pending.length;
+  }
+
+  /**
+   * In-flight records on workflows with no journal entry: the store lost it (flushed, failed over,
+   * expired) or the worker died. Older than any live attempt could be, they are finished from the CR.
+   */
+  async function abandonedIntents(): Promise<{ workflow: Workflow; intent: PublishIntent }[]> {
+    const minAgeMs = Math.max(2 * options.leaseMs, settleMs);
+    const candidates = (await workflows.withInFlight()).flatMap((workflow) =>
+      (workflow.inFlight ?? []).filter((i) => Date.now() - i.since > minAgeMs).map((intent) => ({ workflow, intent })));
+    // The record names who acts and where to answer; anyone able to edit the workflow could forge it,
+    // so it is only acted on when the cluster binds that channel to the workflow's project.
+    const checked = await Promise.all(candidates.map(async (c) => {
+      const channel = c.intent.replyTo.channelId;
+      const bound = typeof channel === 'string' && await projects.isBound(c.workflow.namespace, channel);
+      if (!bound) logger.warn({ workflow: qualifiedName(c.workflow), path: c.intent.path }, 'ignoring an in-flight record whose channel is not bound to the project');
+      return bound ? [c] : [];
+    }));
+    return checked.flat();
+  }
+
+  async function recoverIntent(workflow: Workflow, intent: PublishIntent): Promise<void> {
+    const request: PublishRequest = { user: intent.user, channelId: '', workflow: { namespace: workflow.namespace, name: workflow.name }, path: intent.path, replyTo: intent.replyTo };
+    const context = { workflow: qualifiedName(workflow), path: intent.path, user: intent.user.userId, recovery: 'in-flight record' };
+    try {
+      const { outcome } = await attemptUnderLease(request, async (lease) => {
+        const fresh = await workflows.get(workflow);
+        if (!fresh?.inFlight?.some((i) => i.path === intent.path)) return undefined;
+        if (fresh.jiraLinks.some((l) => l.path === intent.path)) {
+          await lease.confirm();
+          await workflows.clearInFlight(fresh, intent.path);
+          return undefined;
+        }
+        logger.info(context, 'recovering a publish from its record on the workflow');
+        return { request, settings: await requireSettings(workflow.namespace), entry: undefined, recovered: true, createIfMissing: false };
+      });
+      if (outcome === 'absent') await notifier.failed(intent.replyTo, errors.notPublished(intent.path));
+    } catch (error) {
+      if (TRANSIENT.has(toVteamError(error).code)) {
+        logger.warn({ ...context, err: error }, 'recovery postponed');
+        return;
+      }
+      // The record stays, so a later publish still searches first; the user hears why this failed.
+      await report(intent.replyTo, error, context);
+    }
   }
 
   return { resolve, authorize, rowsOf, documentsOf, publish, update, resumeAfterLink, recoverInterrupted };
@@ -395,7 +385,7 @@ function countingNotifier(notifier: PublishNotifier, metrics: PublishServiceDeps
     needsLink: (r, i) => { count('needs_link'); return notifier.needsLink(r, i); },
     pendingDropped: (r, i) => notifier.pendingDropped(r, i),
     published: (r, e) => { count(e.created ? 'created' : 'found'); return notifier.published(r, e); },
-    alreadyLinked: (r, i) => { count('already_linked'); return notifier.alreadyLinked(r, i); },
+    alreadyLinked: (r, i) => { count(i.duplicate ? 'duplicate' : 'already_linked'); return notifier.alreadyLinked(r, i); },
     updated: (r, i) => { count('updated'); return notifier.updated(r, i); },
     failed: (r, e) => { count(e.code.toLowerCase()); return notifier.failed(r, e); },
   };
@@ -405,10 +395,7 @@ function countingNotifier(notifier: PublishNotifier, metrics: PublishServiceDeps
 const MAX_RECOVERY_ATTEMPTS = 120;
 
 /** Failures worth retrying later rather than reporting. */
-const TRANSIENT = new Set(['MCP_UNREACHABLE', 'RATE_LIMITED', 'RATE_BUDGET_EXHAUSTED', 'KUBERNETES_UNAVAILABLE', 'INTERNAL', 'DOCUMENT_SOURCE_FAILED']);
+const TRANSIENT = new Set(['PUBLISH_INTERRUPTED', 'MCP_UNREACHABLE', 'RATE_LIMITED', 'RATE_BUDGET_EXHAUSTED', 'KUBERNETES_UNAVAILABLE', 'INTERNAL', 'DOCUMENT_SOURCE_FAILED']);
 
-function ref(workflow: WorkflowRef): WorkflowRef {
-  return { namespace: workflow.namespace, name: workflow.name };
-}
 
 export type PublishService = ReturnType<typeof createPublishService>;

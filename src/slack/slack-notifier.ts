@@ -104,7 +104,7 @@ export function createSlackNotifier(deps: {
       await refreshPicker(target, event.workflow);
     },
     async alreadyLinked(replyTo, info) {
-      await ephemeral(replyTo, alreadyLinkedMessage(info.workflow, info.path, info.issue));
+      await ephemeral(replyTo, alreadyLinkedMessage(info.workflow, info.path, info.issue, info.duplicate));
     },
     async updated(replyTo, info) {
       await inThread(asSlackReplyTo(replyTo), info.workflow, updatedReply(info.path, info.issue, info.user));

@@ -6,14 +6,33 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { SlackUserRef } from '../publishing/model.ts';
+import { sameJson } from './codec.ts';
 import { decrypt, encrypt, type KeyRing } from './crypto.ts';
 import type { AtlassianLink, KeyValueStore } from './types.ts';
 
 export interface TokenStore {
   get(user: SlackUserRef): Promise<AtlassianLink | undefined>;
+  /** The link with the exact record it was read from, for a later `replaceIfUnchanged`. */
+  read(user: SlackUserRef): Promise<StoredLink | undefined>;
   put(user: SlackUserRef, link: AtlassianLink): Promise<void>;
+  /**
+   * Writes `next` only while the stored record is still `previous` (compare-and-swap), so a link
+   * deleted (disconnect) or rewritten (relink) meanwhile, by any process, is left as it is. A
+   * retry of a write that did land (its answer was lost) counts as replaced.
+   */
+  replaceIfUnchanged(user: SlackUserRef, previous: StoredRecord, next: AtlassianLink): Promise<ReplaceResult>;
   delete(user: SlackUserRef): Promise<boolean>;
 }
+
+declare const storedRecord: unique symbol;
+/** A stored record as read: the encrypted envelope (no token text), opaque to callers. */
+export type StoredRecord = string & { readonly [storedRecord]: true };
+export interface StoredLink {
+  link: AtlassianLink;
+  record: StoredRecord;
+}
+/** `current` is the link stored now (undefined when unreadable). */
+export type ReplaceResult = { outcome: 'replaced' } | { outcome: 'deleted' } | { outcome: 'changed'; current: AtlassianLink | undefined };
 
 const linkSchema = z.object({
   accessToken: z.string().min(1),
@@ -35,23 +54,39 @@ export function tokenKey(user: SlackUserRef): string {
 
 export function createTokenStore(store: KeyValueStore, ring: KeyRing, options: { logger?: Logger } = {}): TokenStore {
   const { logger } = options;
+  const seal = (link: AtlassianLink, key: string) => encrypt(ring, JSON.stringify(linkSchema.parse(link)), key);
+
+  async function read(user: SlackUserRef): Promise<StoredLink | undefined> {
+    const key = tokenKey(user);
+    const envelope = await store.get<unknown>(key);
+    if (envelope === undefined) return undefined;
+    const reason = unreadable(envelope, key);
+    if (typeof reason !== 'string') return { link: reason.link, record: envelope as StoredRecord };
+    // Lost or rotated-out key, or damaged data: the user relinks rather than the app failing.
+    logger?.warn(
+      { teamId: user.teamId, enterpriseId: user.enterpriseId, userId: user.userId, reason },
+      'Stored Atlassian link cannot be read; treating the user as not linked',
+    );
+    return undefined;
+  }
+
   return {
-    async get(user) {
-      const key = tokenKey(user);
-      const envelope = await store.get<unknown>(key);
-      if (envelope === undefined) return undefined;
-      const reason = unreadable(envelope, key);
-      if (typeof reason !== 'string') return reason.link;
-      // Lost or rotated-out key, or damaged data: the user relinks rather than the app failing.
-      logger?.warn(
-        { teamId: user.teamId, enterpriseId: user.enterpriseId, userId: user.userId, reason },
-        'Stored Atlassian link cannot be read; treating the user as not linked',
-      );
-      return undefined;
-    },
+    get: async (user) => (await read(user))?.link,
+    read,
     async put(user, link) {
       const key = tokenKey(user);
-      await store.set(key, encrypt(ring, JSON.stringify(linkSchema.parse(link)), key));
+      await store.set(key, seal(link, key));
+    },
+    async replaceIfUnchanged(user, previous, next) {
+      const key = tokenKey(user);
+      if (await store.compareAndSwap(key, previous, seal(next, key))) return { outcome: 'replaced' };
+      const envelope = await store.get<unknown>(key);
+      if (envelope === undefined) return { outcome: 'deleted' };
+      const found = unreadable(envelope, key);
+      const current = typeof found === 'string' ? undefined : found.link;
+      // Encryption is randomised, so an earlier attempt that landed is recognised by its plaintext.
+      if (current !== undefined && sameJson(current, linkSchema.parse(next))) return { outcome: 'replaced' };
+      return { outcome: 'changed', current };
     },
     delete: (user) => store.delete(tokenKey(user)),
   };

@@ -29,16 +29,31 @@ export interface KeyValueStore {
 
 export interface Lock {
   readonly name: string;
+  readonly token: string;
   /** Extends the lease; false if it was lost (expired and taken by someone else). */
   renew(): Promise<boolean>;
   release(): Promise<void>;
+}
+
+/**
+ * What `work` holds while it runs under `withLock`. The token is unique to this acquisition, so a lease
+ * that expired and was taken by another worker can never be confirmed again by this one.
+ */
+export interface HeldLease {
+  readonly name: string;
+  readonly token: string;
+  /**
+   * Proves the lease is still held (extending it) right before a side effect; throws LeaseLostError
+   * when it was lost or cannot be proven (store unreachable). Fencing: never act without it.
+   */
+  confirm(): Promise<void>;
 }
 
 export interface LockService {
   /** Try once; undefined when someone else holds it. */
   tryAcquire(name: string, ttlMs: number): Promise<Lock | undefined>;
   /** Hold the lock for the duration of `work`, renewing it in the background. */
-  withLock<T>(name: string, ttlMs: number, work: () => Promise<T>): Promise<{ acquired: true; value: T } | { acquired: false }>;
+  withLock<T>(name: string, ttlMs: number, work: (lease: HeldLease) => Promise<T>): Promise<{ acquired: true; value: T } | { acquired: false }>;
 }
 
 /** A user's Atlassian link as stored (encrypted at rest by TokenStore). */

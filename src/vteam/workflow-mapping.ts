@@ -4,7 +4,8 @@
  * edits), so every field is validated on its own and bad values are dropped rather than failing the read.
  */
 import { z } from 'zod';
-import type { JiraLink, RepoRef, Workflow } from '../publishing/model.ts';
+import { documentId } from '../publishing/issue-content.ts';
+import type { JiraLink, PublishIntent, RepoRef, Workflow, WorkflowRef } from '../publishing/model.ts';
 
 const nonEmpty = z.string().trim().min(1);
 const optionalText = nonEmpty.optional().catch(undefined);
@@ -16,6 +17,18 @@ const metadataSchema = z.object({
   name: nonEmpty,
   namespace: nonEmpty,
   resourceVersion: z.string().catch(''),
+  annotations: z.record(z.string(), z.unknown()).optional().catch(undefined),
+});
+
+/** One annotation per document in flight: `<prefix><documentId>` → JSON PublishIntent. */
+export const IN_FLIGHT_PREFIX = 'jira-publish.vteam.ambient-code/';
+const id = z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/);
+const intentSchema = z.object({
+  path: nonEmpty.max(1024),
+  since: z.number().int().nonnegative(),
+  fence: z.string().max(256),
+  user: z.object({ teamId: id, enterpriseId: id.optional(), userId: id }),
+  replyTo: z.record(z.string(), z.union([z.string().max(256), z.boolean()])).catch({}),
 });
 
 const specSchema = z.object({
@@ -38,6 +51,7 @@ export function toWorkflow(raw: unknown): Workflow | undefined {
   if (!metadata.success) return undefined;
   const spec = specSchema.parse(raw.spec ?? {});
   const umbrellaRepo = spec.umbrellaRepo ?? legacyUmbrellaRepo(spec.repositories);
+  const inFlight = intentsOf(metadata.data, metadata.data.annotations);
   return {
     namespace: metadata.data.namespace,
     name: metadata.data.name,
@@ -51,8 +65,29 @@ export function toWorkflow(raw: unknown): Workflow | undefined {
       const link = linkSchema.safeParse(entry);
       return link.success ? [link.data] : [];
     }),
+    ...(inFlight.length > 0 ? { inFlight } : {}),
     resourceVersion: metadata.data.resourceVersion,
   };
+}
+
+/** In-flight records; anyone can edit annotations, so a record that does not belong to its key is ignored. */
+function intentsOf(ref: WorkflowRef, annotations: Record<string, unknown> | undefined): PublishIntent[] {
+  return Object.entries(annotations ?? {}).flatMap(([key, value]) => {
+    if (!key.startsWith(IN_FLIGHT_PREFIX) || typeof value !== 'string' || value.length > 4096) return [];
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      return [];
+    }
+    const intent = intentSchema.safeParse(parsed);
+    if (!intent.success || inFlightKey(ref, intent.data.path) !== key) return [];
+    return [intent.data];
+  });
+}
+
+export function inFlightKey(ref: WorkflowRef, path: string): string {
+  return `${IN_FLIGHT_PREFIX}${documentId(ref, path)}`;
 }
 
 function legacyUmbrellaRepo(repositories: unknown[] | undefined): RepoRef | undefined {
@@ -62,30 +97,43 @@ function legacyUmbrellaRepo(repositories: unknown[] | undefined): RepoRef | unde
 }
 
 /**
- * Upserts {path, jiraKey} by exact path into spec.jiraLinks of a copy of the raw object, keeping every
- * other field and entry as it was (including fields of entries this code does not know). `changed` is
- * false when the link is already there, so no write is needed.
+ * Adds {path, jiraKey} to spec.jiraLinks of a copy of the raw object, keeping every other field and
+ * entry as it was (including fields of entries this code does not know). A path that already links
+ * a different issue is left alone and that key returned: overwriting it would orphan that issue.
+ * `changed` is false when nothing needs writing.
  */
-export function withJiraLink(raw: RawObject, link: JiraLink): { object: RawObject; changed: boolean } {
+export function withJiraLink(raw: RawObject, link: JiraLink): { object: RawObject; changed: boolean; existingKey?: string } {
   const object = structuredClone(raw);
   const spec = isRecord(object.spec) ? object.spec : (object.spec = {});
   const links = Array.isArray(spec.jiraLinks) ? spec.jiraLinks : (spec.jiraLinks = []);
-  let found = false;
-  let changed = false;
-  for (const entry of links) {
-    if (isRecord(entry) && entry.path === link.path) {
-      found = true;
-      if (entry.jiraKey !== link.jiraKey) {
-        entry.jiraKey = link.jiraKey;
-        changed = true;
-      }
-    }
+  const current = links.find((entry): entry is Record<string, unknown> =>
+    isRecord(entry) && entry.path === link.path && typeof entry.jiraKey === 'string' && entry.jiraKey.trim() !== '');
+  if (current) {
+    const key = (current.jiraKey as string).trim();
+    return key === link.jiraKey ? { object, changed: false } : { object, changed: false, existingKey: key };
   }
-  if (!found) {
-    links.push({ path: link.path, jiraKey: link.jiraKey });
-    changed = true;
+  // An entry for the path without a usable key is completed rather than duplicated.
+  const broken = links.find((entry): entry is Record<string, unknown> => isRecord(entry) && entry.path === link.path);
+  if (broken) broken.jiraKey = link.jiraKey;
+  else links.push({ path: link.path, jiraKey: link.jiraKey });
+  return { object, changed: true };
+}
+
+/** Sets (intent) or removes (undefined) the path's in-flight annotation on a copy of the raw object. */
+export function withInFlight(raw: RawObject, ref: WorkflowRef, path: string, intent: PublishIntent | undefined): { object: RawObject; changed: boolean } {
+  const object = structuredClone(raw);
+  const metadata = isRecord(object.metadata) ? object.metadata : (object.metadata = {});
+  const key = inFlightKey(ref, path);
+  const annotations = isRecord(metadata.annotations) ? metadata.annotations : undefined;
+  if (intent === undefined) {
+    if (annotations === undefined || !(key in annotations)) return { object, changed: false };
+    delete annotations[key];
+    return { object, changed: true };
   }
-  return { object, changed };
+  const value = JSON.stringify(intent);
+  if (annotations?.[key] === value) return { object, changed: false };
+  (annotations ?? (metadata.annotations = {}))[key] = value;
+  return { object, changed: true };
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

@@ -5,12 +5,12 @@
  */
 import type { Logger } from 'pino';
 import { errors } from '../errors.ts';
-import type { JiraLink, Workflow, WorkflowRef } from '../publishing/model.ts';
+import type { JiraLink, LinkOutcome, Workflow, WorkflowRef } from '../publishing/model.ts';
 import type { WorkflowRepository } from '../publishing/ports.ts';
 import type { KubeClients } from './kube-clients.ts';
 import { isConflict, isNotFound, toKubeError } from './kube-errors.ts';
 import { RFE_WORKFLOWS, VTEAM_GROUP, VTEAM_VERSION } from './resources.ts';
-import { isRecord, toWorkflow, withJiraLink, type RawObject } from './workflow-mapping.ts';
+import { isRecord, toWorkflow, withInFlight, withJiraLink, type RawObject } from './workflow-mapping.ts';
 
 export interface WorkflowRepositoryOptions {
   logger?: Logger;
@@ -98,32 +98,83 @@ export function createWorkflowRepository(kube: Clients, options: WorkflowReposit
       return lists.flat();
     },
 
-    async upsertJiraLink(ref: WorkflowRef, link: JiraLink): Promise<Workflow> {
-      for (let attempt = 1; ; attempt++) {
-        const current = (attempt === 1 ? recentRead(ref) : undefined) ?? await read(ref);
-        if (current === undefined) throw errors.workflowNotFound(`${ref.namespace}/${ref.name}`);
-        const { object, changed } = withJiraLink(current, link);
-        if (!changed) return mapped(current, ref);
-        try {
-          // A full replace carrying the read resourceVersion: the API server refuses it (409) if anyone
-          // wrote in between, so entries added concurrently are never overwritten.
-          const updated: unknown = await customObjects.replaceNamespacedCustomObject({ ...resource, namespace: ref.namespace, name: ref.name, body: object }, callOptions);
-          logger?.debug({ workflow: `${ref.namespace}/${ref.name}`, path: link.path, attempt }, 'jira link recorded');
-          return mapped(updated, ref);
-        } catch (error) {
-          if (isNotFound(error)) throw errors.workflowNotFound(`${ref.namespace}/${ref.name}`);
-          if (!isConflict(error)) throw toKubeError(error);
-          if (attempt >= maxAttempts) {
-            logger?.warn({ workflow: `${ref.namespace}/${ref.name}`, attempts: attempt }, 'gave up recording a jira link after repeated conflicts');
-            throw errors.kubernetesUnavailable(error);
-          }
-          const delay = random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-          logger?.debug({ workflow: `${ref.namespace}/${ref.name}`, attempt, delayMs: Math.round(delay) }, 'conflict recording a jira link; re-reading');
-          await sleep(delay);
-        }
+    async upsertJiraLink(ref: WorkflowRef, link: JiraLink): Promise<LinkOutcome> {
+      let existingKey: string | undefined;
+      const workflow = await modify(ref, 'jira link', (current) => {
+        const linked = withJiraLink(current, link);
+        existingKey = linked.existingKey;
+        // The in-flight record goes in the same write: a link never outlives it nor the reverse.
+        const cleared = withInFlight(linked.object, ref, link.path, undefined);
+        return { object: cleared.object, changed: linked.changed || cleared.changed };
+      });
+      if (existingKey !== undefined) {
+        logger?.warn({ workflow: `${ref.namespace}/${ref.name}`, path: link.path, existingKey, newKey: link.jiraKey }, 'kept the existing jira link of a document');
       }
+      return { workflow, existingKey };
+    },
+
+    async withInFlight() {
+      // Cluster-wide and paged: rare, and it must not depend on (or warm) the projects cache.
+      const found: Workflow[] = [];
+      let continueToken: string | undefined;
+      do {
+        let page: unknown;
+        try {
+          page = await customObjects.listCustomObjectForAllNamespaces(
+            { group: VTEAM_GROUP, version: VTEAM_VERSION, resourcePlural: RFE_WORKFLOWS, limit: 500, ...(continueToken ? { _continue: continueToken } : {}) },
+            callOptions,
+          );
+        } catch (error) {
+          if (isNotFound(error)) return [];
+          throw toKubeError(error);
+        }
+        const items = isRecord(page) && Array.isArray(page.items) ? page.items : [];
+        for (const item of items) {
+          const workflow = toWorkflow(item);
+          if (workflow?.inFlight?.length) found.push(workflow);
+        }
+        const metadata = isRecord(page) && isRecord(page.metadata) ? page.metadata : {};
+        continueToken = typeof metadata.continue === 'string' && metadata.continue !== '' ? metadata.continue : undefined;
+      } while (continueToken !== undefined);
+      return found;
+    },
+
+    markInFlight: (ref, intent) => modify(ref, 'in-flight record', (current) => withInFlight(current, ref, intent.path, intent)),
+
+    async clearInFlight(ref, path) {
+      await modify(ref, 'in-flight removal', (current) => withInFlight(current, ref, path, undefined));
     },
   };
+
+  /**
+   * Read, change, PUT with the read resourceVersion: the API server refuses it (409) if anyone wrote
+   * in between, so concurrent changes are never overwritten; a conflict re-reads and re-applies.
+   */
+  async function modify(ref: WorkflowRef, what: string, change: (current: RawObject) => { object: RawObject; changed: boolean }): Promise<Workflow> {
+    const name = `${ref.namespace}/${ref.name}`;
+    for (let attempt = 1; ; attempt++) {
+      const current = (attempt === 1 ? recentRead(ref) : undefined) ?? await read(ref);
+      if (current === undefined) throw errors.workflowNotFound(name);
+      const { object, changed } = change(current);
+      if (!changed) return mapped(current, ref);
+      try {
+        const updated: unknown = await customObjects.replaceNamespacedCustomObject({ ...resource, namespace: ref.namespace, name: ref.name, body: object }, callOptions);
+        logger?.debug({ workflow: name, attempt }, `${what} written`);
+        if (isRecord(updated)) remember(ref, updated);
+        return mapped(updated, ref);
+      } catch (error) {
+        if (isNotFound(error)) throw errors.workflowNotFound(name);
+        if (!isConflict(error)) throw toKubeError(error);
+        if (attempt >= maxAttempts) {
+          logger?.warn({ workflow: name, attempts: attempt }, `gave up writing a ${what} after repeated conflicts`);
+          throw errors.kubernetesUnavailable(error);
+        }
+        const delay = random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+        logger?.debug({ workflow: name, attempt, delayMs: Math.round(delay) }, `conflict writing a ${what}; re-reading`);
+        await sleep(delay);
+      }
+    }
+  }
 
   function mapped(object: unknown, ref: WorkflowRef): Workflow {
     const workflow = toWorkflow(object);

@@ -2,7 +2,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { messageText } from '../support/fake-slack.ts';
 import { startRedis, type RedisHandle } from '../support/redis.ts';
 import { freePort, startApp, type AppProcess } from '../support/app-process.ts';
-import { PLAN, SPEC, TASKS, buttonValue, startEnvironment, type Environment } from '../support/environment.ts';
+import { PLAN, PROJECT, SPEC, TASKS, WORKFLOW, buttonValue, startEnvironment, type Environment } from '../support/environment.ts';
+
+const inFlightRecords = (env: Environment) => Object.keys(
+  (env.kube.get('rfeworkflows', PROJECT, WORKFLOW) as unknown as { metadata: { annotations?: Record<string, string> } }).metadata.annotations ?? {},
+).filter((k) => k.startsWith('jira-publish.vteam.ambient-code/'));
 
 const threadTexts = (env: Environment) =>
   env.slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts !== undefined).map((c) => messageText(c.args));
@@ -40,9 +44,13 @@ describe('exactly once across a crash (kill -9)', () => {
   afterEach(() => { env.kube.clearFaults(); env.mcp.clearFaults(); env.mcp.setLatency(0); });
 
   it('killed after Jira created the issue but before the link was written: the restart links it', async () => {
-    env.kube.failNext({ verb: 'update', resource: 'rfeworkflows' }, 'hang');
+    // The first update records the publish in flight; the create is slowed so the link write can be hung.
+    env.mcp.setLatency(500);
     await env.click('publish_to_jira', buttonValue(SPEC));
-    await env.slack.waitFor(() => env.kube.requests.find((r) => r.verb === 'update' && r.resource === 'rfeworkflows'));
+    await env.slack.waitFor(() => inFlightRecords(env).length === 1 ? true : undefined);
+    env.kube.failNext({ verb: 'update', resource: 'rfeworkflows' }, 'hang');
+    await env.slack.waitFor(() => env.kube.requests.filter((r) => r.verb === 'update' && r.resource === 'rfeworkflows').length === 2 ? true : undefined);
+    env.mcp.setLatency(0);
     expect(env.mcp.issues()).toHaveLength(1);
     await env.app.kill('SIGKILL');
     env.kube.clearFaults();

@@ -31,8 +31,12 @@ describe('publishing a document', () => {
       { path: 'specs/000-old/spec.md', jiraKey: 'OLD-1' },
       { path: SPEC, jiraKey: 'PROJ-1' },
     ]);
-    expect((env.kube.get('rfeworkflows', PROJECT, WORKFLOW) as unknown as { spec: Record<string, unknown> }).spec.customField).toBe('kept');
-    expect(env.kube.count('update', 'rfeworkflows')).toBe(1);
+    const stored = env.kube.get('rfeworkflows', PROJECT, WORKFLOW) as unknown as { spec: Record<string, unknown>; metadata: { annotations?: Record<string, string> } };
+    expect(stored.spec.customField).toBe('kept');
+    // Two writes: the in-flight record before the create (it outlives a lost store), then the link,
+    // which removes that record in the same update.
+    expect(env.kube.count('update', 'rfeworkflows')).toBe(2);
+    expect(Object.keys(stored.metadata.annotations ?? {}).filter((k) => k.startsWith('jira-publish.'))).toEqual([]);
 
     // The thread hangs off one workflow card in the channel; the reply links the issue.
     const parent = env.slack.callsTo('chat.postMessage').find((c) => c.args.thread_ts === undefined)!;
@@ -63,16 +67,16 @@ describe('publishing a document', () => {
     expect(env.workflowLinks().filter((l) => l.path === SPEC)).toHaveLength(1);
   });
 
-  it('reuses the MCP session: one MCP request and one Kubernetes write per publish in steady state', async () => {
+  it('reuses the MCP session: one MCP request and two Kubernetes writes per publish in steady state', async () => {
     const before = threadReplies().length;
     await env.command(`publish ${WORKFLOW} ${PLAN}`);
     await env.slack.waitFor(() => threadReplies().length > before);
     expect(env.mcp.counters.initializes).toBe(0);
     expect(env.mcp.counters.httpRequests).toBe(1);
     expect(env.mcp.toolCalls().map((c) => c.operation)).toEqual(['createJiraIssue']);
-    expect(env.kube.count('update', 'rfeworkflows')).toBe(1);
+    expect(env.kube.count('update', 'rfeworkflows')).toBe(2);
     expect(env.kube.count('patch', 'rfeworkflows')).toBe(0);
-    // Reads: resolve the name, authorize, re-read under the lease; the write reuses that last read.
+    // Reads: resolve the name, authorize, re-read under the lease; each write reuses the object it follows.
     expect(env.kube.count('get', 'rfeworkflows')).toBe(3);
   });
 

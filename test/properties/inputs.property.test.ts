@@ -143,9 +143,9 @@ describe('RFEWorkflow objects from the cluster', () => {
         expect(typeof link.path).toBe('string');
         expect(typeof link.jiraKey).toBe('string');
       }
-      // Writing a link keeps everything else the object held.
-      const { object: written } = withJiraLink(raw as Record<string, unknown>, { path: 'specs/x/spec.md', jiraKey: 'PROJ-1' });
-      expect(toWorkflow(written)?.jiraLinks).toContainEqual({ path: 'specs/x/spec.md', jiraKey: 'PROJ-1' });
+      // Writing a link keeps everything else the object held, and never replaces another key.
+      const { object: written, existingKey } = withJiraLink(raw as Record<string, unknown>, { path: 'specs/x/spec.md', jiraKey: 'PROJ-1' });
+      expect(toWorkflow(written)?.jiraLinks).toContainEqual({ path: 'specs/x/spec.md', jiraKey: existingKey ?? 'PROJ-1' });
     }), RUNS);
   });
 });

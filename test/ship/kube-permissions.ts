@@ -54,6 +54,8 @@ export const USED: UsedPermission[] = [
   },
   { file: 'src/vteam/workflows.ts', call: 'customObjects.getNamespacedCustomObject', evidence: 'RFE_WORKFLOWS', permissions: [perm(VTEAM_GROUP, RFE_WORKFLOWS, 'get')] },
   { file: 'src/vteam/workflows.ts', call: 'customObjects.listNamespacedCustomObject', evidence: 'RFE_WORKFLOWS', permissions: [perm(VTEAM_GROUP, RFE_WORKFLOWS, 'list')] },
+  // Recovery finds publishes recorded in flight on any workflow (cluster-wide, paged).
+  { file: 'src/vteam/workflows.ts', call: 'customObjects.listCustomObjectForAllNamespaces', evidence: 'RFE_WORKFLOWS', permissions: [perm(VTEAM_GROUP, RFE_WORKFLOWS, 'list')] },
   { file: 'src/vteam/workflows.ts', call: 'customObjects.replaceNamespacedCustomObject', evidence: 'RFE_WORKFLOWS', permissions: [perm(VTEAM_GROUP, RFE_WORKFLOWS, 'update')] },
   // Discovery and /version are allowed to every authenticated identity by the built-in system:discovery
   // and system:public-info-viewer ClusterRoles: no grant needed.

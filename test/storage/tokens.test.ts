@@ -77,4 +77,22 @@ describe('TokenStore', () => {
     expect(logged.join('\n')).toContain('treating the user as not linked');
     expect(logged.join('\n')).not.toMatch(/token/i);
   });
+
+  it('replaceIfUnchanged writes only over the record read; a replay of a write that landed counts as replaced', async () => {
+    const tokens = createTokenStore(store, parseKeyRing(newKey()));
+    const user = { teamId: 'T1', userId: 'U1' };
+    await tokens.put(user, link('first'));
+    const read = (await tokens.read(user))!;
+    expect(read.link).toEqual(link('first'));
+    expect(JSON.stringify(read.record)).not.toContain('first');
+
+    expect(await tokens.replaceIfUnchanged(user, read.record, link('second'))).toEqual({ outcome: 'replaced' });
+    expect(await tokens.replaceIfUnchanged(user, read.record, link('second'))).toEqual({ outcome: 'replaced' });
+    expect(await tokens.replaceIfUnchanged(user, read.record, link('third'))).toEqual({ outcome: 'changed', current: link('second') });
+    expect((await tokens.get(user))?.accessToken).toBe('second');
+
+    await tokens.delete(user);
+    expect(await tokens.replaceIfUnchanged(user, read.record, link('fourth'))).toEqual({ outcome: 'deleted' });
+    expect(await tokens.get(user)).toBeUndefined();
+  });
 });

@@ -102,7 +102,8 @@ describe('KubeWorkflowRepository', () => {
 
     it('appends a new path with one read and one full replace, keeping every other field and entry', async () => {
       const before = fx.kube.get('rfeworkflows', 'proj-a', 'rfe-1')!;
-      const workflow = await repository().upsertJiraLink(ref, { path: 'specs/001-dark-mode/plan.md', jiraKey: 'PROJ-2' });
+      const { workflow, existingKey } = await repository().upsertJiraLink(ref, { path: 'specs/001-dark-mode/plan.md', jiraKey: 'PROJ-2' });
+      expect(existingKey).toBeUndefined();
       expect(workflow.jiraLinks).toEqual([
         { path: 'specs/001-dark-mode/spec.md', jiraKey: 'PROJ-1' },
         { path: 'specs/001-dark-mode/plan.md', jiraKey: 'PROJ-2' },
@@ -122,10 +123,48 @@ describe('KubeWorkflowRepository', () => {
       expect(workflow.resourceVersion).toBe(stored.metadata.resourceVersion);
     });
 
-    it('replaces the key of an existing path instead of adding a duplicate', async () => {
-      await repository().upsertJiraLink(ref, { path: 'specs/001-dark-mode/spec.md', jiraKey: 'PROJ-9' });
+    it('keeps the existing key of a path that links another issue, writes nothing and names that key', async () => {
+      const outcome = await repository().upsertJiraLink(ref, { path: 'specs/001-dark-mode/spec.md', jiraKey: 'PROJ-9' });
+      expect(outcome.existingKey).toBe('PROJ-1');
       const spec = fx.kube.get('rfeworkflows', 'proj-a', 'rfe-1')!.spec as { jiraLinks: unknown[] };
-      expect(spec.jiraLinks).toEqual([{ path: 'specs/001-dark-mode/spec.md', jiraKey: 'PROJ-9', note: 'unknown entry field' }]);
+      expect(spec.jiraLinks).toEqual([{ path: 'specs/001-dark-mode/spec.md', jiraKey: 'PROJ-1', note: 'unknown entry field' }]);
+      expect(fx.kube.count('update', 'rfeworkflows')).toBe(0);
+    });
+
+    it('keeps a link someone else wrote for the same path between the read and the write (409 re-apply)', async () => {
+      fx.kube.injectConflicts(1, {
+        mutate: (object) => {
+          (object.spec as { jiraLinks: unknown[] }).jiraLinks.push({ path: 'specs/001-dark-mode/plan.md', jiraKey: 'UI-7' });
+        },
+      });
+      const outcome = await repository().upsertJiraLink(ref, { path: 'specs/001-dark-mode/plan.md', jiraKey: 'PROJ-2' });
+      expect(outcome.existingKey).toBe('UI-7');
+      expect(outcome.workflow.jiraLinks.filter((l) => l.path === 'specs/001-dark-mode/plan.md')).toEqual([{ path: 'specs/001-dark-mode/plan.md', jiraKey: 'UI-7' }]);
+      const stored = fx.kube.get('rfeworkflows', 'proj-a', 'rfe-1')!.spec as { jiraLinks: { jiraKey: string }[] };
+      expect(stored.jiraLinks.map((l) => l.jiraKey)).toEqual(['PROJ-1', 'UI-7']);
+    });
+
+    it('records an in-flight publish as an annotation, and the link write removes it in the same update', async () => {
+      const intent = { path: 'specs/001-dark-mode/plan.md', since: 1_760_000_000_000, fence: 'host/1/abc', user: { teamId: 'T1', userId: 'U1' }, replyTo: { channelId: 'C1', userId: 'U1' } };
+      const marked = await repository().markInFlight(ref, intent);
+      expect(marked.inFlight).toEqual([intent]);
+      const annotations = fx.kube.get('rfeworkflows', 'proj-a', 'rfe-1')!.metadata.annotations as Record<string, string>;
+      expect(annotations['example.com/keep']).toBe('yes');
+      expect(Object.keys(annotations).filter((k) => k.startsWith('jira-publish.vteam.ambient-code/'))).toHaveLength(1);
+      const { workflow } = await repository().upsertJiraLink(marked, { path: intent.path, jiraKey: 'PROJ-2' });
+      expect(workflow.inFlight ?? []).toEqual([]);
+      expect(fx.kube.get('rfeworkflows', 'proj-a', 'rfe-1')!.metadata.annotations).toEqual({ 'example.com/keep': 'yes' });
+      expect(fx.kube.count('update', 'rfeworkflows')).toBe(2);
+    });
+
+    it('ignores in-flight annotations that are malformed or filed under another document\'s key', async () => {
+      fx.kube.modify('rfeworkflows', 'proj-a', 'rfe-1', (o) => {
+        (o.metadata as { annotations: Record<string, string> }).annotations = {
+          'jira-publish.vteam.ambient-code/0000000000000000': JSON.stringify({ path: 'specs/x.md', since: 1, fence: '', user: { teamId: 'T1', userId: 'U1' }, replyTo: {} }),
+          'jira-publish.vteam.ambient-code/zzz': '{not json',
+        };
+      });
+      expect((await repository().get(ref))?.inFlight ?? []).toEqual([]);
     });
 
     it('does not write when the link is already recorded', async () => {
@@ -149,7 +188,7 @@ describe('KubeWorkflowRepository', () => {
           spec.jiraLinks.push({ path: `specs/other-${++n}.md`, jiraKey: `OTHER-${n}` });
         },
       });
-      const workflow = await repository().upsertJiraLink(ref, { path: 'specs/001-dark-mode/tasks.md', jiraKey: 'PROJ-3' });
+      const { workflow } = await repository().upsertJiraLink(ref, { path: 'specs/001-dark-mode/tasks.md', jiraKey: 'PROJ-3' });
       expect(workflow.jiraLinks.map((l) => l.jiraKey)).toEqual(['PROJ-1', 'OTHER-1', 'OTHER-2', 'OTHER-3', 'PROJ-3']);
       expect(fx.kube.count('update', 'rfeworkflows')).toBe(4);
       expect(fx.kube.count('get', 'rfeworkflows')).toBe(4);
@@ -224,7 +263,7 @@ describe('KubeWorkflowRepository reuse of a fresh read', () => {
     fx.kube.modify('rfeworkflows', 'proj-a', 'rfe-1', (o) => {
       (o as unknown as { spec: { jiraLinks: unknown[] } }).spec.jiraLinks.push({ path: 'ui.md', jiraKey: 'P-9' });
     });
-    const updated = await repository.upsertJiraLink(workflow, { path: 'b.md', jiraKey: 'P-2' });
+    const { workflow: updated } = await repository.upsertJiraLink(workflow, { path: 'b.md', jiraKey: 'P-2' });
     expect(updated.jiraLinks.map((l) => l.path)).toEqual(['a.md', 'ui.md', 'b.md']);
   });
 });

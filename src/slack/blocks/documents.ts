@@ -137,9 +137,18 @@ export function deletedWorkflowCard(ref: { namespace: string; name: string }, ti
   };
 }
 
-export function alreadyLinkedMessage(workflow: Workflow, path: string, issue: JiraIssue): { text: string; blocks: KnownBlock[] } {
+/**
+ * The document already has its issue. With `duplicate`: another issue was created meanwhile (the link
+ * was written by someone else while this publish ran); the link is kept and the user asked to close it.
+ */
+export function alreadyLinkedMessage(workflow: Workflow, path: string, issue: JiraIssue, duplicate?: JiraIssue): { text: string; blocks: KnownBlock[] } {
   const key = clip(issue.key, SHOWN.key);
   const shownPath = clip(path, SHOWN.path);
+  if (duplicate) {
+    const extra = clip(duplicate.key, SHOWN.key);
+    const text = `${code(shownPath)} was linked to ${link(issue.url, key)} by someone else while it was being published, so it keeps that link; ${link(duplicate.url, extra)}, created by this publish, is a duplicate: close it in Jira.`;
+    return { text: `${escapeMrkdwn(shownPath)} keeps ${escapeMrkdwn(key)}; ${escapeMrkdwn(extra)} is a duplicate to close`, blocks: [mrkdwnSection(text)] };
+  }
   const text = `${code(shownPath)} is already published as ${link(issue.url, key)}; it is never published twice. Use *Update issue* to copy the current document into it.`;
   const button = updateButton(workflow, path);
   const blocks: KnownBlock[] = [mrkdwnSection(text)];

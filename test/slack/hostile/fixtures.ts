@@ -130,7 +130,7 @@ export const FIXTURES: Record<string, Record<string, Coverage>> = {
     documentPicker: { kind: 'message', build: (h) => [documents.documentPicker(workflowOf(h), rowsOf(h), VTEAM_URL), documents.documentPicker(validWorkflow(h), manyRowsOf(h)), documents.documentPicker(validWorkflow(h), [])] },
     workflowCard: { kind: 'message', build: (h) => [documents.workflowCard(workflowOf(h), rowsOf(h), VTEAM_URL), documents.workflowCard(validWorkflow(h), manyRowsOf(h))] },
     deletedWorkflowCard: { kind: 'message', build: (h) => [documents.deletedWorkflowCard({ namespace: h, name: h }, h), documents.deletedWorkflowCard({ namespace: h, name: h }, undefined)] },
-    alreadyLinkedMessage: { kind: 'message', build: (h) => [documents.alreadyLinkedMessage(workflowOf(h), h, issueOf(h)), documents.alreadyLinkedMessage(validWorkflow(h), prefix(h, 40), issueOf(h))] },
+    alreadyLinkedMessage: { kind: 'message', build: (h) => [documents.alreadyLinkedMessage(workflowOf(h), h, issueOf(h)), documents.alreadyLinkedMessage(validWorkflow(h), prefix(h, 40), issueOf(h)), documents.alreadyLinkedMessage(workflowOf(h), h, issueOf(h), issueOf(h))] },
   },
   'src/slack/blocks/help.ts': {
     // Its preface is mrkdwn by contract: the caller escapes the unknown command, as vteam-command.ts does.

@@ -1,0 +1,184 @@
+/**
+ * The part of a publish that runs under the document's lease: find or create the issue, then link it.
+ * Exactly once rests on evidence that outlives any one worker or store:
+ * - the CR's jiraLinks: the truth of "published";
+ * - an in-flight record on the CR (written before the create, removed with the link) and a journal
+ *   entry in the shared store: "an issue may exist", so the next worker searches by label first;
+ * - the lease, confirmed (fenced) right before each side effect, so a worker that lost it never acts.
+ * Jira's search is eventually consistent: an issue created moments ago may not be found yet, so the
+ * search is repeated until `settleMs` after the attempt that may have created it.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { errors, isVteamError } from '../errors.ts';
+import type { HeldLease } from '../storage/types.ts';
+import { phaseOf } from '../vteam/paths.ts';
+import { BOT_LABEL, chooseIssueType, idempotencyLabel, issueDescription, issueSummary, parentKey } from './issue-content.ts';
+import type { Journal, JournalEntry } from './journal.ts';
+import type { JiraIssue, JiraSettings, PublishIntent, PublishRequest, ReplyTo, Workflow, WorkflowRef } from './model.ts';
+import type { DocumentSource, JiraGateway, PublishNotifier, WorkflowRepository } from './ports.ts';
+import type { RateLimitWaits } from './rate-limit-waits.ts';
+import { qualifiedName } from './resolve-workflow.ts';
+import type { PublishHistory } from './user-records.ts';
+
+export interface PublishAttemptDeps {
+  workflows: WorkflowRepository;
+  documents: DocumentSource;
+  jira: JiraGateway;
+  journal: Journal;
+  history: PublishHistory;
+  notifier: PublishNotifier;
+  rateLimitWaits: RateLimitWaits;
+  logger: Logger;
+  /** How long after a possibly successful create the label search may still miss the issue. */
+  settleMs: number;
+  now?: () => number;
+  wait?: (ms: number) => Promise<unknown>;
+}
+
+export interface Attempt {
+  request: PublishRequest;
+  settings: JiraSettings;
+  lease: HeldLease;
+  /** The journal record of an earlier, interrupted attempt, if the store still has one. */
+  entry: JournalEntry | undefined;
+  recovered: boolean;
+  /**
+   * False for background recovery of an attempt whose user was already told it failed, or whose
+   * journal is gone: find and link, never create behind the user's back.
+   */
+  createIfMissing: boolean;
+}
+
+/** `linked`: the document has its issue (now or already); `absent`: nothing found and nothing created. */
+export type AttemptOutcome = 'linked' | 'absent';
+
+export function createPublishAttempts(deps: PublishAttemptDeps) {
+  const { workflows, documents, jira, journal, history, notifier, rateLimitWaits, logger, settleMs } = deps;
+  const now = deps.now ?? Date.now;
+  const wait = deps.wait ?? sleep;
+
+  /** Searches by label until found or `settleMs` after `since` (the possibly creating attempt). */
+  async function findEarlier(attempt: Attempt, workflow: Workflow, since: number): Promise<JiraIssue | undefined> {
+    const { request, settings } = attempt;
+    const label = idempotencyLabel(workflow, request.path);
+    for (let delay = 250; ; delay = Math.min(delay * 2, 2000)) {
+      const found = await rateLimitWaits(request.replyTo, workflow, request.path, (callOptions) =>
+        jira.findIssueByLabel(request.user, { siteUrl: settings.siteUrl, projectKey: settings.projectKey, label }, callOptions));
+      const left = since + settleMs - now();
+      if (found || left <= 0) return found;
+      logger.debug({ workflow: qualifiedName(workflow), path: request.path, leftMs: left }, 'no issue found by label yet; Jira\'s search may lag, searching again');
+      await wait(Math.min(delay, left));
+    }
+  }
+
+  async function run(attempt: Attempt): Promise<AttemptOutcome> {
+    const { request, settings, lease, entry, recovered } = attempt;
+    const { user, replyTo, path } = request;
+    const read = await workflows.get(request.workflow);
+    if (!read) throw errors.workflowNotFound(qualifiedName(request.workflow));
+    let workflow: Workflow = read;
+    const intent = workflow.inFlight?.find((i) => i.path === path);
+
+    const link = workflow.jiraLinks.find((l) => l.path === path);
+    if (link) {
+      if (entry) await journal.remove(workflow, path);
+      if (intent) {
+        await lease.confirm();
+        await workflows.clearInFlight(workflow, path);
+      }
+      const issue = { key: link.jiraKey, url: jira.browseUrl(settings.siteUrl, link.jiraKey), summary: issueSummary(workflow, phaseOf(path)), issueType: '' };
+      await notifier.alreadyLinked(replyTo, { workflow, path, issue });
+      return 'linked';
+    }
+
+    let issue = entry?.state === 'created' ? entry.issue : undefined;
+    let created = false;
+    if (!issue && (entry || intent)) {
+      // An earlier attempt may have created the issue: look before creating.
+      issue = await findEarlier(attempt, workflow, Math.max(entry?.updatedAt ?? 0, intent?.since ?? 0));
+      if (!issue && !attempt.createIfMissing) {
+        await lease.confirm();
+        if (intent) await workflows.clearInFlight(workflow, path);
+        if (entry) await journal.remove(workflow, path);
+        logger.info({ workflow: qualifiedName(workflow), path, state: entry?.state ?? 'in-flight record' }, 'an interrupted publish left no issue; its records are cleared');
+        return 'absent';
+      }
+      if (issue) logger.info({ workflow: qualifiedName(workflow), path, jiraKey: issue.key }, 'found the issue an earlier attempt created');
+    }
+
+    if (!issue) {
+      ({ issue, workflow } = await create(attempt, workflow));
+      created = true;
+    }
+
+    // Best effort: the in-flight record on the CR is the evidence that counts if this write fails.
+    await journal.put({ state: 'created', workflow: ref(workflow), path, label: idempotencyLabel(workflow, path), user, issueType: request.issueType, replyTo, issue })
+      .catch((error: unknown) => logger.warn({ err: error, workflow: qualifiedName(workflow), path }, 'could not journal the created issue; the record on the workflow stands for it'));
+    await lease.confirm();
+    const outcome = await workflows.upsertJiraLink(workflow, { path, jiraKey: issue.key });
+    workflow = outcome.workflow;
+    await journal.remove(workflow, path)
+      .catch((error: unknown) => logger.warn({ err: error, workflow: qualifiedName(workflow), path }, 'could not clear the journal entry; recovery will find the link and clear it'));
+
+    if (outcome.existingKey !== undefined) {
+      logger.warn({ workflow: qualifiedName(workflow), path, existingKey: outcome.existingKey, duplicateKey: issue.key, created }, 'the document already links another issue; kept it, reported the duplicate');
+      const existing = { key: outcome.existingKey, url: jira.browseUrl(settings.siteUrl, outcome.existingKey), summary: issueSummary(workflow, phaseOf(path)), issueType: '' };
+      await notifier.alreadyLinked(replyTo, { workflow, path, issue: existing, duplicate: issue });
+      return 'linked';
+    }
+    logger.info({ workflow: qualifiedName(workflow), path, jiraKey: issue.key, created, recovered }, 'published');
+    await history.add(user, { workflow: ref(workflow), title: workflow.title, path, issue: { key: issue.key, url: issue.url }, at: now() })
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not record the publish in the user history'));
+    await notifier.published(replyTo, { workflow, path, issue, user, created, recovered });
+    return 'linked';
+  }
+
+  /** Records the intent (CR, then journal), then creates with the lease confirmed right before sending. */
+  async function create(attempt: Attempt, current: Workflow): Promise<{ issue: JiraIssue; workflow: Workflow }> {
+    const { request, settings, lease } = attempt;
+    const { user, replyTo, path } = request;
+    const document = await documents.read(current, path);
+    const issueType = chooseIssueType(settings, document.phase, request.issueType);
+    const label = idempotencyLabel(current, path);
+    await lease.confirm();
+    const intent: PublishIntent = { path, since: now(), fence: lease.token, user, replyTo: durableReplyTo(replyTo) };
+    const workflow = await workflows.markInFlight(current, intent);
+    await journal.put({ state: 'creating', workflow: ref(workflow), path, label, user, issueType: request.issueType, replyTo });
+    try {
+      const issue = await rateLimitWaits(replyTo, workflow, path, (callOptions) => jira.createIssue(user, {
+        siteUrl: settings.siteUrl,
+        projectKey: settings.projectKey,
+        issueType,
+        summary: issueSummary(workflow, document.phase),
+        description: issueDescription(document),
+        parentKey: parentKey(workflow),
+        labels: [BOT_LABEL, label],
+      }, { ...callOptions, beforeSend: () => lease.confirm() }));
+      return { issue, workflow };
+    } catch (error) {
+      if (isVteamError(error) && error.outcomeUnknown) {
+        // The records stay: the next attempt searches before it creates.
+        await journal.put({ state: 'uncertain', workflow: ref(workflow), path, label, user, issueType: request.issueType, replyTo })
+          .catch((e: unknown) => logger.warn({ err: e }, 'could not journal an uncertain create; the record on the workflow stands for it'));
+      } else if (isVteamError(error)) {
+        // Jira refused: nothing exists, so nothing needs finding later.
+        await Promise.all([journal.remove(workflow, path), workflows.clearInFlight(workflow, path)])
+          .catch((e: unknown) => logger.warn({ err: e }, 'could not clear the records of a refused create; the next publish searches once more'));
+      }
+      // Anything else (a lost lease) leaves the records to whoever holds the lease next.
+      throw error;
+    }
+  }
+
+  return { run };
+}
+
+/** URLs (Slack's response_url) are not written to the cluster; the rest of a reply target is ids. */
+function durableReplyTo(replyTo: ReplyTo): ReplyTo {
+  return Object.fromEntries(Object.entries(replyTo).filter(([, value]) => typeof value !== 'string' || !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)));
+}
+
+function ref(workflow: WorkflowRef): WorkflowRef {
+  return { namespace: workflow.namespace, name: workflow.name };
+}
