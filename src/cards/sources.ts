@@ -48,6 +48,8 @@ export function workflowInformer(kube: Clients, options: Common<Workflow>): Info
  */
 function compact(workflow: Workflow | undefined, shared: (text: string) => string): Workflow | undefined {
   if (!workflow) return undefined;
+  // Publishes in flight do not show on cards; dropping them keeps their writes from re-rendering one.
+  delete workflow.inFlight;
   if (workflow.description.length > DESCRIPTION_KEPT) workflow.description = copy(`${workflow.description.slice(0, DESCRIPTION_KEPT)}…`);
   workflow.namespace = shared(workflow.namespace);
   if (workflow.umbrellaRepo) workflow.umbrellaRepo = { url: shared(workflow.umbrellaRepo.url), branch: shared(workflow.umbrellaRepo.branch) };
