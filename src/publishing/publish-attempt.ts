@@ -81,6 +81,16 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
     const intent = workflow.inFlight?.find((i) => i.path === path);
 
     const link = workflow.jiraLinks.find((l) => l.path === path);
+    if (link && entry?.issue?.key === link.jiraKey) {
+      // This attempt's own issue is linked, but the process died before its user was told (the journal
+      // entry is removed only after the reply): tell them now.
+      if (intent) {
+        await lease.confirm();
+        await workflows.clearInFlight(workflow, path);
+      }
+      await announce(attempt, workflow, entry.issue, true);
+      return 'linked';
+    }
     if (link) {
       if (entry) await journal.remove(workflow, path);
       if (intent) {
@@ -118,20 +128,39 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
     await lease.confirm();
     const outcome = await workflows.upsertJiraLink(workflow, { path, jiraKey: issue.key });
     workflow = outcome.workflow;
-    await journal.remove(workflow, path)
-      .catch((error: unknown) => logger.warn({ err: error, workflow: qualifiedName(workflow), path }, 'could not clear the journal entry; recovery will find the link and clear it'));
 
     if (outcome.existingKey !== undefined) {
+      await forget(workflow, path);
       logger.warn({ workflow: qualifiedName(workflow), path, existingKey: outcome.existingKey, duplicateKey: issue.key, created }, 'the document already links another issue; kept it, reported the duplicate');
       const existing = { key: outcome.existingKey, url: jira.browseUrl(settings.siteUrl, outcome.existingKey), summary: issueSummary(workflow, phaseOf(path)), issueType: '' };
       await notifier.alreadyLinked(replyTo, { workflow, path, issue: existing, duplicate: issue });
       return 'linked';
     }
     logger.info({ workflow: qualifiedName(workflow), path, jiraKey: issue.key, created, recovered }, 'published');
+    await announce(attempt, workflow, issue, created);
+    return 'linked';
+  }
+
+  /**
+   * Tells the user, then drops the journal entry: a crash before the reply leaves the entry, and
+   * recovery tells them. A reply that fails is retried once by recovery, not forever.
+   */
+  async function announce(attempt: Attempt, workflow: Workflow, issue: JiraIssue, created: boolean): Promise<void> {
+    const { request: { user, replyTo, path }, recovered } = attempt;
     await history.add(user, { workflow: ref(workflow), title: workflow.title, path, issue: { key: issue.key, url: issue.url }, at: now() })
       .catch((error: unknown) => logger.warn({ err: error }, 'could not record the publish in the user history'));
-    await notifier.published(replyTo, { workflow, path, issue, user, created, recovered });
-    return 'linked';
+    try {
+      await notifier.published(replyTo, { workflow, path, issue, user, created, recovered });
+    } catch (error) {
+      logger.warn({ err: error, workflow: qualifiedName(workflow), path, jiraKey: issue.key }, recovered ? 'could not tell the user about a recovered publish; giving up' : 'could not tell the user; recovery will try again');
+      if (!recovered) return;
+    }
+    await forget(workflow, path);
+  }
+
+  async function forget(workflow: WorkflowRef, path: string): Promise<void> {
+    await journal.remove(workflow, path)
+      .catch((error: unknown) => logger.warn({ err: error, workflow: qualifiedName(workflow), path }, 'could not clear the journal entry; recovery will find the link and clear it'));
   }
 
   /** Records the intent (CR, then journal), then creates with the lease confirmed right before sending. */

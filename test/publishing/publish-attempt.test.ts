@@ -165,6 +165,23 @@ describe('recovery from the record on the workflow (the store lost everything)',
   });
 });
 
+describe('the user is told even when the reply cannot be sent at first', () => {
+  it('a thread reply that fails leaves the journal entry, and recovery tells the user once', async () => {
+    const w = (world = await createWorld());
+    w.slackFaults.published = 1;
+    await w.replica('a').publish(request());
+    expect(w.workflows.workflow.jiraLinks).toEqual([{ path: SPEC, jiraKey: 'PROJ-1' }]);
+    expect(told(w)).toEqual([]);
+    expect(await w.store.keys('journal:')).toHaveLength(1);
+    await w.replica('b').recoverInterrupted();
+    expect(told(w)).toEqual(['published:PROJ-1']);
+    expect(w.jira.issues).toHaveLength(1);
+    expect(await leftovers(w)).toEqual([]);
+    await w.replica('b').recoverInterrupted();
+    expect(told(w)).toEqual(['published:PROJ-1']);
+  });
+});
+
 describe('what the record on the workflow holds', () => {
   it('no response_url (a credential for the channel) is written to the cluster', async () => {
     const w = (world = await createWorld());

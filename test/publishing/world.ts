@@ -105,11 +105,18 @@ export class InMemoryJira implements JiraGateway {
 
 export interface Told { kind: string; text: string }
 
-export function recordingNotifier(told: Told[]): PublishNotifier {
+/** `faults.published`: how many thread replies fail (Slack down) before they go through. */
+export function recordingNotifier(told: Told[], faults: { published: number } = { published: 0 }): PublishNotifier {
   const say = (kind: string, text = '') => { told.push({ kind, text }); return Promise.resolve(); };
   return {
     queued: () => say('queued'),
-    published: (_r, e) => say(e.created ? 'published' : 'found', e.issue.key),
+    published: (_r, e) => {
+      if (faults.published > 0) {
+        faults.published -= 1;
+        return Promise.reject(new Error('An API error occurred: fatal_error'));
+      }
+      return say(e.created ? 'published' : 'found', e.issue.key);
+    },
     alreadyLinked: (_r, i) => say(i.duplicate ? 'duplicate' : 'already-linked', i.duplicate ? `${i.issue.key} kept, ${i.duplicate.key} duplicate` : i.issue.key),
     updated: () => say('updated'),
     failed: (_r, e) => say('failed', e.code),
@@ -123,6 +130,7 @@ export interface World {
   workflows: InMemoryWorkflows;
   jira: InMemoryJira;
   told: Told[];
+  slackFaults: { published: number };
   /** A replica: its own service (and lock owner) over the shared store, cluster and Jira. */
   replica(name: string): PublishService;
   close(): Promise<void>;
@@ -133,9 +141,10 @@ export async function createWorld(options: { settleMs?: number; leaseMs?: number
   const workflows = new InMemoryWorkflows();
   const jira = new InMemoryJira();
   const told: Told[] = [];
+  const slackFaults = { published: 0 };
   const logger = pino({ level: 'silent' });
   const world: World = {
-    store, workflows, jira, told,
+    store, workflows, jira, told, slackFaults,
     replica(name) {
       return createPublishService({
         workflows, jira, store, logger,
@@ -152,7 +161,7 @@ export async function createWorld(options: { settleMs?: number; leaseMs?: number
         },
         links: { state: async () => 'linked' },
         locks: createLockService(store, { owner: name }),
-        notifier: recordingNotifier(told),
+        notifier: recordingNotifier(told, slackFaults),
         pending: createPendingPublishes(store, { maxAgeMs: 60_000 }),
         history: createPublishHistory(store),
         options: { leaseMs: options.leaseMs ?? 30_000, rateLimitMaxWaitMs: 60_000, searchSettleMs: options.settleMs ?? 0 },

@@ -97,9 +97,16 @@ interface Route {
   subresource: string | undefined;
 }
 
+/**
+ * What an injected failure does: answer with that status, reset the connection, never answer
+ * ('hang'), or apply the write and then lose the answer ('apply-then-hang': the client cannot tell
+ * whether it took effect; 'apply-then-reset': the same with a reset connection).
+ */
+export type InjectedFailureKind = { status: number; message?: string } | 'reset' | 'hang' | 'apply-then-hang' | 'apply-then-reset';
+
 interface InjectedFailure {
   match: RequestMatch;
-  failure: { status: number; message?: string } | 'reset' | 'hang';
+  failure: InjectedFailureKind;
   remaining: number;
 }
 
@@ -129,6 +136,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
   const unserved = new Set<string>();
   const watches = new Set<OpenWatch>();
   let concurrentWrites = 0;
+  let hooks: { match: RequestMatch; run: (request: RecordedRequest) => void }[] = [];
 
   const isServed = (def: ResourceDefinition) => !unserved.has(def.plural);
 
@@ -145,9 +153,21 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
     const method = req.method ?? 'GET';
     const entry: RecordedRequest = { method, path: url.pathname, query, verb: 'discovery', resource: '', status: 0, contentType: req.headers['content-type'] };
     requests.push(entry);
+    // Set by an 'apply-then-…' failure: the request is processed, its answer is lost.
+    let loseAnswer: 'hang' | 'reset' | undefined;
     const reply = (status: number, body: unknown) => {
       entry.status = status;
+      if (loseAnswer === 'reset') req.socket.destroy();
+      if (loseAnswer !== undefined) return;
       sendJson(res, status, body);
+    };
+    const injected = (): boolean => {
+      const outcome = injectedFailure(entry, req, res);
+      if (outcome === 'apply-then-hang' || outcome === 'apply-then-reset') {
+        loseAnswer = outcome === 'apply-then-hang' ? 'hang' : 'reset';
+        return false;
+      }
+      return outcome;
     };
 
     if (req.headers.authorization !== `Bearer ${token}`) return reply(401, statuses.unauthorized());
@@ -162,7 +182,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
     if (url.pathname === '/apis/authorization.k8s.io/v1/subjectaccessreviews') {
       Object.assign(entry, { verb: 'create', resource: 'subjectaccessreviews' });
       if (method !== 'POST') return reply(405, statuses.methodNotAllowed());
-      if (injectedFailure(entry, req, res)) return;
+      if (injected()) return;
       const body = await readJson(req).catch(() => undefined);
       if (!isObject(body) || !isObject(body.spec)) return reply(400, statuses.badRequest('invalid SubjectAccessReview'));
       const spec = body.spec as SubjectAccessReviewSpec;
@@ -173,7 +193,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
     if (url.pathname === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') {
       Object.assign(entry, { verb: 'create', resource: 'selfsubjectaccessreviews' });
       if (method !== 'POST') return reply(405, statuses.methodNotAllowed());
-      if (injectedFailure(entry, req, res)) return;
+      if (injected()) return;
       const body = await readJson(req).catch(() => undefined);
       if (!isObject(body) || !isObject(body.spec)) return reply(400, statuses.badRequest('invalid SelfSubjectAccessReview'));
       const spec = body.spec as Pick<SubjectAccessReviewSpec, 'resourceAttributes' | 'nonResourceAttributes'>;
@@ -189,7 +209,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
     Object.assign(entry, { verb, resource: route.subresource ? `${route.def.plural}/${route.subresource}` : route.def.plural, namespace: route.namespace, name: route.name });
     if (!verb) return reply(405, statuses.methodNotAllowed());
     if (route.subresource !== undefined && !(route.subresource === 'status' && route.def.statusSubresource)) return reply(404, statuses.pathNotFound());
-    if (injectedFailure(entry, req, res)) return;
+    if (injected()) return;
 
     try {
       switch (verb) {
@@ -243,7 +263,12 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
     }
   }
 
-  function injectedFailure(entry: RecordedRequest, req: IncomingMessage, res: ServerResponse): boolean {
+  function injectedFailure(entry: RecordedRequest, req: IncomingMessage, res: ServerResponse): boolean | 'apply-then-hang' | 'apply-then-reset' {
+    const due = hooks.filter((hook) => matchesRequest(hook.match, entry));
+    if (due.length > 0) {
+      hooks = hooks.filter((hook) => !due.includes(hook));
+      for (const hook of due) hook.run(entry);
+    }
     const index = failures.findIndex((f) => matchesRequest(f.match, entry));
     if (index < 0) return false;
     const injected = failures[index]!;
@@ -254,6 +279,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
       return true;
     }
     if (injected.failure === 'hang') return true; // never answered; close() ends it
+    if (injected.failure === 'apply-then-hang' || injected.failure === 'apply-then-reset') return injected.failure;
     entry.status = injected.failure.status;
     const status = statuses.byCode(injected.failure.status, injected.failure.message);
     if (injected.failure.status === 429) res.setHeader('Retry-After', '1');
@@ -358,8 +384,10 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
     : undefined;
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = () => (server.address() as AddressInfo).port;
+  const boundPort = (server.address() as AddressInfo).port;
+  const port = () => boundPort;
   const url = `http://127.0.0.1:${port()}`;
+  let reachable = true;
 
   const def = (resource: ResourcePlural) => resourceByPlural(resource);
 
@@ -431,12 +459,45 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
      * The next `times` matching requests fail with that HTTP status (as a Status object), a connection
      * reset, or 'hang' (never answered, to exercise client timeouts).
      */
-    failNext(match: RequestMatch, failure: { status: number; message?: string } | 'reset' | 'hang', times = 1): void {
+    failNext(match: RequestMatch, failure: InjectedFailureKind, times = 1): void {
       failures.push({ match, failure, remaining: times });
     },
     clearFaults(): void {
       failures.length = 0;
       conflicts.length = 0;
+      hooks = [];
+    },
+    /**
+     * Runs `run` synchronously when the next request matching `match` arrives, before any injected
+     * failure and before it is processed (e.g. to inject a fault at an exact step).
+     */
+    onNextRequest(match: RequestMatch, run: (request: RecordedRequest) => void): void {
+      hooks.push({ match, run });
+    },
+    /**
+     * false: the API server is unreachable (it stops listening, so connections are refused, and every
+     * open connection and watch is dropped); true: it listens again on the same port, state intact.
+     */
+    async setReachable(next: boolean): Promise<void> {
+      if (next === reachable) return;
+      reachable = next;
+      if (!next) {
+        for (const w of [...watches]) w.close();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await closed;
+        return;
+      }
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(boundPort, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    },
+    get reachable(): boolean {
+      return reachable;
     },
     /** false = the CRD is not installed: discovery omits it and its paths answer 404. */
     setServed(resource: ResourcePlural, served: boolean): void {
@@ -491,6 +552,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
     async close(): Promise<void> {
       clearInterval(bookmarkTimer);
       for (const w of [...watches]) w.close();
+      if (!reachable) return;
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

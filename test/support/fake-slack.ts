@@ -46,6 +46,15 @@ export interface FakeSlack {
   rateLimitNext(method: string, retryAfterSeconds: number, times?: number): void;
   /** The next `times` calls to `method` answer this HTTP status (e.g. 503), as Slack's edge does in an incident. */
   httpErrorNext(method: string, status: number, times?: number): void;
+  /**
+   * The next `times` calls to `method` (those whose arguments satisfy `match`, when given) are recorded
+   * and never answered, as a Slack call lost in flight; `close` ends them.
+   */
+  hangNext(method: string, options?: { times?: number; match?: (args: Record<string, unknown>) => boolean }): void;
+  /** The calls held by hangNext so far. */
+  hungCalls(): SlackCall[];
+  /** The calls answered 429 by rateLimitNext so far. */
+  rateLimitedCalls(): SlackCall[];
   /** Every chat.postMessage / chat.update in `channel` answers `{ok:false, error}` until cleared (undefined). */
   failChannel(channel: string, error: string | undefined): void;
   /** Messages as they stand, in posting order (threads included). */
@@ -84,6 +93,9 @@ export async function startFakeSlack(options: { botToken?: string; teamId?: stri
   const users = new Map<string, { email?: string | null; deleted?: boolean; is_bot?: boolean }>();
   const rateLimits = new Map<string, { retryAfter: number; times: number }>();
   const httpErrors = new Map<string, { status: number; times: number }>();
+  const hangs: { method: string; times: number; match: ((args: Record<string, unknown>) => boolean) | undefined }[] = [];
+  const hung: SlackCall[] = [];
+  const rateLimited: SlackCall[] = [];
   const channelFailures = new Map<string, string>();
   const messages: SlackMessage[] = [];
   const userGroups = new Map<string, string[]>();
@@ -109,7 +121,8 @@ export async function startFakeSlack(options: { botToken?: string; teamId?: stri
     const method = match[1]!;
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const args = parseBody(req, body);
-    calls.push({ method, args, token });
+    const call: SlackCall = { method, args, token };
+    calls.push(call);
     if (method === 'apps.connections.open') {
       // Only an app-level token opens Socket Mode connections; Slack names a bot token's mistake.
       if (token !== socketMode.appToken) return send(200, { ok: false, error: token === botToken ? 'not_allowed_token_type' : 'invalid_auth' });
@@ -121,9 +134,16 @@ export async function startFakeSlack(options: { botToken?: string; teamId?: stri
       return send(200, socketMode.connectionsOpen());
     }
     if (token !== botToken) return send(200, { ok: false, error: 'invalid_auth' });
+    const hang = hangs.find((h) => h.method === method && h.times > 0 && (h.match === undefined || h.match(args)));
+    if (hang) {
+      hang.times--;
+      hung.push(call);
+      return; // never answered
+    }
     const limited = rateLimits.get(method);
     if (limited && limited.times > 0) {
       limited.times--;
+      rateLimited.push(call);
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(limited.retryAfter) });
       res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
       return;
@@ -202,6 +222,11 @@ export async function startFakeSlack(options: { botToken?: string; teamId?: stri
     httpErrorNext(method, status, times = 1) {
       httpErrors.set(method, { status, times });
     },
+    hangNext(method, { times = 1, match } = {}) {
+      hangs.push({ method, times, match });
+    },
+    hungCalls: () => [...hung],
+    rateLimitedCalls: () => [...rateLimited],
     failChannel(channel, error) {
       if (error === undefined) channelFailures.delete(channel);
       else channelFailures.set(channel, error);

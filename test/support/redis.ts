@@ -17,6 +17,15 @@ export interface RedisHandle {
   restart(): Promise<void>;
   /** Alias of `stop()`, for symmetry with the other test servers. */
   close(): Promise<void>;
+  /**
+   * Freezes the server (SIGSTOP): connections stay open but nothing is answered, as in a long GC-like
+   * stall or a paused VM. Keys' expiry times keep running on the wall clock.
+   */
+  pause(): void;
+  /** Thaws a paused server (SIGCONT) and waits until it answers PING again. */
+  resume(): Promise<void>;
+  /** True while paused. */
+  readonly paused: boolean;
   /** True while the server process is running. */
   readonly running: boolean;
 }
@@ -25,6 +34,7 @@ export async function startRedis(options: { binary?: string } = {}): Promise<Red
   const binary = options.binary ?? 'redis-server';
   const port = await freePort();
   let child: ChildProcess | undefined;
+  let paused = false;
 
   const start = async (): Promise<void> => {
     const proc = spawn(
@@ -54,6 +64,7 @@ export async function startRedis(options: { binary?: string } = {}): Promise<Red
   const stop = async (): Promise<void> => {
     const proc = child;
     child = undefined;
+    paused = false;
     if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = once(proc, 'exit');
     proc.kill('SIGKILL');
@@ -69,6 +80,20 @@ export async function startRedis(options: { binary?: string } = {}): Promise<Red
     restart: async () => {
       await stop();
       await start();
+    },
+    pause() {
+      if (child === undefined) throw new Error('redis-server is not running');
+      child.kill('SIGSTOP');
+      paused = true;
+    },
+    async resume() {
+      if (child === undefined || !paused) return;
+      child.kill('SIGCONT');
+      paused = false;
+      await waitForPong(port);
+    },
+    get paused() {
+      return paused;
     },
     get running() {
       return child !== undefined;

@@ -88,6 +88,30 @@ export interface HttpFailure {
   hang?: boolean;
 }
 
+/** Which requests a gate or a hook applies to: a JSON-RPC method and/or a tool (as in HttpFailure.match). */
+export interface RequestMatch {
+  method?: string;
+  tool?: string;
+}
+
+/** Requests held on arrival, before the server looks at them, until `release()`. */
+export interface RequestGate {
+  /** Resolves when the first matching request is held. */
+  arrived: Promise<void>;
+  /** How many requests are held right now. */
+  readonly held: number;
+  /** Lets the held requests (and any later matching ones) through; a request whose client is gone is dropped. */
+  release(): void;
+}
+
+/** A failure of failNextRequests as it was applied to a request. */
+export interface AppliedFailure {
+  failure: HttpFailure;
+  /** The operations of the request it was applied to (tool names, or JSON-RPC methods). */
+  operations: string[];
+  at: number;
+}
+
 export interface ToolCallRecord {
   /** The tool named in tools/call. */
   name: string;
@@ -155,6 +179,18 @@ export interface FakeMcp {
   /** Switch the 429-above-N mode on (or off with undefined). */
   setRateLimit(mode: RateLimitMode | undefined): void;
   failNextRequests(count: number, failure: HttpFailure): void;
+  /** Every failure of failNextRequests taken so far, in order (the hung ones included). */
+  appliedFailures(): AppliedFailure[];
+  /**
+   * Holds requests matching `match` as they arrive (after the latency, before failures, auth or
+   * processing) until the gate is released; only the first `times` of them (default: all).
+   * `clearFaults`, `close` and `stop` release it too.
+   */
+  gate(match: RequestMatch, options?: { times?: number }): RequestGate;
+  /** Runs `run` synchronously when the next request matching `match` arrives (before it is processed). */
+  onNextRequest(match: RequestMatch, run: () => void): void;
+  /** Jira's eventually consistent search: issues show up in JQL search results only `ms` after creation. */
+  setSearchLag(ms: number): void;
   /** The next `count` calls of `operation` fail with Jira's `message`, formatted as this dialect does. */
   failNextToolCalls(operation: string, count: number, message: string, options?: { afterEffect?: boolean }): void;
   /** The next `count` calls of `operation` answer with `result` verbatim (garbled or hostile results). */
@@ -189,6 +225,9 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
   let rateLimit = options.rateLimit;
   let httpFailures: { remaining: number; failure: HttpFailure }[] = [];
   let toolOverrides: { operation: string; remaining: number; override: ToolOverride }[] = [];
+  const applied: AppliedFailure[] = [];
+  let gates: { match: RequestMatch; remaining: number; held: number; open: boolean; opened: Promise<void>; openGate: () => void; arrive: () => void }[] = [];
+  let hooks: { match: RequestMatch; run: () => void }[] = [];
 
   const toolContext = {
     jira,
@@ -256,7 +295,24 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
     const parsed = parseJson(body);
     const messages: JsonRpc[] = Array.isArray(parsed) ? parsed : parsed === undefined ? [] : [parsed as JsonRpc];
 
+    const due = hooks.filter((hook) => matchesMessages(hook.match, messages));
+    if (due.length > 0) {
+      hooks = hooks.filter((hook) => !due.includes(hook));
+      for (const hook of due) hook.run();
+    }
+    const gate = gates.find((candidate) => !candidate.open && candidate.remaining > 0 && matchesMessages(candidate.match, messages));
+    if (gate !== undefined) {
+      gate.remaining -= 1;
+      gate.held += 1;
+      gate.arrive();
+      await gate.opened;
+      gate.held -= 1;
+      // The client gave up (or was killed) while held: the request never reaches Jira.
+      if (res.destroyed || req.socket.destroyed) return;
+    }
+
     const failure = takeHttpFailure(messages);
+    if (failure !== undefined) applied.push({ failure: { ...failure }, operations: operationsOf(messages), at: Date.now() });
     if (failure !== undefined && failure.afterEffect !== true) return failure.hang === true ? undefined : fail(res, failure);
 
     const token = bearer(req);
@@ -378,7 +434,13 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
     server = next;
   }
 
+  function releaseGates(): void {
+    for (const gate of gates) gate.openGate();
+    gates = [];
+  }
+
   async function stopListening(): Promise<void> {
+    releaseGates();
     const current = server;
     server = undefined;
     if (current === undefined) return;
@@ -449,6 +511,31 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
     failNextRequests(count, failure) {
       httpFailures.push({ remaining: count, failure });
     },
+    appliedFailures() {
+      return applied.map((entry) => ({ ...entry, failure: { ...entry.failure }, operations: [...entry.operations] }));
+    },
+    gate(match, { times = Number.POSITIVE_INFINITY } = {}) {
+      let openGate: () => void = () => undefined;
+      let arrive: () => void = () => undefined;
+      const opened = new Promise<void>((resolve) => { openGate = resolve; });
+      const arrived = new Promise<void>((resolve) => { arrive = resolve; });
+      const entry = { match, remaining: times, held: 0, open: false, opened, openGate: () => { entry.open = true; openGate(); }, arrive };
+      gates.push(entry);
+      return {
+        arrived,
+        get held() { return entry.held; },
+        release() {
+          entry.openGate();
+          gates = gates.filter((candidate) => candidate !== entry);
+        },
+      };
+    },
+    onNextRequest(match, run) {
+      hooks.push({ match, run });
+    },
+    setSearchLag(ms) {
+      jira.searchLagMs = ms;
+    },
     failNextToolCalls(operation, count, message, opts = {}) {
       const fn = dialect === 'self-hosted' ? operation.replace(/^jira_/, '') : operation;
       toolOverrides.push({ operation, remaining: count, override: { result: errorResult(toolContext, fn, message), afterEffect: opts.afterEffect ?? false } });
@@ -460,6 +547,9 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
       httpFailures = [];
       toolOverrides = [];
       latencyMs = 0;
+      hooks = [];
+      jira.searchLagMs = 0;
+      releaseGates();
     },
     forgetSessions,
     stop: stopListening,
@@ -483,8 +573,20 @@ function emptyCounters(): FakeMcpCounters {
 }
 
 function matchesFailure(failure: HttpFailure, messages: JsonRpc[]): boolean {
-  const { match } = failure;
-  if (match === undefined) return true;
+  return failure.match === undefined || matchesMessages(failure.match, messages);
+}
+
+/** The tool (or the operation inside executeRead/Write) of each message, else its JSON-RPC method. */
+function operationsOf(messages: JsonRpc[]): string[] {
+  return messages.map((message) => {
+    const name = message.params?.name;
+    const inner = (message.params?.arguments as { name?: unknown } | undefined)?.name;
+    if (message.method === 'tools/call' && typeof name === 'string') return name.startsWith('execute') && typeof inner === 'string' ? inner : name;
+    return message.method ?? '';
+  });
+}
+
+function matchesMessages(match: RequestMatch, messages: JsonRpc[]): boolean {
   return messages.some((message) => {
     if (match.method !== undefined && message.method !== match.method) return false;
     if (match.tool !== undefined) {

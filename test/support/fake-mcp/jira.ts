@@ -82,8 +82,15 @@ export class FakeJira {
   readonly projects: FakeProject[] = [];
   readonly tokens = new Map<string, FakeToken>();
   readonly issues: FakeIssue[] = [];
+  /**
+   * Jira's search index is eventually consistent: an issue becomes visible to JQL search only this
+   * long after it was created (reading it by key works at once). Default 0.
+   */
+  searchLagMs = 0;
   private readonly nextNumber = new Map<string, number>();
   private nextId = 10_000;
+  /** Issue id → epoch ms of creation, for the search lag (kept out of FakeIssue, whose shape tests compare). */
+  private readonly createdAt = new Map<string, number>();
 
   addSite(input: SiteInput): FakeSite {
     const site = { id: input.id ?? randomUUID(), url: input.url.replace(/\/+$/, ''), name: input.name ?? new URL(input.url).hostname.split('.')[0] ?? input.url };
@@ -167,6 +174,7 @@ export class FakeJira {
       parent: parentKey, otherFields: rest, reporter: token.account.accountId, created: now, updated: now,
     };
     this.issues.push(issue);
+    this.createdAt.set(issue.id, Date.now());
     return issue;
   }
 
@@ -191,7 +199,9 @@ export class FakeJira {
 
   search(site: FakeSite, jql: string): FakeIssue[] {
     const clauses = parseJql(jql);
-    return this.issues.filter((issue) => issue.cloudId === site.id && clauses.every((clause) => matches(issue, clause)));
+    const indexedBefore = Date.now() - this.searchLagMs;
+    return this.issues.filter((issue) => issue.cloudId === site.id && (this.createdAt.get(issue.id) ?? 0) <= indexedBefore
+      && clauses.every((clause) => matches(issue, clause)));
   }
 }
 
