@@ -72,6 +72,11 @@ export interface World {
   kill(app?: AppProcess): Promise<void>;
   /** Stores Alice's Atlassian link again (after the store lost it). */
   relink(): Promise<void>;
+  /**
+   * Deletes keys by prefix while Redis stays up: what a failover to a replica that never received
+   * them looks like to the clients (their connections keep working, the keys are just gone).
+   */
+  forgetKeys(...prefixes: string[]): Promise<string[]>;
   /** Waits until the app answered this click ephemerally (response_url) and returns the text. */
   replyTo(click: ClickRecord, timeoutMs?: number): Promise<string>;
   /** Waits until `app` has finished working on every click sent to it (its publish-duration count). */
@@ -161,6 +166,12 @@ export async function startWorld(options: { appEnv?: Record<string, string> } = 
     },
     async kill(app = env.app) {
       await app.kill('SIGKILL');
+    },
+    async forgetKeys(...prefixes) {
+      const kv = await openStore();
+      const keys = (await Promise.all(prefixes.map((p) => kv.keys(p)))).flat();
+      for (const key of keys) await kv.delete(key);
+      return keys;
     },
     async relink() {
       await env.link(ALICE, ALICE_TOKEN);

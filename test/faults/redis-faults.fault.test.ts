@@ -4,7 +4,7 @@
  * with a second replica whose recovery could take the publish over. One issue either way.
  */
 import { describe, expect } from 'vitest';
-import { PLAN, SPEC } from '../support/environment.ts';
+import { PLAN, SPEC, TASKS } from '../support/environment.ts';
 import { scenario, within } from './harness.ts';
 
 const CREATE = { tool: 'createJiraIssue' };
@@ -27,6 +27,22 @@ describe('Redis fails during a publish', () => {
       env.slack.responses.some((r) => r.id === again.responseId) || env.mcp.toolCalls('createJiraIssue').length > 0, 8000)
       .catch(() => undefined);
     gate.release();
+  });
+
+  scenario('Redis failover (lease and journal lost) while the publish waits on a 429, a second click on the other replica', { timeoutMs: 90_000 }, async (w) => {
+    const { env } = w;
+    const second = await w.startReplica();
+    env.mcp.failNextRequests(1, { status: 429, retryAfterSeconds: 6, match: CREATE });
+    await w.click(TASKS);
+    await env.slack.waitFor(() => env.mcp.appliedFailures().some((f) => f.failure.status === 429));
+    // The failover loses the first worker's lease and journal (the connections stay up); the other
+    // replica takes the lease for the user's second click while the first still sleeps on
+    // Retry-After. Whoever wakes without the lease must not create.
+    const lost = await w.forgetKeys('lock:publish:', 'journal:');
+    expect(lost.length).toBe(2);
+    await w.click(TASKS, { app: second });
+    await w.clicksDone(env.app, 40_000);
+    await w.clicksDone(second, 40_000);
   });
 
   scenario('Redis stalled 3.5 s (> 2 s lease) while the publish waits on a 429 Retry-After, two replicas', { timeoutMs: 90_000 }, async (w) => {
