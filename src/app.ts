@@ -21,10 +21,13 @@ import { createSignInCookie } from './oauth/sign-in-cookie.ts';
 import { createTokenRefresher } from './oauth/token-refresher.ts';
 import { createMetrics } from './observability/metrics.ts';
 import type { AccountLinks } from './publishing/ports.ts';
-import { createPublishService, type PublishService } from './publishing/publish-service.ts';
+import { createDocumentRows } from './publishing/document-rows.ts';
+import type { Workflow } from './publishing/model.ts';
+import { createPublishService } from './publishing/publish-service.ts';
 import { createPendingPublishes, createPublishHistory } from './publishing/user-records.ts';
 import { connectedMessage } from './slack/blocks/account.ts';
 import { createBoltApp } from './slack/bolt-app.ts';
+import { createSlackWebClient } from './slack/web-client.ts';
 import { createChannelProblems } from './slack/channel-problems.ts';
 import { registerAccountHandlers } from './slack/handlers/account.ts';
 import { registerPublishActions } from './slack/handlers/publish-actions.ts';
@@ -147,9 +150,20 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     inFlight.add(settled);
   };
 
-  // The service and the notifier need each other (cards list documents; the callback resumes
-  // publishes): closures read `service` only after construction.
-  const resumeAfterLink = (completed: CompletedLink) => service.resumeAfterLink(completed.user);
+  // Built in dependency order, no late binding: rows → Slack client → threads → notifier → service → routes → Bolt.
+  const documentRows = createDocumentRows({ documents, projects, jira });
+  // What cards and pickers show: a workflow not seeded yet is shown with no documents yet.
+  const rowsOf = (workflow: Workflow) => documentRows(workflow, { branchMayBeMissing: true });
+  const slackClient = createSlackWebClient(config, logger);
+  const threads = createWorkflowThreads({ client: slackClient, store, locks, logger, rowsOf, vteamUrl: config.vteamUrl });
+  const notifier = createSlackNotifier({ client: slackClient, threads, rowsOf, logger, vteamUrl: config.vteamUrl, slackApiUrl: config.slack.apiUrl });
+  const service = createPublishService({
+    workflows, projects, documents, rows: documentRows, jira, store, locks, notifier,
+    pending, history, metrics, links, failures,
+    logger: logger.child({ component: 'publish' }),
+    options: config.publishing,
+  });
+
   const { app: bolt, slackConnected: socketState, socketClient } = createBoltApp(config, logger, [
     ...healthRoutes(readinessChecks({
       store: () => store.ping(),
@@ -164,23 +178,12 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
       linkFlow,
       cookie: signInCookie,
       logger: logger.child({ component: 'oauth' }),
-      onLinked: async (completed) => {
+      onLinked: async (completed: CompletedLink) => {
         await notifier.direct(completed.user.userId, connectedMessage(completed.link));
-        await resumeAfterLink(completed);
+        await service.resumeAfterLink(completed.user);
       },
     }),
   ]);
-
-  // What cards and pickers show: a workflow not seeded yet is shown with no documents yet.
-  const rowsOf = (workflow: Parameters<PublishService['rowsOf']>[0]) => service.rowsOf(workflow, { branchMayBeMissing: true });
-  const threads = createWorkflowThreads({ client: bolt.client, store, locks, logger, rowsOf, vteamUrl: config.vteamUrl });
-  const notifier = createSlackNotifier({ client: bolt.client, threads, rowsOf, logger, vteamUrl: config.vteamUrl, slackApiUrl: config.slack.apiUrl });
-  const service = createPublishService({
-    workflows, projects, documents, jira, store, locks, notifier,
-    pending, history, metrics, links, failures,
-    logger: logger.child({ component: 'publish' }),
-    options: config.publishing,
-  });
 
   // Project administration: who may bind channels and configure Jira is decided by the cluster (SAR).
   const projectAdmin = createProjectAdmin({ kube, projects, logger: logger.child({ component: 'project-admin' }) });

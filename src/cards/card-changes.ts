@@ -8,7 +8,7 @@
  * it; only then is it announced here, as made outside this channel (vTeam UI, or a publish from
  * another bound channel). Removed and re-keyed links and new documents are told at once.
  */
-import type { DocumentRow } from '../publishing/publish-service.ts';
+import type { DocumentRow } from '../publishing/model.ts';
 import { clip, clipMrkdwn, code, escapeMrkdwn, LIMITS, link } from '../slack/blocks/text.ts';
 import type { CardRecord } from './card-store.ts';
 

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Workflow, WorkflowRef } from '../publishing/model.ts';
-import type { DocumentRow } from '../publishing/publish-service.ts';
+import type { DocumentRow } from '../publishing/model.ts';
 import type { LockService } from '../storage/types.ts';
 import { cardChanges, changesReply, DELETED_REPLY } from './card-changes.ts';
 import { cardLockName, type CardRecord, type CardStore } from './card-store.ts';

@@ -13,7 +13,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Workflow, WorkflowRef } from '../publishing/model.ts';
-import type { DocumentRow } from '../publishing/publish-service.ts';
+import type { DocumentRow } from '../publishing/model.ts';
 import { createChannelProblems } from '../slack/channel-problems.ts';
 import type { KeyValueStore, LockService } from '../storage/types.ts';
 import type { Informer, InformerOptions } from '../vteam/informer.ts';

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { KnownBlock } from '@slack/types';
 import type { Workflow, WorkflowRef } from '../publishing/model.ts';
-import type { DocumentRow } from '../publishing/publish-service.ts';
+import type { DocumentRow } from '../publishing/model.ts';
 import { deletedWorkflowCard, workflowCard } from '../slack/blocks/documents.ts';
 
 export interface RenderedCard {

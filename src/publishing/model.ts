@@ -85,6 +85,12 @@ export interface WorkflowDocument {
   phase: Phase;
 }
 
+/** A document as cards and pickers show it: with its Jira key and URL once published. */
+export interface DocumentRow extends WorkflowDocument {
+  jiraKey?: string | undefined;
+  url?: string | undefined;
+}
+
 export interface DocumentContent extends WorkflowDocument {
   markdown: string;
   /** Browser link to the document's source (GitHub blob URL, or vTeam UI). */

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { errors, isVteamError } from '../errors.ts';
 import type { HeldLease } from '../storage/types.ts';
-import { phaseOf } from '../vteam/paths.ts';
+import { phaseOf } from './paths.ts';
 import { BOT_LABEL, chooseIssueType, idempotencyLabel, issueDescription, issueSummary, parentKey } from './issue-content.ts';
 import type { Journal, JournalEntry } from './journal.ts';
 import type { JiraIssue, JiraSettings, PublishIntent, PublishRequest, ReplyTo, Workflow, WorkflowRef } from './model.ts';

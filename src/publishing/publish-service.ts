@@ -2,24 +2,27 @@ import type { Logger } from 'pino';
 import { errors, isVteamError, toVteamError, type VteamError } from '../errors.ts';
 import { isLeaseLost } from '../storage/locks.ts';
 import type { HeldLease, KeyValueStore, LockService } from '../storage/types.ts';
-import { phaseOf, validateDocumentPath } from '../vteam/paths.ts';
+import { phaseOf, validateDocumentPath } from './paths.ts';
 import { documentId, issueDescription, issueSummary } from './issue-content.ts';
 import { createJournal, journalKey, type JournalEntry } from './journal.ts';
 import { linkedIssueRefusal } from './linked-issue-guard.ts';
 import type {
-  JiraIssue, JiraSettings, PublishIntent, PublishRequest, ReplyTo, SlackUserRef, Workflow, WorkflowDocument, WorkflowRef,
+  DocumentRow, JiraIssue, JiraSettings, PublishIntent, PublishRequest, ReplyTo, SlackUserRef, Workflow, WorkflowRef,
 } from './model.ts';
 import type {
   AccountLinks, DocumentSource, JiraGateway, ProjectDirectory, PublishNotifier, WorkflowRepository,
 } from './ports.ts';
 import { createPublishAttempts, type Attempt } from './publish-attempt.ts';
 import { createRateLimitWaits } from './rate-limit-waits.ts';
+import type { DocumentRows } from './document-rows.ts';
 import { qualifiedName, resolveWorkflow } from './resolve-workflow.ts';
 import type { PendingPublishes, PublishHistory } from './user-records.ts';
 import type { Metrics } from '../observability/metrics.ts';
 
 export interface PublishServiceDeps {
   workflows: WorkflowRepository;
+  /** The documents of a workflow with their link state (the picker's content). */
+  rows: DocumentRows;
   projects: ProjectDirectory;
   documents: DocumentSource;
   jira: JiraGateway;
@@ -41,12 +44,7 @@ export interface PublishServiceDeps {
   };
 }
 
-export type { PublishRequest } from './model.ts';
 
-export interface DocumentRow extends WorkflowDocument {
-  jiraKey?: string | undefined;
-  url?: string | undefined;
-}
 
 /**
  * The publishing use case. Knows nothing of Slack or HTTP: requests come in as plain data, results
@@ -110,32 +108,10 @@ export function createPublishService(deps: PublishServiceDeps) {
     };
   }
 
-  /**
-   * The workflow's documents with their link state (Jira key and URL when published).
-   * `branchMayBeMissing` (cards, pickers): a workflow whose branch is not seeded yet has no documents
-   * yet, rather than failing; they appear once it is.
-   */
-  async function rowsOf(workflow: Workflow, options: { branchMayBeMissing?: boolean } = {}): Promise<DocumentRow[]> {
-    const [docs, { settings }] = await Promise.all([
-      documents.list(workflow).catch((error: unknown) => {
-        if (options.branchMayBeMissing && isVteamError(error, 'NO_FEATURE_BRANCH')) return [];
-        throw error;
-      }),
-      projects.jiraSettings(workflow.namespace),
-    ]);
-    // Links made for paths the listing does not show (renamed files, other layouts) stay visible.
-    const listed = new Set(docs.map((d) => d.path));
-    const extra = workflow.jiraLinks.filter((l) => !listed.has(l.path)).map((l) => ({ path: l.path, phase: phaseOf(l.path) }));
-    return [...docs, ...extra].map((doc) => {
-      const link = workflow.jiraLinks.find((l) => l.path === doc.path);
-      return { ...doc, jiraKey: link?.jiraKey, url: link && settings ? jira.browseUrl(settings.siteUrl, link.jiraKey) : undefined };
-    });
-  }
-
   /** `/vteam publish <workflow>` without a path: the picker's content. */
   async function documentsOf(channelId: string, workflowArgument: string): Promise<{ workflow: Workflow; rows: DocumentRow[] }> {
     const workflow = await resolve(channelId, workflowArgument);
-    return { workflow, rows: await rowsOf(workflow) };
+    return { workflow, rows: await deps.rows(workflow) };
   }
 
   async function underLease(request: PublishRequest, work: (lease: HeldLease) => Promise<void>): Promise<boolean> {
@@ -369,7 +345,7 @@ export function createPublishService(deps: PublishServiceDeps) {
     }
   }
 
-  return { resolve, authorize, rowsOf, documentsOf, publish, update, resumeAfterLink, recoverInterrupted };
+  return { resolve, authorize, documentsOf, publish, update, resumeAfterLink, recoverInterrupted };
 }
 
 /**

@@ -1,6 +1,5 @@
 import type { KeyValueStore } from '../storage/types.ts';
-import type { JiraIssue, SlackUserRef, WorkflowRef } from './model.ts';
-import type { PublishRequest } from './publish-service.ts';
+import type { JiraIssue, PublishRequest, SlackUserRef, WorkflowRef } from './model.ts';
 
 /** Per-user records, keyed like the token store: by Enterprise Grid org when there is one, else by team. */
 export function userKey(user: SlackUserRef): string {

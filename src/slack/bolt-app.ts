@@ -2,6 +2,7 @@ import { App, SocketModeReceiver } from '@slack/bolt';
 import { toBoltRoutes, type AppRoute } from '../http/routes.ts';
 import type { SocketModeConnector } from './socket-supervisor.ts';
 import { slackLogger } from './slack-logger.ts';
+import { webClientOptions, withTrailingSlash } from './web-client.ts';
 import { trackSocketModeConnection } from '../status/slack-connection.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
@@ -25,9 +26,7 @@ export function createBoltApp(config: Config, logger: Logger, routes: AppRoute[]
     token: config.slack.botToken,
     logger: boltLog,
     customRoutes,
-    // Every Web API call ends: 8 s per attempt, 2 quick retries (the default is 10 over 30 minutes),
-    // so a reply in flight finishes well inside the 25 s shutdown drain.
-    clientOptions: { ...apiUrl, timeout: 8_000, retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 2_000 } },
+    clientOptions: webClientOptions(config),
     // Keep the 200 immediate: listeners ack() first and continue after the response is sent.
     processBeforeResponse: false,
     // No listener reads context.conversation: skip Bolt's per-request conversation-store lookup.
@@ -46,8 +45,4 @@ export function createBoltApp(config: Config, logger: Logger, routes: AppRoute[]
     return { app: new App({ ...common, receiver }), slackConnected, socketClient: receiver.client };
   }
   return { app: new App({ ...common, signingSecret: config.slack.signingSecret ?? '' }) };
-}
-
-function withTrailingSlash(url: string): string {
-  return url.endsWith('/') ? url : `${url}/`;
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { VteamError } from '../errors.ts';
 import type { Workflow } from '../publishing/model.ts';
 import type { PublishNotifier, ReplyTo } from '../publishing/ports.ts';
-import type { DocumentRow } from '../publishing/publish-service.ts';
+import type { DocumentRow } from '../publishing/model.ts';
 import { connectPrompt } from './blocks/account.ts';
 import { alreadyLinkedMessage, documentPicker } from './blocks/documents.ts';
 import {

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { cardLockName, createCardStore, type CardRecord } from '../cards/card-store.ts';
 import { linkMap, renderCard } from '../cards/render.ts';
 import type { Workflow } from '../publishing/model.ts';
-import type { DocumentRow } from '../publishing/publish-service.ts';
+import type { DocumentRow } from '../publishing/model.ts';
 import type { KeyValueStore, LockService } from '../storage/types.ts';
 
 export interface ThreadTarget {

@@ -1,6 +1,6 @@
 /** Pure: which files of a workspace listing are the workflow's documents, as the vTeam UI finds them. */
 import type { WorkflowDocument } from '../publishing/model.ts';
-import { PHASE_DOCUMENTS, phaseOf } from './paths.ts';
+import { PHASE_DOCUMENTS, phaseOf } from '../publishing/paths.ts';
 
 export interface ListingEntry {
   /** Workspace/repository-relative path. */

@@ -11,7 +11,7 @@ import type { DocumentContent, Workflow, WorkflowDocument } from '../publishing/
 import type { DocumentSource, ProjectDirectory } from '../publishing/ports.ts';
 import { documentsIn, type ListingEntry } from './document-layout.ts';
 import { BodyTooLargeError, decodeText, NotTextError, readCapped } from '../lib/http-body.ts';
-import { normalizeWorkspacePath, phaseOf } from './paths.ts';
+import { normalizeWorkspacePath, phaseOf } from '../publishing/paths.ts';
 import { blobUrl, encodePath, parseRepoUrl, trustedApiBase } from './repo-url.ts';
 
 export interface DocumentSourceOptions {

@@ -8,7 +8,7 @@ import { createCardService, type CardService, type CardServiceOptions } from '..
 import { createCardsSlackClient } from '../../src/cards/slack-writer.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
 import type { Workflow } from '../../src/publishing/model.ts';
-import type { DocumentRow } from '../../src/publishing/publish-service.ts';
+import type { DocumentRow } from '../../src/publishing/model.ts';
 import { createLockService } from '../../src/storage/locks.ts';
 import { createStore } from '../../src/storage/store.ts';
 import type { KeyValueStore, LockService } from '../../src/storage/types.ts';

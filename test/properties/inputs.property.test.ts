@@ -11,7 +11,7 @@ import { parseVteamCommand } from '../../src/slack/command-text.ts';
 import {
   decodeDocumentValue, decodeOverflowChoice, decodePublishAsMetadata, encodeDocumentValue, encodePublishAsMetadata, encodePublishAsValue,
 } from '../../src/slack/action-values.ts';
-import { normalizeWorkspacePath, validateDocumentPath } from '../../src/vteam/paths.ts';
+import { normalizeWorkspacePath, validateDocumentPath } from '../../src/publishing/paths.ts';
 import { parseRepoUrl, trustedApiBase } from '../../src/vteam/repo-url.ts';
 import { toWorkflow, withJiraLink } from '../../src/vteam/workflow-mapping.ts';
 import { hostile, hostileText } from './arbitraries.ts';

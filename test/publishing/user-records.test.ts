@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { PublishRequest } from '../../src/publishing/publish-service.ts';
+import type { PublishRequest } from '../../src/publishing/model.ts';
 import { createPendingPublishes } from '../../src/publishing/user-records.ts';
 import { createStore } from '../../src/storage/store.ts';
 import type { KeyValueStore } from '../../src/storage/types.ts';

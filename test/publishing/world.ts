@@ -10,7 +10,8 @@ import { createPublishService, type PublishService } from '../../src/publishing/
 import type {
   CreateIssueRequest, JiraIssue, JiraLink, JiraSettings, LinkOutcome, PublishIntent, PublishRequest, Workflow, WorkflowRef,
 } from '../../src/publishing/model.ts';
-import type { JiraGateway, PublishNotifier, WorkflowRepository } from '../../src/publishing/ports.ts';
+import { createDocumentRows } from '../../src/publishing/document-rows.ts';
+import type { DocumentSource, JiraGateway, ProjectDirectory, PublishNotifier, WorkflowRepository } from '../../src/publishing/ports.ts';
 import { createPendingPublishes, createPublishHistory } from '../../src/publishing/user-records.ts';
 import { createLockService } from '../../src/storage/locks.ts';
 import { createStore } from '../../src/storage/store.ts';
@@ -143,22 +144,23 @@ export async function createWorld(options: { settleMs?: number; leaseMs?: number
   const told: Told[] = [];
   const slackFaults = { published: 0 };
   const logger = pino({ level: 'silent' });
+  const projects: ProjectDirectory = {
+    bindings: async () => [{ namespace: REF.namespace, channels: ['C1'] }],
+    projectsBoundTo: async () => [REF.namespace],
+    isBound: async (_ns, channel) => channel === 'C1',
+    jiraSettings: async () => ({ settings: SETTINGS, secretName: 's' }),
+    gitToken: async () => undefined,
+  };
+  const documents: DocumentSource = {
+    list: async () => [{ path: SPEC, phase: 'specify' }],
+    read: async (_w, path) => ({ path, phase: 'specify', markdown: '# Spec', sourceUrl: 'https://github.com/o/r/blob/b/spec.md' }),
+  };
   const world: World = {
     store, workflows, jira, told, slackFaults,
     replica(name) {
       return createPublishService({
         workflows, jira, store, logger,
-        projects: {
-          bindings: async () => [{ namespace: REF.namespace, channels: ['C1'] }],
-          projectsBoundTo: async () => [REF.namespace],
-          isBound: async (_ns, channel) => channel === 'C1',
-          jiraSettings: async () => ({ settings: SETTINGS, secretName: 's' }),
-          gitToken: async () => undefined,
-        },
-        documents: {
-          list: async () => [{ path: SPEC, phase: 'specify' }],
-          read: async (_w, path) => ({ path, phase: 'specify', markdown: '# Spec', sourceUrl: 'https://github.com/o/r/blob/b/spec.md' }),
-        },
+        projects, documents, rows: createDocumentRows({ documents, projects, jira }),
         links: { state: async () => 'linked' },
         locks: createLockService(store, { owner: name }),
         notifier: recordingNotifier(told, slackFaults),

@@ -1,5 +1,5 @@
 import type { ActionsBlock, Button, KnownBlock, Overflow, SectionBlock } from '@slack/types';
-import type { DocumentRow } from '../../publishing/publish-service.ts';
+import type { DocumentRow } from '../../publishing/model.ts';
 import type { JiraIssue, Workflow } from '../../publishing/model.ts';
 import { ACTIONS, decodeDocumentValue, encodeDocumentValue, encodePublishAsValue, encodePublishNowValue } from '../action-values.ts';
 import { clip, code, escapeMrkdwn, LIMITS, link, mrkdwnSection } from './text.ts';

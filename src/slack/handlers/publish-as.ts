@@ -12,7 +12,7 @@ import { chooseIssueType } from '../../publishing/issue-content.ts';
 import type { SlackUserRef, Workflow } from '../../publishing/model.ts';
 import type { AccountLinks, JiraGateway, ProjectDirectory } from '../../publishing/ports.ts';
 import type { PublishService } from '../../publishing/publish-service.ts';
-import { phaseOf, validateDocumentPath } from '../../vteam/paths.ts';
+import { phaseOf, validateDocumentPath } from '../../publishing/paths.ts';
 import { ACTIONS, decodeOverflowChoice, decodePublishAsMetadata, type PublishAsMetadata } from '../action-values.ts';
 import {
   PUBLISH_AS_CALLBACK_ID, publishAsFormView, publishAsLoadingView, publishAsMessageView, readIssueType, validateIssueType,

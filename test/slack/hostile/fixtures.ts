@@ -9,7 +9,7 @@
  * (CR fields, paths, Jira answers, store records, typed text) gets `h` as is.
  */
 import type { JiraIssue, Workflow } from '../../../src/publishing/model.ts';
-import type { DocumentRow } from '../../../src/publishing/publish-service.ts';
+import type { DocumentRow } from '../../../src/publishing/model.ts';
 import type { StatusReport } from '../../../src/status/report.ts';
 import type { AtlassianLink } from '../../../src/storage/types.ts';
 import * as account from '../../../src/slack/blocks/account.ts';

@@ -4,7 +4,7 @@
  * normalised to the workspace-relative form the vTeam UI computes (e.g. `specs/001-dark-mode/spec.md`).
  */
 import { errors } from '../errors.ts';
-import type { Phase } from '../publishing/model.ts';
+import type { Phase } from './model.ts';
 
 const MAX_PATH_LENGTH = 512;
 /** C0/C1 control characters and DEL; also Unicode line/paragraph separators and bidi overrides. */

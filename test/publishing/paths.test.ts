@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isVteamError } from '../../src/errors.ts';
-import { normalizeWorkspacePath, phaseOf, validateDocumentPath } from '../../src/vteam/paths.ts';
+import { normalizeWorkspacePath, phaseOf, validateDocumentPath } from '../../src/publishing/paths.ts';
 
 const codeOf = (input: string) => {
   try {
