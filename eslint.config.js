@@ -2,6 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import { layerRules } from './eslint.layers.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'data/', 'coverage/', '.ci/.node/'] },
@@ -30,4 +31,15 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': 'error',
     },
   },
+  {
+    // Pure Block Kit: data in, blocks out; no I/O, no other part of the Slack surface.
+    files: ['src/slack/blocks/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { regex: '^\\.\\./[^./]', message: 'Block Kit builders stay pure: no other part of the Slack surface.' },
+        { regex: '^\\.\\./\\.\\./(?!publishing/|lib/|storage/channel-problems\\.ts|errors\\.ts)', message: 'Block Kit builders stay pure: only publishing/ model types, lib/ and errors.ts.' },
+      ] }],
+    },
+  },
+  ...layerRules(),
 );

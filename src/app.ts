@@ -5,6 +5,7 @@ import { createMcpJiraGateway } from './atlassian/jira-gateway.ts';
 import { createClassicSites } from './atlassian/classic-sites.ts';
 import { createAccountEmailLookup, createSiteLookup } from './atlassian/site-lookup.ts';
 import { createCardService } from './cards/card-service.ts';
+import { createCardThreads } from './cards/card-threads.ts';
 import { createCardsSlackClient } from './cards/slack-writer.ts';
 import type { Config } from './config/config.ts';
 import { healthRoutes, readinessChecks } from './http/health-routes.ts';
@@ -28,7 +29,7 @@ import { createPendingPublishes, createPublishHistory } from './publishing/user-
 import { connectedMessage } from './slack/blocks/account.ts';
 import { createBoltApp } from './slack/bolt-app.ts';
 import { createSlackWebClient } from './slack/web-client.ts';
-import { createChannelProblems } from './slack/channel-problems.ts';
+import { createChannelProblems } from './storage/channel-problems.ts';
 import { registerAccountHandlers } from './slack/handlers/account.ts';
 import { registerPublishActions } from './slack/handlers/publish-actions.ts';
 import { registerRetiredActions } from './slack/handlers/retired-actions.ts';
@@ -39,7 +40,6 @@ import { isRefusedAppToken, refusedAppTokenMessage, superviseSocketMode, type So
 import { createChannelSubcommands } from './slack/subcommands/channel-bindings.ts';
 import { createJiraConfigSubcommand, registerJiraConfigModal } from './slack/subcommands/jira-config.ts';
 import { createJiraStatusSubcommand } from './slack/subcommands/jira-status.ts';
-import { createWorkflowThreads } from './slack/workflow-threads.ts';
 import { createAdminCheck } from './status/admin-check.ts';
 import { createFailureLog } from './status/failure-log.ts';
 import { createStatusService } from './status/status-service.ts';
@@ -155,7 +155,7 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
   // What cards and pickers show: a workflow not seeded yet is shown with no documents yet.
   const rowsOf = (workflow: Workflow) => documentRows(workflow, { branchMayBeMissing: true });
   const slackClient = createSlackWebClient(config, logger);
-  const threads = createWorkflowThreads({ client: slackClient, store, locks, logger, rowsOf, vteamUrl: config.vteamUrl });
+  const threads = createCardThreads({ client: slackClient, store, locks, logger, rowsOf, vteamUrl: config.vteamUrl });
   const notifier = createSlackNotifier({ client: slackClient, threads, rowsOf, logger, vteamUrl: config.vteamUrl, slackApiUrl: config.slack.apiUrl });
   const service = createPublishService({
     workflows, projects, documents, rows: documentRows, jira, store, locks, notifier,

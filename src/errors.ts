@@ -140,3 +140,15 @@ function clip(text: string, max: number): string {
 export function toVteamError(error: unknown): VteamError {
   return error instanceof VteamError ? error : errors.internal(error);
 }
+
+/**
+ * How loudly to log a failure: INTERNAL (a bug of ours) is an error; anything else is the user's or a
+ * dependency's doing, logged at `otherwise` (default info). `alsoErrors`: codes a caller counts as errors too.
+ */
+export function logLevelOf(
+  failure: Pick<VteamError, 'code'>,
+  options: { otherwise?: 'info' | 'warn'; alsoErrors?: readonly ErrorCode[] } = {},
+): 'error' | 'info' | 'warn' {
+  if (failure.code === 'INTERNAL' || options.alsoErrors?.includes(failure.code) === true) return 'error';
+  return options.otherwise ?? 'info';
+}

@@ -6,11 +6,10 @@
 import type { Logger } from 'pino';
 import { errors } from '../errors.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { CreateIssueRequest, FindIssueRequest, JiraIssue, SlackUserRef, UpdateIssueRequest } from '../publishing/model.ts';
+import { sessionKey, type CreateIssueRequest, type FindIssueRequest, type JiraIssue, type SlackUserRef, type UpdateIssueRequest } from '../publishing/model.ts';
 import type { JiraCallOptions, JiraGateway } from '../publishing/ports.ts';
 import type { KeyValueStore } from '../storage/types.ts';
 import type { CircuitState } from './circuit-breaker.ts';
-import { userKey } from './jira-gateway.ts';
 import type { JiraLimits, JiraLimitsStatus } from './limits.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { hostOf } from './results.ts';
@@ -69,7 +68,7 @@ export function createGuardedJiraGateway(inner: GuardableGateway, options: Guard
     if (circuitOpen()) return Promise.reject(refusal());
     const beforeSend = callOptions?.beforeSend;
     const send = beforeSend === undefined ? call : async () => { await beforeSend(); return call(); };
-    return limiter.run(siteOf(siteUrl), userKey(user), send, callOptions?.onQueued);
+    return limiter.run(siteOf(siteUrl), sessionKey(user), send, callOptions?.onQueued);
   }
 
   return {

@@ -16,7 +16,7 @@ import { CallToolResultSchema, McpError } from '@modelcontextprotocol/sdk/types.
 import type { Logger } from 'pino';
 import { errors, isVteamError } from '../errors.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { CreateIssueRequest, FindIssueRequest, JiraIssue, SlackUserRef, UpdateIssueRequest } from '../publishing/model.ts';
+import { sessionKey, type CreateIssueRequest, type FindIssueRequest, type JiraIssue, type SlackUserRef, type UpdateIssueRequest } from '../publishing/model.ts';
 import type { JiraGateway } from '../publishing/ports.ts';
 import { buildCreateCall, buildEditCall, buildIssueTypesCall, buildSearchCall, labelSearchJql } from './arguments.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
@@ -226,7 +226,7 @@ class McpJiraGatewayImpl implements JiraGateway {
 
   /** Acquire the user's session and run `work`, recovering once from a rejected token and once from a lost session. */
   private async run<T>(user: SlackUserRef, operation: string, work: (context: CallContext) => Promise<T>): Promise<T> {
-    const key = userKey(user);
+    const key = sessionKey(user);
     const passage = this.breaker.tryPass();
     if (passage === 'refuse') {
       throw this.logged(key, operation, errors.mcpUnreachable(new Error(`Not calling the MCP server (circuit open until ${new Date(this.breaker.retryAt() ?? Date.now()).toISOString()})`)));
@@ -295,14 +295,14 @@ class McpJiraGatewayImpl implements JiraGateway {
     const { session } = context;
     if (session.dialect.family === 'self-hosted') {
       if (this.classicSites !== undefined) {
-        context.cloudIdHeader = await this.classicSites.cloudIdFor(context.user, userKey(context.user), session.credential, siteUrl) ?? null;
+        context.cloudIdHeader = await this.classicSites.cloudIdFor(context.user, sessionKey(context.user), session.credential, siteUrl) ?? null;
       }
       return undefined;
     }
     // Without a lookup tool, Rovo accepts the site URL itself as the cloud id.
     if (!session.dialect.hasSiteLookup) return session.credential.cloudId ?? siteUrl;
 
-    const key = userKey(context.user);
+    const key = sessionKey(context.user);
     const cached = this.sites.get(key);
     if (cached !== undefined && Date.now() - cached.readAt < this.siteCacheMs) {
       const site = findSite(cached.sites, siteUrl);
@@ -387,9 +387,4 @@ function failureStatus(error: unknown, probe: CallProbe): string {
   if (probe.status !== undefined && probe.status >= 400) return `http_${probe.status}`;
   if (error instanceof McpError) return 'error';
   return 'unreachable';
-}
-
-/** Sessions and site grants are per person: on Enterprise Grid the same user spans workspaces. */
-export function userKey(user: SlackUserRef): string {
-  return `${user.enterpriseId ?? user.teamId}:${user.userId}`;
 }

@@ -4,14 +4,15 @@
  * Sessions idle for `idleMs` are closed (and terminated on the server, best effort).
  */
 import type { AsyncLocalStorage } from 'node:async_hooks';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Logger } from 'pino';
 import type { AtlassianCredential } from './credentials.ts';
 import { detectDialect } from './dialect.ts';
 import type { Dialect, ToolDescription } from './dialect.ts';
 import { createAuthorizingFetch } from './http.ts';
 import type { CallProbe, FetchLike } from './http.ts';
+import { createMcpClient } from './mcp-client.ts';
 
 export interface McpSession {
   readonly key: string;
@@ -132,12 +133,13 @@ export class SessionPool {
 
   private async open(key: string, credential: AtlassianCredential): Promise<McpSession> {
     const holder = { credential };
-    const transport = new StreamableHTTPClientTransport(this.options.mcpUrl, {
+    const { client, transport } = createMcpClient({
+      mcpUrl: this.options.mcpUrl,
       fetch: createAuthorizingFetch({ fetch: this.options.fetch, credential: () => holder.credential, probes: this.options.probes }),
+      clientName: this.options.clientName,
+      clientVersion: this.options.clientVersion,
+      onError: (error) => this.options.logger?.debug({ session: key, err: describe(error) }, 'MCP transport notice'),
     });
-    const client = new Client({ name: this.options.clientName, version: this.options.clientVersion }, { capabilities: {} });
-    // The SDK reports background stream problems here; calls report their own failures.
-    client.onerror = (error) => this.options.logger?.debug({ session: key, err: describe(error) }, 'MCP transport notice');
     try {
       await this.options.invoke({ tool: 'initialize', mutating: false }, (options) => client.connect(transport, options));
       const tools = await this.listTools(client);

@@ -1,7 +1,6 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Logger } from 'pino';
 import { BodyTooLargeError, decodeText, readCapped } from '../lib/http-body.ts';
+import { createMcpClient } from './mcp-client.ts';
 import { readSites, readToolResult, type AtlassianSite } from './results.ts';
 
 export interface SiteLookupResult {
@@ -77,11 +76,13 @@ export function createSiteLookup(options: {
   const doFetch = options.fetch ?? fetch;
 
   async function viaMcp(accessToken: string): Promise<SiteLookupResult> {
-    const transport = new StreamableHTTPClientTransport(new URL(options.mcpUrl), {
-      requestInit: { headers: { authorization: `Bearer ${accessToken}` } },
+    const { client, transport } = createMcpClient({
+      mcpUrl: options.mcpUrl,
       fetch: doFetch,
+      headers: { authorization: `Bearer ${accessToken}` },
+      clientName: 'vteam-slack',
+      clientVersion: '0.1.0',
     });
-    const client = new Client({ name: 'vteam-slack', version: '0.1.0' }, { capabilities: {} });
     // One deadline for the whole lookup: the OAuth callback page waits on it.
     const signal = AbortSignal.timeout(LOOKUP_TIMEOUT_MS);
     const request = { signal, timeout: LOOKUP_TIMEOUT_MS };

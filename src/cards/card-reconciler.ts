@@ -1,15 +1,16 @@
 /**
- * Brings one card (one workflow in one channel) in line with the workflow: posts it once (store +
- * lock shared with the publish path), edits it when what it shows changed, and adds one short thread
- * reply for changes people should notice. Slack writes go through the paced writer.
+ * Brings one card (one workflow in one channel) in line with the workflow: posts it once (through
+ * card-poster.ts, as the publish path does), edits it when what it shows changed, and adds one short
+ * thread reply for changes people should notice. Slack writes go through the paced writer.
  */
 import type { Logger } from 'pino';
 import type { Workflow, WorkflowRef } from '../publishing/model.ts';
 import type { DocumentRow } from '../publishing/model.ts';
 import type { LockService } from '../storage/types.ts';
 import { cardChanges, changesReply, DELETED_REPLY } from './card-changes.ts';
-import { cardLockName, type CardRecord, type CardStore } from './card-store.ts';
-import { linkMap, renderCard, renderDeletedCard } from './render.ts';
+import { createCardPoster } from './card-poster.ts';
+import type { CardStore } from './card-store.ts';
+import { renderCard, renderDeletedCard } from './render.ts';
 import { CardMessageGoneError, type SlackWriter } from './slack-writer.ts';
 
 export interface CardOutcome {
@@ -36,29 +37,18 @@ export function createCardReconciler(deps: {
 }) {
   const { cards, locks, writer, logger } = deps;
   const now = deps.now ?? Date.now;
-
-  /** Posts the card unless one exists; under the card's lock, re-checked inside it. */
-  async function post(channelId: string, workflow: Workflow, rows: DocumentRow[]): Promise<'posted' | 'exists' | 'busy'> {
-    const result = await locks.withLock(cardLockName(channelId, workflow), 30_000, async () => {
-      const again = await cards.get(channelId, workflow);
-      if (again && !again.deleted) return 'exists' as const;
-      if (!deps.mayWrite()) return 'busy' as const;
-      const card = renderCard(workflow, rows, deps.vteamUrl);
-      const ts = await writer.post(channelId, card);
-      const record: CardRecord = { ts, title: workflow.title, digest: card.digest, documents: rows.map((r) => r.path), links: linkMap(workflow) };
-      // A deleted card's record is replaced: the recreated workflow has its own card.
-      await cards.update(channelId, workflow, () => record);
-      return 'posted' as const;
-    });
-    return result.acquired ? result.value : 'busy';
-  }
+  const poster = createCardPoster({ cards, locks, vteamUrl: deps.vteamUrl });
 
   async function sync(channelId: string, workflow: Workflow, rows: DocumentRow[]): Promise<CardOutcome> {
     const record = await cards.get(channelId, workflow);
     if (!record || record.deleted) {
-      const posted = await post(channelId, workflow, rows);
-      if (posted === 'posted') return { ...NOTHING, posted: true };
-      if (posted === 'busy') return NOTHING; // the publish path is posting it right now
+      const posted = await poster.postOnce(channelId, workflow, {
+        rows: async () => rows,
+        send: (card) => writer.post(channelId, card),
+        mayPost: deps.mayWrite,
+      });
+      if (posted === 'busy') return NOTHING; // the publish path is posting it right now, or we no longer lead
+      if (posted.created) return { ...NOTHING, posted: true };
       return sync(channelId, workflow, rows);
     }
     const card = renderCard(workflow, rows, deps.vteamUrl);

@@ -3,7 +3,7 @@
  *
  * Every replica runs leader election; only the leader watches (RFEWorkflows and projectsettings,
  * cluster-wide), computes the bindings and writes cards. Publishes keep working on every replica: the
- * publish path finds the card through the same store records (slack/workflow-threads.ts).
+ * publish path finds the card through the same store records (card-threads.ts).
  *
  * Work is "look at workflow K in channel C": queued per channel (deduplicated, so a burst of events
  * for one workflow is one look), run against the latest cached state. Documents are listed once per
@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Workflow, WorkflowRef } from '../publishing/model.ts';
 import type { DocumentRow } from '../publishing/model.ts';
-import { createChannelProblems } from '../slack/channel-problems.ts';
+import { createChannelProblems } from '../storage/channel-problems.ts';
 import type { KeyValueStore, LockService } from '../storage/types.ts';
 import type { Informer, InformerOptions } from '../vteam/informer.ts';
 import type { KubeClients } from '../vteam/kube-clients.ts';

@@ -1,7 +1,8 @@
 /**
  * Where a workflow card lives in a channel, and what the channel has been shown and told about it, in
- * the shared store. The publish path (slack/workflow-threads.ts) and the card reconciler use the same
- * keys and lock names, so whichever comes first posts the card and the other reuses it.
+ * the shared store. The publish path (card-threads.ts) and the card reconciler both post through
+ * card-poster.ts, under the same keys and lock names, so whichever comes first posts the card and the
+ * other reuses it.
  */
 import type { WorkflowRef } from '../publishing/model.ts';
 import type { KeyValueStore } from '../storage/types.ts';

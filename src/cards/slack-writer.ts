@@ -9,9 +9,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KnownBlock } from '@slack/types';
 import { ErrorCode, WebClient } from '@slack/web-api';
-import { slackLogger } from '../slack/slack-logger.ts';
+import { slackLogger } from '../lib/slack-logger.ts';
 import type { Logger } from 'pino';
-import { UNPOSTABLE, type ChannelProblems } from '../slack/channel-problems.ts';
+import { UNPOSTABLE, type ChannelProblems } from '../storage/channel-problems.ts';
 
 export interface CardMessage {
   text: string;

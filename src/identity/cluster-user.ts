@@ -3,12 +3,6 @@
  * through an operator-chosen template (CLUSTER_USER_TEMPLATE): `{email}`, `{local}` and `{domain}`.
  */
 
-/** The identity the API server is asked about: a user name and the groups it belongs to. */
-export interface ClusterIdentity {
-  user: string;
-  groups: string[];
-}
-
 /**
  * Unquoted RFC 5322 local part (atext and dots) at a DNS-ish domain. Deliberately narrow: nothing a
  * template could turn into a different kind of principal (no `:`, no spaces, no control characters).

@@ -5,8 +5,9 @@
  */
 import type { Logger } from 'pino';
 import type { SlackUserRef } from '../publishing/model.ts';
+import type { ClusterIdentity } from '../vteam/access-review.ts';
 import { createTtlCache } from '../vteam/ttl-cache.ts';
-import { clusterUserFor, parseEmail, type ClusterIdentity } from './cluster-user.ts';
+import { clusterUserFor, parseEmail } from './cluster-user.ts';
 
 export type IdentityResult =
   | { kind: 'mapped'; identity: ClusterIdentity; email: string }

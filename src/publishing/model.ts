@@ -7,6 +7,27 @@ export interface SlackUserRef {
   userId: string;
 }
 
+/*
+ * The two keys of a person. On Enterprise Grid the same user spans workspaces, so both prefer the
+ * organisation to the workspace. They differ in format only, and each format is load-bearing: keep both.
+ */
+
+/**
+ * Key of a user's stored records (Atlassian link, pending and recent publishes):
+ * `enterprise/E1/U1`, or `team/T1/U1` outside Enterprise Grid. Persisted: never change its output.
+ */
+export function userKey(user: SlackUserRef): string {
+  return user.enterpriseId ? `enterprise/${user.enterpriseId}/${user.userId}` : `team/${user.teamId}/${user.userId}`;
+}
+
+/**
+ * In-memory key of a person on the Atlassian side (MCP session, site lists, rate-limiter lane; logged
+ * as `session`): `E1:U1`, or `T1:U1` outside Enterprise Grid.
+ */
+export function sessionKey(user: SlackUserRef): string {
+  return `${user.enterpriseId ?? user.teamId}:${user.userId}`;
+}
+
 /**
  * Where a result goes: opaque to the use case, defined and interpreted by the surface that asked
  * (Slack channel, thread, response URL…). Stored in the journal so a recovered publish can still answer.

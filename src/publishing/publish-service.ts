@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { errors, isVteamError, toVteamError, type VteamError } from '../errors.ts';
+import { errors, isVteamError, logLevelOf, toVteamError, type VteamError } from '../errors.ts';
 import { isLeaseLost } from '../storage/locks.ts';
 import type { HeldLease, KeyValueStore, LockService } from '../storage/types.ts';
 import { phaseOf, validateDocumentPath } from './paths.ts';
@@ -146,7 +146,7 @@ export function createPublishService(deps: PublishServiceDeps) {
 
   async function report(replyTo: ReplyTo, error: unknown, context: Record<string, unknown>): Promise<void> {
     const failure: VteamError = toVteamError(error);
-    const level = failure.code === 'INTERNAL' || failure.code === 'KUBERNETES_UNAVAILABLE' || failure.code === 'MCP_UNREACHABLE' ? 'error' : 'info';
+    const level = logLevelOf(failure, { alsoErrors: ['KUBERNETES_UNAVAILABLE', 'MCP_UNREACHABLE'] });
     logger[level]({ ...context, code: failure.code, err: failure.cause ?? (failure.code === 'INTERNAL' ? error : undefined) }, 'publish failed');
     await deps.failures?.record({
       code: failure.code, message: failure.userMessage, at: Date.now(),

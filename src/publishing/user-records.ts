@@ -1,10 +1,5 @@
 import type { KeyValueStore } from '../storage/types.ts';
-import type { JiraIssue, PublishRequest, SlackUserRef, WorkflowRef } from './model.ts';
-
-/** Per-user records, keyed like the token store: by Enterprise Grid org when there is one, else by team. */
-export function userKey(user: SlackUserRef): string {
-  return user.enterpriseId ? `enterprise/${user.enterpriseId}/${user.userId}` : `team/${user.teamId}/${user.userId}`;
-}
+import { userKey, type JiraIssue, type PublishRequest, type SlackUserRef, type WorkflowRef } from './model.ts';
 
 interface PendingRecord {
   request: PublishRequest;

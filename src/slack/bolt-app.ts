@@ -1,9 +1,9 @@
 import { App, SocketModeReceiver } from '@slack/bolt';
 import { toBoltRoutes, type AppRoute } from '../http/routes.ts';
 import type { SocketModeConnector } from './socket-supervisor.ts';
-import { slackLogger } from './slack-logger.ts';
+import { slackLogger } from '../lib/slack-logger.ts';
 import { webClientOptions, withTrailingSlash } from './web-client.ts';
-import { trackSocketModeConnection } from '../status/slack-connection.ts';
+import { trackSocketModeConnection } from './slack-connection.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 

@@ -12,11 +12,18 @@ import {
 } from './blocks/replies.ts';
 import { clip } from './blocks/text.ts';
 import { asSlackReplyTo, isSlackResponseUrl, type SlackReplyTo } from './reply-target.ts';
-import type { WorkflowThreads } from './workflow-threads.ts';
 
 interface Message {
   text: string;
   blocks?: KnownBlock[];
+}
+
+/**
+ * Where results are replied: the workflow's thread in the channel, whose parent message is the
+ * workflow's card, posted on first need. The card module (cards/card-threads.ts) provides it.
+ */
+export interface WorkflowThreads {
+  ensure(target: { channelId: string }, workflow: Workflow): Promise<{ ts: string; created: boolean }>;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
-import { slackLogger } from './slack-logger.ts';
+import { slackLogger } from '../lib/slack-logger.ts';
 
 /**
  * Every Web API call ends: 8 s per attempt, 2 quick retries (the default is 10 over 30 minutes), so a

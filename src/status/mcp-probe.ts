@@ -4,13 +4,14 @@
  * issue-create tool is offered to them. Otherwise a bare, unauthenticated initialize POST proves the
  * endpoint answers: a 401 with an OAuth challenge is exactly what a healthy server says to a stranger.
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { AtlassianCredential } from '../atlassian/credentials.ts';
 import { detectDialect, type ToolDescription } from '../atlassian/dialect.ts';
 import type { FetchLike } from '../atlassian/http.ts';
+import { createMcpClient } from '../atlassian/mcp-client.ts';
 import type { McpStatus } from './report.ts';
 
 export interface McpProbeOptions {
@@ -33,9 +34,13 @@ export async function probeMcpAsUser(options: McpProbeOptions, credential: Atlas
     if ((init.method ?? 'GET').toUpperCase() === 'POST') lastStatus = response.status;
     return response;
   };
-  const transport = new StreamableHTTPClientTransport(new URL(options.mcpUrl), { fetch: authorizingFetch });
-  const client = new Client({ name: options.clientName ?? 'vteam-slack-status', version: options.clientVersion ?? '1' }, { capabilities: {} });
-  client.onerror = () => undefined; // background stream notices are irrelevant to a one-shot probe
+  const { client, transport } = createMcpClient({
+    mcpUrl: options.mcpUrl,
+    fetch: authorizingFetch,
+    clientName: options.clientName ?? 'vteam-slack-status',
+    clientVersion: options.clientVersion ?? '1',
+    onError: () => undefined, // background stream notices are irrelevant to a one-shot probe
+  });
   const base: McpStatus = { url: options.mcpUrl, mode: 'authenticated', reachable: false };
   try {
     try {

@@ -4,7 +4,7 @@
  */
 import type { JiraLimitsStatus } from '../atlassian/limits.ts';
 import type { DialectFamily } from '../atlassian/dialect.ts';
-import type { ChannelProblem } from '../slack/channel-problems.ts';
+import type { ChannelProblem } from '../storage/channel-problems.ts';
 import type { PublishFailure } from './failure-log.ts';
 import type { ProbeResult } from './probe.ts';
 

@@ -9,7 +9,7 @@ import type { JiraLimits } from '../atlassian/limits.ts';
 import { isVteamError } from '../errors.ts';
 import type { SlackUserRef } from '../publishing/model.ts';
 import type { ProjectDirectory } from '../publishing/ports.ts';
-import type { ChannelProblems } from '../slack/channel-problems.ts';
+import type { ChannelProblems } from '../storage/channel-problems.ts';
 import type { TokenStore } from '../storage/tokens.ts';
 import type { AtlassianLink, KeyValueStore } from '../storage/types.ts';
 import type { FailureLog } from './failure-log.ts';

@@ -5,23 +5,32 @@
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { SlackUserRef } from '../publishing/model.ts';
 import { sameJson } from './codec.ts';
 import { decrypt, encrypt, type KeyRing } from './crypto.ts';
 import type { AtlassianLink, KeyValueStore } from './types.ts';
 
+/**
+ * Whose link: a Slack user, qualified by workspace and (Enterprise Grid) organisation. The shape of
+ * publishing's LinkOwner, declared here so the store stays below the use case.
+ */
+export interface LinkOwner {
+  teamId: string;
+  enterpriseId?: string | undefined;
+  userId: string;
+}
+
 export interface TokenStore {
-  get(user: SlackUserRef): Promise<AtlassianLink | undefined>;
+  get(user: LinkOwner): Promise<AtlassianLink | undefined>;
   /** The link with the exact record it was read from, for a later `replaceIfUnchanged`. */
-  read(user: SlackUserRef): Promise<StoredLink | undefined>;
-  put(user: SlackUserRef, link: AtlassianLink): Promise<void>;
+  read(user: LinkOwner): Promise<StoredLink | undefined>;
+  put(user: LinkOwner, link: AtlassianLink): Promise<void>;
   /**
    * Writes `next` only while the stored record is still `previous` (compare-and-swap), so a link
    * deleted (disconnect) or rewritten (relink) meanwhile, by any process, is left as it is. A
    * retry of a write that did land (its answer was lost) counts as replaced.
    */
-  replaceIfUnchanged(user: SlackUserRef, previous: StoredRecord, next: AtlassianLink): Promise<ReplaceResult>;
-  delete(user: SlackUserRef): Promise<boolean>;
+  replaceIfUnchanged(user: LinkOwner, previous: StoredRecord, next: AtlassianLink): Promise<ReplaceResult>;
+  delete(user: LinkOwner): Promise<boolean>;
 }
 
 declare const storedRecord: unique symbol;
@@ -47,7 +56,7 @@ const linkSchema = z.object({
 });
 
 /** `atlassian-link:enterprise/E1/U1` or `atlassian-link:team/T1/U1`. */
-export function tokenKey(user: SlackUserRef): string {
+export function tokenKey(user: LinkOwner): string {
   const scope = user.enterpriseId ? `enterprise/${user.enterpriseId}` : `team/${user.teamId}`;
   return `atlassian-link:${scope}/${user.userId}`;
 }
@@ -56,7 +65,7 @@ export function createTokenStore(store: KeyValueStore, ring: KeyRing, options: {
   const { logger } = options;
   const seal = (link: AtlassianLink, key: string) => encrypt(ring, JSON.stringify(linkSchema.parse(link)), key);
 
-  async function read(user: SlackUserRef): Promise<StoredLink | undefined> {
+  async function read(user: LinkOwner): Promise<StoredLink | undefined> {
     const key = tokenKey(user);
     const envelope = await store.get<unknown>(key);
     if (envelope === undefined) return undefined;

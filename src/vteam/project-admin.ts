@@ -3,12 +3,11 @@
  * both annotations. Every write is a JSON patch that first `test`s the resourceVersion it was computed
  * from, so a concurrent change (kubectl, GitOps, another replica) is never overwritten: the patch fails,
  * the object is read again and the change re-planned. Other annotations and fields are never touched.
- * Who may write is decided by the cluster (SubjectAccessReview), see src/identity/access-review.ts.
+ * Who may write is decided by the cluster (SubjectAccessReview), see access-review.ts.
  */
 import type { Logger } from 'pino';
 import { VteamError } from '../errors.ts';
-import { createAccessReviewer } from '../identity/access-review.ts';
-import type { ClusterIdentity } from '../identity/cluster-user.ts';
+import { createAccessReviewer, type ClusterIdentity } from './access-review.ts';
 import type { KubeClients } from './kube-clients.ts';
 import { isConflict, isNotFound, kubeStatusCode, toKubeError } from './kube-errors.ts';
 import { formatIssueTypes } from './jira-settings.ts';

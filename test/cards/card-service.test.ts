@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/observability/metrics.ts';
-import { createChannelProblems } from '../../src/slack/channel-problems.ts';
-import { createWorkflowThreads } from '../../src/slack/workflow-threads.ts';
+import { createChannelProblems } from '../../src/storage/channel-problems.ts';
+import { createCardThreads } from '../../src/cards/card-threads.ts';
 import { toWorkflow } from '../../src/vteam/workflow-mapping.ts';
 import { WebClient } from '@slack/web-api';
 import { blocksText, cardPosts, cardsIn, CHANNELS, PROJECT, startHarness, VTEAM_URL, type Harness } from './harness.ts';
@@ -69,11 +69,11 @@ describe('workflow cards', () => {
     const updated = h.fixture.kube.modify('rfeworkflows', PROJECT, 'rfe-1', (o) => {
       (o.spec as { jiraLinks: unknown[] }).jiraLinks = [{ path: 'specs/001-x/spec.md', jiraKey: 'PROJ-1' }];
     });
-    const threads = createWorkflowThreads({
+    const threads = createCardThreads({
       client: new WebClient('xoxb-test-token', { slackApiUrl: h.slack.apiUrl }),
       store: h.store, locks: h.locks, logger: h.logger, rowsOf: h.rowsOf, vteamUrl: VTEAM_URL,
     });
-    const thread = await threads.ensure({ teamId: 'T0001', channelId: C1 }, toWorkflow(updated)!);
+    const thread = await threads.ensure({ channelId: C1 }, toWorkflow(updated)!);
     expect(thread.created).toBe(false);
 
     // C2 did not see the publish: it is told after the grace period; C1 is not told twice.

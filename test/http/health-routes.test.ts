@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { healthRoutes, readinessChecks } from '../../src/http/health-routes.ts';
 import { toBoltRoutes, type AppRoute } from '../../src/http/routes.ts';
-import { trackSocketModeConnection } from '../../src/status/slack-connection.ts';
+import { trackSocketModeConnection } from '../../src/slack/slack-connection.ts';
 import { createStore } from '../../src/storage/store.ts';
 import { createKubeClients } from '../../src/vteam/kube-clients.ts';
 import { startFakeKube, type FakeKube } from '../support/fake-kube.ts';

@@ -41,7 +41,7 @@ export const USED: UsedPermission[] = [
   { file: 'src/vteam/project-admin.ts', call: 'core.listNamespace', permissions: [perm('', 'namespaces', 'list')] },
   { file: 'src/vteam/project-admin.ts', call: 'customObjects.listNamespacedCustomObject', evidence: 'PROJECT_SETTINGS', permissions: [perm(VTEAM_GROUP, PROJECT_SETTINGS, 'list')] },
   { file: 'src/vteam/project-admin.ts', call: 'customObjects.patchNamespacedCustomObject', evidence: 'PROJECT_SETTINGS', permissions: [perm(VTEAM_GROUP, PROJECT_SETTINGS, 'patch')] },
-  { file: 'src/identity/access-review.ts', call: 'authorization.createSubjectAccessReview', permissions: [perm('authorization.k8s.io', 'subjectaccessreviews', 'create')] },
+  { file: 'src/vteam/access-review.ts', call: 'authorization.createSubjectAccessReview', permissions: [perm('authorization.k8s.io', 'subjectaccessreviews', 'create')] },
   { file: 'src/vteam/projects.ts', call: 'core.listNamespace', permissions: [perm('', 'namespaces', 'list')] },
   {
     file: 'src/vteam/projects.ts', call: 'customObjects.listCustomObjectForAllNamespaces', evidence: 'PROJECT_SETTINGS',

@@ -10,9 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { errors } from '../../src/errors.ts';
 import type { JiraIssue, Workflow } from '../../src/publishing/model.ts';
 import type { PublishNotifier } from '../../src/publishing/ports.ts';
-import { createSlackNotifier } from '../../src/slack/slack-notifier.ts';
+import { createSlackNotifier, type WorkflowThreads } from '../../src/slack/slack-notifier.ts';
 import { replyToOf } from '../../src/slack/reply-target.ts';
-import type { WorkflowThreads } from '../../src/slack/workflow-threads.ts';
 import { messageViolations } from './hostile/block-kit-limits.ts';
 import { ECHO, HOSTILE, injectionViolations, mrkdwnStrings, TRUSTED, urlOf } from './hostile/mrkdwn-safety.ts';
 
@@ -38,7 +37,7 @@ function recordingNotifier(h: string, threadFails: boolean) {
     },
     conversations: { open: async () => ({ ok: true, channel: { id: 'D0DM' } }) },
   } as unknown as WebClient;
-  const threads = { ensure: async () => ({ ts: '1.1', created: false }), render: async () => { throw new Error('unused'); } } as unknown as WorkflowThreads;
+  const threads: WorkflowThreads = { ensure: async () => ({ ts: '1.1', created: false }) };
   const fetch = async (_url: string | URL | Request, init?: RequestInit) => {
     sent.push({ via: 'response_url', payload: JSON.parse(String(init?.body)) as Record<string, unknown> });
     return new Response(null, { status: 200 });

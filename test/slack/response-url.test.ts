@@ -2,8 +2,7 @@ import { pino } from 'pino';
 import type { WebClient } from '@slack/web-api';
 import { describe, expect, it } from 'vitest';
 import { isSlackResponseUrl, replyToOf } from '../../src/slack/reply-target.ts';
-import { createSlackNotifier } from '../../src/slack/slack-notifier.ts';
-import type { WorkflowThreads } from '../../src/slack/workflow-threads.ts';
+import { createSlackNotifier, type WorkflowThreads } from '../../src/slack/slack-notifier.ts';
 
 describe('response_url is only ever POSTed to Slack', () => {
   it.each([

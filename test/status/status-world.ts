@@ -13,7 +13,7 @@ import type { JiraLimits, JiraLimitsStatus } from '../../src/atlassian/limits.ts
 import { createAtlassianOAuth } from '../../src/oauth/oauth-client.ts';
 import { createTokenRefresher } from '../../src/oauth/token-refresher.ts';
 import type { SlackUserRef } from '../../src/publishing/model.ts';
-import { createChannelProblems } from '../../src/slack/channel-problems.ts';
+import { createChannelProblems } from '../../src/storage/channel-problems.ts';
 import { createFailureLog } from '../../src/status/failure-log.ts';
 import { createStatusService, type StatusServiceOptions } from '../../src/status/status-service.ts';
 import { parseKeyRing } from '../../src/storage/crypto.ts';

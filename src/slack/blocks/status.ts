@@ -7,7 +7,7 @@ import type { KnownBlock } from '@slack/types';
 import type { JiraLimitsStatus } from '../../atlassian/limits.ts';
 import type { PublishFailure } from '../../status/failure-log.ts';
 import type { ProbeResult } from '../../status/probe.ts';
-import type { ChannelProblem } from '../channel-problems.ts';
+import type { ChannelProblem } from '../../storage/channel-problems.ts';
 import type {
   KubernetesStatus, LimitsStatus, LinkStatus, McpStatus, ProjectProblem, StatusReport, StoreStatus,
 } from '../../status/report.ts';

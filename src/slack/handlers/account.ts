@@ -7,6 +7,7 @@ import type { TokenStore } from '../../storage/tokens.ts';
 import { ACTIONS } from '../action-values.ts';
 import { OPEN_SIGN_IN, homeView, signInLink } from '../blocks/account.ts';
 import { errorMessage } from '../blocks/replies.ts';
+import { slackUserOf } from './interactions.ts';
 
 export interface AccountDeps {
   linkFlow: LinkFlow;
@@ -27,7 +28,7 @@ export function registerAccountHandlers(app: App, deps: AccountDeps): void {
 
   app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: ACTIONS.connect }, async ({ ack, body, client, respond }) => {
     await ack();
-    const user = userOf(body);
+    const user = slackUserOf(body);
     if (!user) return;
     try {
       // A fresh, single-use state on every click: no stale link lives in any message.
@@ -53,7 +54,7 @@ export function registerAccountHandlers(app: App, deps: AccountDeps): void {
 
   app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: ACTIONS.disconnect }, async ({ ack, body, client }) => {
     await ack();
-    const user = userOf(body);
+    const user = slackUserOf(body);
     if (!user) return;
     await deps.disconnect(user);
     await publishHome(client, user).catch((error: unknown) => logger.warn({ err: error }, 'could not refresh App Home'));
@@ -66,9 +67,4 @@ export function registerAccountHandlers(app: App, deps: AccountDeps): void {
     const enterpriseId = (body as { enterprise_id?: string }).enterprise_id;
     await publishHome(client, { teamId, enterpriseId, userId: event.user });
   });
-}
-
-function userOf(body: BlockAction): SlackUserRef | undefined {
-  const teamId = body.user.team_id ?? body.team?.id;
-  return teamId ? { teamId, enterpriseId: body.enterprise?.id ?? undefined, userId: body.user.id } : undefined;
 }

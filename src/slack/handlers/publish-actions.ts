@@ -1,10 +1,10 @@
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { PublishService } from '../../publishing/publish-service.ts';
-import type { SlackUserRef } from '../../publishing/model.ts';
 import { ACTIONS, decodeDocumentValue } from '../action-values.ts';
 import { errorMessage } from '../blocks/replies.ts';
 import { replyToOf } from '../reply-target.ts';
+import { slackUserOf } from './interactions.ts';
 
 export interface ActionDeps {
   service: PublishService;
@@ -20,13 +20,12 @@ export function registerPublishActions(app: App, deps: ActionDeps): void {
   for (const actionId of [ACTIONS.publish, ACTIONS.update]) {
     app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: actionId }, async ({ ack, body, action }) => {
       await ack();
-      const teamId = body.user.team_id ?? body.team?.id;
+      const user = slackUserOf(body);
       const channelId = body.channel?.id;
-      if (!teamId || !channelId) {
+      if (!user || !channelId) {
         logger.warn({ actionId }, 'button click without team or channel ignored');
         return;
       }
-      const user: SlackUserRef = { teamId, enterpriseId: body.enterprise?.id ?? undefined, userId: body.user.id };
       const replyTo = replyToOf(user, channelId, {
         responseUrl: body.response_url,
         sourceEphemeral: body.container?.is_ephemeral === true,

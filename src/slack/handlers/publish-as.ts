@@ -7,7 +7,7 @@
 import type { App, BlockAction, OverflowAction, ViewSubmitAction } from '@slack/bolt';
 import type { ModalView } from '@slack/types';
 import type { Logger } from 'pino';
-import { errors, toVteamError } from '../../errors.ts';
+import { errors, logLevelOf, toVteamError } from '../../errors.ts';
 import { chooseIssueType } from '../../publishing/issue-content.ts';
 import type { SlackUserRef, Workflow } from '../../publishing/model.ts';
 import type { AccountLinks, JiraGateway, ProjectDirectory } from '../../publishing/ports.ts';
@@ -20,6 +20,7 @@ import {
 import { errorMessage } from '../blocks/replies.ts';
 import { code, escapeMrkdwn, link } from '../blocks/text.ts';
 import { replyToOf } from '../reply-target.ts';
+import { readSubmission, slackUserOf } from './interactions.ts';
 
 export interface PublishAsDeps {
   service: Pick<PublishService, 'authorize' | 'publish'>;
@@ -39,13 +40,12 @@ export function registerPublishAs(app: App, deps: PublishAsDeps): void {
 
   app.action<BlockAction<OverflowAction>>({ type: 'block_actions', action_id: ACTIONS.publishAs }, async ({ ack, body, action, client }) => {
     await ack();
-    const teamId = body.user.team_id ?? body.team?.id;
+    const user = slackUserOf(body);
     const channelId = body.channel?.id;
-    if (!teamId || !channelId) {
+    if (!user || !channelId) {
       logger.warn({ actionId: ACTIONS.publishAs }, 'overflow choice without team or channel ignored');
       return;
     }
-    const user: SlackUserRef = { teamId, enterpriseId: body.enterprise?.id ?? undefined, userId: body.user.id };
     const responseUrl = body.response_url;
     const sourceEphemeral = body.container?.is_ephemeral === true;
     const chosen = decodeOverflowChoice(action.selected_option?.value);
@@ -81,19 +81,18 @@ export function registerPublishAs(app: App, deps: PublishAsDeps): void {
   });
 
   app.view<ViewSubmitAction>({ callback_id: PUBLISH_AS_CALLBACK_ID, type: 'view_submission' }, async ({ ack, body, view }) => {
-    const metadata = decodePublishAsMetadata(view.private_metadata);
-    if (!metadata) {
-      logger.warn({ user: body.user.id }, 'refused a Publish as… submission with malformed metadata');
-      await ack({ response_action: 'update', view: publishAsMessageView(`This form is no longer valid; choose *Publish as…* again, or run ${code('/vteam publish <workflow> <path> --type <IssueType>')}.`) });
-      return;
-    }
-    const validation = validateIssueType(readIssueType(view.state.values));
-    if (!validation.ok) {
-      await ack({ response_action: 'errors', errors: validation.errors });
-      return;
-    }
+    const submission = await readSubmission({ ack, body, view }, {
+      decode: decodePublishAsMetadata,
+      validate: (values) => validateIssueType(readIssueType(values)),
+      stale: {
+        view: () => publishAsMessageView(`This form is no longer valid; choose *Publish as…* again, or run ${code('/vteam publish <workflow> <path> --type <IssueType>')}.`),
+        log: 'refused a Publish as… submission with malformed metadata',
+      },
+      logger,
+    });
+    if (!submission) return;
     await ack();
-    const user: SlackUserRef = { teamId: body.user.team_id ?? body.team?.id ?? view.team_id, enterpriseId: body.enterprise?.id ?? undefined, userId: body.user.id };
+    const { metadata, form: validation, user } = submission;
     const replyTo = replyToOf(user, metadata.channelId, { responseUrl: metadata.responseUrl, sourceEphemeral: metadata.sourceEphemeral });
     // The ordinary publish: it authorizes the channel again and answers in the thread or ephemerally.
     deps.track(() => deps.service.publish({
@@ -132,7 +131,7 @@ async function initialView(deps: PublishAsDeps, user: SlackUserRef, metadata: Pu
     });
   } catch (error) {
     const failure = toVteamError(error);
-    deps.logger[failure.code === 'INTERNAL' ? 'error' : 'info']({ err: failure.cause ?? error, code: failure.code, workflow: `${metadata.namespace}/${metadata.name}` }, 'Publish as… cannot offer the form');
+    deps.logger[logLevelOf(failure)]({ err: failure.cause ?? error, code: failure.code, workflow: `${metadata.namespace}/${metadata.name}` }, 'Publish as… cannot offer the form');
     return publishAsMessageView(`:warning: ${escapeMrkdwn(failure.userMessage)}`);
   }
 }

@@ -1,6 +1,6 @@
 import type { App, RespondFn } from '@slack/bolt';
 import type { Logger } from 'pino';
-import { toVteamError } from '../../errors.ts';
+import { logLevelOf, toVteamError } from '../../errors.ts';
 import type { PublishService } from '../../publishing/publish-service.ts';
 import type { SlackUserRef } from '../../publishing/model.ts';
 import { connectPrompt } from '../blocks/account.ts';
@@ -67,7 +67,7 @@ export function registerVteamCommand(app: App, deps: CommandDeps): void {
       const context: SubcommandContext = { user, channelId: command.channel_id, args: parsed.args, triggerId: command.trigger_id, respond, client };
       track(() => subcommand.run(context).catch(async (error: unknown) => {
         const failure = toVteamError(error);
-        logger[failure.code === 'INTERNAL' ? 'error' : 'info']({ err: failure.cause ?? error, code: failure.code, subcommand: subcommand.name }, '/vteam sub-command failed');
+        logger[logLevelOf(failure)]({ err: failure.cause ?? error, code: failure.code, subcommand: subcommand.name }, '/vteam sub-command failed');
         await respond({ response_type: 'ephemeral', ...errorMessage(failure.userMessage) }).catch(() => undefined);
       }));
       return;
@@ -101,7 +101,7 @@ export function registerVteamCommand(app: App, deps: CommandDeps): void {
         await service.publish({ user, channelId: command.channel_id, workflow, path, issueType, replyTo });
       } catch (error) {
         const failure = toVteamError(error);
-        logger[failure.code === 'INTERNAL' ? 'error' : 'info']({ err: failure.cause ?? error, code: failure.code }, '/vteam publish failed');
+        logger[logLevelOf(failure)]({ err: failure.cause ?? error, code: failure.code }, '/vteam publish failed');
         await respond({ response_type: 'ephemeral', ...errorMessage(failure.userMessage) })
           .catch((e: unknown) => logger.warn({ err: e }, 'could not answer the command'));
       }

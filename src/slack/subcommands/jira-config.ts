@@ -10,7 +10,7 @@
 import type { App, BlockAction, ViewSubmitAction } from '@slack/bolt';
 import type { ModalView } from '@slack/types';
 import type { Logger } from 'pino';
-import { toVteamError } from '../../errors.ts';
+import { logLevelOf, toVteamError } from '../../errors.ts';
 import type { IdentityMapper } from '../../identity/identity-mapper.ts';
 import type { SlackUserRef } from '../../publishing/model.ts';
 import type { AccountLinks, JiraGateway, ProjectDirectory } from '../../publishing/ports.ts';
@@ -22,6 +22,7 @@ import {
   type FormViewInput, type Refusal,
 } from '../blocks/settings.ts';
 import { code, escapeMrkdwn } from '../blocks/text.ts';
+import { modalUserOf, readSubmission } from '../handlers/interactions.ts';
 import type { Subcommand } from '../handlers/vteam-command.ts';
 import {
   JIRA_CONFIG_CALLBACK_ID, LOAD_ISSUE_TYPES_ACTION, decodeMetadata, readJiraConfigForm, validProjectKey,
@@ -74,7 +75,7 @@ export function createJiraConfigSubcommand(deps: JiraConfigDeps): Subcommand {
         view = await initialForm(deps, context.user, metadata);
       } catch (error) {
         const failure = toVteamError(error);
-        deps.logger?.[failure.code === 'INTERNAL' ? 'error' : 'warn']({ err: failure.cause ?? error, project }, 'could not prepare the jira-config form');
+        deps.logger?.[logLevelOf(failure, { otherwise: 'warn' })]({ err: failure.cause ?? error, project }, 'could not prepare the jira-config form');
         view = messageView(metadata, `:warning: ${escapeMrkdwn(failure.userMessage)}`);
       }
       await context.client.views.update({ view_id: viewId, ...(opened.view?.hash ? { hash: opened.view.hash } : {}), view });
@@ -163,18 +164,17 @@ export function registerJiraConfigModal(app: App, deps: JiraConfigDeps): void {
   const logger = deps.logger;
 
   app.view<ViewSubmitAction>({ callback_id: JIRA_CONFIG_CALLBACK_ID, type: 'view_submission' }, async ({ ack, body, view, client }) => {
-    const metadata = decodeMetadata(view.private_metadata);
-    if (!metadata) {
-      logger?.warn({ user: body.user.id }, 'refused a jira-config submission with malformed metadata');
-      await ack({ response_action: 'update', view: messageView(undefined, `This form is no longer valid; run ${code('/vteam jira-config <project>')} again.`) });
-      return;
-    }
-    const validation = validateJiraConfig(readJiraConfigForm(view.state.values));
-    if (!validation.ok) {
-      await ack({ response_action: 'errors', errors: validation.errors });
-      return;
-    }
-    const user: SlackUserRef = { teamId: body.user.team_id ?? body.team?.id ?? view.team_id, enterpriseId: body.enterprise?.id ?? undefined, userId: body.user.id };
+    const submission = await readSubmission({ ack, body, view }, {
+      decode: decodeMetadata,
+      validate: (values) => validateJiraConfig(readJiraConfigForm(values)),
+      stale: {
+        view: () => messageView(undefined, `This form is no longer valid; run ${code('/vteam jira-config <project>')} again.`),
+        log: 'refused a jira-config submission with malformed metadata',
+      },
+      logger,
+    });
+    if (!submission) return;
+    const { metadata, form: validation, user } = submission;
     const work = save(deps, user, metadata.project, validation.values);
 
     // Answer inside the modal when the cluster is quick (the usual case); otherwise keep Slack's
@@ -202,7 +202,7 @@ export function registerJiraConfigModal(app: App, deps: JiraConfigDeps): void {
     const view = body.view;
     const metadata = decodeMetadata(view?.private_metadata);
     if (!view || !metadata) return;
-    const user: SlackUserRef = { teamId: body.user.team_id ?? body.team?.id ?? view.team_id, enterpriseId: body.enterprise?.id ?? undefined, userId: body.user.id };
+    const user = modalUserOf(body, view);
     const input = readJiraConfigForm(view.state.values);
     const siteUrl = validSiteUrl(input.site);
     const projectKey = validProjectKey(input.project);
@@ -238,7 +238,7 @@ async function save(deps: JiraConfigDeps, user: SlackUserRef, project: string, v
     return { kind: 'saved', values };
   } catch (error) {
     const failure = toVteamError(error);
-    deps.logger?.[failure.code === 'INTERNAL' ? 'error' : 'warn']({ err: failure.cause ?? error, project }, 'could not save the Jira settings');
+    deps.logger?.[logLevelOf(failure, { otherwise: 'warn' })]({ err: failure.cause ?? error, project }, 'could not save the Jira settings');
     return { kind: 'message', text: `:warning: ${escapeMrkdwn(failure.userMessage)}` };
   }
 }

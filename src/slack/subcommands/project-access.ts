@@ -4,8 +4,8 @@
  * write; nothing a Slack payload claims is trusted.
  */
 import type { IdentityMapper } from '../../identity/identity-mapper.ts';
-import type { ClusterIdentity } from '../../identity/cluster-user.ts';
 import type { SlackUserRef } from '../../publishing/model.ts';
+import type { ClusterIdentity } from '../../vteam/access-review.ts';
 import type { ProjectAdmin } from '../../vteam/project-admin.ts';
 import type { Refusal } from '../blocks/settings.ts';
 

@@ -1,4 +1,4 @@
-import type { KeyValueStore } from '../storage/types.ts';
+import type { KeyValueStore } from './types.ts';
 
 /** A channel the bot cannot post in (not invited, archived, deleted): reported once, shown to admins. */
 export interface ChannelProblem {

@@ -3,10 +3,18 @@
  * change a project's `projectsettings`: the same check kubectl would face, so cluster RBAC stays the
  * one place that decides who administers a project.
  */
-import type { KubeClients } from '../vteam/kube-clients.ts';
-import { toKubeError } from '../vteam/kube-errors.ts';
-import { PROJECT_SETTINGS, PROJECT_SETTINGS_NAME, VTEAM_GROUP } from '../vteam/resources.ts';
-import type { ClusterIdentity } from './cluster-user.ts';
+import type { KubeClients } from './kube-clients.ts';
+import { toKubeError } from './kube-errors.ts';
+import { PROJECT_SETTINGS, PROJECT_SETTINGS_NAME, VTEAM_GROUP } from './resources.ts';
+
+/**
+ * The identity the API server is asked about: a user name and the groups it belongs to. Which Slack
+ * user maps to which identity is decided above this adapter, in src/identity/.
+ */
+export interface ClusterIdentity {
+  user: string;
+  groups: string[];
+}
 
 export interface AccessReviewer {
   /** May `identity` patch the `projectsettings` singleton in `namespace`? */

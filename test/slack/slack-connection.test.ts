@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { trackSocketModeConnection } from '../../src/status/slack-connection.ts';
+import { trackSocketModeConnection } from '../../src/slack/slack-connection.ts';
 
 describe('trackSocketModeConnection', () => {
   it('is connected only between hello and the socket going away', () => {
