@@ -35,10 +35,18 @@ export default tseslint.config(
     // Pure Block Kit: data in, blocks out; no I/O, no other part of the Slack surface.
     files: ['src/slack/blocks/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [
-        { regex: '^\\.\\./[^./]', message: 'Block Kit builders stay pure: no other part of the Slack surface.' },
-        { regex: '^\\.\\./\\.\\./(?!publishing/|lib/|storage/channel-problems\\.ts|errors\\.ts)', message: 'Block Kit builders stay pure: only publishing/ model types, lib/ and errors.ts.' },
-      ] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^\\.\\./[^./]', message: 'Block Kit builders stay pure: no other part of the Slack surface.' },
+            {
+              regex: '^\\.\\./\\.\\./(?!publishing/|lib/|storage/channel-problems\\.ts|errors\\.ts)',
+              message: 'Block Kit builders stay pure: only publishing/ model types, lib/ and errors.ts.',
+            },
+          ],
+        },
+      ],
     },
   },
   ...layerRules(),

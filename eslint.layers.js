@@ -12,7 +12,21 @@
  * The allowed relation is acyclic, so no two folders can import each other while lint passes.
  */
 
-const ALL = ['lib', 'config', 'observability', 'storage', 'publishing', 'vteam', 'identity', 'atlassian', 'oauth', 'status', 'cards', 'http', 'slack'];
+const ALL = [
+  'lib',
+  'config',
+  'observability',
+  'storage',
+  'publishing',
+  'vteam',
+  'identity',
+  'atlassian',
+  'oauth',
+  'status',
+  'cards',
+  'http',
+  'slack',
+];
 
 /** Folder → the folders it may import (besides itself and the kernel files). */
 const ALLOWED = {

@@ -15,7 +15,9 @@ setInterval(() => {
   last = now;
 }, 50).unref();
 setInterval(() => {
-  process.stderr.write(`${JSON.stringify({ benchAppProbe: 'eventLoop', p50Ms: histogram.percentile(50) / 1e6, p99Ms: histogram.percentile(99) / 1e6, maxMs: histogram.max / 1e6, worstStallMs: worstStall })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ benchAppProbe: 'eventLoop', p50Ms: histogram.percentile(50) / 1e6, p99Ms: histogram.percentile(99) / 1e6, maxMs: histogram.max / 1e6, worstStallMs: worstStall })}\n`,
+  );
   histogram.reset();
   worstStall = 0;
 }, 1000).unref();

@@ -27,7 +27,15 @@ export function audit(env: Environment, documents: readonly BenchDocument[]): Au
     if (source === undefined) continue;
     issuesBySource.set(source, [...(issuesBySource.get(source) ?? []), issue.key]);
   }
-  const result: Audit = { documents: unique.size, issuesCreated: 0, linksInCrs: 0, duplicates: 0, lost: 0, orphanIssues: 0, mismatchedLinks: 0 };
+  const result: Audit = {
+    documents: unique.size,
+    issuesCreated: 0,
+    linksInCrs: 0,
+    duplicates: 0,
+    lost: 0,
+    orphanIssues: 0,
+    mismatchedLinks: 0,
+  };
   for (const doc of unique.values()) {
     const issues = issuesBySource.get(sourceUrl(doc)) ?? [];
     const links = env.workflowLinks(doc.workflow.name).filter((l) => l.path === doc.path);
@@ -43,7 +51,11 @@ export function audit(env: Environment, documents: readonly BenchDocument[]): Au
 }
 
 /** Waits until every document is linked in its CR (or the deadline passes); returns when that happened. */
-export async function waitUntilLinked(env: Environment, documents: readonly BenchDocument[], timeoutMs: number): Promise<{ allLinked: boolean; at: number }> {
+export async function waitUntilLinked(
+  env: Environment,
+  documents: readonly BenchDocument[],
+  timeoutMs: number,
+): Promise<{ allLinked: boolean; at: number }> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const missing = documents.filter((doc) => !env.workflowLinks(doc.workflow.name).some((l) => l.path === doc.path));
@@ -76,7 +88,10 @@ export async function waitForQuiet(env: Environment, quietMs: number, timeoutMs:
  * one per second per channel, so after a burst the cards catch up for a while after the publishes.
  * Returns the backlog seen first and how long it took to drain (null: not within the timeout).
  */
-export async function waitForCardsDrained(env: Environment, timeoutMs: number): Promise<{ queuedAtStart: number; drainedAfterMs: number | null }> {
+export async function waitForCardsDrained(
+  env: Environment,
+  timeoutMs: number,
+): Promise<{ queuedAtStart: number; drainedAfterMs: number | null }> {
   const started = performance.now();
   const queued = async () => {
     const text = await (await fetch(`${env.app.url}/metrics`)).text();

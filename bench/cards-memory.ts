@@ -48,14 +48,20 @@ async function main(count: number): Promise<void> {
     const bound = Math.ceil(count / PROJECTS);
     process.stderr.write(`seeded ${count} workflows (${bound} in the bound project); starting the card service\n`);
 
-    const child = fork(fileURLToPath(import.meta.url), ['--service', kubeconfig, slack.apiUrl], { execArgv: ['--expose-gc', ...(process.env.CHILD_FLAGS ? process.env.CHILD_FLAGS.split(' ') : [])], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = fork(fileURLToPath(import.meta.url), ['--service', kubeconfig, slack.apiUrl], {
+      execArgv: ['--expose-gc', ...(process.env.CHILD_FLAGS ? process.env.CHILD_FLAGS.split(' ') : [])],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
     const synced = await new Promise<ChildMessage>((resolve, reject) => {
       child.once('message', (m) => resolve(m as ChildMessage));
       child.once('exit', (code) => reject(new Error(`card service exited with ${code}`)));
     });
     await slack.waitFor(() => slack.messagesIn(CHANNEL).length === bound, 600_000);
 
-    const cards = Array.from({ length: bound }, (_, j) => slack.messagesIn(CHANNEL).find((m) => m.text === `RFE workflow: Workflow ${j * PROJECTS}`)!.ts);
+    const cards = Array.from(
+      { length: bound },
+      (_, j) => slack.messagesIn(CHANNEL).find((m) => m.text === `RFE workflow: Workflow ${j * PROJECTS}`)!.ts,
+    );
     // Delay from a CR change to the card edit, a few times, spaced so the per-channel pacing is not measured.
     const delays: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -64,7 +70,9 @@ async function main(count: number): Promise<void> {
       const card = slack.messagesIn(CHANNEL).find((m) => m.ts === cards[i % bound])!;
       const title = `Renamed ${i}`;
       const started = performance.now();
-      kube.modify('rfeworkflows', BOUND, `rfe-${1760000000 + index}`, (o) => { (o.spec as Record<string, unknown>).title = title; });
+      kube.modify('rfeworkflows', BOUND, `rfe-${1760000000 + index}`, (o) => {
+        (o.spec as Record<string, unknown>).title = title;
+      });
       await slack.waitFor(() => card.text.includes(title), 30_000);
       delays.push(Math.round(performance.now() - started));
     }
@@ -73,16 +81,22 @@ async function main(count: number): Promise<void> {
       child.send('rss');
     });
     child.kill('SIGTERM');
-    process.stdout.write(`${JSON.stringify({
-      workflows: synced.workflows,
-      syncMs: synced.syncMs,
-      rssMbAfterSync: synced.rssMb,
-      heapUsedMbAfterSync: synced.heapUsedMb,
-      rssMbAfterCards: rssAfter,
-      cardsPosted: slack.messagesIn(CHANNEL).length,
-      crChangeToCardUpdateMs: { samples: delays, max: Math.max(...delays), median: [...delays].sort((a, b) => a - b)[Math.floor(delays.length / 2)] },
-      targetRssMb: 200,
-    })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({
+        workflows: synced.workflows,
+        syncMs: synced.syncMs,
+        rssMbAfterSync: synced.rssMb,
+        heapUsedMbAfterSync: synced.heapUsedMb,
+        rssMbAfterCards: rssAfter,
+        cardsPosted: slack.messagesIn(CHANNEL).length,
+        crChangeToCardUpdateMs: {
+          samples: delays,
+          max: Math.max(...delays),
+          median: [...delays].sort((a, b) => a - b)[Math.floor(delays.length / 2)],
+        },
+        targetRssMb: 200,
+      })}\n`,
+    );
   } finally {
     await slack.close();
     await kube.close();
@@ -97,7 +111,10 @@ function workflowSpec(i: number): Record<string, unknown> {
     description: `As a user I want feature ${i}. `.repeat(40),
     branchName: `ambient-feature-${i}`,
     umbrellaRepo: { url: 'https://github.com/org/spec-repo', branch: 'main' },
-    supportingRepos: [{ url: 'https://github.com/org/backend', branch: 'main' }, { url: 'https://github.com/org/frontend', branch: 'main' }],
+    supportingRepos: [
+      { url: 'https://github.com/org/backend', branch: 'main' },
+      { url: 'https://github.com/org/frontend', branch: 'main' },
+    ],
     workspacePath: `/workspace/sessions/rfe-${i}/workspace`,
     parentOutcome: i % 3 === 0 ? `OUT-${i}` : undefined,
     jiraLinks: i % 2 === 0 ? [{ path: `specs/${i}-x/spec.md`, jiraKey: `PROJ-${i}` }] : [],
@@ -109,13 +126,18 @@ async function runService(kubeconfigPath: string, slackApiUrl: string): Promise<
   const logger = pino({ level: 'warn' });
   const store = await createStore('sqlite::memory:');
   const kube = createKubeClients({ kubeconfigPath });
-  const rowsOf = async (w: Workflow) => ['spec', 'plan', 'tasks'].map((phase) => {
-    const path = `specs/${w.name}/${phase}.md`;
-    const link = w.jiraLinks.find((l) => l.path === path);
-    return { path, phase, jiraKey: link?.jiraKey, url: link ? `https://acme.atlassian.net/browse/${link.jiraKey}` : undefined };
-  });
+  const rowsOf = async (w: Workflow) =>
+    ['spec', 'plan', 'tasks'].map((phase) => {
+      const path = `specs/${w.name}/${phase}.md`;
+      const link = w.jiraLinks.find((l) => l.path === path);
+      return { path, phase, jiraKey: link?.jiraKey, url: link ? `https://acme.atlassian.net/browse/${link.jiraKey}` : undefined };
+    });
   const service = createCardService({
-    kube, store, locks: createLockService(store), rowsOf, logger,
+    kube,
+    store,
+    locks: createLockService(store),
+    rowsOf,
+    logger,
     client: createCardsSlackClient({ token: 'xoxb-test-token', slackApiUrl }),
     vteamUrl: 'https://vteam.example.com',
     leaderElection: { namespace: 'default', leaseName: 'vteam-slack-cards', leaseMs: 15_000, identity: 'bench' },

@@ -16,7 +16,12 @@ const target = new URL('/slack/events', plan.appUrl);
 const warmUpTarget = new URL('/healthz', plan.appUrl);
 
 function post(body: string, url = target): Promise<{ status: number; ms: number }> {
-  const headers = { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), connection: 'close', ...signSlackBody(plan.signingSecret, body) };
+  const headers = {
+    'content-type': 'application/x-www-form-urlencoded',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+    ...signSlackBody(plan.signingSecret, body),
+  };
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const req = request(url, { method: 'POST', headers, agent: false }, (res) => {
@@ -33,7 +38,9 @@ async function run(): Promise<LoadResult[]> {
   // A fresh thread runs the request code cold (interpreted, lazily loaded): warm it on the app's
   // health route, untimed, with as many requests at once as the plan will send.
   for (let round = 0; round < 3; round++) {
-    await Promise.all(Array.from({ length: Math.min(plan.requests.length, 50) }, () => post('warm-up', warmUpTarget).catch(() => undefined)));
+    await Promise.all(
+      Array.from({ length: Math.min(plan.requests.length, 50) }, () => post('warm-up', warmUpTarget).catch(() => undefined)),
+    );
   }
   const results: LoadResult[] = new Array<LoadResult>(plan.requests.length);
   const fire = async (index: number) => {
@@ -49,19 +56,28 @@ async function run(): Promise<LoadResult[]> {
     await Promise.all(plan.requests.map((_, i) => fire(i)));
   } else if (plan.mode === 'scheduled') {
     const start = performance.now();
-    await Promise.all(plan.requests.map(async (r, i) => {
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, (r.atMs ?? 0) - (performance.now() - start))));
-      await fire(i);
-    }));
+    await Promise.all(
+      plan.requests.map(async (r, i) => {
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, (r.atMs ?? 0) - (performance.now() - start))));
+        await fire(i);
+      }),
+    );
   } else {
     // Each user sends its requests back to back; all users at the same time.
     const byUser = new Map<number, number[]>();
     plan.requests.forEach((r, i) => byUser.set(r.user, [...(byUser.get(r.user) ?? []), i]));
-    await Promise.all([...byUser.values()].map(async (indexes) => {
-      for (const i of indexes) await fire(i);
-    }));
+    await Promise.all(
+      [...byUser.values()].map(async (indexes) => {
+        for (const i of indexes) await fire(i);
+      }),
+    );
   }
   return results;
 }
 
-run().then((results) => parentPort?.postMessage(results), (error: unknown) => { throw error; });
+run().then(
+  (results) => parentPort?.postMessage(results),
+  (error: unknown) => {
+    throw error;
+  },
+);

@@ -39,10 +39,18 @@ async function ok(response: Response): Promise<string> {
  * `probeWorkflow` must be a workflow no publish touches (its PUTs change its resourceVersion).
  * Run with the MCP latency already injected, so the MCP figure includes it.
  */
-export async function measureRoundTrips(env: Environment, probeWorkflow: string, document: BenchDocument, user: BenchUser, samples = 15): Promise<ProbeResult> {
+export async function measureRoundTrips(
+  env: Environment,
+  probeWorkflow: string,
+  document: BenchDocument,
+  user: BenchUser,
+  samples = 15,
+): Promise<ProbeResult> {
   const workflowUrl = `${env.kube.url}/apis/vteam.ambient-code/v1alpha1/namespaces/${PROJECT}/rfeworkflows/${probeWorkflow}`;
   const kubeHeaders = { authorization: `Bearer ${env.kube.token}`, accept: 'application/json' };
-  const kubeGetWorkflowMs = await timed(samples, async () => { await ok(await fetch(workflowUrl, { headers: kubeHeaders })); });
+  const kubeGetWorkflowMs = await timed(samples, async () => {
+    await ok(await fetch(workflowUrl, { headers: kubeHeaders }));
+  });
   const kubePutWorkflowMs = await (async () => {
     const times: number[] = [];
     for (let i = 0; i < samples; i++) {
@@ -61,17 +69,27 @@ export async function measureRoundTrips(env: Environment, probeWorkflow: string,
 
   const slackPostMessageMs = await timed(samples, async () => {
     const body = new URLSearchParams({ channel: 'CPROBE', text: 'round-trip probe' });
-    await ok(await fetch(`${env.slack.apiUrl}chat.postMessage`, { method: 'POST', headers: { authorization: 'Bearer xoxb-test-token', 'content-type': 'application/x-www-form-urlencoded' }, body }));
+    await ok(
+      await fetch(`${env.slack.apiUrl}chat.postMessage`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer xoxb-test-token', 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      }),
+    );
   });
 
   // One MCP request on an initialized session (the SDK server, the injected latency), as a publish's
   // createJiraIssue is in steady state; ping carries no Jira work, which the fake does in memory anyway.
-  const transport = new StreamableHTTPClientTransport(new URL(env.mcp.url), { requestInit: { headers: { authorization: `Bearer ${user.token}` } } });
+  const transport = new StreamableHTTPClientTransport(new URL(env.mcp.url), {
+    requestInit: { headers: { authorization: `Bearer ${user.token}` } },
+  });
   const client = new Client({ name: 'vteam-slack-bench-probe', version: '1.0.0' });
   await client.connect(transport);
   let mcpRequestMs: number;
   try {
-    mcpRequestMs = await timed(samples, async () => { await client.ping(); });
+    mcpRequestMs = await timed(samples, async () => {
+      await client.ping();
+    });
   } finally {
     await transport.terminateSession().catch(() => undefined);
     await client.close();

@@ -41,9 +41,19 @@ async function main(): Promise<void> {
     // Production settings: info logs (debug logging of every request would be measured as app overhead)
     // and the default 30 s publish lease (the e2e tests' 2 s lease renews every 0.7 s, a store write each).
     // app-probe.ts reports the app's own event-loop delay, so a slow ack can be attributed. of every request would be measured as app overhead.
-    env = await startEnvironment({ appEnv: { LOG_LEVEL: 'info', PUBLISH_LEASE_SECONDS: '30', NODE_OPTIONS: `--import ${fileURLToPath(new URL('./app-probe.ts', import.meta.url))} ${cli['app-node-options'] ?? ''}`.trim() } });
+    env = await startEnvironment({
+      appEnv: {
+        LOG_LEVEL: 'info',
+        PUBLISH_LEASE_SECONDS: '30',
+        NODE_OPTIONS: `--import ${fileURLToPath(new URL('./app-probe.ts', import.meta.url))} ${cli['app-node-options'] ?? ''}`.trim(),
+      },
+    });
     const workflows = seedWorkflows(env, WORKFLOWS);
-    env.kube.addRfeWorkflow(PROJECT, PROBE_WORKFLOW, { title: 'Probe', branchName: 'probe', umbrellaRepo: { url: 'https://github.com/org/spec-repo', branch: 'main' } });
+    env.kube.addRfeWorkflow(PROJECT, PROBE_WORKFLOW, {
+      title: 'Probe',
+      branchName: 'probe',
+      umbrellaRepo: { url: 'https://github.com/org/spec-repo', branch: 'main' },
+    });
     const users = await seedUsers(env, USERS);
     progress(`seeded ${WORKFLOWS} workflows (${WORKFLOWS * 3} documents) and ${USERS} linked users`);
     const observer = observeSlack(env.slack);
@@ -60,12 +70,30 @@ async function main(): Promise<void> {
       const result = await run();
       return { ...result, appEventLoop: appLoopReport(app.output.slice(from)) };
     };
-    const ackLatency = runs('ack') ? await appLoop(() => runConcurrentUsers(world, users, ackDocs, { thinkMs: 5_000, durationMs: 30_000, mcpLatencyMs: 50 })) : undefined;
-    const ackSimultaneous = runs('ack') ? await appLoop(() => runSimultaneous(world, users, ackDocs, { rounds: 11, pauseMs: 2_000, mcpLatencyMs: 50 })) : undefined;
-    const ackStress = runs('ack-stress') ? await appLoop(() => runAckScenario(world, users, ackDocs, { burstPerUser: 8, mcpLatencyMs: 50 })) : undefined;
-    const overhead = runs('overhead') ? await appLoop(() => runOverheadScenario(world, observer, users[0]!, overheadWorkflows, { mcpLatencyMs: 200, probeWorkflow: PROBE_WORKFLOW })) : undefined;
-    const burst = runs('burst') ? await appLoop(() => runBurstScenario(world, users, burstDocs, { publishes: 200, contested: 40, clicksPerContested: 3, mcpLatencyMs: 50 })) : undefined;
-    const rateLimit = runs('rate-limit') ? await appLoop(() => runRateLimitScenario(world, users, rateLimitDocs, { publishes: 40, rejected: 15, retryAfterSeconds: 1, mcpLatencyMs: 50 })) : undefined;
+    const ackLatency = runs('ack')
+      ? await appLoop(() => runConcurrentUsers(world, users, ackDocs, { thinkMs: 5_000, durationMs: 30_000, mcpLatencyMs: 50 }))
+      : undefined;
+    const ackSimultaneous = runs('ack')
+      ? await appLoop(() => runSimultaneous(world, users, ackDocs, { rounds: 11, pauseMs: 2_000, mcpLatencyMs: 50 }))
+      : undefined;
+    const ackStress = runs('ack-stress')
+      ? await appLoop(() => runAckScenario(world, users, ackDocs, { burstPerUser: 8, mcpLatencyMs: 50 }))
+      : undefined;
+    const overhead = runs('overhead')
+      ? await appLoop(() =>
+          runOverheadScenario(world, observer, users[0]!, overheadWorkflows, { mcpLatencyMs: 200, probeWorkflow: PROBE_WORKFLOW }),
+        )
+      : undefined;
+    const burst = runs('burst')
+      ? await appLoop(() =>
+          runBurstScenario(world, users, burstDocs, { publishes: 200, contested: 40, clicksPerContested: 3, mcpLatencyMs: 50 }),
+        )
+      : undefined;
+    const rateLimit = runs('rate-limit')
+      ? await appLoop(() =>
+          runRateLimitScenario(world, users, rateLimitDocs, { publishes: 40, rejected: 15, retryAfterSeconds: 1, mcpLatencyMs: 50 }),
+        )
+      : undefined;
 
     const everything = audit(env, workflows.flatMap(documentsOf));
     const logs = app.logs();
@@ -110,7 +138,13 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } catch (error) {
     // The app's last words explain most failures (a crash, a stuck publish).
-    if (env?.app) process.stderr.write(`app output (last 40 lines):\n${env.app.output.filter((l) => !l.includes('benchAppProbe')).slice(-40).join('\n')}\n`);
+    if (env?.app)
+      process.stderr.write(
+        `app output (last 40 lines):\n${env.app.output
+          .filter((l) => !l.includes('benchAppProbe'))
+          .slice(-40)
+          .join('\n')}\n`,
+      );
     throw error;
   } finally {
     progress('closing the environment');
@@ -172,7 +206,10 @@ async function rssMb(pid: number | undefined): Promise<number | null> {
   }
 }
 
-main().then(() => process.exit(0), (error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

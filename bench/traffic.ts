@@ -8,7 +8,18 @@ import type { BenchDocument, BenchUser } from './world.ts';
 export type RequestKind = 'help' | 'picker' | 'command-publish' | 'click-publish';
 
 /** What users send, out of every 10 requests: 1 help, 1 picker, 4 slash-command publishes, 4 button clicks. */
-export const REQUEST_MIX: readonly RequestKind[] = ['command-publish', 'click-publish', 'help', 'command-publish', 'click-publish', 'picker', 'command-publish', 'click-publish', 'command-publish', 'click-publish'];
+export const REQUEST_MIX: readonly RequestKind[] = [
+  'command-publish',
+  'click-publish',
+  'help',
+  'command-publish',
+  'click-publish',
+  'picker',
+  'command-publish',
+  'click-publish',
+  'command-publish',
+  'click-publish',
+];
 
 export interface SentRequest {
   kind: RequestKind;
@@ -44,7 +55,15 @@ export async function send(env: Environment, user: BenchUser, kind: RequestKind,
       break;
     }
   }
-  return { kind, userId, ...(document ? { document } : {}), status: result.status, ackMs: result.ms, sentAt, responseId: result.responseId };
+  return {
+    kind,
+    userId,
+    ...(document ? { document } : {}),
+    status: result.status,
+    ackMs: result.ms,
+    sentAt,
+    responseId: result.responseId,
+  };
 }
 
 function requireDocument(kind: RequestKind, document: BenchDocument | undefined): BenchDocument {
@@ -74,21 +93,39 @@ export async function sendMany(env: Environment, sends: readonly PlannedSend[], 
     let body: string;
     if (s.kind === 'click-publish') {
       const doc = requireDocument(s.kind, s.document);
-      body = buttonClickBody({ actionId: 'publish_to_jira', value: buttonValue(doc.path, PROJECT, doc.workflow.name), userId, responseUrl });
+      body = buttonClickBody({
+        actionId: 'publish_to_jira',
+        value: buttonValue(doc.path, PROJECT, doc.workflow.name),
+        userId,
+        responseUrl,
+      });
     } else {
-      const text = s.kind === 'help' ? 'help'
-        : s.kind === 'picker' ? `publish ${requireDocument(s.kind, s.document).workflow.name}`
-          : `publish ${requireDocument(s.kind, s.document).workflow.name} ${requireDocument(s.kind, s.document).path}`;
+      const text =
+        s.kind === 'help'
+          ? 'help'
+          : s.kind === 'picker'
+            ? `publish ${requireDocument(s.kind, s.document).workflow.name}`
+            : `publish ${requireDocument(s.kind, s.document).workflow.name} ${requireDocument(s.kind, s.document).path}`;
       body = slashCommandBody({ text, userId, responseUrl });
     }
     return { user: userIndex(sends, i), body, responseId, atMs: s.atMs };
   });
-  const results = await runLoad({ appUrl: env.app.url, signingSecret: env.signingSecret, mode, requests: built.map(({ user, body, atMs }) => ({ user, body, ...(atMs === undefined ? {} : { atMs }) })) });
+  const results = await runLoad({
+    appUrl: env.app.url,
+    signingSecret: env.signingSecret,
+    mode,
+    requests: built.map(({ user, body, atMs }) => ({ user, body, ...(atMs === undefined ? {} : { atMs }) })),
+  });
   return results.map((r) => {
     const s = sends[r.index]!;
     return {
-      kind: s.kind, userId: s.user.ref.userId, ...(s.document ? { document: s.document } : {}),
-      status: r.status, ackMs: r.ms, sentAt: r.sentAt - performance.timeOrigin, responseId: built[r.index]!.responseId,
+      kind: s.kind,
+      userId: s.user.ref.userId,
+      ...(s.document ? { document: s.document } : {}),
+      status: r.status,
+      ackMs: r.ms,
+      sentAt: r.sentAt - performance.timeOrigin,
+      responseId: built[r.index]!.responseId,
     };
   });
 }

@@ -87,20 +87,30 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
   });
   // One authorization-code flow, configured either MCP-native (discovery + DCR) or as a classic 3LO app.
   const oauthMode = oauthModeFromConfig({ mcpUrl: config.atlassian.mcpUrl, ...config.atlassian.oauth });
-  const oauth = createAtlassianOAuth({ mode: oauthMode, publicUrl: config.http.publicUrl, store, logger: logger.child({ component: 'oauth' }) });
+  const oauth = createAtlassianOAuth({
+    mode: oauthMode,
+    publicUrl: config.http.publicUrl,
+    store,
+    logger: logger.child({ component: 'oauth' }),
+  });
   const siteLookup = createSiteLookup({ mode: oauthMode.kind, mcpUrl: config.atlassian.mcpUrl, apiUrl: config.atlassian.apiUrl, logger });
   // A Connect link opened by someone else links nothing: the account's email must be the Slack user's
   // (the closure reads `identities`, built with the Slack client below, only at link time).
-  const identityCheck: LinkIdentityCheck = config.atlassian.linkEmailMatch === 'off' ? { policy: 'off' } : {
-    policy: 'required',
-    slackEmailOf: async (user) => {
-      const found = await identities.resolve(user);
-      return found.kind === 'no-email' ? undefined : found.email;
-    },
-    atlassianEmailOf: oauthMode.kind === 'classic' ? createAccountEmailLookup({ apiUrl: config.atlassian.apiUrl }) : undefined,
-  };
+  const identityCheck: LinkIdentityCheck =
+    config.atlassian.linkEmailMatch === 'off'
+      ? { policy: 'off' }
+      : {
+          policy: 'required',
+          slackEmailOf: async (user) => {
+            const found = await identities.resolve(user);
+            return found.kind === 'no-email' ? undefined : found.email;
+          },
+          atlassianEmailOf: oauthMode.kind === 'classic' ? createAccountEmailLookup({ apiUrl: config.atlassian.apiUrl }) : undefined,
+        };
   if (oauthMode.kind === 'classic' && identityCheck.policy === 'required' && !oauthMode.scopes.includes('read:me')) {
-    logger.warn('ATLASSIAN_OAUTH_SCOPES lacks read:me: no account can be checked against its Slack email, so every link will be refused; add read:me (and the User identity API to the 3LO app) or set ATLASSIAN_LINK_EMAIL_MATCH=off');
+    logger.warn(
+      'ATLASSIAN_OAUTH_SCOPES lacks read:me: no account can be checked against its Slack email, so every link will be refused; add read:me (and the User identity API to the 3LO app) or set ATLASSIAN_LINK_EMAIL_MATCH=off',
+    );
   }
   const linkFlow = createLinkFlow({ store, tokens, oauth, logger: logger.child({ component: 'oauth' }), siteLookup, identityCheck });
   // Binds each sign-in to the browser that opened the link: /oauth/start sets it, /oauth/callback requires it.
@@ -108,16 +118,20 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
   // A link found dead surfaces as AUTH_EXPIRED in the publish that needed it, which DMs the
   // reconnect button; refreshes only ever happen on behalf of such a request.
   const credentials = createTokenRefresher({
-    tokens, locks, oauth, logger: logger.child({ component: 'oauth' }),
+    tokens,
+    locks,
+    oauth,
+    logger: logger.child({ component: 'oauth' }),
     onRefresh: (outcome) => metrics.tokenRefreshes.inc({ outcome }),
   });
   // A disconnect also drops (and revokes) a refreshed pair still waiting to be saved.
   const disconnect = createDisconnect({ tokens, oauth, logger, refresher: credentials });
   const mcpLogger = logger.child({ component: 'mcp' });
   // Classic tokens carry the publish's site as a cloud-id header, from the link's sites or a fresh lookup.
-  const classicSites = oauthMode.kind === 'classic'
-    ? createClassicSites({ lookup: siteLookup, remember: (user, sites) => credentials.rememberSites(user, sites), logger: mcpLogger })
-    : undefined;
+  const classicSites =
+    oauthMode.kind === 'classic'
+      ? createClassicSites({ lookup: siteLookup, remember: (user, sites) => credentials.rememberSites(user, sites), logger: mcpLogger })
+      : undefined;
   const mcp = createMcpJiraGateway({ mcpUrl: config.atlassian.mcpUrl, logger: mcpLogger, credentials, metrics, classicSites });
   // Per-site concurrency cap, hourly budget, fair queue and shared 429 pauses (Redis with several replicas).
   const jira = createGuardedJiraGateway(mcp, {
@@ -144,7 +158,8 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
   // requests that arrived together are all acknowledged before any of their work runs. Store calls
   // on SQLite never yield, so a publish started at once would hold up the next request's ack.
   const track = (start: () => Promise<unknown>) => {
-    const settled = new Promise<void>((resolve) => setImmediate(resolve)).then(start)
+    const settled = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(start)
       .catch((error: unknown) => logger.error({ err: error }, 'background work failed'))
       .finally(() => inFlight.delete(settled));
     inFlight.add(settled);
@@ -156,22 +171,46 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
   const rowsOf = (workflow: Workflow) => documentRows(workflow, { branchMayBeMissing: true });
   const slackClient = createSlackWebClient(config, logger);
   const threads = createCardThreads({ client: slackClient, store, locks, logger, rowsOf, vteamUrl: config.vteamUrl });
-  const notifier = createSlackNotifier({ client: slackClient, threads, rowsOf, logger, vteamUrl: config.vteamUrl, slackApiUrl: config.slack.apiUrl });
+  const notifier = createSlackNotifier({
+    client: slackClient,
+    threads,
+    rowsOf,
+    logger,
+    vteamUrl: config.vteamUrl,
+    slackApiUrl: config.slack.apiUrl,
+  });
   const service = createPublishService({
-    workflows, projects, documents, rows: documentRows, jira, store, locks, notifier,
-    pending, history, metrics, links, failures,
+    workflows,
+    projects,
+    documents,
+    rows: documentRows,
+    jira,
+    store,
+    locks,
+    notifier,
+    pending,
+    history,
+    metrics,
+    links,
+    failures,
     logger: logger.child({ component: 'publish' }),
     options: config.publishing,
   });
 
-  const { app: bolt, slackConnected: socketState, socketClient } = createBoltApp(config, logger, [
-    ...healthRoutes(readinessChecks({
-      store: () => store.ping(),
-      kubernetes: () => kube.ping(),
-      accepting: () => accepting,
-      // Socket Mode: ready only while the WebSocket is connected (known once the receiver exists).
-      ...(config.slack.mode === 'socket' ? { slackConnected: () => socketState?.() ?? false } : {}),
-    })),
+  const {
+    app: bolt,
+    slackConnected: socketState,
+    socketClient,
+  } = createBoltApp(config, logger, [
+    ...healthRoutes(
+      readinessChecks({
+        store: () => store.ping(),
+        kubernetes: () => kube.ping(),
+        accepting: () => accepting,
+        // Socket Mode: ready only while the WebSocket is connected (known once the receiver exists).
+        ...(config.slack.mode === 'socket' ? { slackConnected: () => socketState?.() ?? false } : {}),
+      }),
+    ),
     metricsRoute(metrics.registry),
     oauthStartRoute({ linkFlow, cookie: signInCookie, logger: logger.child({ component: 'oauth' }) }),
     oauthCallbackRoute({
@@ -192,12 +231,24 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
   registerJiraConfigModal(bolt, adminDeps);
 
   const status = createStatusService({
-    mcpUrl: config.atlassian.mcpUrl, credentials, tokens, store, kube, failures, limits: jira, projects,
-    channelProblems: createChannelProblems(store), logger: logger.child({ component: 'status' }),
+    mcpUrl: config.atlassian.mcpUrl,
+    credentials,
+    tokens,
+    store,
+    kube,
+    failures,
+    limits: jira,
+    projects,
+    channelProblems: createChannelProblems(store),
+    logger: logger.child({ component: 'status' }),
   });
 
   registerVteamCommand(bolt, {
-    service, logger, vteamUrl: config.vteamUrl, track, disconnect,
+    service,
+    logger,
+    vteamUrl: config.vteamUrl,
+    track,
+    disconnect,
     subcommands: [
       ...createChannelSubcommands(adminDeps),
       createJiraConfigSubcommand(adminDeps),
@@ -206,7 +257,12 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
   });
   registerAccountHandlers(bolt, { linkFlow, disconnect, tokens, history, logger });
   registerPublishActions(bolt, { service, logger, ephemeral: notifier.ephemeral, track });
-  registerRetiredActions(bolt, { logger, ephemeral: async (channel, user, text) => { await bolt.client.chat.postEphemeral({ channel, user, text }); } });
+  registerRetiredActions(bolt, {
+    logger,
+    ephemeral: async (channel, user, text) => {
+      await bolt.client.chat.postEphemeral({ channel, user, text });
+    },
+  });
   registerPublishAs(bolt, { service, projects, jira, links, logger, ephemeral: notifier.ephemeral, track });
   bolt.error(async (error) => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');
@@ -215,7 +271,13 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
   // Live workflow cards: one replica (Kubernetes Lease) watches RFEWorkflows and keeps the cards current.
   // Its own Slack client fails fast on 429 and waits Retry-After per channel, instead of Bolt's long retries.
   const cards = createCardService({
-    kube, store, locks, rowsOf, metrics, logger: logger.child({ component: 'cards' }), vteamUrl: config.vteamUrl,
+    kube,
+    store,
+    locks,
+    rowsOf,
+    metrics,
+    logger: logger.child({ component: 'cards' }),
+    vteamUrl: config.vteamUrl,
     client: createCardsSlackClient({ token: config.slack.botToken, slackApiUrl: config.slack.apiUrl, logger }),
     leaderElection: config.leaderElection,
     resyncMs: config.cards.resyncMs,
@@ -224,9 +286,12 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
   // Publishes interrupted by a crash (here or on another replica) are finished in the background.
   let recoveryTimer: NodeJS.Timeout | undefined;
   let supervisor: SocketSupervisor | undefined;
-  const recover = () => track(() => service.recoverInterrupted().then((n) => {
-    if (n > 0) logger.info({ examined: n }, 'recovery pass done');
-  }));
+  const recover = () =>
+    track(() =>
+      service.recoverInterrupted().then((n) => {
+        if (n > 0) logger.info({ examined: n }, 'recovery pass done');
+      }),
+    );
 
   return {
     async start() {
@@ -251,14 +316,13 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
       supervisor?.stop();
       clearInterval(recoveryTimer);
       await cards.stop().catch((error: unknown) => logger.warn({ err: error }, 'cards did not stop cleanly'));
-      await Promise.race([
-        Promise.allSettled([...inFlight]),
-        new Promise((r) => setTimeout(r, 25_000).unref()),
-      ]);
+      await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, 25_000).unref())]);
       await bolt.stop().catch((error: unknown) => logger.warn({ err: error }, 'Slack receiver did not stop cleanly'));
       await jira.close();
       // A refreshed pair not yet saved gets a last attempt before the store goes.
-      await credentials.close().catch((error: unknown) => logger.warn({ err: error }, 'unsaved Atlassian tokens could not be saved at shutdown'));
+      await credentials
+        .close()
+        .catch((error: unknown) => logger.warn({ err: error }, 'unsaved Atlassian tokens could not be saved at shutdown'));
       await store.close();
     },
   };

@@ -63,68 +63,146 @@ export function isVteamError(error: unknown, code?: ErrorCode): error is VteamEr
 const bt = (s: string) => '`' + quotable(s) + '`';
 
 function quotable(value: string): string {
-  // eslint-disable-next-line no-control-regex -- control characters are what is being removed
-  const oneLine = value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]+/g, ' ').replace(/`/g, 'ʼ').trim();
+  const oneLine = value
+    // eslint-disable-next-line no-control-regex -- control characters are what is being removed
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]+/g, ' ')
+    .replace(/`/g, 'ʼ')
+    .trim();
   return oneLine.length > 120 ? `${oneLine.slice(0, 119)}…` : oneLine;
 }
 
 /** The catalogue of user-facing errors: one place, so wording stays consistent and testable. */
 export const errors = {
   workflowNotFound: (arg: string) =>
-    new VteamError('WORKFLOW_NOT_FOUND', `No RFE workflow matches ${bt(arg)} in the projects bound to this channel; use its name (${bt('rfe-1760000000')}), ${bt('<project>/<name>')} or the start of its title.`),
+    new VteamError(
+      'WORKFLOW_NOT_FOUND',
+      `No RFE workflow matches ${bt(arg)} in the projects bound to this channel; use its name (${bt('rfe-1760000000')}), ${bt('<project>/<name>')} or the start of its title.`,
+    ),
   workflowAmbiguous: (arg: string, candidates: string[]) =>
-    new VteamError('WORKFLOW_AMBIGUOUS', `${bt(arg)} matches several workflows (${candidates.slice(0, 5).map(bt).join(', ')}${candidates.length > 5 ? ', …' : ''}); use the workflow name or ${bt('<project>/<name>')} instead.`),
+    new VteamError(
+      'WORKFLOW_AMBIGUOUS',
+      `${bt(arg)} matches several workflows (${candidates.slice(0, 5).map(bt).join(', ')}${candidates.length > 5 ? ', …' : ''}); use the workflow name or ${bt('<project>/<name>')} instead.`,
+    ),
   documentNotFound: (path: string, workflow: string) =>
-    new VteamError('DOCUMENT_NOT_FOUND', `Document ${bt(path)} was not found in workflow ${bt(workflow)}; run ${bt(`/vteam publish ${workflow}`)} to see its documents.`),
+    new VteamError(
+      'DOCUMENT_NOT_FOUND',
+      `Document ${bt(path)} was not found in workflow ${bt(workflow)}; run ${bt(`/vteam publish ${workflow}`)} to see its documents.`,
+    ),
   pathOutsideWorkspace: (path: string) =>
-    new VteamError('PATH_OUTSIDE_WORKSPACE', `The path ${bt(path)} is outside the workflow's workspace; give a path relative to the repository root, such as ${bt('specs/001-feature/spec.md')}.`),
+    new VteamError(
+      'PATH_OUTSIDE_WORKSPACE',
+      `The path ${bt(path)} is outside the workflow's workspace; give a path relative to the repository root, such as ${bt('specs/001-feature/spec.md')}.`,
+    ),
   notMarkdown: (path: string) =>
-    new VteamError('NOT_MARKDOWN', `Only markdown documents can be published, and ${bt(path)} is not one; choose a ${bt('.md')} file such as ${bt('spec.md')}.`),
+    new VteamError(
+      'NOT_MARKDOWN',
+      `Only markdown documents can be published, and ${bt(path)} is not one; choose a ${bt('.md')} file such as ${bt('spec.md')}.`,
+    ),
   noFeatureBranch: (workflow: string) =>
-    new VteamError('NO_FEATURE_BRANCH', `RFE workflow ${bt(workflow)} has no feature branch yet; seed its repository from vTeam first, then publish again.`),
+    new VteamError(
+      'NO_FEATURE_BRANCH',
+      `RFE workflow ${bt(workflow)} has no feature branch yet; seed its repository from vTeam first, then publish again.`,
+    ),
   branchNotPushed: (workflow: string, branch: string) =>
-    new VteamError('NO_FEATURE_BRANCH', `The feature branch ${bt(branch)} of RFE workflow ${bt(workflow)} is not in its repository yet; seed it from vTeam (or push it), then publish again.`),
+    new VteamError(
+      'NO_FEATURE_BRANCH',
+      `The feature branch ${bt(branch)} of RFE workflow ${bt(workflow)} is not in its repository yet; seed it from vTeam (or push it), then publish again.`,
+    ),
   documentSourceFailed: (workflow: string, cause: unknown) =>
-    new VteamError('DOCUMENT_SOURCE_FAILED', `Could not read the documents of ${bt(workflow)} from its repository; check that the repository exists and that the project's ${bt('GIT_TOKEN')} (or the bot's ${bt('GITHUB_TOKEN')}) can read it.`, { cause }),
+    new VteamError(
+      'DOCUMENT_SOURCE_FAILED',
+      `Could not read the documents of ${bt(workflow)} from its repository; check that the repository exists and that the project's ${bt('GIT_TOKEN')} (or the bot's ${bt('GITHUB_TOKEN')}) can read it.`,
+      { cause },
+    ),
   repoHostNotAllowed: (workflow: string, host: string) =>
-    new VteamError('DOCUMENT_SOURCE_FAILED', `The repository of ${bt(workflow)} is on ${bt(host)}, a host this bot does not send credentials to; ask your vTeam admin to add it to ${bt('GITHUB_ALLOWED_HOSTS')} if it is your GitHub Enterprise, or fix the workflow's repository URL.`),
+    new VteamError(
+      'DOCUMENT_SOURCE_FAILED',
+      `The repository of ${bt(workflow)} is on ${bt(host)}, a host this bot does not send credentials to; ask your vTeam admin to add it to ${bt('GITHUB_ALLOWED_HOSTS')} if it is your GitHub Enterprise, or fix the workflow's repository URL.`,
+    ),
   channelNotBound: (project: string | undefined, channelId: string) =>
     project === undefined
-      ? new VteamError('CHANNEL_NOT_BOUND', `This channel is not bound to any vTeam project; a project admin can bind it with ${bt(bindCommand('<project>', channelId))}.`)
-      : new VteamError('CHANNEL_NOT_BOUND', `This channel is not bound to project ${bt(project)}; a project admin can bind it with ${bt(bindCommand(project, channelId))}.`),
+      ? new VteamError(
+          'CHANNEL_NOT_BOUND',
+          `This channel is not bound to any vTeam project; a project admin can bind it with ${bt(bindCommand('<project>', channelId))}.`,
+        )
+      : new VteamError(
+          'CHANNEL_NOT_BOUND',
+          `This channel is not bound to project ${bt(project)}; a project admin can bind it with ${bt(bindCommand(project, channelId))}.`,
+        ),
   notConfigured: (project: string, secretName: string) =>
-    new VteamError('NOT_CONFIGURED', `Jira integration not configured. Set ${bt('JIRA_URL')} and ${bt('JIRA_PROJECT')} in the Secret ${bt(secretName)} of project ${bt(project)}, or ask a project admin to run ${bt(`/vteam jira-config ${project}`)}.`),
+    new VteamError(
+      'NOT_CONFIGURED',
+      `Jira integration not configured. Set ${bt('JIRA_URL')} and ${bt('JIRA_PROJECT')} in the Secret ${bt(secretName)} of project ${bt(project)}, or ask a project admin to run ${bt(`/vteam jira-config ${project}`)}.`,
+    ),
   notLinked: () =>
     new VteamError('NOT_LINKED', `Your Atlassian account is not linked yet; run ${bt('/vteam connect')} to link it, then publish again.`),
   authExpired: (cause?: unknown) =>
-    new VteamError('AUTH_EXPIRED', `Jira authentication expired. Please re-authenticate with ${bt('/vteam connect')} and publish again.`, { cause }),
+    new VteamError('AUTH_EXPIRED', `Jira authentication expired. Please re-authenticate with ${bt('/vteam connect')} and publish again.`, {
+      cause,
+    }),
   siteNotGranted: (site: string) =>
-    new VteamError('SITE_NOT_GRANTED', `Your Atlassian account has not granted access to ${site}; run ${bt('/vteam connect')} and choose that site when Atlassian asks.`),
+    new VteamError(
+      'SITE_NOT_GRANTED',
+      `Your Atlassian account has not granted access to ${site}; run ${bt('/vteam connect')} and choose that site when Atlassian asks.`,
+    ),
   siteLookupFailed: (cause?: unknown) =>
-    new VteamError('MCP_UNREACHABLE', 'Could not read which Atlassian sites your account can reach right now; please publish again in a minute.', { cause }),
+    new VteamError(
+      'MCP_UNREACHABLE',
+      'Could not read which Atlassian sites your account can reach right now; please publish again in a minute.',
+      { cause },
+    ),
   jiraPermission: (projectKey: string, jiraMessage: string) =>
-    new VteamError('JIRA_PERMISSION', `Jira says you may not create issues in project ${bt(projectKey)} ("${clip(jiraMessage, 300)}"); ask a Jira admin of ${bt(projectKey)} for the Create Issues permission.`),
+    new VteamError(
+      'JIRA_PERMISSION',
+      `Jira says you may not create issues in project ${bt(projectKey)} ("${clip(jiraMessage, 300)}"); ask a Jira admin of ${bt(projectKey)} for the Create Issues permission.`,
+    ),
   jiraRejected: (jiraMessage: string) =>
-    new VteamError('JIRA_REJECTED', `Jira rejected the issue: "${clip(jiraMessage, 500)}"; fix the value it names (in the project's Jira settings or with ${bt('--type')}) and publish again.`),
+    new VteamError(
+      'JIRA_REJECTED',
+      `Jira rejected the issue: "${clip(jiraMessage, 500)}"; fix the value it names (in the project's Jira settings or with ${bt('--type')}) and publish again.`,
+    ),
   mcpUnreachable: (cause?: unknown, outcomeUnknown = false) =>
     new VteamError('MCP_UNREACHABLE', 'Unable to connect to Jira integration service. Please try again later.', { cause, outcomeUnknown }),
   mcpNoCreateTool: (what = 'create Jira issues') =>
-    new VteamError('MCP_NO_CREATE_TOOL', `The Atlassian MCP server offers no tool to ${what} for your account; ask your Atlassian admin to enable Jira in the Rovo MCP server, then try again.`),
+    new VteamError(
+      'MCP_NO_CREATE_TOOL',
+      `The Atlassian MCP server offers no tool to ${what} for your account; ask your Atlassian admin to enable Jira in the Rovo MCP server, then try again.`,
+    ),
   rateLimited: (retryAfterMs: number, cause?: unknown) =>
-    new VteamError('RATE_LIMITED', `Jira is rate limiting requests and the wait is too long; please publish again in about ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s.`, { retryAfterMs, cause }),
+    new VteamError(
+      'RATE_LIMITED',
+      `Jira is rate limiting requests and the wait is too long; please publish again in about ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s.`,
+      { retryAfterMs, cause },
+    ),
   budgetExhausted: (site: string, resumesInMs: number) =>
-    new VteamError('RATE_BUDGET_EXHAUSTED', `The bot has used this hour's Jira request budget for ${site}; publishing resumes in about ${Math.max(1, Math.ceil(resumesInMs / 60_000))} min, so please try again then.`, { retryAfterMs: resumesInMs }),
+    new VteamError(
+      'RATE_BUDGET_EXHAUSTED',
+      `The bot has used this hour's Jira request budget for ${site}; publishing resumes in about ${Math.max(1, Math.ceil(resumesInMs / 60_000))} min, so please try again then.`,
+      { retryAfterMs: resumesInMs },
+    ),
   publishInProgress: (path: string) =>
-    new VteamError('PUBLISH_IN_PROGRESS', `${bt(path)} is already being published; the issue link will appear in the workflow's thread in a moment.`),
+    new VteamError(
+      'PUBLISH_IN_PROGRESS',
+      `${bt(path)} is already being published; the issue link will appear in the workflow's thread in a moment.`,
+    ),
   publishInterrupted: (path: string, cause?: unknown) =>
-    new VteamError('PUBLISH_INTERRUPTED', `Publishing ${bt(path)} was interrupted because the bot lost contact with its shared store; press Publish again: it links the issue if one was created, and never makes a second.`, { cause }),
+    new VteamError(
+      'PUBLISH_INTERRUPTED',
+      `Publishing ${bt(path)} was interrupted because the bot lost contact with its shared store; press Publish again: it links the issue if one was created, and never makes a second.`,
+      { cause },
+    ),
   notPublished: (path: string) =>
-    new VteamError('NOT_PUBLISHED', `An interrupted publish of ${bt(path)} did not reach Jira, so it has no issue yet; press Publish again to create it.`),
+    new VteamError(
+      'NOT_PUBLISHED',
+      `An interrupted publish of ${bt(path)} did not reach Jira, so it has no issue yet; press Publish again to create it.`,
+    ),
   kubernetesUnavailable: (cause: unknown) =>
     new VteamError('KUBERNETES_UNAVAILABLE', 'The vTeam cluster cannot be reached right now; please try again in a minute.', { cause }),
   badRequest: (message: string) => new VteamError('BAD_REQUEST', message),
   internal: (cause: unknown) =>
-    new VteamError('INTERNAL', 'Something went wrong on our side; please try again, and tell your vTeam admin if it keeps happening.', { cause }),
+    new VteamError('INTERNAL', 'Something went wrong on our side; please try again, and tell your vTeam admin if it keeps happening.', {
+      cause,
+    }),
 };
 
 export function bindCommand(project: string, channelId: string): string {

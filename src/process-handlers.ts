@@ -13,7 +13,10 @@ import type { Logger } from 'pino';
 import { processMetrics } from './observability/metrics.ts';
 
 /** Installs both handlers; returns the function that removes them. */
-export function installProcessHandlers(logger: Logger, unhandledRejections: { inc(): void } = processMetrics.unhandledRejections): () => void {
+export function installProcessHandlers(
+  logger: Logger,
+  unhandledRejections: { inc(): void } = processMetrics.unhandledRejections,
+): () => void {
   const onUnhandledRejection = (reason: unknown) => {
     unhandledRejections.inc();
     logger.error({ err: reason, event: 'unhandledRejection' }, 'a promise rejection was not handled (a bug); the process keeps serving');

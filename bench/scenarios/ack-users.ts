@@ -17,10 +17,14 @@ import { progress, summarize, type Summary } from '../stats.ts';
 import { REQUEST_MIX, sendMany, type PlannedSend } from '../traffic.ts';
 import type { BenchDocument, BenchUser } from '../world.ts';
 
-
 function request(user: BenchUser, n: number, documents: readonly BenchDocument[], atMs?: number): PlannedSend {
   const kind = REQUEST_MIX[n % REQUEST_MIX.length]!;
-  return { user, kind, ...(atMs === undefined ? {} : { atMs }), ...(kind === 'help' ? {} : { document: documents[(n * 7) % documents.length]! }) };
+  return {
+    user,
+    kind,
+    ...(atMs === undefined ? {} : { atMs }),
+    ...(kind === 'help' ? {} : { document: documents[(n * 7) % documents.length]! }),
+  };
 }
 
 export interface ConcurrentUsersResult {
@@ -37,12 +41,26 @@ export interface ConcurrentUsersResult {
   coldAckMs: Summary;
 }
 
-export async function runConcurrentUsers(env: Environment, users: readonly BenchUser[], documents: readonly BenchDocument[], options: { thinkMs: number; durationMs: number; mcpLatencyMs: number }): Promise<ConcurrentUsersResult> {
+export async function runConcurrentUsers(
+  env: Environment,
+  users: readonly BenchUser[],
+  documents: readonly BenchDocument[],
+  options: { thinkMs: number; durationMs: number; mcpLatencyMs: number },
+): Promise<ConcurrentUsersResult> {
   env.mcp.setLatency(options.mcpLatencyMs);
   progress(`ack: warming up, each of ${users.length} users publishes once`);
-  const warmUp = users.map((user, u): PlannedSend => ({ user, kind: 'click-publish', atMs: u * 200, document: documents[documents.length - 1 - u]! }));
+  const warmUp = users.map((user, u): PlannedSend => ({
+    user,
+    kind: 'click-publish',
+    atMs: u * 200,
+    document: documents[documents.length - 1 - u]!,
+  }));
   const cold = await sendMany(env, warmUp, 'scheduled');
-  await waitUntilLinked(env, warmUp.map((s) => s.document!), 60_000);
+  await waitUntilLinked(
+    env,
+    warmUp.map((s) => s.document!),
+    60_000,
+  );
   progress(`ack: ${users.length} concurrent users, one action every ${options.thinkMs} ms on average each, for ${options.durationMs} ms`);
   const sends: PlannedSend[] = [];
   let n = 0;
@@ -78,12 +96,21 @@ export interface SimultaneousResult {
   loadGeneratorFloorMs: Summary;
 }
 
-export async function runSimultaneous(env: Environment, users: readonly BenchUser[], documents: readonly BenchDocument[], options: { rounds: number; pauseMs: number; mcpLatencyMs: number }): Promise<SimultaneousResult> {
+export async function runSimultaneous(
+  env: Environment,
+  users: readonly BenchUser[],
+  documents: readonly BenchDocument[],
+  options: { rounds: number; pauseMs: number; mcpLatencyMs: number },
+): Promise<SimultaneousResult> {
   env.mcp.setLatency(options.mcpLatencyMs);
   progress(`ack: ${options.rounds} rounds of ${users.length} requests sent at the same instant`);
   const rounds: number[][] = [];
   for (let round = 0; round < options.rounds; round++) {
-    const results = await sendMany(env, users.map((user, u) => request(user, round * users.length + u, documents)), 'all-at-once');
+    const results = await sendMany(
+      env,
+      users.map((user, u) => request(user, round * users.length + u, documents)),
+      'all-at-once',
+    );
     rounds.push(results.map((r) => r.ackMs));
     await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
   }
@@ -106,7 +133,12 @@ async function loadGeneratorFloor(perRound: number, rounds: number): Promise<Sum
     const { port } = server.address() as { port: number };
     const all: number[] = [];
     for (let round = 0; round < rounds; round++) {
-      const results = await runLoad({ appUrl: `http://127.0.0.1:${port}`, signingSecret: 'floor', mode: 'all-at-once', requests: Array.from({ length: perRound }, (_, user) => ({ user, body: 'command=%2Fvteam&text=help' })) });
+      const results = await runLoad({
+        appUrl: `http://127.0.0.1:${port}`,
+        signingSecret: 'floor',
+        mode: 'all-at-once',
+        requests: Array.from({ length: perRound }, (_, user) => ({ user, body: 'command=%2Fvteam&text=help' })),
+      });
       if (round > 0) all.push(...results.map((r) => r.ms));
     }
     return summarize(all);

@@ -33,8 +33,12 @@ export interface AckResult {
   loadDuringAcks: LoadReport;
 }
 
-
-export async function runAckScenario(env: Environment, users: readonly BenchUser[], documents: readonly BenchDocument[], options: AckOptions): Promise<AckResult> {
+export async function runAckScenario(
+  env: Environment,
+  users: readonly BenchUser[],
+  documents: readonly BenchDocument[],
+  options: AckOptions,
+): Promise<AckResult> {
   env.mcp.setLatency(options.mcpLatencyMs);
   progress(`ack: ${users.length} users × ${options.burstPerUser} requests, MCP latency ${options.mcpLatencyMs} ms`);
   const started = performance.now();
@@ -61,7 +65,8 @@ export async function runAckScenario(env: Environment, users: readonly BenchUser
   const mix = { help: 0, picker: 0, 'command-publish': 0, 'click-publish': 0 } as Record<RequestKind, number>;
   for (const r of requests) mix[r.kind] += 1;
   const byKind: Record<string, Summary> = {};
-  for (const kind of Object.keys(mix) as RequestKind[]) byKind[kind] = summarize(requests.filter((r) => r.kind === kind).map((r) => r.ackMs));
+  for (const kind of Object.keys(mix) as RequestKind[])
+    byKind[kind] = summarize(requests.filter((r) => r.kind === kind).map((r) => r.ackMs));
   const ackMs = summarize(requests.map((r) => r.ackMs));
   return {
     users: users.length,

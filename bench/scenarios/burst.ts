@@ -43,7 +43,10 @@ export interface BurstResult {
 }
 
 /** The publishes of a burst: each document once, the contested ones several times, interleaved. */
-export function burstPlan(documents: readonly BenchDocument[], options: Pick<BurstOptions, 'publishes' | 'contested' | 'clicksPerContested'>): BenchDocument[] {
+export function burstPlan(
+  documents: readonly BenchDocument[],
+  options: Pick<BurstOptions, 'publishes' | 'contested' | 'clicksPerContested'>,
+): BenchDocument[] {
   const distinct = options.publishes - options.contested * (options.clicksPerContested - 1);
   if (distinct > documents.length) throw new Error(`burst needs ${distinct} documents, has ${documents.length}`);
   const plan = documents.slice(0, distinct);
@@ -58,12 +61,30 @@ export function burstPlan(documents: readonly BenchDocument[], options: Pick<Bur
   return plan;
 }
 
-export async function runBurst(env: Environment, users: readonly BenchUser[], plan: readonly BenchDocument[], options: { mcpLatencyMs: number; label: string }): Promise<{ requests: SentRequest[]; allLinkedAfterMs: number | null; exactlyOnce: Audit & { ok: boolean }; userOutcomes: Outcomes; ackMs: Summary; nonOkStatuses: number }> {
+export async function runBurst(
+  env: Environment,
+  users: readonly BenchUser[],
+  plan: readonly BenchDocument[],
+  options: { mcpLatencyMs: number; label: string },
+): Promise<{
+  requests: SentRequest[];
+  allLinkedAfterMs: number | null;
+  exactlyOnce: Audit & { ok: boolean };
+  userOutcomes: Outcomes;
+  ackMs: Summary;
+  nonOkStatuses: number;
+}> {
   env.mcp.setLatency(options.mcpLatencyMs);
   const started = performance.now();
-  const requests = await sendMany(env, plan.map((document, i) => ({
-    user: users[i % users.length]!, kind: i % 4 === 3 ? 'command-publish' as const : 'click-publish' as const, document,
-  })), 'all-at-once');
+  const requests = await sendMany(
+    env,
+    plan.map((document, i) => ({
+      user: users[i % users.length]!,
+      kind: i % 4 === 3 ? ('command-publish' as const) : ('click-publish' as const),
+      document,
+    })),
+    'all-at-once',
+  );
   progress(`${options.label}: ${requests.length} publishes acked; waiting for links`);
   const distinct = [...new Map(plan.map((d) => [`${d.workflow.name}:${d.path}`, d])).values()];
   const linked = await waitUntilLinked(env, distinct, 90_000);
@@ -73,16 +94,26 @@ export async function runBurst(env: Environment, users: readonly BenchUser[], pl
   return {
     requests,
     allLinkedAfterMs: linked.allLinked ? round(linked.at - started) : null,
-    exactlyOnce: { ...result, ok: result.duplicates === 0 && result.lost === 0 && result.orphanIssues === 0 && result.mismatchedLinks === 0 },
+    exactlyOnce: {
+      ...result,
+      ok: result.duplicates === 0 && result.lost === 0 && result.orphanIssues === 0 && result.mismatchedLinks === 0,
+    },
     userOutcomes: outcomes(env, requests),
     ackMs: summarize(requests.map((r) => r.ackMs)),
     nonOkStatuses: requests.filter((r) => r.status !== 200).length,
   };
 }
 
-export async function runBurstScenario(env: Environment, users: readonly BenchUser[], documents: readonly BenchDocument[], options: BurstOptions): Promise<BurstResult> {
+export async function runBurstScenario(
+  env: Environment,
+  users: readonly BenchUser[],
+  documents: readonly BenchDocument[],
+  options: BurstOptions,
+): Promise<BurstResult> {
   const plan = burstPlan(documents, options);
-  progress(`burst: ${plan.length} publishes from ${users.length} users at once, ${options.contested} documents clicked ${options.clicksPerContested}×, MCP latency ${options.mcpLatencyMs} ms`);
+  progress(
+    `burst: ${plan.length} publishes from ${users.length} users at once, ${options.contested} documents clicked ${options.clicksPerContested}×, MCP latency ${options.mcpLatencyMs} ms`,
+  );
   const run = await runBurst(env, users, plan, { mcpLatencyMs: options.mcpLatencyMs, label: 'burst' });
   return {
     publishes: plan.length,
@@ -100,14 +131,27 @@ export async function runBurstScenario(env: Environment, users: readonly BenchUs
 
 /** What each request's user was told: its own thread reply, or an ephemeral answer on its response_url. */
 export function outcomes(env: Environment, requests: readonly SentRequest[]): Outcomes {
-  const result: Outcomes = { threadReply: 0, alreadyPublished: 0, inProgress: 0, queued: 0, otherError: 0, noAnswer: 0, otherErrorSamples: [] };
-  const replies = env.slack.calls.filter((c) => c.method === 'chat.postMessage' && c.args.thread_ts !== undefined).map((c) => messageText(c.args));
+  const result: Outcomes = {
+    threadReply: 0,
+    alreadyPublished: 0,
+    inProgress: 0,
+    queued: 0,
+    otherError: 0,
+    noAnswer: 0,
+    otherErrorSamples: [],
+  };
+  const replies = env.slack.calls
+    .filter((c) => c.method === 'chat.postMessage' && c.args.thread_ts !== undefined)
+    .map((c) => messageText(c.args));
   const claimed = new Set<number>();
   for (const request of requests) {
     const doc = request.document!;
     const texts = env.slack.responses.filter((r) => r.id === request.responseId).map((r) => messageText(r.body));
     if (texts.some((t) => t.includes('is queued'))) result.queued += 1;
-    const replyIndex = replies.findIndex((text, i) => !claimed.has(i) && text.includes(`published from ${doc.path} of ${doc.workflow.title}`) && text.includes(`<@${request.userId}>`));
+    const replyIndex = replies.findIndex(
+      (text, i) =>
+        !claimed.has(i) && text.includes(`published from ${doc.path} of ${doc.workflow.title}`) && text.includes(`<@${request.userId}>`),
+    );
     if (replyIndex >= 0) {
       claimed.add(replyIndex);
       result.threadReply += 1;

@@ -61,14 +61,21 @@ export interface OverheadResult {
   requestsPerPublish: Record<string, RequestsPerPublish>;
 }
 
-const MODEL = 'unavoidable = the sequential chain a publish cannot avoid, each link measured as a raw loopback round trip '
-  + 'from the bench process to the same fake servers (median of N): Kubernetes GET of the RFEWorkflow (jiraLinks + resourceVersion) '
-  + '+ GitHub read of the document + one MCP request on an open session (includes the injected latency) + Kubernetes PUT of '
-  + 'spec.jiraLinks + Slack chat.postMessage of the thread reply. Not counted as unavoidable: the Slack request/ack itself, '
-  + 'local store work (lease, journal), authorization and settings reads (cacheable), the card refresh after the reply. '
-  + 'wall = from sending the signed request to the thread reply being received by the fake Slack. ratio = wall / unavoidable.';
+const MODEL =
+  'unavoidable = the sequential chain a publish cannot avoid, each link measured as a raw loopback round trip ' +
+  'from the bench process to the same fake servers (median of N): Kubernetes GET of the RFEWorkflow (jiraLinks + resourceVersion) ' +
+  '+ GitHub read of the document + one MCP request on an open session (includes the injected latency) + Kubernetes PUT of ' +
+  'spec.jiraLinks + Slack chat.postMessage of the thread reply. Not counted as unavoidable: the Slack request/ack itself, ' +
+  'local store work (lease, journal), authorization and settings reads (cacheable), the card refresh after the reply. ' +
+  'wall = from sending the signed request to the thread reply being received by the fake Slack. ratio = wall / unavoidable.';
 
-export async function runOverheadScenario(env: Environment, observer: SlackObserver, user: BenchUser, workflows: readonly BenchWorkflow[], options: OverheadOptions): Promise<OverheadResult> {
+export async function runOverheadScenario(
+  env: Environment,
+  observer: SlackObserver,
+  user: BenchUser,
+  workflows: readonly BenchWorkflow[],
+  options: OverheadOptions,
+): Promise<OverheadResult> {
   env.mcp.setLatency(options.mcpLatencyMs);
   const userId = user.ref.userId;
   progress(`overhead: warming up on ${workflows.length} workflows (session, caches, cards), MCP latency ${options.mcpLatencyMs} ms`);
@@ -99,8 +106,14 @@ export async function runOverheadScenario(env: Environment, observer: SlackObser
   }
   progress(`overhead: ${samples.length} publishes measured (user ${userId})`);
 
-  const unavoidableMs = round(roundTrips.kubeGetWorkflowMs + roundTrips.githubReadDocumentMs + roundTrips.mcpRequestMs
-    + roundTrips.kubePutWorkflowMs + roundTrips.slackPostMessageMs, 2);
+  const unavoidableMs = round(
+    roundTrips.kubeGetWorkflowMs +
+      roundTrips.githubReadDocumentMs +
+      roundTrips.mcpRequestMs +
+      roundTrips.kubePutWorkflowMs +
+      roundTrips.slackPostMessageMs,
+    2,
+  );
   const wallMs = summarize(samples.map((s) => s.wallMs));
   const kinds = [...new Set(samples.map((s) => s.kind))];
   const ratioP50 = round(wallMs.p50 / unavoidableMs, 3);
@@ -113,7 +126,9 @@ export async function runOverheadScenario(env: Environment, observer: SlackObser
     unavoidableMs,
     ratioP50,
     ratioP95: round(wallMs.p95 / unavoidableMs, 3),
-    ratioP50ByKind: Object.fromEntries(kinds.map((k) => [k, round(median(samples.filter((s) => s.kind === k).map((s) => s.wallMs)) / unavoidableMs, 3)])),
+    ratioP50ByKind: Object.fromEntries(
+      kinds.map((k) => [k, round(median(samples.filter((s) => s.kind === k).map((s) => s.wallMs)) / unavoidableMs, 3)]),
+    ),
     targetRatio: 1.1,
     meetsTarget: ratioP50 <= 1.1,
     model: MODEL,
@@ -126,9 +141,11 @@ export async function runOverheadScenario(env: Environment, observer: SlackObser
 }
 
 function isReplyTo(document: BenchDocument, userId: string) {
-  return (call: SlackCall) => call.method === 'chat.postMessage' && call.args.thread_ts !== undefined
-    && messageText(call.args).includes(`published from ${document.path} of ${document.workflow.title}`)
-    && messageText(call.args).includes(`<@${userId}>`);
+  return (call: SlackCall) =>
+    call.method === 'chat.postMessage' &&
+    call.args.thread_ts !== undefined &&
+    messageText(call.args).includes(`published from ${document.path} of ${document.workflow.title}`) &&
+    messageText(call.args).includes(`<@${userId}>`);
 }
 
 /** Sends one publish and waits for its thread reply and then the card refresh (the end of its work). */
@@ -140,8 +157,13 @@ async function publishOne(env: Environment, observer: SlackObserver, user: Bench
   const reply = env.slack.calls.find(matches)!;
   const key = /^(\S+) published from/.exec(String(reply.args.text))?.[1] ?? '';
   // The card is re-rendered after the reply (chat.update), or posted with the link when this publish created it.
-  await env.slack.waitFor(() => env.slack.calls.some((c) => (c.method === 'chat.update' || (c.method === 'chat.postMessage' && c.args.thread_ts === undefined))
-    && messageText(c.args).includes(key)));
+  await env.slack.waitFor(() =>
+    env.slack.calls.some(
+      (c) =>
+        (c.method === 'chat.update' || (c.method === 'chat.postMessage' && c.args.thread_ts === undefined)) &&
+        messageText(c.args).includes(key),
+    ),
+  );
   return { sent, replyAt };
 }
 
@@ -153,10 +175,21 @@ interface StampSet {
   responses: Stamps<ResponseUrlPost>;
 }
 
-async function measureOne(env: Environment, observer: SlackObserver, user: BenchUser, kind: RequestKind, document: BenchDocument, stamps: StampSet): Promise<Sample> {
+async function measureOne(
+  env: Environment,
+  observer: SlackObserver,
+  user: BenchUser,
+  kind: RequestKind,
+  document: BenchDocument,
+  stamps: StampSet,
+): Promise<Sample> {
   const before = {
-    kube: env.kube.requests.length, github: env.github.requests.length, mcpHttp: env.mcp.counters.httpRequests,
-    mcpTools: env.mcp.counters.toolCalls.length, slack: env.slack.calls.length, responses: env.slack.responses.length,
+    kube: env.kube.requests.length,
+    github: env.github.requests.length,
+    mcpHttp: env.mcp.counters.httpRequests,
+    mcpTools: env.mcp.counters.toolCalls.length,
+    slack: env.slack.calls.length,
+    responses: env.slack.responses.length,
   };
   const { sent, replyAt } = await publishOne(env, observer, user, kind, document);
   const kube = env.kube.requests.slice(before.kube);
@@ -176,7 +209,11 @@ async function measureOne(env: Environment, observer: SlackObserver, user: Bench
   for (const r of kube) mark(`kube ${r.verb} ${r.resource}`, stamps.kube.at(r));
   for (const r of github) mark(`github ${githubKind(r)}`, stamps.github.at(r));
   for (const c of tools) mark(`mcp ${c.operation} (after injected latency)`, stamps.mcp.at(c));
-  for (const c of slack) mark(`slack ${c.method}${c.method === 'chat.postMessage' && c.args.thread_ts !== undefined ? ' (thread reply)' : ''}`, stamps.slack.at(c));
+  for (const c of slack)
+    mark(
+      `slack ${c.method}${c.method === 'chat.postMessage' && c.args.thread_ts !== undefined ? ' (thread reply)' : ''}`,
+      stamps.slack.at(c),
+    );
   for (const r of responses) mark('slack response_url', stamps.responses.at(r));
 
   return {
@@ -209,10 +246,16 @@ function perPublish(samples: Sample[]): RequestsPerPublish {
   const average = (records: Record<string, number>[]) => {
     const sum: Record<string, number> = {};
     for (const record of records) for (const [k, v] of Object.entries(record)) sum[k] = (sum[k] ?? 0) + v;
-    return Object.fromEntries(Object.entries(sum).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, round(v / n, 2)]));
+    return Object.fromEntries(
+      Object.entries(sum)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => [k, round(v / n, 2)]),
+    );
   };
   const kubeByVerb = average(samples.map((s) => s.kube));
-  const writes = Object.entries(kubeByVerb).filter(([k]) => /^(create|update|patch|delete)/.test(k)).reduce((sum, [, v]) => sum + v, 0);
+  const writes = Object.entries(kubeByVerb)
+    .filter(([k]) => /^(create|update|patch|delete)/.test(k))
+    .reduce((sum, [, v]) => sum + v, 0);
   return {
     publishes: samples.length,
     mcpHttpRequests: round(samples.reduce((sum, s) => sum + s.mcpHttpRequests, 0) / n, 2),
@@ -226,8 +269,17 @@ function perPublish(samples: Sample[]): RequestsPerPublish {
 
 function medianTimeline(samples: Sample[]): Record<string, number> {
   const labels = new Map<string, number[]>();
-  for (const sample of samples) for (const [label, ms] of Object.entries(sample.timeline)) labels.set(label, [...(labels.get(label) ?? []), ms]);
-  return Object.fromEntries([...labels.entries()]
-    .map(([label, values]) => [values.length === samples.length ? label : `${label} (in ${values.length}/${samples.length})`, round(median(values), 1)] as const)
-    .sort(([, a], [, b]) => a - b));
+  for (const sample of samples)
+    for (const [label, ms] of Object.entries(sample.timeline)) labels.set(label, [...(labels.get(label) ?? []), ms]);
+  return Object.fromEntries(
+    [...labels.entries()]
+      .map(
+        ([label, values]) =>
+          [
+            values.length === samples.length ? label : `${label} (in ${values.length}/${samples.length})`,
+            round(median(values), 1),
+          ] as const,
+      )
+      .sort(([, a], [, b]) => a - b),
+  );
 }

@@ -32,18 +32,30 @@ export interface RateLimitResult {
   userOutcomes: Outcomes;
 }
 
-export async function runRateLimitScenario(env: Environment, users: readonly BenchUser[], documents: readonly BenchDocument[], options: RateLimitOptions): Promise<RateLimitResult> {
+export async function runRateLimitScenario(
+  env: Environment,
+  users: readonly BenchUser[],
+  documents: readonly BenchDocument[],
+  options: RateLimitOptions,
+): Promise<RateLimitResult> {
   const plan = documents.slice(0, options.publishes);
-  progress(`rate limit (simulated): ${plan.length} publishes, first ${options.rejected} createJiraIssue calls get 429 Retry-After ${options.retryAfterSeconds}`);
-  env.mcp.failNextRequests(options.rejected, { status: 429, retryAfterSeconds: options.retryAfterSeconds, match: { tool: 'createJiraIssue' } });
+  progress(
+    `rate limit (simulated): ${plan.length} publishes, first ${options.rejected} createJiraIssue calls get 429 Retry-After ${options.retryAfterSeconds}`,
+  );
+  env.mcp.failNextRequests(options.rejected, {
+    status: 429,
+    retryAfterSeconds: options.retryAfterSeconds,
+    match: { tool: 'createJiraIssue' },
+  });
   const createsBefore = env.mcp.toolCalls('createJiraIssue').length;
   const postsBefore = env.mcp.counters.httpPosts;
   const run = await runBurst(env, users, plan, { mcpLatencyMs: options.mcpLatencyMs, label: 'rate limit' });
   const createsAnswered = env.mcp.toolCalls('createJiraIssue').length - createsBefore;
   env.mcp.clearFaults();
   return {
-    label: 'SIMULATED: a fixed count of createJiraIssue requests answered HTTP 429 + Retry-After by the fake MCP (failNextRequests); '
-      + 'the fake has no "429 above 10 concurrent calls" limiter yet, so this is not the PRODUCT.md §8 burst target',
+    label:
+      'SIMULATED: a fixed count of createJiraIssue requests answered HTTP 429 + Retry-After by the fake MCP (failNextRequests); ' +
+      'the fake has no "429 above 10 concurrent calls" limiter yet, so this is not the PRODUCT.md §8 burst target',
     publishes: plan.length,
     injected429s: options.rejected,
     retryAfterSeconds: options.retryAfterSeconds,

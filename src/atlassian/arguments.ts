@@ -14,7 +14,12 @@ export interface ToolCall {
 /** How many issues a label search asks for: one is expected, a few more reveal duplicates. */
 export const LABEL_SEARCH_LIMIT = 10;
 
-export function buildCreateCall(tool: CreateTool, family: Dialect['family'], request: CreateIssueRequest, cloudId: string | undefined): ToolCall {
+export function buildCreateCall(
+  tool: CreateTool,
+  family: Dialect['family'],
+  request: CreateIssueRequest,
+  cloudId: string | undefined,
+): ToolCall {
   const args: Record<string, unknown> = {
     [tool.projectKey]: request.projectKey,
     [tool.issueType]: request.issueType,
@@ -49,8 +54,11 @@ export function buildSearchCall(route: OperationRoute, family: Dialect['family']
 }
 
 export function buildEditCall(
-  route: OperationRoute, family: Dialect['family'], issueKey: string,
-  fields: { summary: string; description: string }, cloudId: string | undefined,
+  route: OperationRoute,
+  family: Dialect['family'],
+  issueKey: string,
+  fields: { summary: string; description: string },
+  cloudId: string | undefined,
 ): ToolCall {
   if (family === 'self-hosted') {
     // sooperset declares `fields` as a JSON string; honour an object if a build ever declares one.
@@ -61,7 +69,12 @@ export function buildEditCall(
   return callFor(route, { issueIdOrKey: issueKey, fields: { ...fields } }, cloudId);
 }
 
-export function buildIssueTypesCall(route: OperationRoute, family: Dialect['family'], projectKey: string, cloudId: string | undefined): ToolCall {
+export function buildIssueTypesCall(
+  route: OperationRoute,
+  family: Dialect['family'],
+  projectKey: string,
+  cloudId: string | undefined,
+): ToolCall {
   if (family === 'self-hosted') return callFor(route, { project_key: projectKey }, cloudId);
   return callFor(route, { projectIdOrKey: projectKey, maxResults: ISSUE_TYPES_LIMIT }, cloudId);
 }

@@ -56,12 +56,18 @@ export function createClassicSites(options: ClassicSitesOptions): ClassicSites {
       ({ sites } = await options.lookup(credential.accessToken));
     } catch (error) {
       if (error instanceof SiteLookupError && error.tokenRefused) throw new RecoverableFailure('auth', error);
-      options.logger?.warn({ session: key, reason: error instanceof Error ? error.message : String(error) }, 'Could not read the Atlassian sites of a classic token');
+      options.logger?.warn(
+        { session: key, reason: error instanceof Error ? error.message : String(error) },
+        'Could not read the Atlassian sites of a classic token',
+      );
       throw errors.siteLookupFailed(error);
     }
     readAt.set(key, { sites, at: now() });
     await options.remember?.(user, sites).catch((error: unknown) => {
-      options.logger?.warn({ session: key, reason: error instanceof Error ? error.message : String(error) }, 'Could not store the Atlassian sites with the link');
+      options.logger?.warn(
+        { session: key, reason: error instanceof Error ? error.message : String(error) },
+        'Could not store the Atlassian sites with the link',
+      );
     });
     return sites;
   }

@@ -24,8 +24,7 @@ export type FieldEncoding = 'object' | 'json-string';
 
 /** How to reach an operation: a listed tool, or an execute tool wrapping `{name, cloudId, inputs}` (Rovo v2). */
 export type OperationRoute =
-  | { via: 'direct'; tool: string; properties: Record<string, PropertySchema> }
-  | { via: 'execute'; tool: string; operation: string };
+  { via: 'direct'; tool: string; properties: Record<string, PropertySchema> } | { via: 'execute'; tool: string; operation: string };
 
 export interface CreateTool {
   tool: string;
@@ -76,9 +75,10 @@ export function detectDialect(tools: readonly ToolDescription[]): Dialect {
     create: createTool === undefined ? undefined : describeCreateTool(createTool),
     search: route(byName, names.search, EXECUTE_READ),
     edit: route(byName, names.edit, EXECUTE_WRITE),
-    issueTypes: family === 'self-hosted'
-      ? route(byName, SELF_HOSTED_ISSUE_TYPES, [])
-      : route(byName, ROVO_ISSUE_TYPES.v1, []) ?? route(byName, ROVO_ISSUE_TYPES.v2, EXECUTE_READ),
+    issueTypes:
+      family === 'self-hosted'
+        ? route(byName, SELF_HOSTED_ISSUE_TYPES, [])
+        : (route(byName, ROVO_ISSUE_TYPES.v1, []) ?? route(byName, ROVO_ISSUE_TYPES.v2, EXECUTE_READ)),
     hasSiteLookup: byName.has(SITE_LOOKUP_TOOL),
     wrappedResults: new Set(tools.filter((tool) => wrapsResult(tool)).map((tool) => tool.name)),
   };
@@ -128,7 +128,10 @@ function declaresType(schema: PropertySchema | undefined, type: string): boolean
   if (declared === type || (Array.isArray(declared) && declared.includes(type))) return true;
   // FastMCP may emit `anyOf: [{type: string}, {type: null}]` for optional parameters.
   const anyOf = schema.anyOf;
-  return Array.isArray(anyOf) && anyOf.some((branch) => typeof branch === 'object' && branch !== null && (branch as PropertySchema).type === type);
+  return (
+    Array.isArray(anyOf) &&
+    anyOf.some((branch) => typeof branch === 'object' && branch !== null && (branch as PropertySchema).type === type)
+  );
 }
 
 function propertiesOf(tool: ToolDescription): Record<string, PropertySchema> {

@@ -26,7 +26,15 @@ export class RecoverableFailure extends Error {
 export const DEFAULT_RETRY_AFTER_MS = 30_000;
 
 /** Errors that prove the request never left this machine (nothing can have been created). */
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_INVALID_URL']);
+const NOT_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ERR_INVALID_URL',
+]);
 
 /**
  * @param mutating the call creates or changes an issue, so "maybe sent" means "maybe done".
@@ -50,7 +58,8 @@ export function classifyTransportError(error: unknown, probe: CallProbe, mutatin
   }
 
   if (error instanceof McpError) {
-    if (error.code === ErrorCode.RequestTimeout || error.code === ErrorCode.ConnectionClosed) return errors.mcpUnreachable(error, mayHaveActed);
+    if (error.code === ErrorCode.RequestTimeout || error.code === ErrorCode.ConnectionClosed)
+      return errors.mcpUnreachable(error, mayHaveActed);
     // A JSON-RPC error is an answer: the server refused the call (e.g. arguments it cannot accept).
     return errors.jiraRejected(error.message);
   }

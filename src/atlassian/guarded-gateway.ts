@@ -6,7 +6,14 @@
 import type { Logger } from 'pino';
 import { errors } from '../errors.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { sessionKey, type CreateIssueRequest, type FindIssueRequest, type JiraIssue, type SlackUserRef, type UpdateIssueRequest } from '../publishing/model.ts';
+import {
+  sessionKey,
+  type CreateIssueRequest,
+  type FindIssueRequest,
+  type JiraIssue,
+  type SlackUserRef,
+  type UpdateIssueRequest,
+} from '../publishing/model.ts';
 import type { JiraCallOptions, JiraGateway } from '../publishing/ports.ts';
 import type { KeyValueStore } from '../storage/types.ts';
 import type { CircuitState } from './circuit-breaker.ts';
@@ -39,11 +46,12 @@ export interface GuardedJiraGatewayOptions {
   now?: () => number;
 }
 
-export type GuardedJiraGateway = JiraGateway & JiraLimits & {
-  listIssueTypes(user: SlackUserRef, request: { siteUrl: string; projectKey: string }): Promise<string[]>;
-  /** Fails queued calls, then closes the wrapped gateway. */
-  close(): Promise<void>;
-};
+export type GuardedJiraGateway = JiraGateway &
+  JiraLimits & {
+    listIssueTypes(user: SlackUserRef, request: { siteUrl: string; projectKey: string }): Promise<string[]>;
+    /** Fails queued calls, then closes the wrapped gateway. */
+    close(): Promise<void>;
+  };
 
 export function createGuardedJiraGateway(inner: GuardableGateway, options: GuardedJiraGatewayOptions): GuardedJiraGateway {
   const siteOf = options.siteOf ?? defaultSiteOf;
@@ -67,7 +75,13 @@ export function createGuardedJiraGateway(inner: GuardableGateway, options: Guard
     // Fail fast: a dead server must not hold users in the queue, nor spend the budget.
     if (circuitOpen()) return Promise.reject(refusal());
     const beforeSend = callOptions?.beforeSend;
-    const send = beforeSend === undefined ? call : async () => { await beforeSend(); return call(); };
+    const send =
+      beforeSend === undefined
+        ? call
+        : async () => {
+            await beforeSend();
+            return call();
+          };
     return limiter.run(siteOf(siteUrl), sessionKey(user), send, callOptions?.onQueued);
   }
 

@@ -16,7 +16,14 @@ import { CallToolResultSchema, McpError } from '@modelcontextprotocol/sdk/types.
 import type { Logger } from 'pino';
 import { errors, isVteamError } from '../errors.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { sessionKey, type CreateIssueRequest, type FindIssueRequest, type JiraIssue, type SlackUserRef, type UpdateIssueRequest } from '../publishing/model.ts';
+import {
+  sessionKey,
+  type CreateIssueRequest,
+  type FindIssueRequest,
+  type JiraIssue,
+  type SlackUserRef,
+  type UpdateIssueRequest,
+} from '../publishing/model.ts';
 import type { JiraGateway } from '../publishing/ports.ts';
 import { buildCreateCall, buildEditCall, buildIssueTypesCall, buildSearchCall, labelSearchJql } from './arguments.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
@@ -28,7 +35,17 @@ import { SITE_LOOKUP_TOOL } from './dialect.ts';
 import { RecoverableFailure, classifyTransportError, isOutage } from './failures.ts';
 import { newProbe } from './http.ts';
 import type { CallProbe, FetchLike } from './http.ts';
-import { browseUrl, chooseBrowseUrl, classifyFailure, findSite, readIssue, readIssueTypes, readSearchResult, readSites, readToolResult } from './results.ts';
+import {
+  browseUrl,
+  chooseBrowseUrl,
+  classifyFailure,
+  findSite,
+  readIssue,
+  readIssueTypes,
+  readSearchResult,
+  readSites,
+  readToolResult,
+} from './results.ts';
 import type { AtlassianSite } from './results.ts';
 import { SessionPool, describe } from './session-pool.ts';
 import type { InvokeMeta, McpSession, SessionPoolStats } from './session-pool.ts';
@@ -156,7 +173,13 @@ class McpJiraGatewayImpl implements JiraGateway {
       const { dialect } = context.session;
       if (dialect.edit === undefined) throw errors.mcpNoCreateTool('edit Jira issues');
       const cloudId = await this.cloudIdFor(context, request.siteUrl);
-      const call = buildEditCall(dialect.edit, dialect.family, request.issueKey, { summary: request.summary, description: request.description }, cloudId);
+      const call = buildEditCall(
+        dialect.edit,
+        dialect.family,
+        request.issueKey,
+        { summary: request.summary, description: request.description },
+        cloudId,
+      );
       const projectKey = request.issueKey.replace(/-\d+$/, '');
       const value = await this.callTool(context, call, { mutating: true, projectKey });
       const issue = readIssue(value);
@@ -164,7 +187,7 @@ class McpJiraGatewayImpl implements JiraGateway {
         key: request.issueKey,
         url: chooseBrowseUrl(request.siteUrl, request.issueKey, issue?.key === request.issueKey ? issue.browseUrl : undefined),
         summary: request.summary,
-        issueType: issue?.key === request.issueKey ? issue.issueType ?? '' : '',
+        issueType: issue?.key === request.issueKey ? (issue.issueType ?? '') : '',
       };
     });
   }
@@ -179,7 +202,9 @@ class McpJiraGatewayImpl implements JiraGateway {
       const issues = readSearchResult(value);
       if (issues === undefined) throw errors.mcpUnreachable(new Error('The search result has no issue list'));
       // Trust the labels we can see over the server's JQL handling; keys must belong to the project.
-      const match = issues.find((issue) => issue.key.startsWith(`${request.projectKey}-`) && (issue.labels === undefined || issue.labels.includes(request.label)));
+      const match = issues.find(
+        (issue) => issue.key.startsWith(`${request.projectKey}-`) && (issue.labels === undefined || issue.labels.includes(request.label)),
+      );
       if (match === undefined) return undefined;
       return {
         key: match.key,
@@ -229,7 +254,13 @@ class McpJiraGatewayImpl implements JiraGateway {
     const key = sessionKey(user);
     const passage = this.breaker.tryPass();
     if (passage === 'refuse') {
-      throw this.logged(key, operation, errors.mcpUnreachable(new Error(`Not calling the MCP server (circuit open until ${new Date(this.breaker.retryAt() ?? Date.now()).toISOString()})`)));
+      throw this.logged(
+        key,
+        operation,
+        errors.mcpUnreachable(
+          new Error(`Not calling the MCP server (circuit open until ${new Date(this.breaker.retryAt() ?? Date.now()).toISOString()})`),
+        ),
+      );
     }
     try {
       return await this.runPassed(user, key, operation, work);
@@ -281,7 +312,10 @@ class McpJiraGatewayImpl implements JiraGateway {
           }
         }
         // A bare HTTPError that a fresh token did not cure was not about the token: Jira's refusal stands.
-        const final = retriedFresh && !error.certain ? errors.jiraRejected('Jira refused the request without saying why (HTTPError)') : errors.authExpired(error.cause);
+        const final =
+          retriedFresh && !error.certain
+            ? errors.jiraRejected('Jira refused the request without saying why (HTTPError)')
+            : errors.authExpired(error.cause);
         throw this.logged(key, operation, final);
       }
     }
@@ -295,7 +329,8 @@ class McpJiraGatewayImpl implements JiraGateway {
     const { session } = context;
     if (session.dialect.family === 'self-hosted') {
       if (this.classicSites !== undefined) {
-        context.cloudIdHeader = await this.classicSites.cloudIdFor(context.user, sessionKey(context.user), session.credential, siteUrl) ?? null;
+        context.cloudIdHeader =
+          (await this.classicSites.cloudIdFor(context.user, sessionKey(context.user), session.credential, siteUrl)) ?? null;
       }
       return undefined;
     }
@@ -323,7 +358,12 @@ class McpJiraGatewayImpl implements JiraGateway {
     this.counters.toolCalls += 1;
     const tool = toolLabel(call);
     const result = await this.invoke({ tool, mutating: meta.mutating, recordSuccess: false, cloudId: context.cloudIdHeader }, (options) =>
-      context.session.client.request({ method: 'tools/call', params: { name: call.name, arguments: call.arguments } }, CallToolResultSchema, options));
+      context.session.client.request(
+        { method: 'tools/call', params: { name: call.name, arguments: call.arguments } },
+        CallToolResultSchema,
+        options,
+      ),
+    );
     const outcome = readToolResult(result, { wrapped: context.session.dialect.wrappedResults.has(call.name) });
     this.metrics?.mcpCalls.inc({ tool, status: outcome.kind === 'failed' ? 'error' : outcome.kind });
     if (outcome.kind === 'ok') return outcome.value;
@@ -363,7 +403,10 @@ class McpJiraGatewayImpl implements JiraGateway {
 
   private logFailure(session: string, operation: string, error: unknown): void {
     if (isVteamError(error)) {
-      this.logger?.warn({ session, operation, code: error.code, outcomeUnknown: error.outcomeUnknown, err: describe(error.cause) }, 'Jira call through MCP failed');
+      this.logger?.warn(
+        { session, operation, code: error.code, outcomeUnknown: error.outcomeUnknown, err: describe(error.cause) },
+        'Jira call through MCP failed',
+      );
     } else {
       this.logger?.error({ session, operation, err: describe(error) }, 'Jira call through MCP failed unexpectedly');
     }

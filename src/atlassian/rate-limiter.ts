@@ -86,7 +86,8 @@ export class RateLimiter {
   private closed = false;
 
   constructor(options: RateLimiterOptions) {
-    if (!(options.concurrency >= 1) || !(options.hourlyBudget >= 1)) throw new RangeError('concurrency and hourlyBudget must be at least 1');
+    if (!(options.concurrency >= 1) || !(options.hourlyBudget >= 1))
+      throw new RangeError('concurrency and hourlyBudget must be at least 1');
     this.options = options;
     this.now = options.now ?? Date.now;
     this.owner = options.owner ?? `${hostname()}/${process.pid}`;
@@ -101,8 +102,13 @@ export class RateLimiter {
     const state = this.site(site);
     return new Promise<T>((resolve, reject) => {
       state.queue.push(lane, {
-        lane, run: work, resolve: resolve as (value: unknown) => void, reject,
-        deadline: this.now() + this.options.maxWaitMs, onQueued, told: undefined,
+        lane,
+        run: work,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        deadline: this.now() + this.options.maxWaitMs,
+        onQueued,
+        told: undefined,
       });
       this.options.metrics?.queueLength.set({ site }, state.queue.size);
       this.dispatch(state);
@@ -143,8 +149,12 @@ export class RateLimiter {
         name,
         queue: new FairQueue<Waiter>(),
         slots: new Slots({
-          store: this.options.store, prefix: `ratelimit:${name}:slot:`, size: this.options.concurrency,
-          leaseMs: this.options.slotLeaseMs ?? 30_000, owner: this.owner, logger: this.options.logger,
+          store: this.options.store,
+          prefix: `ratelimit:${name}:slot:`,
+          size: this.options.concurrency,
+          leaseMs: this.options.slotLeaseMs ?? 30_000,
+          owner: this.owner,
+          logger: this.options.logger,
         }),
         dispatching: false,
         wake: () => undefined,
@@ -162,7 +172,11 @@ export class RateLimiter {
       .catch((error: unknown) => {
         // The store failed: fail the waiting calls rather than leave them hanging.
         this.options.logger?.error({ site: state.name, err: error }, 'rate limiter could not reach the store');
-        this.rejectWhere(state, () => true, () => errors.mcpUnreachable(error));
+        this.rejectWhere(
+          state,
+          () => true,
+          () => errors.mcpUnreachable(error),
+        );
       })
       .finally(() => {
         state.dispatching = false;
@@ -176,13 +190,21 @@ export class RateLimiter {
     while (state.queue.size > 0 && !this.closed) {
       const refusal = this.options.refuse?.();
       if (refusal !== undefined) {
-        this.rejectWhere(state, () => true, () => refusal);
+        this.rejectWhere(
+          state,
+          () => true,
+          () => refusal,
+        );
         return;
       }
 
       const pausedUntil = (await store.get<number>(this.pauseKey(state.name))) ?? 0;
       if (pausedUntil > this.now()) {
-        this.rejectWhere(state, (waiter) => waiter.deadline < pausedUntil, () => errors.rateLimited(pausedUntil - this.now()));
+        this.rejectWhere(
+          state,
+          (waiter) => waiter.deadline < pausedUntil,
+          () => errors.rateLimited(pausedUntil - this.now()),
+        );
         this.tellPositions(state, true, pausedUntil - this.now());
         await this.sleep(state, pausedUntil - this.now());
         continue;
@@ -202,7 +224,11 @@ export class RateLimiter {
         await store.increment(budgetKey, -1);
         await permit.release();
         const resetAt = (window + 1) * HOUR_MS;
-        this.rejectWhere(state, (waiter) => waiter.deadline < resetAt, () => errors.budgetExhausted(state.name, resetAt - this.now()));
+        this.rejectWhere(
+          state,
+          (waiter) => waiter.deadline < resetAt,
+          () => errors.budgetExhausted(state.name, resetAt - this.now()),
+        );
         this.tellPositions(state, true, resetAt - this.now());
         await this.sleep(state, Math.min(resetAt - this.now(), 60_000));
         continue;
@@ -248,7 +274,9 @@ export class RateLimiter {
     const resumeAt = this.now() + retryAfterMs;
     this.options.metrics?.rateLimited.inc({ site: state.name });
     this.options.logger?.info({ site: state.name, retryAfterMs }, 'Jira answered 429; pausing the site');
-    await this.pause(state.name, resumeAt).catch((storeError: unknown) => this.options.logger?.warn({ err: storeError }, 'could not share the 429 pause'));
+    await this.pause(state.name, resumeAt).catch((storeError: unknown) =>
+      this.options.logger?.warn({ err: storeError }, 'could not share the 429 pause'),
+    );
     if (resumeAt > waiter.deadline) return () => waiter.reject(error);
     return () => {
       state.queue.unshift(waiter.lane, waiter);
@@ -265,7 +293,12 @@ export class RateLimiter {
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const current = await this.options.store.get<number>(key);
       if (current !== undefined && current >= until) return;
-      if (current === undefined ? await this.options.store.setIfAbsent(key, until, ttl) : await this.options.store.compareAndSwap(key, current, until, ttl)) return;
+      if (
+        current === undefined
+          ? await this.options.store.setIfAbsent(key, until, ttl)
+          : await this.options.store.compareAndSwap(key, current, until, ttl)
+      )
+        return;
     }
   }
 
@@ -277,7 +310,10 @@ export class RateLimiter {
     state.warnedWindow = window;
     // One replica logs it: the first to claim this hour's marker.
     if (await store.setIfAbsent(`ratelimit:${state.name}:warned:${window}`, true, HOUR_MS + 60_000)) {
-      this.options.logger?.warn({ site: state.name, used, hourlyBudget }, `Jira request budget for ${state.name} is ${Math.round((used / hourlyBudget) * 100)} % used this hour`);
+      this.options.logger?.warn(
+        { site: state.name, used, hourlyBudget },
+        `Jira request budget for ${state.name} is ${Math.round((used / hourlyBudget) * 100)} % used this hour`,
+      );
     }
   }
 
@@ -288,9 +324,7 @@ export class RateLimiter {
   private tellPositions(state: Site, first: boolean, etaMs: number | undefined): void {
     for (const [waiter, position] of state.queue.positions()) {
       const told = waiter.told;
-      const significant = told === undefined
-        ? first
-        : position < told && (position === 1 || position <= told / 2 || told - position >= 10);
+      const significant = told === undefined ? first : position < told && (position === 1 || position <= told / 2 || told - position >= 10);
       if (!significant) continue;
       waiter.told = position;
       safely(() => waiter.onQueued?.({ position, etaMs }), this.options.logger);

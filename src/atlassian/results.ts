@@ -13,10 +13,7 @@ export const ISSUE_KEY = /^[A-Z][A-Z0-9_]+-[1-9][0-9]{0,14}$/;
 export const MAX_RESULT_CHARS = 1_000_000;
 const MAX_MESSAGE_CHARS = 2_000;
 
-export type ToolOutcome =
-  | { kind: 'ok'; value: unknown }
-  | { kind: 'failed'; message: string }
-  | { kind: 'garbled'; reason: string };
+export type ToolOutcome = { kind: 'ok'; value: unknown } | { kind: 'failed'; message: string } | { kind: 'garbled'; reason: string };
 
 const ToolResult = z.object({
   content: z.array(z.looseObject({ type: z.string(), text: z.string().optional() })).optional(),
@@ -66,7 +63,8 @@ function wrapFlagged(meta: unknown): boolean {
 /** The wrapped value, parsed when it is JSON text; the wrapper itself never reaches a reader. */
 function unwrapStructured(structured: unknown, wrapped: boolean): { kind: 'value'; value: unknown } | { kind: 'garbled'; reason: string } {
   if (!wrapped || structured === undefined || structured === null) return { kind: 'value', value: structured };
-  if (!isRecord(structured) || !Object.hasOwn(structured, 'result')) return { kind: 'garbled', reason: 'a wrapped result without its result field' };
+  if (!isRecord(structured) || !Object.hasOwn(structured, 'result'))
+    return { kind: 'garbled', reason: 'a wrapped result without its result field' };
   const inner = structured.result;
   if (typeof inner !== 'string') return { kind: 'value', value: inner };
   if (inner.length > MAX_RESULT_CHARS) return { kind: 'garbled', reason: `wrapped result of ${inner.length} characters` };
@@ -155,11 +153,13 @@ const IssueShape = z.looseObject({
   browse_url: z.string().optional(),
   issue_type: Named.optional(),
   labels: z.array(z.string()).optional(),
-  fields: z.looseObject({
-    summary: z.string().optional(),
-    issuetype: Named.optional(),
-    labels: z.array(z.string()).optional(),
-  }).optional(),
+  fields: z
+    .looseObject({
+      summary: z.string().optional(),
+      issuetype: Named.optional(),
+      labels: z.array(z.string()).optional(),
+    })
+    .optional(),
 });
 
 /**
@@ -168,9 +168,8 @@ const IssueShape = z.looseObject({
  * Undefined when there is no valid key: a garbled result must never become a link.
  */
 export function readIssue(value: unknown): IssueFacts | undefined {
-  const candidate = typeof value === 'object' && value !== null && 'issue' in value && !('key' in value)
-    ? (value as { issue: unknown }).issue
-    : value;
+  const candidate =
+    typeof value === 'object' && value !== null && 'issue' in value && !('key' in value) ? (value as { issue: unknown }).issue : value;
   const parsed = IssueShape.safeParse(candidate);
   if (!parsed.success || !ISSUE_KEY.test(parsed.data.key)) return undefined;
   const issue = parsed.data;
@@ -203,7 +202,7 @@ const MAX_ISSUE_TYPES = 200;
  */
 export function readIssueTypes(value: unknown): string[] | undefined {
   const record = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  const list = Array.isArray(value) ? value : record?.issueTypes ?? record?.values ?? record?.issue_types;
+  const list = Array.isArray(value) ? value : (record?.issueTypes ?? record?.values ?? record?.issue_types);
   if (!Array.isArray(list)) return undefined;
   const names = new Set<string>();
   for (const entry of list) {
@@ -224,7 +223,11 @@ const Site = z.looseObject({ id: z.string().min(1).max(200), url: z.string().max
 
 /** `getAccessibleAtlassianResources` lists a site once per scope group: keep the first of each id. */
 export function readSites(value: unknown): AtlassianSite[] | undefined {
-  const list = Array.isArray(value) ? value : typeof value === 'object' && value !== null ? (value as { resources?: unknown }).resources : undefined;
+  const list = Array.isArray(value)
+    ? value
+    : typeof value === 'object' && value !== null
+      ? (value as { resources?: unknown }).resources
+      : undefined;
   if (!Array.isArray(list)) return undefined;
   const sites = new Map<string, AtlassianSite>();
   for (const entry of list) {

@@ -147,9 +147,16 @@ export class SessionPool {
       this.counters.opened += 1;
       this.options.logger?.debug({ session: key, family: dialect.family, tools: tools.length }, 'opened MCP session');
       const session: McpSession = {
-        key, client, transport, dialect,
-        get credential() { return holder.credential; },
-        set credential(next: AtlassianCredential) { holder.credential = next; },
+        key,
+        client,
+        transport,
+        dialect,
+        get credential() {
+          return holder.credential;
+        },
+        set credential(next: AtlassianCredential) {
+          holder.credential = next;
+        },
         lastUsedAt: this.now(),
         inFlight: 0,
       };
@@ -165,8 +172,16 @@ export class SessionPool {
     let cursor: string | undefined;
     // Bounded: a server that pages forever must not hold the publish hostage.
     for (let page = 0; page < 20; page += 1) {
-      const result = await this.options.invoke({ tool: 'tools/list', mutating: false }, (options) => client.listTools(cursor === undefined ? {} : { cursor }, options));
-      tools.push(...result.tools.map((tool) => ({ name: tool.name, inputSchema: tool.inputSchema as ToolDescription['inputSchema'], outputSchema: tool.outputSchema })));
+      const result = await this.options.invoke({ tool: 'tools/list', mutating: false }, (options) =>
+        client.listTools(cursor === undefined ? {} : { cursor }, options),
+      );
+      tools.push(
+        ...result.tools.map((tool) => ({
+          name: tool.name,
+          inputSchema: tool.inputSchema as ToolDescription['inputSchema'],
+          outputSchema: tool.outputSchema,
+        })),
+      );
       cursor = result.nextCursor;
       if (cursor === undefined) break;
     }
@@ -176,7 +191,9 @@ export class SessionPool {
   private async shutdown(session: McpSession, terminate: boolean): Promise<void> {
     if (terminate) {
       // Short deadline: closing must not wait on a server that stopped answering.
-      await this.options.invoke({ tool: 'terminate', mutating: false, timeoutMs: 2_000 }, () => session.transport.terminateSession()).catch(() => undefined);
+      await this.options
+        .invoke({ tool: 'terminate', mutating: false, timeoutMs: 2_000 }, () => session.transport.terminateSession())
+        .catch(() => undefined);
     }
     await session.client.close().catch(() => undefined);
   }

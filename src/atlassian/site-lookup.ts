@@ -88,13 +88,16 @@ export function createSiteLookup(options: {
     const request = { signal, timeout: LOOKUP_TIMEOUT_MS };
     await client.connect(transport, request);
     try {
-      const sitesResult = readToolResult(await client.callTool({ name: 'getAccessibleAtlassianResources', arguments: {} }, undefined, request));
-      const sites = sitesResult.kind === 'ok' ? readSites(sitesResult.value) ?? [] : [];
+      const sitesResult = readToolResult(
+        await client.callTool({ name: 'getAccessibleAtlassianResources', arguments: {} }, undefined, request),
+      );
+      const sites = sitesResult.kind === 'ok' ? (readSites(sitesResult.value) ?? []) : [];
       let accountName: string | undefined;
       let accountEmail: string | undefined;
       try {
         const user = readToolResult(await client.callTool({ name: 'atlassianUserInfo', arguments: {} }, undefined, request));
-        const info = user.kind === 'ok' ? user.value as { name?: unknown; displayName?: unknown; email?: unknown } | null | undefined : undefined;
+        const info =
+          user.kind === 'ok' ? (user.value as { name?: unknown; displayName?: unknown; email?: unknown } | null | undefined) : undefined;
         const name = info?.name ?? info?.displayName;
         accountName = typeof name === 'string' ? name.slice(0, 200) : undefined;
         accountEmail = emailOf(info?.email);
@@ -103,7 +106,10 @@ export function createSiteLookup(options: {
       }
       return { sites, accountName, accountEmail };
     } finally {
-      await Promise.race([transport.terminateSession().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+      await Promise.race([
+        transport.terminateSession().catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, 2_000).unref()),
+      ]);
       await client.close().catch(() => undefined);
     }
   }
@@ -121,7 +127,13 @@ export function createSiteLookup(options: {
 }
 
 /** GET with the token to this URL only (no redirects), within the deadline and the size cap. */
-async function getJson(doFetch: typeof fetch, url: string, accessToken: string, maxBytes: number, what: string): Promise<{ value: unknown; status: number }> {
+async function getJson(
+  doFetch: typeof fetch,
+  url: string,
+  accessToken: string,
+  maxBytes: number,
+  what: string,
+): Promise<{ value: unknown; status: number }> {
   let response: Response;
   try {
     response = await doFetch(url, {

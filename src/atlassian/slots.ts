@@ -51,12 +51,17 @@ export class Slots {
   private permit(key: string, token: string): SlotPermit {
     const { store, leaseMs, logger } = this.options;
     let renewing: Promise<unknown> = Promise.resolve();
-    const timer = setInterval(() => {
-      renewing = store.compareAndSwap(key, token, token, leaseMs).then(
-        (held) => { if (!held) logger?.warn({ slot: key }, 'rate-limit slot lease lost while a call was running'); },
-        (error: unknown) => logger?.warn({ slot: key, err: error }, 'could not renew a rate-limit slot lease'),
-      );
-    }, Math.max(1, Math.floor(leaseMs / 3)));
+    const timer = setInterval(
+      () => {
+        renewing = store.compareAndSwap(key, token, token, leaseMs).then(
+          (held) => {
+            if (!held) logger?.warn({ slot: key }, 'rate-limit slot lease lost while a call was running');
+          },
+          (error: unknown) => logger?.warn({ slot: key, err: error }, 'could not renew a rate-limit slot lease'),
+        );
+      },
+      Math.max(1, Math.floor(leaseMs / 3)),
+    );
     timer.unref();
     let released = false;
     return {
@@ -66,7 +71,9 @@ export class Slots {
         clearInterval(timer);
         await renewing;
         // If this fails the lease still expires by itself.
-        await store.compareAndSwap(key, token, undefined).catch((error: unknown) => logger?.warn({ slot: key, err: error }, 'could not release a rate-limit slot'));
+        await store
+          .compareAndSwap(key, token, undefined)
+          .catch((error: unknown) => logger?.warn({ slot: key, err: error }, 'could not release a rate-limit slot'));
       },
     };
   }

@@ -29,7 +29,14 @@ export function cardChanges(record: CardRecord, rows: DocumentRow[], now: number
   const current = new Map(rows.filter((r) => r.jiraKey).map((r) => [r.path, r]));
   // Records from before cards tracked state: take the present as the baseline, say nothing.
   if (record.documents === undefined || record.links === undefined) {
-    return { newDocuments: [], announced: [], removed: [], documents, links: Object.fromEntries([...current].map(([p, r]) => [p, r.jiraKey!])), pendingLinks: {} };
+    return {
+      newDocuments: [],
+      announced: [],
+      removed: [],
+      documents,
+      links: Object.fromEntries([...current].map(([p, r]) => [p, r.jiraKey!])),
+      pendingLinks: {},
+    };
   }
   const seen = new Set(record.documents);
   const newDocuments = documents.filter((p) => !seen.has(p));
@@ -65,10 +72,14 @@ export function cardChanges(record: CardRecord, rows: DocumentRow[], now: number
 export function changesReply(changes: Pick<CardChanges, 'newDocuments' | 'announced' | 'removed'>): { text: string } | undefined {
   const lines: string[] = [];
   if (changes.newDocuments.length > 0) {
-    lines.push(`:page_facing_up: New document${changes.newDocuments.length > 1 ? 's' : ''}: ${changes.newDocuments.map(shownPath).join(', ')}`);
+    lines.push(
+      `:page_facing_up: New document${changes.newDocuments.length > 1 ? 's' : ''}: ${changes.newDocuments.map(shownPath).join(', ')}`,
+    );
   }
-  for (const l of changes.announced) lines.push(`:link: ${link(l.url, shownKey(l.key))} linked to ${shownPath(l.path)} outside this channel`);
-  for (const l of changes.removed) lines.push(`:heavy_minus_sign: Link to ${escapeMrkdwn(shownKey(l.key))} removed from ${shownPath(l.path)}`);
+  for (const l of changes.announced)
+    lines.push(`:link: ${link(l.url, shownKey(l.key))} linked to ${shownPath(l.path)} outside this channel`);
+  for (const l of changes.removed)
+    lines.push(`:heavy_minus_sign: Link to ${escapeMrkdwn(shownKey(l.key))} removed from ${shownPath(l.path)}`);
   return lines.length > 0 ? { text: clipMrkdwn(lines.join('\n'), LIMITS.messageText) } : undefined;
 }
 

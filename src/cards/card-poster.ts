@@ -42,7 +42,13 @@ export function createCardPoster(deps: { cards: CardStore; locks: LockService; v
       const rows = await posting.rows();
       const card = renderCard(workflow, rows, deps.vteamUrl);
       const ts = await posting.send(card);
-      const record: CardRecord = { ts, title: workflow.title, digest: card.digest, documents: rows.map((r) => r.path), links: linkMap(workflow) };
+      const record: CardRecord = {
+        ts,
+        title: workflow.title,
+        digest: card.digest,
+        documents: rows.map((r) => r.path),
+        links: linkMap(workflow),
+      };
       // A deleted card's record is replaced: the recreated workflow has its own card.
       await cards.update(channelId, workflow, () => record);
       return { ts, created: true };

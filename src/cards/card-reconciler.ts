@@ -72,7 +72,8 @@ export function createCardReconciler(deps: {
       if (!current || current.ts !== record.ts) return undefined;
       // Links the publish path marked known meanwhile stay known; its claim wins over our pending list.
       const links = { ...changes.links };
-      for (const [path, key] of Object.entries(current.links ?? {})) if (!(path in links) && !changes.removed.some((r) => r.path === path)) links[path] = key;
+      for (const [path, key] of Object.entries(current.links ?? {}))
+        if (!(path in links) && !changes.removed.some((r) => r.path === path)) links[path] = key;
       const pendingLinks = Object.fromEntries(Object.entries(changes.pendingLinks).filter(([path, p]) => links[path] !== p.key));
       return { ...current, title: workflow.title, digest: card.digest, documents: changes.documents, links, pendingLinks };
     });
@@ -90,10 +91,11 @@ export function createCardReconciler(deps: {
       if (!(error instanceof CardMessageGoneError)) throw error;
     }
     await writer.post(channelId, DELETED_REPLY, record.ts);
-    await cards.update(channelId, ref, (current) => (current?.ts === record.ts ? { ...current, deleted: true, digest: card.digest } : undefined));
+    await cards.update(channelId, ref, (current) =>
+      current?.ts === record.ts ? { ...current, deleted: true, digest: card.digest } : undefined,
+    );
     return { posted: false, updated: true, replied: true };
   }
 
   return { sync, markDeleted };
 }
-

@@ -87,7 +87,10 @@ export function createCardService(options: CardServiceOptions): CardService {
   let leading = false;
 
   const reconciler = createCardReconciler({
-    cards, locks, writer, logger: log,
+    cards,
+    locks,
+    writer,
+    logger: log,
     vteamUrl: options.vteamUrl,
     announceGraceMs: options.announceGraceMs ?? 10_000,
     mayWrite: () => leading,
@@ -158,8 +161,14 @@ export function createCardService(options: CardServiceOptions): CardService {
         outcome = await reconciler.markDeleted(channelId, ref);
       }
       failures.delete(pair);
-      if (outcome.posted) { counts.posted++; options.metrics?.cardsPosted.inc(); }
-      if (outcome.updated) { counts.updated++; options.metrics?.cardsUpdated.inc(); }
+      if (outcome.posted) {
+        counts.posted++;
+        options.metrics?.cardsPosted.inc();
+      }
+      if (outcome.updated) {
+        counts.updated++;
+        options.metrics?.cardsUpdated.inc();
+      }
       if (outcome.replied) counts.replies++;
       if (outcome.wakeAt !== undefined) wakeAt(channelId, key, outcome.wakeAt, 'change'); // a pending link's grace ended
     } catch (error) {
@@ -178,10 +187,13 @@ export function createCardService(options: CardServiceOptions): CardService {
   function wakeAt(channelId: string, key: string, at: number, priority: CardPriority): void {
     const id = `${channelId} ${key}`;
     clearTimeout(wakeTimers.get(id));
-    const timer = setTimeout(() => {
-      wakeTimers.delete(id);
-      enqueue(channelId, key, priority);
-    }, Math.max(0, at - Date.now()));
+    const timer = setTimeout(
+      () => {
+        wakeTimers.delete(id);
+        enqueue(channelId, key, priority);
+      },
+      Math.max(0, at - Date.now()),
+    );
     timer.unref();
     wakeTimers.set(id, timer);
   }
@@ -205,7 +217,8 @@ export function createCardService(options: CardServiceOptions): CardService {
     const key = `${workflow.namespace}/${workflow.name}`;
     const fingerprint = contentOf(workflow);
     const cached = rowsCache.get(key);
-    if (cached && cached.fingerprint === fingerprint && cached.generation === generation && cached.expiresAt > Date.now()) return cached.rows;
+    if (cached && cached.fingerprint === fingerprint && cached.generation === generation && cached.expiresAt > Date.now())
+      return cached.rows;
     const rows = limited(() => options.rowsOf(workflow));
     rowsCache.set(key, { fingerprint, generation, expiresAt: Date.now() + 60_000, rows });
     rows.catch(() => rowsCache.delete(key));
@@ -279,7 +292,9 @@ export function createCardService(options: CardServiceOptions): CardService {
       for (const channelId of bindings.get(workflow.namespace) ?? []) enqueue(channelId, `${workflow.namespace}/${workflow.name}`);
     }
     if (!watched.served()) return;
-    const stored = await cards.all().catch((error: unknown) => { log.warn({ err: error }, 'could not scan the stored cards'); });
+    const stored = await cards.all().catch((error: unknown) => {
+      log.warn({ err: error }, 'could not scan the stored cards');
+    });
     if (!stored || !stillLeadingWith(watched)) return;
     for (const card of stored) {
       const key = `${card.ref.namespace}/${card.ref.name}`;
@@ -290,7 +305,10 @@ export function createCardService(options: CardServiceOptions): CardService {
   async function startLeading(): Promise<void> {
     leading = true;
     generation++;
-    const moved = await cards.migrateLegacyKeys().catch((error: unknown) => { log.warn({ err: error }, 'card key migration failed'); return 0; });
+    const moved = await cards.migrateLegacyKeys().catch((error: unknown) => {
+      log.warn({ err: error }, 'card key migration failed');
+      return 0;
+    });
     if (moved > 0) log.info({ moved }, 'card records moved to channel-only keys');
     if (!leading) return;
     const common = { logger: log, metrics: options.metrics, ...options.informer };
@@ -349,7 +367,10 @@ export function createCardService(options: CardServiceOptions): CardService {
         ...(options.leaseRetryMs ? { retryMs: options.leaseRetryMs } : {}),
         logger: log,
         onStartedLeading: () => serially(startLeading),
-        onStoppedLeading: () => { leading = false; serially(stopLeading); },
+        onStoppedLeading: () => {
+          leading = false;
+          serially(stopLeading);
+        },
       });
       elector.start();
     },

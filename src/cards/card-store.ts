@@ -41,7 +41,11 @@ export function createCardStore(store: KeyValueStore) {
    * Read-modify-write with compare-and-swap, so the publish path (any replica) and the reconciler
    * (the leader) never lose each other's fields. `change` returns undefined to leave the record as is.
    */
-  async function update(channelId: string, ref: WorkflowRef, change: (current: CardRecord | undefined) => CardRecord | undefined): Promise<CardRecord | undefined> {
+  async function update(
+    channelId: string,
+    ref: WorkflowRef,
+    change: (current: CardRecord | undefined) => CardRecord | undefined,
+  ): Promise<CardRecord | undefined> {
     const key = cardKey(channelId, ref);
     for (let attempt = 0; attempt < 20; attempt++) {
       const current = await store.get<CardRecord>(key);
@@ -56,12 +60,14 @@ export function createCardStore(store: KeyValueStore) {
   /** Every card as { channelId, ref, record }. */
   async function all(): Promise<{ channelId: string; ref: WorkflowRef; record: CardRecord }[]> {
     const keys = await store.keys(PREFIX);
-    const found = await Promise.all(keys.map(async (key) => {
-      const parsed = /^card:([^:]+):([^:/]+)\/([^:/]+)$/.exec(key);
-      if (!parsed) return undefined;
-      const record = await store.get<CardRecord>(key);
-      return record ? { channelId: parsed[1]!, ref: { namespace: parsed[2]!, name: parsed[3]! }, record } : undefined;
-    }));
+    const found = await Promise.all(
+      keys.map(async (key) => {
+        const parsed = /^card:([^:]+):([^:/]+)\/([^:/]+)$/.exec(key);
+        if (!parsed) return undefined;
+        const record = await store.get<CardRecord>(key);
+        return record ? { channelId: parsed[1]!, ref: { namespace: parsed[2]!, name: parsed[3]! }, record } : undefined;
+      }),
+    );
     return found.filter((c) => c !== undefined);
   }
 

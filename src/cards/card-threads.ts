@@ -58,7 +58,10 @@ export function createCardThreads(deps: {
         await markLinksKnown(cards, channelId, workflow);
         return { ts: existing.ts, created: false };
       }
-      const card = await poster.postOnce(channelId, workflow, { rows: () => rows(workflow), send: (rendered) => send(channelId, rendered) });
+      const card = await poster.postOnce(channelId, workflow, {
+        rows: () => rows(workflow),
+        send: (rendered) => send(channelId, rendered),
+      });
       if (card !== 'busy') {
         // A card posted now already records the workflow's links.
         if (!card.created) await markLinksKnown(cards, channelId, workflow);

@@ -20,7 +20,10 @@ export function renderDeletedCard(ref: WorkflowRef, title: string | undefined): 
 }
 
 function withDigest(card: { text: string; blocks: KnownBlock[] }): RenderedCard {
-  const digest = createHash('sha256').update(JSON.stringify([card.text, card.blocks])).digest('base64url').slice(0, 22);
+  const digest = createHash('sha256')
+    .update(JSON.stringify([card.text, card.blocks]))
+    .digest('base64url')
+    .slice(0, 22);
   return { ...card, digest };
 }
 

@@ -42,7 +42,11 @@ const GONE = new Set(['message_not_found', 'cant_update_message', 'edit_window_c
 const MAX_RATE_LIMIT_WAITS = 10;
 const BLOCK_MEMORY_MS = 10 * 60_000;
 
-export function createCardsSlackClient(options: { token: string; slackApiUrl?: string | undefined; logger?: Logger | undefined }): WebClient {
+export function createCardsSlackClient(options: {
+  token: string;
+  slackApiUrl?: string | undefined;
+  logger?: Logger | undefined;
+}): WebClient {
   return new WebClient(options.token, {
     ...(options.slackApiUrl ? { slackApiUrl: options.slackApiUrl.endsWith('/') ? options.slackApiUrl : `${options.slackApiUrl}/` } : {}),
     rejectRateLimitedCalls: true,
@@ -71,29 +75,33 @@ export function createSlackWriter(deps: {
   /** Runs `call` after the channel's previous write, spaced by intervalMs, waiting out 429s. */
   function paced<T>(channelId: string, call: () => Promise<T>): Promise<T> {
     const previous = chains.get(channelId) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(async () => {
-      if (isBlockedHere(channelId)) throw new UnpostableChannelError(channelId, 'reported earlier');
-      for (let waits = 0; ; waits++) {
-        const wait = Math.max((lastWrite.get(channelId) ?? 0) + intervalMs, pausedUntil) - Date.now();
-        if (wait > 0) await sleep(wait);
-        lastWrite.set(channelId, Date.now());
-        try {
-          return await call();
-        } catch (error) {
-          const retryAfterMs = rateLimitedFor(error);
-          if (retryAfterMs !== undefined && waits < MAX_RATE_LIMIT_WAITS) {
-            pausedUntil = Math.max(pausedUntil, Date.now() + retryAfterMs);
-            logger?.info({ channelId, retryAfterMs }, 'Slack rate limit: waiting as told');
-            continue;
+    const run = previous
+      .catch(() => undefined)
+      .then(async () => {
+        if (isBlockedHere(channelId)) throw new UnpostableChannelError(channelId, 'reported earlier');
+        for (let waits = 0; ; waits++) {
+          const wait = Math.max((lastWrite.get(channelId) ?? 0) + intervalMs, pausedUntil) - Date.now();
+          if (wait > 0) await sleep(wait);
+          lastWrite.set(channelId, Date.now());
+          try {
+            return await call();
+          } catch (error) {
+            const retryAfterMs = rateLimitedFor(error);
+            if (retryAfterMs !== undefined && waits < MAX_RATE_LIMIT_WAITS) {
+              pausedUntil = Math.max(pausedUntil, Date.now() + retryAfterMs);
+              logger?.info({ channelId, retryAfterMs }, 'Slack rate limit: waiting as told');
+              continue;
+            }
+            throw await classify(channelId, error);
           }
-          throw await classify(channelId, error);
         }
-      }
-    });
+      });
     const tail = run.catch(() => undefined);
     chains.set(channelId, tail);
     // Cannot reject: `tail` never does, and the cleanup only touches a Map.
-    void tail.then(() => { if (chains.get(channelId) === tail) chains.delete(channelId); });
+    void tail.then(() => {
+      if (chains.get(channelId) === tail) chains.delete(channelId);
+    });
     return run;
   }
 
@@ -102,7 +110,11 @@ export function createSlackWriter(deps: {
     if (slackError && UNPOSTABLE.has(slackError)) {
       blocked.set(channelId, Date.now() + BLOCK_MEMORY_MS);
       const first = await problems.report(channelId, slackError).catch(() => true);
-      if (first) logger?.warn({ channelId, error: slackError }, 'cannot post workflow cards in this channel; invite the bot or unbind the channel. Not retried until the problem record expires');
+      if (first)
+        logger?.warn(
+          { channelId, error: slackError },
+          'cannot post workflow cards in this channel; invite the bot or unbind the channel. Not retried until the problem record expires',
+        );
       return new UnpostableChannelError(channelId, slackError);
     }
     if (slackError && GONE.has(slackError)) return new CardMessageGoneError(channelId, slackError);
@@ -111,15 +123,23 @@ export function createSlackWriter(deps: {
 
   return {
     async post(channelId: string, message: CardMessage, threadTs?: string): Promise<string> {
-      const result = await paced(channelId, () => client.chat.postMessage({
-        channel: channelId, text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}),
-        ...(threadTs ? { thread_ts: threadTs } : {}), unfurl_links: false, unfurl_media: false,
-      }));
+      const result = await paced(channelId, () =>
+        client.chat.postMessage({
+          channel: channelId,
+          text: message.text,
+          ...(message.blocks ? { blocks: message.blocks } : {}),
+          ...(threadTs ? { thread_ts: threadTs } : {}),
+          unfurl_links: false,
+          unfurl_media: false,
+        }),
+      );
       if (!result.ts) throw new Error('chat.postMessage returned no ts');
       return result.ts;
     },
     async update(channelId: string, ts: string, message: CardMessage): Promise<void> {
-      await paced(channelId, () => client.chat.update({ channel: channelId, ts, text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}) }));
+      await paced(channelId, () =>
+        client.chat.update({ channel: channelId, ts, text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}) }),
+      );
     },
     /** Whether the channel is known unpostable (in this process, or reported by any replica). */
     async isBlocked(channelId: string): Promise<boolean> {

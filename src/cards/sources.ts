@@ -9,14 +9,23 @@ import { createInformer, type Informer, type InformerOptions } from '../vteam/in
 import type { KubeClients } from '../vteam/kube-clients.ts';
 import { parseChannels } from '../vteam/projects.ts';
 import {
-  ANNOTATIONS, MANAGED_NAMESPACE_SELECTOR, PROJECT_SETTINGS, PROJECT_SETTINGS_NAME, RFE_WORKFLOWS, VTEAM_GROUP, VTEAM_VERSION,
+  ANNOTATIONS,
+  MANAGED_NAMESPACE_SELECTOR,
+  PROJECT_SETTINGS,
+  PROJECT_SETTINGS_NAME,
+  RFE_WORKFLOWS,
+  VTEAM_GROUP,
+  VTEAM_VERSION,
 } from '../vteam/resources.ts';
 import { isRecord, toWorkflow } from '../vteam/workflow-mapping.ts';
 
 /** A card shows 280 characters of the description; the cache keeps a little more and no more. */
 const DESCRIPTION_KEPT = 300;
 
-type Common<T> = Pick<InformerOptions<T>, 'onEvent' | 'onSynced' | 'logger' | 'metrics' | 'backoff' | 'notServedRetryMs' | 'pageSize' | 'watchTimeoutSeconds'>;
+type Common<T> = Pick<
+  InformerOptions<T>,
+  'onEvent' | 'onSynced' | 'logger' | 'metrics' | 'backoff' | 'notServedRetryMs' | 'pageSize' | 'watchTimeoutSeconds'
+>;
 type Clients = Pick<KubeClients, 'kubeConfig' | 'customObjects' | 'core' | 'callOptions'>;
 
 /** Where an informer lists and watches a vTeam custom resource across all namespaces. */
@@ -25,10 +34,17 @@ function clusterWide(kube: Clients, plural: string) {
     kubeConfig: kube.kubeConfig,
     path: `/apis/${VTEAM_GROUP}/${VTEAM_VERSION}/${plural}`,
     resource: plural,
-    list: ({ limit, continueToken }: { limit: number; continueToken?: string | undefined }) => kube.customObjects.listCustomObjectForAllNamespaces(
-      { group: VTEAM_GROUP, version: VTEAM_VERSION, resourcePlural: plural, limit, ...(continueToken ? { _continue: continueToken } : {}) },
-      kube.callOptions,
-    ),
+    list: ({ limit, continueToken }: { limit: number; continueToken?: string | undefined }) =>
+      kube.customObjects.listCustomObjectForAllNamespaces(
+        {
+          group: VTEAM_GROUP,
+          version: VTEAM_VERSION,
+          resourcePlural: plural,
+          limit,
+          ...(continueToken ? { _continue: continueToken } : {}),
+        },
+        kube.callOptions,
+      ),
   };
 }
 
@@ -52,7 +68,8 @@ function compact(workflow: Workflow | undefined, shared: (text: string) => strin
   delete workflow.inFlight;
   if (workflow.description.length > DESCRIPTION_KEPT) workflow.description = copy(`${workflow.description.slice(0, DESCRIPTION_KEPT)}…`);
   workflow.namespace = shared(workflow.namespace);
-  if (workflow.umbrellaRepo) workflow.umbrellaRepo = { url: shared(workflow.umbrellaRepo.url), branch: shared(workflow.umbrellaRepo.branch) };
+  if (workflow.umbrellaRepo)
+    workflow.umbrellaRepo = { url: shared(workflow.umbrellaRepo.url), branch: shared(workflow.umbrellaRepo.branch) };
   return workflow;
 }
 

@@ -36,7 +36,9 @@ export interface Config {
 export class ConfigError extends Error {
   readonly problems: string[];
   constructor(problems: string[]) {
-    super(`vteam-slack cannot start, the configuration is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSet these environment variables (see README "Configuration") and start again.`);
+    super(
+      `vteam-slack cannot start, the configuration is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSet these environment variables (see README "Configuration") and start again.`,
+    );
     this.name = 'ConfigError';
     this.problems = problems;
   }
@@ -44,22 +46,24 @@ export class ConfigError extends Error {
 
 /** Reads the whole configuration from the environment in one place, reporting every problem at once. */
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
-  const source = Object.fromEntries(
-    Object.entries(environment).filter(([, v]) => v !== undefined && v !== ''),
-  );
+  const source = Object.fromEntries(Object.entries(environment).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(source);
   const problems: string[] = parsed.success ? [] : parsed.error.issues.map(describeIssue);
   if (!parsed.success) throw new ConfigError(problems);
   const env = parsed.data;
 
   if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
-    problems.push('SLACK_SIGNING_SECRET is required in HTTP mode: copy the "Signing Secret" from your Slack app\'s "Basic Information" page (or set SLACK_APP_TOKEN for Socket Mode).');
+    problems.push(
+      'SLACK_SIGNING_SECRET is required in HTTP mode: copy the "Signing Secret" from your Slack app\'s "Basic Information" page (or set SLACK_APP_TOKEN for Socket Mode).',
+    );
   }
   if (env.NODE_ENV === 'production' && !env.TOKEN_ENCRYPTION_KEY) {
     problems.push('TOKEN_ENCRYPTION_KEY is required in production: generate one with `openssl rand -base64 32`.');
   }
   if (env.ATLASSIAN_OAUTH_CLIENT_SECRET && !env.ATLASSIAN_OAUTH_CLIENT_ID) {
-    problems.push('ATLASSIAN_OAUTH_CLIENT_SECRET is set without ATLASSIAN_OAUTH_CLIENT_ID: set both (classic 3LO app) or neither (dynamic registration).');
+    problems.push(
+      'ATLASSIAN_OAUTH_CLIENT_SECRET is set without ATLASSIAN_OAUTH_CLIENT_ID: set both (classic 3LO app) or neither (dynamic registration).',
+    );
   }
   if (env.TOKEN_ENCRYPTION_KEY) {
     env.TOKEN_ENCRYPTION_KEY.split(',').forEach((key, i) => {
@@ -96,7 +100,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     documents: {
       githubApiUrl: env.GITHUB_API_URL,
       githubToken: env.GITHUB_TOKEN,
-      githubAllowedHosts: (env.GITHUB_ALLOWED_HOSTS ?? '').split(',').map((host) => host.trim().toLowerCase()).filter(Boolean),
+      githubAllowedHosts: (env.GITHUB_ALLOWED_HOSTS ?? '')
+        .split(',')
+        .map((host) => host.trim().toLowerCase())
+        .filter(Boolean),
       contentServiceUrl: env.CONTENT_SERVICE_URL,
     },
     vteamUrl: env.VTEAM_URL?.replace(/\/+$/, ''),
@@ -106,10 +113,19 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       rateLimitMaxWaitMs: env.RATE_LIMIT_MAX_WAIT_SECONDS * 1000,
       searchSettleMs: env.PUBLISH_SEARCH_SETTLE_SECONDS * 1000,
     },
-    admins: { userIds: (env.ADMIN_SLACK_USERS ?? '').split(',').map((u) => u.trim()).filter(Boolean), userGroupId: env.ADMIN_SLACK_USERGROUP },
+    admins: {
+      userIds: (env.ADMIN_SLACK_USERS ?? '')
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+      userGroupId: env.ADMIN_SLACK_USERGROUP,
+    },
     identity: {
       clusterUserTemplate: env.CLUSTER_USER_TEMPLATE,
-      clusterUserGroups: (env.CLUSTER_USER_GROUPS ?? '').split(',').map((g) => g.trim()).filter(Boolean),
+      clusterUserGroups: (env.CLUSTER_USER_GROUPS ?? '')
+        .split(',')
+        .map((g) => g.trim())
+        .filter(Boolean),
     },
     rateLimit: { concurrency: env.RATE_LIMIT_CONCURRENCY, hourlyBudget: env.RATE_LIMIT_HOURLY_BUDGET },
     leaderElection: {
@@ -125,21 +141,21 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
 function describeIssue(issue: z.core.$ZodIssue): string {
   const name = issue.path.join('.') || 'environment';
   // zod's default wording for a missing key is "Invalid input: expected string, received undefined".
-  const message = issue.code === 'invalid_type' && /received undefined/.test(issue.message)
-    ? 'is required'
-    : issue.message;
+  const message = issue.code === 'invalid_type' && /received undefined/.test(issue.message) ? 'is required' : issue.message;
   return `${name} ${message}`;
 }
 
 /** For the start-up log line: secrets reduced to "set"/"unset". */
 export function describeConfig(environment: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const keys = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
-  return Object.fromEntries(keys.flatMap((key) => {
-    const value = environment[key];
-    if (value === undefined || value === '') return [];
-    if ((SECRET_KEYS as readonly string[]).includes(key)) return [[key, '(set)']];
-    return [[key, withoutCredentials(value)]];
-  }));
+  return Object.fromEntries(
+    keys.flatMap((key) => {
+      const value = environment[key];
+      if (value === undefined || value === '') return [];
+      if ((SECRET_KEYS as readonly string[]).includes(key)) return [[key, '(set)']];
+      return [[key, withoutCredentials(value)]];
+    }),
+  );
 }
 
 /** redis://user:password@host → redis://***@host, so URLs with passwords can be logged. */

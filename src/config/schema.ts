@@ -5,13 +5,20 @@ import { z } from 'zod';
  * Secrets are listed in SECRET_KEYS so they are masked wherever the configuration is described.
  */
 export const SECRET_KEYS = [
-  'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'ATLASSIAN_OAUTH_CLIENT_SECRET',
-  'TOKEN_ENCRYPTION_KEY', 'GITHUB_TOKEN',
+  'SLACK_BOT_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'SLACK_APP_TOKEN',
+  'ATLASSIAN_OAUTH_CLIENT_SECRET',
+  'TOKEN_ENCRYPTION_KEY',
+  'GITHUB_TOKEN',
 ] as const;
 
 const optionalString = z.string().trim().min(1).optional();
 const url = (what: string) =>
-  z.string().trim().refine((v) => isHttpUrl(v), { message: `must be an http(s) URL (${what})` });
+  z
+    .string()
+    .trim()
+    .refine((v) => isHttpUrl(v), { message: `must be an http(s) URL (${what})` });
 const optionalUrl = (what: string) => url(what).optional();
 
 function isHttpUrl(value: string): boolean {
@@ -25,10 +32,19 @@ function isHttpUrl(value: string): boolean {
 
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  SLACK_BOT_TOKEN: z.string({ error: 'is required: the bot token (xoxb-…) from your Slack app\'s "OAuth & Permissions" page' })
-    .trim().regex(/^xox[bp]-/, 'must be a Slack bot token starting with xoxb- (from "OAuth & Permissions")'),
+  SLACK_BOT_TOKEN: z
+    .string({ error: 'is required: the bot token (xoxb-…) from your Slack app\'s "OAuth & Permissions" page' })
+    .trim()
+    .regex(/^xox[bp]-/, 'must be a Slack bot token starting with xoxb- (from "OAuth & Permissions")'),
   SLACK_SIGNING_SECRET: optionalString,
-  SLACK_APP_TOKEN: z.string().trim().regex(/^xapp-/, 'must be an app-level token starting with xapp- (from "Basic Information → App-Level Tokens", scope connections:write)').optional(),
+  SLACK_APP_TOKEN: z
+    .string()
+    .trim()
+    .regex(
+      /^xapp-/,
+      'must be an app-level token starting with xapp- (from "Basic Information → App-Level Tokens", scope connections:write)',
+    )
+    .optional(),
   SLACK_API_URL: optionalUrl('the Slack Web API base, e.g. https://slack.com/api/'),
   PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).default(3000),
   PUBLIC_URL: optionalUrl('where browsers reach this bot, e.g. https://vteam-slack.example.com'),
@@ -44,28 +60,57 @@ export const envSchema = z.object({
    * `required`: an account links only if its Atlassian email is the Slack user's profile email (so a
    * Connect link opened by someone else links nothing). `off` skips that check and weakens the protection.
    */
-  ATLASSIAN_LINK_EMAIL_MATCH: z.enum(['required', 'off'], {
-    error: 'must be required (an Atlassian account links only if its email is the Slack profile email) or off (no such check)',
-  }).default('required'),
-  STORE_URL: z.string().trim()
-    .regex(/^(sqlite:|redis:\/\/|rediss:\/\/)/, 'must start with sqlite: (embedded, one replica) or redis:// / rediss:// (several replicas)')
+  ATLASSIAN_LINK_EMAIL_MATCH: z
+    .enum(['required', 'off'], {
+      error: 'must be required (an Atlassian account links only if its email is the Slack profile email) or off (no such check)',
+    })
+    .default('required'),
+  STORE_URL: z
+    .string()
+    .trim()
+    .regex(
+      /^(sqlite:|redis:\/\/|rediss:\/\/)/,
+      'must start with sqlite: (embedded, one replica) or redis:// / rediss:// (several replicas)',
+    )
     .default('sqlite://./data/vteam-slack.sqlite'),
   TOKEN_ENCRYPTION_KEY: optionalString,
   KUBECONFIG: optionalString,
   GITHUB_API_URL: optionalUrl('the GitHub REST API base, e.g. https://github.example.com/api/v3'),
   GITHUB_TOKEN: optionalString,
   /** GitHub Enterprise hosts whose repositories may be read with a token (github.com always may). */
-  GITHUB_ALLOWED_HOSTS: z.string().trim().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?(\s*,\s*[A-Za-z0-9.-]+(:\d{1,5})?)*$/, 'must be host names separated by commas, e.g. github.example.com,ghe.internal:8443').optional(),
-  CONTENT_SERVICE_URL: z.string().trim().includes('{namespace}', { message: 'must contain {namespace}, e.g. http://ambient-content.{namespace}.svc:8080' })
+  GITHUB_ALLOWED_HOSTS: z
+    .string()
+    .trim()
+    .regex(
+      /^[A-Za-z0-9.-]+(:\d{1,5})?(\s*,\s*[A-Za-z0-9.-]+(:\d{1,5})?)*$/,
+      'must be host names separated by commas, e.g. github.example.com,ghe.internal:8443',
+    )
+    .optional(),
+  CONTENT_SERVICE_URL: z
+    .string()
+    .trim()
+    .includes('{namespace}', { message: 'must contain {namespace}, e.g. http://ambient-content.{namespace}.svc:8080' })
     .default('http://ambient-content.{namespace}.svc:8080'),
   VTEAM_URL: optionalUrl('the vTeam UI base, e.g. https://vteam.example.com'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Slack user ids (comma-separated) who see every project's problems in /vteam jira-status. */
-  ADMIN_SLACK_USERS: z.string().trim().regex(/^[UW][A-Z0-9]+(\s*,\s*[UW][A-Z0-9]+)*$/, 'must be Slack user ids separated by commas, e.g. U0123ABC,U0456DEF').optional(),
+  ADMIN_SLACK_USERS: z
+    .string()
+    .trim()
+    .regex(/^[UW][A-Z0-9]+(\s*,\s*[UW][A-Z0-9]+)*$/, 'must be Slack user ids separated by commas, e.g. U0123ABC,U0456DEF')
+    .optional(),
   /** Or a Slack user group whose members are admins (needs usergroups:read). */
-  ADMIN_SLACK_USERGROUP: z.string().trim().regex(/^S[A-Z0-9]+$/, 'must be a Slack user group id, e.g. S0123ABC').optional(),
+  ADMIN_SLACK_USERGROUP: z
+    .string()
+    .trim()
+    .regex(/^S[A-Z0-9]+$/, 'must be a Slack user group id, e.g. S0123ABC')
+    .optional(),
   /** Maps a Slack profile email to the cluster user checked by SubjectAccessReview: {email}, {local}, {domain}. */
-  CLUSTER_USER_TEMPLATE: z.string().trim().refine((v) => /\{(email|local)\}/.test(v), 'must contain {email} or {local}, e.g. {email} or oidc:{local}').default('{email}'),
+  CLUSTER_USER_TEMPLATE: z
+    .string()
+    .trim()
+    .refine((v) => /\{(email|local)\}/.test(v), 'must contain {email} or {local}, e.g. {email} or oidc:{local}')
+    .default('{email}'),
   /** Groups added to every SubjectAccessReview (comma-separated), e.g. system:authenticated. */
   CLUSTER_USER_GROUPS: optionalString,
   /** Concurrent MCP calls per Atlassian site (well under the ~20 that trigger 429s). */

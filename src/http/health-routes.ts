@@ -18,12 +18,20 @@ export function readinessChecks(options: ReadinessOptions): Record<string, Readi
   return {
     store: options.store,
     kubernetes: options.kubernetes,
-    ...(slackConnected === undefined ? {} : {
-      slack: async () => { if (!slackConnected()) throw new Error('Socket Mode is not connected'); },
-    }),
-    ...(accepting === undefined ? {} : {
-      accepting: async () => { if (!accepting()) throw new Error('shutting down'); },
-    }),
+    ...(slackConnected === undefined
+      ? {}
+      : {
+          slack: async () => {
+            if (!slackConnected()) throw new Error('Socket Mode is not connected');
+          },
+        }),
+    ...(accepting === undefined
+      ? {}
+      : {
+          accepting: async () => {
+            if (!accepting()) throw new Error('shutting down');
+          },
+        }),
   };
 }
 
@@ -42,14 +50,16 @@ export function healthRoutes(checks: Record<string, ReadinessCheck>, timeoutMs =
       path: '/readyz',
       method: ['GET'],
       handler: async (_req: IncomingMessage, res: ServerResponse) => {
-        const results = await Promise.all(Object.entries(checks).map(async ([name, check]) => {
-          try {
-            await withTimeout(check(), timeoutMs);
-            return [name, 'ok'] as const;
-          } catch {
-            return [name, 'unavailable'] as const;
-          }
-        }));
+        const results = await Promise.all(
+          Object.entries(checks).map(async ([name, check]) => {
+            try {
+              await withTimeout(check(), timeoutMs);
+              return [name, 'ok'] as const;
+            } catch {
+              return [name, 'unavailable'] as const;
+            }
+          }),
+        );
         const ready = results.every(([, state]) => state === 'ok');
         json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) });
       },
@@ -67,7 +77,9 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   try {
     return await Promise.race([
       promise,
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('timeout')), ms); }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), ms);
+      }),
     ]);
   } finally {
     clearTimeout(timer);

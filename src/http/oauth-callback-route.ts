@@ -13,7 +13,12 @@ export const OAUTH_CALLBACK_PATH = '/oauth/callback';
  * user's email, tokens stored) and shows a plain page;
  * everything a failure needs is in the page's one sentence. The cookie is cleared either way.
  */
-export function oauthCallbackRoute(deps: { linkFlow: LinkFlow; cookie: SignInCookie; onLinked: (result: CompletedLink) => Promise<void>; logger: Logger }): AppRoute {
+export function oauthCallbackRoute(deps: {
+  linkFlow: LinkFlow;
+  cookie: SignInCookie;
+  onLinked: (result: CompletedLink) => Promise<void>;
+  logger: Logger;
+}): AppRoute {
   return {
     path: OAUTH_CALLBACK_PATH,
     method: ['GET'],
@@ -32,7 +37,12 @@ export function oauthCallbackRoute(deps: { linkFlow: LinkFlow; cookie: SignInCoo
           return;
         }
         deps.logger.error({ err: error }, 'OAuth callback failed');
-        sendPage(res, 500, 'Not connected', 'Something went wrong while connecting your account. Go back to Slack and run /vteam connect to try again.');
+        sendPage(
+          res,
+          500,
+          'Not connected',
+          'Something went wrong while connecting your account. Go back to Slack and run /vteam connect to try again.',
+        );
       }
     },
   };
@@ -40,9 +50,10 @@ export function oauthCallbackRoute(deps: { linkFlow: LinkFlow; cookie: SignInCoo
 
 /** A plain page for the browser: a title and one sentence, nothing loaded from anywhere. */
 export function sendPage(res: ServerResponse, status: number, title: string, sentence: string): void {
-  const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">`
-    + `<title>vTeam for Slack: ${escapeHtml(title)}</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem}</style></head>`
-    + `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(sentence)}</p></body></html>`;
+  const body =
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
+    `<title>vTeam for Slack: ${escapeHtml(title)}</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem}</style></head>` +
+    `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(sentence)}</p></body></html>`;
   res.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',

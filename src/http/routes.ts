@@ -17,7 +17,9 @@ export function toBoltRoutes(routes: AppRoute[], logger: Logger): CustomRoute[] 
     ...route,
     handler: (req, res) => {
       // The executor runs the handler at once; a synchronous throw becomes a rejection too.
-      new Promise<void>((resolve) => { resolve(route.handler(req, res)); }).catch((error: unknown) => {
+      new Promise<void>((resolve) => {
+        resolve(route.handler(req, res));
+      }).catch((error: unknown) => {
         logger.error({ err: error, path: route.path }, 'HTTP route failed');
         if (res.writableEnded) return;
         if (res.headersSent) res.destroy();

@@ -7,7 +7,8 @@
  * Unquoted RFC 5322 local part (atext and dots) at a DNS-ish domain. Deliberately narrow: nothing a
  * template could turn into a different kind of principal (no `:`, no spaces, no control characters).
  */
-const EMAIL = /^([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)@([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)$/;
+const EMAIL =
+  /^([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)@([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)$/;
 
 /** `alice@Example.COM` → `{email: 'alice@example.com', local: 'alice', domain: 'example.com'}`; else undefined. */
 export function parseEmail(value: string | undefined): { email: string; local: string; domain: string } | undefined {

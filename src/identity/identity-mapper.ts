@@ -40,21 +40,22 @@ export function createIdentityMapper(
   const emails = createTtlCache<string | undefined>(extra.cacheTtlMs ?? 60_000, extra.now);
   const groups = [...options.clusterUserGroups];
 
-  const emailOf = (user: SlackUserRef) => emails.get(`${user.enterpriseId ?? ''}/${user.teamId}/${user.userId}`, async () => {
-    let answer: Awaited<ReturnType<SlackUsersClient['users']['info']>>;
-    try {
-      answer = await client.users.info({ user: user.userId });
-    } catch (error) {
-      // Slack refused (scope not granted, unknown user): as good as no email. Outages still throw.
-      const refusal = platformError(error);
-      if (!refusal) throw error;
-      extra.logger?.warn({ user: user.userId, slackError: refusal }, 'users.info refused; is the users:read scope granted?');
-      return undefined;
-    }
-    const profile = answer.user;
-    if (!profile || profile.deleted || profile.is_bot) return undefined;
-    return profile.profile?.email;
-  });
+  const emailOf = (user: SlackUserRef) =>
+    emails.get(`${user.enterpriseId ?? ''}/${user.teamId}/${user.userId}`, async () => {
+      let answer: Awaited<ReturnType<SlackUsersClient['users']['info']>>;
+      try {
+        answer = await client.users.info({ user: user.userId });
+      } catch (error) {
+        // Slack refused (scope not granted, unknown user): as good as no email. Outages still throw.
+        const refusal = platformError(error);
+        if (!refusal) throw error;
+        extra.logger?.warn({ user: user.userId, slackError: refusal }, 'users.info refused; is the users:read scope granted?');
+        return undefined;
+      }
+      const profile = answer.user;
+      if (!profile || profile.deleted || profile.is_bot) return undefined;
+      return profile.profile?.email;
+    });
 
   return {
     async resolve(user) {

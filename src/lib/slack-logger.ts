@@ -2,7 +2,8 @@ import { LogLevel, type Logger as SlackLogger } from '@slack/web-api';
 import type { Logger } from 'pino';
 
 /** Socket Mode debug lines that end in a whole envelope or acknowledgement body. */
-const SOCKET_MODE_BODIES = /^(Received a message on the WebSocket|Sending a WebSocket message|ack\(\) call begins|ack\(\) response sent|Calling ack\(\)|Unable to parse an incoming WebSocket message)/;
+const SOCKET_MODE_BODIES =
+  /^(Received a message on the WebSocket|Sending a WebSocket message|ack\(\) call begins|ack\(\) response sent|Calling ack\(\)|Unable to parse an incoming WebSocket message)/;
 
 /**
  * The Slack SDKs' logger interface over pino, so everything lands in one structured log. The Web API
@@ -14,7 +15,8 @@ const SOCKET_MODE_BODIES = /^(Received a message on the WebSocket|Sending a WebS
 export function slackLogger(logger: Logger, component: string): SlackLogger {
   const child = logger.child({ component });
   let level = LogLevel.INFO;
-  const text = (msgs: unknown[]) => msgs.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
+  const text = (msgs: unknown[]) =>
+    msgs.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
   return {
     debug: (...msgs: unknown[]) => {
       const t = text(msgs);
@@ -25,7 +27,9 @@ export function slackLogger(logger: Logger, component: string): SlackLogger {
     info: (...msgs: unknown[]) => child.info(text(msgs)),
     warn: (...msgs: unknown[]) => child.warn(text(msgs)),
     error: (...msgs: unknown[]) => child.error(text(msgs)),
-    setLevel: (next: LogLevel) => { level = next; },
+    setLevel: (next: LogLevel) => {
+      level = next;
+    },
     getLevel: () => level,
     setName: () => undefined,
   };

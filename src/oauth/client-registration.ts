@@ -66,7 +66,10 @@ export function createClientRegistry(options: ClientRegistryOptions): ClientRegi
 
   async function register(server: AuthorizationServerInfo): Promise<ClientRegistration> {
     if (server.metadata.registration_endpoint === undefined) {
-      throw new OAuthError('misconfigured', 'The authorization server offers no dynamic client registration; configure ATLASSIAN_OAUTH_CLIENT_ID');
+      throw new OAuthError(
+        'misconfigured',
+        'The authorization server offers no dynamic client registration; configure ATLASSIAN_OAUTH_CLIENT_ID',
+      );
     }
     let configuration: oauth.Configuration;
     try {
@@ -134,13 +137,19 @@ export function createClientRegistry(options: ClientRegistryOptions): ClientRegi
 
     async invalidate(registration) {
       if (registration.source !== 'dynamic') {
-        logger?.error({ issuer: registration.issuer, clientId: registration.clientId }, 'The authorization server rejected the configured OAuth client; check ATLASSIAN_OAUTH_CLIENT_ID/SECRET');
+        logger?.error(
+          { issuer: registration.issuer, clientId: registration.clientId },
+          'The authorization server rejected the configured OAuth client; check ATLASSIAN_OAUTH_CLIENT_ID/SECRET',
+        );
         return;
       }
       const existing = await stored(registration.issuer);
       if (existing === undefined || existing.registration.clientId !== registration.clientId) return;
       if (await store.compareAndSwap(registrationKey(registration.issuer), existing.raw, undefined)) {
-        logger?.warn({ issuer: registration.issuer, clientId: registration.clientId }, 'The authorization server no longer knows our OAuth client; it will be registered again');
+        logger?.warn(
+          { issuer: registration.issuer, clientId: registration.clientId },
+          'The authorization server no longer knows our OAuth client; it will be registered again',
+        );
       }
     },
   };

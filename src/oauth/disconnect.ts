@@ -37,7 +37,10 @@ export function createDisconnect(options: DisconnectOptions) {
     }
     const revoked = await options.oauth.revoke({ accessToken: link.accessToken, refreshToken: link.refreshToken }).catch(() => false);
     const removed = (await tokens.delete(user)) || unsaved !== undefined;
-    logger?.info({ teamId: user.teamId, enterpriseId: user.enterpriseId, userId: user.userId, revoked }, 'Disconnected the Atlassian account');
+    logger?.info(
+      { teamId: user.teamId, enterpriseId: user.enterpriseId, userId: user.userId, revoked },
+      'Disconnected the Atlassian account',
+    );
     return { removed, revoked };
   };
 }

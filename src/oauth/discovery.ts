@@ -118,7 +118,11 @@ export async function discoverFromMcp(mcpUrl: string, options: DiscoveryOptions 
     });
     await response.body?.cancel();
     if (response.status === 401) challenged = resourceMetadataFromChallenge(response.headers.get('www-authenticate'));
-    else options.logger?.warn({ status: response.status }, 'MCP endpoint did not answer an unauthenticated request with 401; trying the well-known metadata');
+    else
+      options.logger?.warn(
+        { status: response.status },
+        'MCP endpoint did not answer an unauthenticated request with 401; trying the well-known metadata',
+      );
   } catch (error) {
     throw new OAuthError('unavailable', 'OAuth discovery failed: the MCP endpoint could not be reached', { cause: error });
   }
@@ -138,11 +142,17 @@ export async function discoverFromMcp(mcpUrl: string, options: DiscoveryOptions 
     }
   }
   if (resourceMetadata === undefined) {
-    throw new OAuthError(seen.down ? 'unavailable' : 'misconfigured', 'OAuth discovery failed: the MCP endpoint publishes no usable protected-resource metadata');
+    throw new OAuthError(
+      seen.down ? 'unavailable' : 'misconfigured',
+      'OAuth discovery failed: the MCP endpoint publishes no usable protected-resource metadata',
+    );
   }
   const resource = resourceMetadata.resource ?? mcpUrl;
   if (!resourceCovers(resource, endpoint)) {
-    throw new OAuthError('misconfigured', 'OAuth discovery failed: the protected-resource metadata names a different resource than the MCP endpoint');
+    throw new OAuthError(
+      'misconfigured',
+      'OAuth discovery failed: the protected-resource metadata names a different resource than the MCP endpoint',
+    );
   }
 
   // 3. The authorization server's own metadata.
@@ -190,7 +200,10 @@ export async function fetchAuthorizationServerMetadata(
     }
     return { issuer: parsed.data.issuer, metadata: parsed.data as ServerMetadata, metadataUrl: candidate };
   }
-  throw new OAuthError(seen.down ? 'unavailable' : 'misconfigured', 'OAuth discovery failed: the authorization server publishes no usable metadata');
+  throw new OAuthError(
+    seen.down ? 'unavailable' : 'misconfigured',
+    'OAuth discovery failed: the authorization server publishes no usable metadata',
+  );
 }
 
 /** The `resource_metadata` parameter of a Bearer challenge, if any. */

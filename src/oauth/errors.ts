@@ -39,10 +39,13 @@ export function toOAuthError(error: unknown, operation: string): OAuthError {
   if (error instanceof ResponseBodyError) {
     const code = error.error;
     const kind: OAuthFailureKind =
-      code === 'invalid_grant' ? 'invalid_grant'
-      : code === 'invalid_client' || code === 'unauthorized_client' ? 'invalid_client'
-      : error.status >= 500 || code === 'server_error' || code === 'temporarily_unavailable' ? 'unavailable'
-      : 'rejected';
+      code === 'invalid_grant'
+        ? 'invalid_grant'
+        : code === 'invalid_client' || code === 'unauthorized_client'
+          ? 'invalid_client'
+          : error.status >= 500 || code === 'server_error' || code === 'temporarily_unavailable'
+            ? 'unavailable'
+            : 'rejected';
     return new OAuthError(kind, `${operation} failed: the authorization server answered ${error.status} ${code}`, {
       cause: error,
       oauthError: code,
@@ -52,7 +55,10 @@ export function toOAuthError(error: unknown, operation: string): OAuthError {
   const cause = (error as { cause?: unknown } | undefined)?.cause;
   if (cause instanceof Response) {
     const kind = cause.status >= 500 || cause.status === 429 ? 'unavailable' : 'rejected';
-    return new OAuthError(kind, `${operation} failed: the authorization server answered HTTP ${cause.status}`, { cause: error, status: cause.status });
+    return new OAuthError(kind, `${operation} failed: the authorization server answered HTTP ${cause.status}`, {
+      cause: error,
+      status: cause.status,
+    });
   }
   const name = (error as { name?: unknown } | undefined)?.name;
   if (error instanceof TypeError || name === 'AbortError' || name === 'TimeoutError') {
@@ -126,7 +132,10 @@ export function isLinkError(error: unknown, kind?: LinkFailureKind): error is Li
  * one says how to start again. `signedInAs` is the masked email of the account signed in, for
  * `other_account` (its asterisks must not turn into mrkdwn bold, hence the code span there).
  */
-export function describeLinkFailure(kind: LinkFailureKind, options: { signedInAs?: string | undefined; format?: 'mrkdwn' | 'plain' } = {}): string {
+export function describeLinkFailure(
+  kind: LinkFailureKind,
+  options: { signedInAs?: string | undefined; format?: 'mrkdwn' | 'plain' } = {},
+): string {
   const plain = options.format === 'plain';
   const connect = plain ? 'Connect Atlassian account' : '*Connect Atlassian account*';
   const again = `Go back to Slack and press ${connect} again (or run \`/vteam connect\`).`;

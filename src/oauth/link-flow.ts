@@ -26,7 +26,16 @@ import type { TokenStore } from '../storage/tokens.ts';
 import type { AtlassianLink, KeyValueStore } from '../storage/types.ts';
 import { LinkError, OAuthError, toOAuthError } from './errors.ts';
 import { beginIdentityCheck, type LinkIdentityCheck } from './link-identity.ts';
-import { isSameBrowser, pendingSchema, sha256, signInKey, signInSchema, stateKey, type PendingLink, type SignInLink } from './link-records.ts';
+import {
+  isSameBrowser,
+  pendingSchema,
+  sha256,
+  signInKey,
+  signInSchema,
+  stateKey,
+  type PendingLink,
+  type SignInLink,
+} from './link-records.ts';
 import type { AtlassianOAuth } from './oauth-client.ts';
 
 export interface AtlassianSite {
@@ -39,7 +48,9 @@ export interface AtlassianSite {
  * What the server says the fresh token can reach (the lead calls getAccessibleAtlassianResources),
  * and who it belongs to when the same call can tell (MCP `atlassianUserInfo`).
  */
-export type SiteLookup = (accessToken: string) => Promise<{ sites: AtlassianSite[]; accountName?: string | undefined; accountEmail?: string | undefined }>;
+export type SiteLookup = (
+  accessToken: string,
+) => Promise<{ sites: AtlassianSite[]; accountName?: string | undefined; accountEmail?: string | undefined }>;
 
 export interface LinkFlowOptions {
   store: KeyValueStore;
@@ -209,7 +220,10 @@ export function createLinkFlow(options: LinkFlowOptions): LinkFlow {
     // Checked after the state is spent: a callback from the wrong browser burns it for everyone.
     if (!isSameBrowser(browserSecret, record.browserHash)) {
       const cookie = browserSecret === undefined ? 'missing' : 'mismatched';
-      logger?.warn({ ...who(user), cookie }, 'OAuth callback from a browser that did not start this sign-in (a forwarded link?); nothing linked');
+      logger?.warn(
+        { ...who(user), cookie },
+        'OAuth callback from a browser that did not start this sign-in (a forwarded link?); nothing linked',
+      );
       throw new LinkError('other_browser', 'The callback came from a browser that did not start the sign-in', { user, context });
     }
 
@@ -220,7 +234,11 @@ export function createLinkFlow(options: LinkFlowOptions): LinkFlow {
         throw new LinkError('denied', 'The user denied access', { user, context, oauthError: error });
       }
       logger?.warn({ ...who(user), oauthError: error.slice(0, 64) }, 'Authorization server returned an error to the callback');
-      throw new LinkError('authorization_error', `The authorization server answered ${error.slice(0, 64)}`, { user, context, oauthError: error });
+      throw new LinkError('authorization_error', `The authorization server answered ${error.slice(0, 64)}`, {
+        user,
+        context,
+        oauthError: error,
+      });
     }
     if (!params.get('code')) {
       logger?.warn(who(user), 'OAuth callback without a code');
@@ -228,7 +246,10 @@ export function createLinkFlow(options: LinkFlowOptions): LinkFlow {
     }
     const iss = params.get('iss');
     if (iss !== null && iss !== record.issuer) {
-      logger?.warn({ ...who(user), expectedIssuer: record.issuer }, 'OAuth callback names a different authorization server (mix-up attempt?)');
+      logger?.warn(
+        { ...who(user), expectedIssuer: record.issuer },
+        'OAuth callback names a different authorization server (mix-up attempt?)',
+      );
       throw new LinkError('mismatched_issuer', 'The callback names a different authorization server', { user, context });
     }
 
@@ -244,7 +265,10 @@ export function createLinkFlow(options: LinkFlowOptions): LinkFlow {
       });
     } catch (error) {
       const failure = error instanceof OAuthError ? error : toOAuthError(error, 'Code exchange');
-      logger?.warn({ ...who(user), kind: failure.kind, oauthError: failure.oauthError, reason: failure.message }, 'Could not exchange the authorization code');
+      logger?.warn(
+        { ...who(user), kind: failure.kind, oauthError: failure.oauthError, reason: failure.message },
+        'Could not exchange the authorization code',
+      );
       throw new LinkError('exchange_failed', failure.message, { user, context, cause: failure });
     }
 
@@ -269,16 +293,23 @@ export function createLinkFlow(options: LinkFlowOptions): LinkFlow {
     if (verdict?.kind === 'other_account') {
       logger?.warn(
         { ...who(user), signedInAs: verdict.signedInAs, slackEmail: verdict.slackEmail },
-        'The Atlassian account signed in is not the Slack user\'s own (its email differs from the Slack profile email: a Connect link opened by someone else?); nothing linked',
+        "The Atlassian account signed in is not the Slack user's own (its email differs from the Slack profile email: a Connect link opened by someone else?); nothing linked",
       );
-      throw new LinkError('other_account', 'The Atlassian account signed in is not the Slack user\'s own', { user, context, signedInAs: verdict.signedInAs });
+      throw new LinkError('other_account', "The Atlassian account signed in is not the Slack user's own", {
+        user,
+        context,
+        signedInAs: verdict.signedInAs,
+      });
     }
     if (verdict?.kind === 'unverified') {
       logger?.warn(
         { ...who(user), slackEmail: verdict.slackEmail, atlassianEmail: verdict.atlassianEmail, reasons: verdict.reasons },
-        'Could not check the Atlassian account against the Slack user\'s email, so nothing was linked (ATLASSIAN_LINK_EMAIL_MATCH=required)',
+        "Could not check the Atlassian account against the Slack user's email, so nothing was linked (ATLASSIAN_LINK_EMAIL_MATCH=required)",
       );
-      throw new LinkError('unverified_account', 'The Atlassian account could not be checked against the Slack user\'s email', { user, context });
+      throw new LinkError('unverified_account', "The Atlassian account could not be checked against the Slack user's email", {
+        user,
+        context,
+      });
     }
 
     const link: AtlassianLink = {
@@ -291,7 +322,15 @@ export function createLinkFlow(options: LinkFlowOptions): LinkFlow {
       linkedAt: now(),
     };
     await tokens.put(user, link);
-    logger?.info({ ...who(user), sites: sites?.length, refreshable: link.refreshToken !== undefined, emailMatch: verdict === undefined ? 'off' : 'checked' }, 'Linked an Atlassian account');
+    logger?.info(
+      {
+        ...who(user),
+        sites: sites?.length,
+        refreshable: link.refreshToken !== undefined,
+        emailMatch: verdict === undefined ? 'off' : 'checked',
+      },
+      'Linked an Atlassian account',
+    );
     return { user, link, context };
   }
 

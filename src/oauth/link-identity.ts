@@ -44,17 +44,29 @@ export interface PendingIdentityCheck {
  */
 export function beginIdentityCheck(check: LinkIdentityCheck, user: SlackUserRef, accessToken: string): PendingIdentityCheck | undefined {
   if (check.policy === 'off') return undefined;
-  const slack = settle(() => check.slackEmailOf(user), 'the Slack profile email', 'Slack shows no profile email (is users:read.email granted?)');
+  const slack = settle(
+    () => check.slackEmailOf(user),
+    'the Slack profile email',
+    'Slack shows no profile email (is users:read.email granted?)',
+  );
   const { atlassianEmailOf } = check;
-  const atlassian = atlassianEmailOf === undefined
-    ? undefined
-    : settle(() => atlassianEmailOf(accessToken), 'the Atlassian account email (/me)', 'Atlassian /me gave no email (is read:me granted?)');
+  const atlassian =
+    atlassianEmailOf === undefined
+      ? undefined
+      : settle(
+          () => atlassianEmailOf(accessToken),
+          'the Atlassian account email (/me)',
+          'Atlassian /me gave no email (is read:me granted?)',
+        );
   return {
     async verdict(fromSiteLookup) {
       const slackRead = await slack;
-      const atlassianRead = atlassian !== undefined ? await atlassian
-        : fromSiteLookup !== undefined ? { email: fromSiteLookup }
-        : { email: undefined, reason: 'the site lookup gave no account email (atlassianUserInfo unavailable?)' };
+      const atlassianRead =
+        atlassian !== undefined
+          ? await atlassian
+          : fromSiteLookup !== undefined
+            ? { email: fromSiteLookup }
+            : { email: undefined, reason: 'the site lookup gave no account email (atlassianUserInfo unavailable?)' };
       const verdict = compareEmails(slackRead.email, atlassianRead.email);
       if (verdict.kind !== 'unverified') return verdict;
       const reasons = [slackRead.reason, atlassianRead.reason].filter((reason) => reason !== undefined);
@@ -72,7 +84,12 @@ export function compareEmails(slackEmail: string | undefined, atlassianEmail: st
       ...(slack === undefined && slackEmail !== undefined ? ['the Slack profile email is not an email address'] : []),
       ...(atlassian === undefined && atlassianEmail !== undefined ? ['the Atlassian account email is not an email address'] : []),
     ];
-    return { kind: 'unverified', slackEmail: slack === undefined ? 'unknown' : 'known', atlassianEmail: atlassian === undefined ? 'unknown' : 'known', reasons };
+    return {
+      kind: 'unverified',
+      slackEmail: slack === undefined ? 'unknown' : 'known',
+      atlassianEmail: atlassian === undefined ? 'unknown' : 'known',
+      reasons,
+    };
   }
   if (slack === atlassian) return { kind: 'same' };
   return { kind: 'other_account', signedInAs: maskEmail(atlassian), slackEmail: maskEmail(slack) };
@@ -94,12 +111,19 @@ export function maskEmail(email: string): string {
 }
 
 /** A read that failed, or found nothing, is an unknown email with a reason for the log. */
-async function settle(read: () => Promise<string | undefined>, what: string, whenAbsent: string): Promise<{ email: string | undefined; reason?: string }> {
+async function settle(
+  read: () => Promise<string | undefined>,
+  what: string,
+  whenAbsent: string,
+): Promise<{ email: string | undefined; reason?: string }> {
   try {
     const email = await read();
     return email === undefined ? { email, reason: whenAbsent } : { email };
   } catch (error) {
     // The lookups' messages name no token or email; cut anyway, as they end up in a log line.
-    return { email: undefined, reason: `${what} could not be read: ${String((error as Error | undefined)?.message ?? error).slice(0, 160)}` };
+    return {
+      email: undefined,
+      reason: `${what} could not be read: ${String((error as Error | undefined)?.message ?? error).slice(0, 160)}`,
+    };
   }
 }

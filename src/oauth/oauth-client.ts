@@ -138,13 +138,17 @@ export function createAtlassianOAuth(options: AtlassianOAuthOptions): AtlassianO
     return { server, client: await registry.clientFor(server) };
   }
 
-  function configurationFor(server: AuthorizationServerInfo, client: { clientId: string; clientSecret?: string | undefined }): oauth.Configuration {
+  function configurationFor(
+    server: AuthorizationServerInfo,
+    client: { clientId: string; clientSecret?: string | undefined },
+  ): oauth.Configuration {
     const methods = server.metadata.token_endpoint_auth_methods_supported;
     const auth =
-      client.clientSecret === undefined ? oauth.None()
-      : methods !== undefined && !methods.includes('client_secret_post') && methods.includes('client_secret_basic')
-        ? oauth.ClientSecretBasic(client.clientSecret)
-        : oauth.ClientSecretPost(client.clientSecret);
+      client.clientSecret === undefined
+        ? oauth.None()
+        : methods !== undefined && !methods.includes('client_secret_post') && methods.includes('client_secret_basic')
+          ? oauth.ClientSecretBasic(client.clientSecret)
+          : oauth.ClientSecretPost(client.clientSecret);
     const configuration = new oauth.Configuration(server.metadata, client.clientId, client.clientSecret, auth);
     configuration.timeout = 15;
     if (isLoopbackHttp(new URL(server.issuer))) oauth.allowInsecureRequests(configuration);
@@ -263,7 +267,8 @@ export function createAtlassianOAuth(options: AtlassianOAuthOptions): AtlassianO
       const configuration = configurationFor(found.server, found.client);
       try {
         // Revoking the refresh token ends the grant on most servers; the access token too, for the others.
-        if (tokens.refreshToken !== undefined) await oauth.tokenRevocation(configuration, tokens.refreshToken, { token_type_hint: 'refresh_token' });
+        if (tokens.refreshToken !== undefined)
+          await oauth.tokenRevocation(configuration, tokens.refreshToken, { token_type_hint: 'refresh_token' });
         await oauth.tokenRevocation(configuration, tokens.accessToken, { token_type_hint: 'access_token' });
         return true;
       } catch (error) {

@@ -26,7 +26,8 @@ export function createSignInCookie(publicUrl: string): SignInCookie {
   const path = new URL('.', callback).pathname.replace(/\/$/, '');
   const attributes = `Path=${path}; HttpOnly; SameSite=Lax${callback.protocol === 'https:' ? '; Secure' : ''}`;
   return {
-    set: (browserSecret, maxAgeMs) => `${SIGN_IN_COOKIE}=${browserSecret}; Max-Age=${Math.max(1, Math.ceil(maxAgeMs / 1000))}; ${attributes}`,
+    set: (browserSecret, maxAgeMs) =>
+      `${SIGN_IN_COOKIE}=${browserSecret}; Max-Age=${Math.max(1, Math.ceil(maxAgeMs / 1000))}; ${attributes}`,
     clear: () => `${SIGN_IN_COOKIE}=; Max-Age=0; ${attributes}`,
     read(cookieHeader) {
       for (const pair of (cookieHeader ?? '').split(';')) {

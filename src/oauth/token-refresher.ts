@@ -106,7 +106,8 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
   const who = (user: SlackUserRef) => ({ teamId: user.teamId, enterpriseId: user.enterpriseId, userId: user.userId });
 
   const expiring: NeedsRefresh = (link) => link.expiresAt !== undefined && link.expiresAt - skewMs <= now();
-  const settled = (link: AtlassianLink | undefined, needsRefresh: NeedsRefresh) => link === undefined || link.broken === true || !needsRefresh(link);
+  const settled = (link: AtlassianLink | undefined, needsRefresh: NeedsRefresh) =>
+    link === undefined || link.broken === true || !needsRefresh(link);
   /** This process's view of the link: an unsaved new pair wins over the stored (spent) one. */
   const linkOf = async (user: SlackUserRef) => unsaved.get(tokenKey(user))?.link ?? tokens.get(user);
 
@@ -166,7 +167,10 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
       await result.saving;
       return result.link;
     });
-    const released = held.then(() => undefined, () => undefined);
+    const released = held.then(
+      () => undefined,
+      () => undefined,
+    );
     holding.add(released);
     void released.then(() => holding.delete(released));
     const outcome = Promise.race([held, early.then((value) => ({ acquired: true as const, value }))]);
@@ -204,8 +208,12 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
     } catch (error) {
       const failure = toOAuthError(error, 'Token refresh');
       // invalid_client: the token belonged to a client the server forgot; it cannot be refreshed either.
-      if (failure.kind === 'invalid_grant' || failure.kind === 'invalid_client') return { link: await markBroken(user, stored, failure.oauthError ?? failure.kind) };
-      logger?.warn({ ...who(user), kind: failure.kind, reason: failure.message }, 'Could not refresh the Atlassian token; will retry later');
+      if (failure.kind === 'invalid_grant' || failure.kind === 'invalid_client')
+        return { link: await markBroken(user, stored, failure.oauthError ?? failure.kind) };
+      logger?.warn(
+        { ...who(user), kind: failure.kind, reason: failure.message },
+        'Could not refresh the Atlassian token; will retry later',
+      );
       throw failure;
     }
     const next: AtlassianLink = {
@@ -221,7 +229,10 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
     try {
       return { link: afterSave(user, await tokens.replaceIfUnchanged(user, stored.record, next), next) };
     } catch (error) {
-      logger?.warn({ ...who(user), reason: reasonOf(error) }, 'Could not save the refreshed Atlassian token; using it from memory and retrying');
+      logger?.warn(
+        { ...who(user), reason: reasonOf(error) },
+        'Could not save the refreshed Atlassian token; using it from memory and retrying',
+      );
       return { link: next, saving: keepUntilSaved(user, stored.record, next) };
     }
   }
@@ -262,11 +273,15 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
       result = await tokens.replaceIfUnchanged(entry.user, entry.previous, entry.link);
     } catch (error) {
       if (entry.finished) return;
-      logger?.warn({ ...who(entry.user), attempt: entry.attempts, reason: reasonOf(error) }, 'Could not save the refreshed Atlassian token yet; retrying');
+      logger?.warn(
+        { ...who(entry.user), attempt: entry.attempts, reason: reasonOf(error) },
+        'Could not save the refreshed Atlassian token yet; retrying',
+      );
       return last ? giveUp(entry) : scheduleSave(entry);
     }
     if (entry.finished) return; // forgotten (disconnect) meanwhile
-    if (result.outcome === 'replaced') logger?.info({ ...who(entry.user), attempts: entry.attempts }, 'Saved the refreshed Atlassian token');
+    if (result.outcome === 'replaced')
+      logger?.info({ ...who(entry.user), attempts: entry.attempts }, 'Saved the refreshed Atlassian token');
     else afterSave(entry.user, result, entry.link);
     finish(entry);
   }
@@ -311,7 +326,11 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
   /** Store errors name the operation, never the value; kept short anyway. */
   const reasonOf = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error').slice(0, 200);
 
-  const credentialOf = (link: AtlassianLink): AtlassianCredential => ({ accessToken: link.accessToken, cloudId: link.cloudId, sites: link.sites });
+  const credentialOf = (link: AtlassianLink): AtlassianCredential => ({
+    accessToken: link.accessToken,
+    cloudId: link.cloudId,
+    sites: link.sites,
+  });
 
   return {
     async current(user) {
@@ -338,7 +357,11 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
       await locks.withLock(refreshLockName(user), lockTtlMs, async () => {
         const stored = await tokens.read(user);
         // Only over the record just read: a disconnect meanwhile is not undone.
-        if (stored !== undefined) await tokens.replaceIfUnchanged(user, stored.record, { ...stored.link, sites: sites.map(({ id, url, name }) => ({ id, url, name })) });
+        if (stored !== undefined)
+          await tokens.replaceIfUnchanged(user, stored.record, {
+            ...stored.link,
+            sites: sites.map(({ id, url, name }) => ({ id, url, name })),
+          });
       });
     },
 

@@ -14,7 +14,11 @@ export interface RowsOptions {
 
 export type DocumentRows = (workflow: Workflow, options?: RowsOptions) => Promise<DocumentRow[]>;
 
-export function createDocumentRows(deps: { documents: DocumentSource; projects: Pick<ProjectDirectory, 'jiraSettings'>; jira: Pick<JiraGateway, 'browseUrl'> }): DocumentRows {
+export function createDocumentRows(deps: {
+  documents: DocumentSource;
+  projects: Pick<ProjectDirectory, 'jiraSettings'>;
+  jira: Pick<JiraGateway, 'browseUrl'>;
+}): DocumentRows {
   const { documents, projects, jira } = deps;
   return async (workflow, options = {}) => {
     const [docs, { settings }] = await Promise.all([

@@ -32,9 +32,10 @@ export function issueSummary(workflow: Workflow, phase: Phase): string {
 export function issueDescription(document: DocumentContent): string {
   const header = `**Source:** ${document.sourceUrl}\n\n`;
   const room = DESCRIPTION_MAX - header.length;
-  const body = document.markdown.length <= room
-    ? document.markdown
-    : `${document.markdown.slice(0, room - 80)}\n\n_(truncated: the full document is at the Source link above)_`;
+  const body =
+    document.markdown.length <= room
+      ? document.markdown
+      : `${document.markdown.slice(0, room - 80)}\n\n_(truncated: the full document is at the Source link above)_`;
   return header + body;
 }
 

@@ -46,5 +46,4 @@ export function createJournal(store: KeyValueStore) {
   };
 }
 
-
 export type Journal = ReturnType<typeof createJournal>;

@@ -43,7 +43,9 @@ export function validateDocumentPath(input: string): string {
   const name = basename(path);
   if (!/\.md$/i.test(name) || name.length <= 3) throw errors.notMarkdown(path);
   if (name.toLowerCase() === 'rfe.md') {
-    throw errors.badRequest('`rfe.md` is the RFE\'s idea document and is never published to Jira; publish its `spec.md`, `plan.md` or `tasks.md` instead.');
+    throw errors.badRequest(
+      "`rfe.md` is the RFE's idea document and is never published to Jira; publish its `spec.md`, `plan.md` or `tasks.md` instead.",
+    );
   }
   return path;
 }

@@ -5,8 +5,19 @@
 import type { VteamError } from '../errors.ts';
 import type { ReplyTo } from './model.ts';
 import type {
-  CreateIssueRequest, DocumentContent, FindIssueRequest, JiraIssue, JiraLink, JiraSettings, LinkOutcome,
-  PublishIntent, SlackUserRef, UpdateIssueRequest, Workflow, WorkflowDocument, WorkflowRef,
+  CreateIssueRequest,
+  DocumentContent,
+  FindIssueRequest,
+  JiraIssue,
+  JiraLink,
+  JiraSettings,
+  LinkOutcome,
+  PublishIntent,
+  SlackUserRef,
+  UpdateIssueRequest,
+  Workflow,
+  WorkflowDocument,
+  WorkflowRef,
 } from './model.ts';
 
 export interface WorkflowRepository {
@@ -87,13 +98,19 @@ export interface PublishedEvent {
 export interface PublishNotifier {
   /** Jira asked us to wait; the publish continues by itself. */
   /** Waiting for Jira's rate limit: either a 429's Retry-After, or a place in our own queue. */
-  queued(replyTo: ReplyTo, info: { workflow: Workflow; path: string; retryAfterMs?: number | undefined; position?: number | undefined }): Promise<void>;
+  queued(
+    replyTo: ReplyTo,
+    info: { workflow: Workflow; path: string; retryAfterMs?: number | undefined; position?: number | undefined },
+  ): Promise<void>;
   published(replyTo: ReplyTo, event: PublishedEvent): Promise<void>;
   /**
    * The document already links `issue`. `duplicate`: an issue this publish (or an interrupted earlier
    * one) created meanwhile, which the link does not point to; the user should close it.
    */
-  alreadyLinked(replyTo: ReplyTo, info: { workflow: Workflow; path: string; issue: JiraIssue; duplicate?: JiraIssue | undefined }): Promise<void>;
+  alreadyLinked(
+    replyTo: ReplyTo,
+    info: { workflow: Workflow; path: string; issue: JiraIssue; duplicate?: JiraIssue | undefined },
+  ): Promise<void>;
   updated(replyTo: ReplyTo, info: { workflow: Workflow; path: string; issue: JiraIssue; user: SlackUserRef }): Promise<void>;
   failed(replyTo: ReplyTo, error: VteamError): Promise<void>;
   /** The user must (re)connect Atlassian first; the publish waits and resumes after the callback. */

@@ -64,10 +64,14 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
     const label = idempotencyLabel(workflow, request.path);
     for (let delay = 250; ; delay = Math.min(delay * 2, 2000)) {
       const found = await rateLimitWaits(request.replyTo, workflow, request.path, (callOptions) =>
-        jira.findIssueByLabel(request.user, { siteUrl: settings.siteUrl, projectKey: settings.projectKey, label }, callOptions));
+        jira.findIssueByLabel(request.user, { siteUrl: settings.siteUrl, projectKey: settings.projectKey, label }, callOptions),
+      );
       const left = since + settleMs - now();
       if (found || left <= 0) return found;
-      logger.debug({ workflow: qualifiedName(workflow), path: request.path, leftMs: left }, 'no issue found by label yet; Jira\'s search may lag, searching again');
+      logger.debug(
+        { workflow: qualifiedName(workflow), path: request.path, leftMs: left },
+        "no issue found by label yet; Jira's search may lag, searching again",
+      );
       await wait(Math.min(delay, left));
     }
   }
@@ -97,7 +101,12 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
         await lease.confirm();
         await workflows.clearInFlight(workflow, path);
       }
-      const issue = { key: link.jiraKey, url: jira.browseUrl(settings.siteUrl, link.jiraKey), summary: issueSummary(workflow, phaseOf(path)), issueType: '' };
+      const issue = {
+        key: link.jiraKey,
+        url: jira.browseUrl(settings.siteUrl, link.jiraKey),
+        summary: issueSummary(workflow, phaseOf(path)),
+        issueType: '',
+      };
       await notifier.alreadyLinked(replyTo, { workflow, path, issue });
       return 'linked';
     }
@@ -111,7 +120,10 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
         await lease.confirm();
         if (intent) await workflows.clearInFlight(workflow, path);
         if (entry) await journal.remove(workflow, path);
-        logger.info({ workflow: qualifiedName(workflow), path, state: entry?.state ?? 'in-flight record' }, 'an interrupted publish left no issue; its records are cleared');
+        logger.info(
+          { workflow: qualifiedName(workflow), path, state: entry?.state ?? 'in-flight record' },
+          'an interrupted publish left no issue; its records are cleared',
+        );
         return 'absent';
       }
       if (issue) logger.info({ workflow: qualifiedName(workflow), path, jiraKey: issue.key }, 'found the issue an earlier attempt created');
@@ -123,16 +135,39 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
     }
 
     // Best effort: the in-flight record on the CR is the evidence that counts if this write fails.
-    await journal.put({ state: 'created', workflow: ref(workflow), path, label: idempotencyLabel(workflow, path), user, issueType: request.issueType, replyTo, issue })
-      .catch((error: unknown) => logger.warn({ err: error, workflow: qualifiedName(workflow), path }, 'could not journal the created issue; the record on the workflow stands for it'));
+    await journal
+      .put({
+        state: 'created',
+        workflow: ref(workflow),
+        path,
+        label: idempotencyLabel(workflow, path),
+        user,
+        issueType: request.issueType,
+        replyTo,
+        issue,
+      })
+      .catch((error: unknown) =>
+        logger.warn(
+          { err: error, workflow: qualifiedName(workflow), path },
+          'could not journal the created issue; the record on the workflow stands for it',
+        ),
+      );
     await lease.confirm();
     const outcome = await workflows.upsertJiraLink(workflow, { path, jiraKey: issue.key });
     workflow = outcome.workflow;
 
     if (outcome.existingKey !== undefined) {
       await forget(workflow, path);
-      logger.warn({ workflow: qualifiedName(workflow), path, existingKey: outcome.existingKey, duplicateKey: issue.key, created }, 'the document already links another issue; kept it, reported the duplicate');
-      const existing = { key: outcome.existingKey, url: jira.browseUrl(settings.siteUrl, outcome.existingKey), summary: issueSummary(workflow, phaseOf(path)), issueType: '' };
+      logger.warn(
+        { workflow: qualifiedName(workflow), path, existingKey: outcome.existingKey, duplicateKey: issue.key, created },
+        'the document already links another issue; kept it, reported the duplicate',
+      );
+      const existing = {
+        key: outcome.existingKey,
+        url: jira.browseUrl(settings.siteUrl, outcome.existingKey),
+        summary: issueSummary(workflow, phaseOf(path)),
+        issueType: '',
+      };
       await notifier.alreadyLinked(replyTo, { workflow, path, issue: existing, duplicate: issue });
       return 'linked';
     }
@@ -146,21 +181,34 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
    * recovery tells them. A reply that fails is retried once by recovery, not forever.
    */
   async function announce(attempt: Attempt, workflow: Workflow, issue: JiraIssue, created: boolean): Promise<void> {
-    const { request: { user, replyTo, path }, recovered } = attempt;
-    await history.add(user, { workflow: ref(workflow), title: workflow.title, path, issue: { key: issue.key, url: issue.url }, at: now() })
+    const {
+      request: { user, replyTo, path },
+      recovered,
+    } = attempt;
+    await history
+      .add(user, { workflow: ref(workflow), title: workflow.title, path, issue: { key: issue.key, url: issue.url }, at: now() })
       .catch((error: unknown) => logger.warn({ err: error }, 'could not record the publish in the user history'));
     try {
       await notifier.published(replyTo, { workflow, path, issue, user, created, recovered });
     } catch (error) {
-      logger.warn({ err: error, workflow: qualifiedName(workflow), path, jiraKey: issue.key }, recovered ? 'could not tell the user about a recovered publish; giving up' : 'could not tell the user; recovery will try again');
+      logger.warn(
+        { err: error, workflow: qualifiedName(workflow), path, jiraKey: issue.key },
+        recovered ? 'could not tell the user about a recovered publish; giving up' : 'could not tell the user; recovery will try again',
+      );
       if (!recovered) return;
     }
     await forget(workflow, path);
   }
 
   async function forget(workflow: WorkflowRef, path: string): Promise<void> {
-    await journal.remove(workflow, path)
-      .catch((error: unknown) => logger.warn({ err: error, workflow: qualifiedName(workflow), path }, 'could not clear the journal entry; recovery will find the link and clear it'));
+    await journal
+      .remove(workflow, path)
+      .catch((error: unknown) =>
+        logger.warn(
+          { err: error, workflow: qualifiedName(workflow), path },
+          'could not clear the journal entry; recovery will find the link and clear it',
+        ),
+      );
   }
 
   /** Records the intent (CR, then journal), then creates with the lease confirmed right before sending. */
@@ -175,25 +223,35 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
     const workflow = await workflows.markInFlight(current, intent);
     await journal.put({ state: 'creating', workflow: ref(workflow), path, label, user, issueType: request.issueType, replyTo });
     try {
-      const issue = await rateLimitWaits(replyTo, workflow, path, (callOptions) => jira.createIssue(user, {
-        siteUrl: settings.siteUrl,
-        projectKey: settings.projectKey,
-        issueType,
-        summary: issueSummary(workflow, document.phase),
-        description: issueDescription(document),
-        parentKey: parentKey(workflow),
-        labels: [BOT_LABEL, label],
-      }, { ...callOptions, beforeSend: () => lease.confirm() }));
+      const issue = await rateLimitWaits(replyTo, workflow, path, (callOptions) =>
+        jira.createIssue(
+          user,
+          {
+            siteUrl: settings.siteUrl,
+            projectKey: settings.projectKey,
+            issueType,
+            summary: issueSummary(workflow, document.phase),
+            description: issueDescription(document),
+            parentKey: parentKey(workflow),
+            labels: [BOT_LABEL, label],
+          },
+          { ...callOptions, beforeSend: () => lease.confirm() },
+        ),
+      );
       return { issue, workflow };
     } catch (error) {
       if (isVteamError(error) && error.outcomeUnknown) {
         // The records stay: the next attempt searches before it creates.
-        await journal.put({ state: 'uncertain', workflow: ref(workflow), path, label, user, issueType: request.issueType, replyTo })
-          .catch((e: unknown) => logger.warn({ err: e }, 'could not journal an uncertain create; the record on the workflow stands for it'));
+        await journal
+          .put({ state: 'uncertain', workflow: ref(workflow), path, label, user, issueType: request.issueType, replyTo })
+          .catch((e: unknown) =>
+            logger.warn({ err: e }, 'could not journal an uncertain create; the record on the workflow stands for it'),
+          );
       } else if (isVteamError(error)) {
         // Jira refused: nothing exists, so nothing needs finding later.
-        await Promise.all([journal.remove(workflow, path), workflows.clearInFlight(workflow, path)])
-          .catch((e: unknown) => logger.warn({ err: e }, 'could not clear the records of a refused create; the next publish searches once more'));
+        await Promise.all([journal.remove(workflow, path), workflows.clearInFlight(workflow, path)]).catch((e: unknown) =>
+          logger.warn({ err: e }, 'could not clear the records of a refused create; the next publish searches once more'),
+        );
       }
       // Anything else (a lost lease) leaves the records to whoever holds the lease next.
       throw error;
@@ -205,7 +263,9 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
 
 /** URLs (Slack's response_url) are not written to the cluster; the rest of a reply target is ids. */
 function durableReplyTo(replyTo: ReplyTo): ReplyTo {
-  return Object.fromEntries(Object.entries(replyTo).filter(([, value]) => typeof value !== 'string' || !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)));
+  return Object.fromEntries(
+    Object.entries(replyTo).filter(([, value]) => typeof value !== 'string' || !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)),
+  );
 }
 
 function ref(workflow: WorkflowRef): WorkflowRef {

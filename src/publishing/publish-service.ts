@@ -7,11 +7,17 @@ import { documentId, issueDescription, issueSummary } from './issue-content.ts';
 import { createJournal, journalKey, type JournalEntry } from './journal.ts';
 import { linkedIssueRefusal } from './linked-issue-guard.ts';
 import type {
-  DocumentRow, JiraIssue, JiraSettings, PublishIntent, PublishRequest, ReplyTo, SlackUserRef, Workflow, WorkflowRef,
+  DocumentRow,
+  JiraIssue,
+  JiraSettings,
+  PublishIntent,
+  PublishRequest,
+  ReplyTo,
+  SlackUserRef,
+  Workflow,
+  WorkflowRef,
 } from './model.ts';
-import type {
-  AccountLinks, DocumentSource, JiraGateway, ProjectDirectory, PublishNotifier, WorkflowRepository,
-} from './ports.ts';
+import type { AccountLinks, DocumentSource, JiraGateway, ProjectDirectory, PublishNotifier, WorkflowRepository } from './ports.ts';
 import { createPublishAttempts, type Attempt } from './publish-attempt.ts';
 import { createRateLimitWaits } from './rate-limit-waits.ts';
 import type { DocumentRows } from './document-rows.ts';
@@ -34,7 +40,9 @@ export interface PublishServiceDeps {
   history: PublishHistory;
   metrics?: Pick<Metrics, 'publishes' | 'publishDuration'> | undefined;
   /** Recent failures by cause, for /vteam jira-status. */
-  failures?: { record(failure: { code: string; message: string; at: number; workflow?: string; path?: string; user?: string }): Promise<void> } | undefined;
+  failures?:
+    | { record(failure: { code: string; message: string; at: number; workflow?: string; path?: string; user?: string }): Promise<void> }
+    | undefined;
   logger: Logger;
   options: {
     leaseMs: number;
@@ -43,8 +51,6 @@ export interface PublishServiceDeps {
     searchSettleMs?: number | undefined;
   };
 }
-
-
 
 /**
  * The publishing use case. Knows nothing of Slack or HTTP: requests come in as plain data, results
@@ -60,7 +66,14 @@ export function createPublishService(deps: PublishServiceDeps) {
   const settleMs = options.searchSettleMs ?? 10_000;
   const withRateLimitWaits = createRateLimitWaits({ notifier, logger, maxWaitMs: options.rateLimitMaxWaitMs });
   const attempts = createPublishAttempts({
-    workflows, documents, jira, journal, history, notifier, rateLimitWaits: withRateLimitWaits, logger,
+    workflows,
+    documents,
+    jira,
+    journal,
+    history,
+    notifier,
+    rateLimitWaits: withRateLimitWaits,
+    logger,
     settleMs,
   });
 
@@ -83,8 +96,9 @@ export function createPublishService(deps: PublishServiceDeps) {
     if (bound.length === 0) throw errors.channelNotBound(undefined, channelId);
     // The common case, a CR name, is a GET per bound project rather than a LIST of every workflow.
     if (/^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/.test(argument.trim())) {
-      const found = (await Promise.all(bound.map((namespace) => workflows.get({ namespace, name: argument.trim() }))))
-        .filter((w): w is Workflow => w !== undefined);
+      const found = (await Promise.all(bound.map((namespace) => workflows.get({ namespace, name: argument.trim() })))).filter(
+        (w): w is Workflow => w !== undefined,
+      );
       if (found.length === 1) return found[0]!;
     }
     return resolveWorkflow(argument, await workflows.list(bound));
@@ -125,7 +139,10 @@ export function createPublishService(deps: PublishServiceDeps) {
    * than the lease) stops the attempt before its next side effect; it then starts over once under a
    * new lease, searching before creating. False when another worker holds the lease.
    */
-  async function attemptUnderLease(request: PublishRequest, attempt: (lease: HeldLease) => Omit<Attempt, 'lease'> | Promise<Omit<Attempt, 'lease'> | undefined>): Promise<{ ran: boolean; outcome?: 'linked' | 'absent' }> {
+  async function attemptUnderLease(
+    request: PublishRequest,
+    attempt: (lease: HeldLease) => Omit<Attempt, 'lease'> | Promise<Omit<Attempt, 'lease'> | undefined>,
+  ): Promise<{ ran: boolean; outcome?: 'linked' | 'absent' }> {
     let outcome: 'linked' | 'absent' | undefined;
     const work = async (lease: HeldLease) => {
       const prepared = await attempt(lease);
@@ -135,7 +152,10 @@ export function createPublishService(deps: PublishServiceDeps) {
       return { ran: await underLease(request, work), outcome };
     } catch (error) {
       if (!isLeaseLost(error)) throw error;
-      logger.warn({ workflow: qualifiedName(request.workflow), path: request.path }, 'publish lost its lease; starting over under a new one');
+      logger.warn(
+        { workflow: qualifiedName(request.workflow), path: request.path },
+        'publish lost its lease; starting over under a new one',
+      );
       try {
         return { ran: await underLease(request, work), outcome };
       } catch (again) {
@@ -147,13 +167,20 @@ export function createPublishService(deps: PublishServiceDeps) {
   async function report(replyTo: ReplyTo, error: unknown, context: Record<string, unknown>): Promise<void> {
     const failure: VteamError = toVteamError(error);
     const level = logLevelOf(failure, { alsoErrors: ['KUBERNETES_UNAVAILABLE', 'MCP_UNREACHABLE'] });
-    logger[level]({ ...context, code: failure.code, err: failure.cause ?? (failure.code === 'INTERNAL' ? error : undefined) }, 'publish failed');
-    await deps.failures?.record({
-      code: failure.code, message: failure.userMessage, at: Date.now(),
-      workflow: typeof context.workflow === 'string' ? context.workflow : undefined,
-      path: typeof context.path === 'string' ? context.path : undefined,
-      user: typeof context.user === 'string' ? context.user : undefined,
-    }).catch(() => undefined);
+    logger[level](
+      { ...context, code: failure.code, err: failure.cause ?? (failure.code === 'INTERNAL' ? error : undefined) },
+      'publish failed',
+    );
+    await deps.failures
+      ?.record({
+        code: failure.code,
+        message: failure.userMessage,
+        at: Date.now(),
+        workflow: typeof context.workflow === 'string' ? context.workflow : undefined,
+        path: typeof context.path === 'string' ? context.path : undefined,
+        user: typeof context.user === 'string' ? context.user : undefined,
+      })
+      .catch(() => undefined);
     await notifier.failed(replyTo, failure).catch((e: unknown) => logger.error({ err: e }, 'could not report a failure to the user'));
   }
 
@@ -185,7 +212,11 @@ export function createPublishService(deps: PublishServiceDeps) {
         return;
       }
       const { ran } = await attemptUnderLease(req, async () => ({
-        request: req, settings, entry: await journal.get(workflow, path), recovered: false, createIfMissing: true,
+        request: req,
+        settings,
+        entry: await journal.get(workflow, path),
+        recovered: false,
+        createIfMissing: true,
       }));
       if (!ran) throw errors.publishInProgress(path);
     } catch (error) {
@@ -200,7 +231,10 @@ export function createPublishService(deps: PublishServiceDeps) {
   /** Park the publish and ask the user to (re)connect; `resumeAfterLink` picks it up. */
   async function waitForLink(request: PublishRequest, reason: 'missing' | 'broken'): Promise<void> {
     await pending.save(request);
-    logger.info({ workflow: qualifiedName(request.workflow), path: request.path, user: request.user.userId, reason }, 'publish waits for the user to connect Atlassian');
+    logger.info(
+      { workflow: qualifiedName(request.workflow), path: request.path, user: request.user.userId, reason },
+      'publish waits for the user to connect Atlassian',
+    );
     await notifier.needsLink(request.replyTo, { user: request.user, path: request.path, reason });
   }
 
@@ -212,7 +246,10 @@ export function createPublishService(deps: PublishServiceDeps) {
       await notifier.pendingDropped(waiting.request.replyTo, { path: waiting.request.path, maxAgeMs: pending.maxAgeMs });
       return;
     }
-    logger.info({ workflow: qualifiedName(waiting.request.workflow), path: waiting.request.path }, 'resuming a publish after the user connected');
+    logger.info(
+      { workflow: qualifiedName(waiting.request.workflow), path: waiting.request.path },
+      'resuming a publish after the user connected',
+    );
     await publish(waiting.request);
   }
 
@@ -230,19 +267,28 @@ export function createPublishService(deps: PublishServiceDeps) {
       }
       const refusal = linkedIssueRefusal(link, settings, workflow);
       if (refusal) {
-        logger.warn({ ...context, jiraKey: link.jiraKey.slice(0, 64), projectKey: settings.projectKey }, 'refused to update an issue outside the project\'s Jira project');
+        logger.warn(
+          { ...context, jiraKey: link.jiraKey.slice(0, 64), projectKey: settings.projectKey },
+          "refused to update an issue outside the project's Jira project",
+        );
         throw refusal;
       }
       const linkState = await links.state(request.user);
       if (linkState !== 'linked') throw linkState === 'broken' ? errors.authExpired() : errors.notLinked();
       const ran = await underLease({ ...request, path }, async (lease) => {
         const document = await documents.read(workflow, path);
-        const issue = await withRateLimitWaits(request.replyTo, workflow, path, (callOptions) => jira.updateIssue(request.user, {
-          siteUrl: settings.siteUrl,
-          issueKey: link.jiraKey,
-          summary: issueSummary(workflow, document.phase),
-          description: issueDescription(document),
-        }, { ...callOptions, beforeSend: () => lease.confirm() }));
+        const issue = await withRateLimitWaits(request.replyTo, workflow, path, (callOptions) =>
+          jira.updateIssue(
+            request.user,
+            {
+              siteUrl: settings.siteUrl,
+              issueKey: link.jiraKey,
+              summary: issueSummary(workflow, document.phase),
+              description: issueDescription(document),
+            },
+            { ...callOptions, beforeSend: () => lease.confirm() },
+          ),
+        );
         logger.info({ ...context, jiraKey: issue.key }, 'issue updated');
         await notifier.updated(request.replyTo, { workflow, path, issue, user: request.user });
       });
@@ -272,10 +318,20 @@ export function createPublishService(deps: PublishServiceDeps) {
     // An uncertain create is left to the user's retry until Jira's search has had time to show it.
     if (entry.state === 'uncertain' && Date.now() < entry.updatedAt + settleMs) return;
     const request: PublishRequest = {
-      user: entry.user, channelId: '', workflow: entry.workflow, path: entry.path,
-      issueType: entry.issueType, replyTo: entry.replyTo,
+      user: entry.user,
+      channelId: '',
+      workflow: entry.workflow,
+      path: entry.path,
+      issueType: entry.issueType,
+      replyTo: entry.replyTo,
     };
-    const context = { workflow: qualifiedName(entry.workflow), path: entry.path, user: entry.user.userId, state: entry.state, recovery: true };
+    const context = {
+      workflow: qualifiedName(entry.workflow),
+      path: entry.path,
+      user: entry.user.userId,
+      state: entry.state,
+      recovery: true,
+    };
     try {
       const { outcome } = await attemptUnderLease(request, async () => {
         const fresh = await journal.get(entry.workflow, entry.path);
@@ -307,20 +363,33 @@ export function createPublishService(deps: PublishServiceDeps) {
   async function abandonedIntents(): Promise<{ workflow: Workflow; intent: PublishIntent }[]> {
     const minAgeMs = Math.max(2 * options.leaseMs, settleMs);
     const candidates = (await workflows.withInFlight()).flatMap((workflow) =>
-      (workflow.inFlight ?? []).filter((i) => Date.now() - i.since > minAgeMs).map((intent) => ({ workflow, intent })));
+      (workflow.inFlight ?? []).filter((i) => Date.now() - i.since > minAgeMs).map((intent) => ({ workflow, intent })),
+    );
     // The record names who acts and where to answer; anyone able to edit the workflow could forge it,
     // so it is only acted on when the cluster binds that channel to the workflow's project.
-    const checked = await Promise.all(candidates.map(async (c) => {
-      const channel = c.intent.replyTo.channelId;
-      const bound = typeof channel === 'string' && await projects.isBound(c.workflow.namespace, channel);
-      if (!bound) logger.warn({ workflow: qualifiedName(c.workflow), path: c.intent.path }, 'ignoring an in-flight record whose channel is not bound to the project');
-      return bound ? [c] : [];
-    }));
+    const checked = await Promise.all(
+      candidates.map(async (c) => {
+        const channel = c.intent.replyTo.channelId;
+        const bound = typeof channel === 'string' && (await projects.isBound(c.workflow.namespace, channel));
+        if (!bound)
+          logger.warn(
+            { workflow: qualifiedName(c.workflow), path: c.intent.path },
+            'ignoring an in-flight record whose channel is not bound to the project',
+          );
+        return bound ? [c] : [];
+      }),
+    );
     return checked.flat();
   }
 
   async function recoverIntent(workflow: Workflow, intent: PublishIntent): Promise<void> {
-    const request: PublishRequest = { user: intent.user, channelId: '', workflow: { namespace: workflow.namespace, name: workflow.name }, path: intent.path, replyTo: intent.replyTo };
+    const request: PublishRequest = {
+      user: intent.user,
+      channelId: '',
+      workflow: { namespace: workflow.namespace, name: workflow.name },
+      path: intent.path,
+      replyTo: intent.replyTo,
+    };
     const context = { workflow: qualifiedName(workflow), path: intent.path, user: intent.user.userId, recovery: 'in-flight record' };
     try {
       const { outcome } = await attemptUnderLease(request, async (lease) => {
@@ -358,12 +427,27 @@ function countingNotifier(notifier: PublishNotifier, metrics: PublishServiceDeps
   return {
     ...notifier,
     queued: (r, i) => notifier.queued(r, i),
-    needsLink: (r, i) => { count('needs_link'); return notifier.needsLink(r, i); },
+    needsLink: (r, i) => {
+      count('needs_link');
+      return notifier.needsLink(r, i);
+    },
     pendingDropped: (r, i) => notifier.pendingDropped(r, i),
-    published: (r, e) => { count(e.created ? 'created' : 'found'); return notifier.published(r, e); },
-    alreadyLinked: (r, i) => { count(i.duplicate ? 'duplicate' : 'already_linked'); return notifier.alreadyLinked(r, i); },
-    updated: (r, i) => { count('updated'); return notifier.updated(r, i); },
-    failed: (r, e) => { count(e.code.toLowerCase()); return notifier.failed(r, e); },
+    published: (r, e) => {
+      count(e.created ? 'created' : 'found');
+      return notifier.published(r, e);
+    },
+    alreadyLinked: (r, i) => {
+      count(i.duplicate ? 'duplicate' : 'already_linked');
+      return notifier.alreadyLinked(r, i);
+    },
+    updated: (r, i) => {
+      count('updated');
+      return notifier.updated(r, i);
+    },
+    failed: (r, e) => {
+      count(e.code.toLowerCase());
+      return notifier.failed(r, e);
+    },
   };
 }
 
@@ -371,7 +455,14 @@ function countingNotifier(notifier: PublishNotifier, metrics: PublishServiceDeps
 const MAX_RECOVERY_ATTEMPTS = 120;
 
 /** Failures worth retrying later rather than reporting. */
-const TRANSIENT = new Set(['PUBLISH_INTERRUPTED', 'MCP_UNREACHABLE', 'RATE_LIMITED', 'RATE_BUDGET_EXHAUSTED', 'KUBERNETES_UNAVAILABLE', 'INTERNAL', 'DOCUMENT_SOURCE_FAILED']);
-
+const TRANSIENT = new Set([
+  'PUBLISH_INTERRUPTED',
+  'MCP_UNREACHABLE',
+  'RATE_LIMITED',
+  'RATE_BUDGET_EXHAUSTED',
+  'KUBERNETES_UNAVAILABLE',
+  'INTERNAL',
+  'DOCUMENT_SOURCE_FAILED',
+]);
 
 export type PublishService = ReturnType<typeof createPublishService>;

@@ -6,7 +6,10 @@ import type { JiraCallOptions, PublishNotifier, ReplyTo } from './ports.ts';
 import { qualifiedName } from './resolve-workflow.ts';
 
 export type RateLimitWaits = <T>(
-  replyTo: ReplyTo, workflow: Workflow, path: string, call: (options: JiraCallOptions) => Promise<T>,
+  replyTo: ReplyTo,
+  workflow: Workflow,
+  path: string,
+  call: (options: JiraCallOptions) => Promise<T>,
 ) => Promise<T>;
 
 /**
@@ -30,7 +33,9 @@ export function createRateLimitWaits(deps: {
         if (toldPosition !== undefined && position >= toldPosition) return;
         if (toldPosition !== undefined && position > 1) return;
         toldPosition = position;
-        notifier.queued(replyTo, { workflow, path, position, retryAfterMs: etaMs }).catch((e: unknown) => logger.warn({ err: e }, 'could not tell the user they are queued'));
+        notifier
+          .queued(replyTo, { workflow, path, position, retryAfterMs: etaMs })
+          .catch((e: unknown) => logger.warn({ err: e }, 'could not tell the user they are queued'));
       },
     };
     for (;;) {
@@ -42,7 +47,9 @@ export function createRateLimitWaits(deps: {
         if (waited + retryAfterMs > maxWaitMs) throw error;
         waited += retryAfterMs;
         logger.info({ workflow: qualifiedName(workflow), path, retryAfterMs }, 'rate limited by Jira; waiting');
-        await notifier.queued(replyTo, { workflow, path, retryAfterMs }).catch((e: unknown) => logger.warn({ err: e }, 'could not tell the user they are queued'));
+        await notifier
+          .queued(replyTo, { workflow, path, retryAfterMs })
+          .catch((e: unknown) => logger.warn({ err: e }, 'could not tell the user they are queued'));
         await wait(retryAfterMs);
       }
     }

@@ -67,7 +67,9 @@ export function encodePublishNowValue(value: DocumentActionValue): string | unde
 }
 
 /** Which overflow choice was made, for which document; undefined for anything we could not have produced. */
-export function decodeOverflowChoice(raw: string | undefined): { choice: 'publish-as' | 'publish-now'; value: DocumentActionValue } | undefined {
+export function decodeOverflowChoice(
+  raw: string | undefined,
+): { choice: 'publish-as' | 'publish-now'; value: DocumentActionValue } | undefined {
   if (raw?.startsWith(PUBLISH_NOW_PREFIX)) {
     const value = decodePublishAsValue(OVERFLOW_PREFIX + raw.slice(PUBLISH_NOW_PREFIX.length));
     return value && { choice: 'publish-now', value };
@@ -115,15 +117,26 @@ const PRIVATE_METADATA_MAX = 3000;
 const publishAsMetadataSchema = z.object({
   namespace: NAMESPACE,
   name: WORKFLOW_NAME,
-  path: z.string().min(1).max(1024).refine((p) => !hasControlCharacters(p)),
+  path: z
+    .string()
+    .min(1)
+    .max(1024)
+    .refine((p) => !hasControlCharacters(p)),
   channelId: z.string().regex(/^[CDG][A-Z0-9]{2,}$/),
-  responseUrl: z.string().max(2000).regex(/^https?:\/\/[^\s]+$/).optional(),
+  responseUrl: z
+    .string()
+    .max(2000)
+    .regex(/^https?:\/\/[^\s]+$/)
+    .optional(),
   sourceEphemeral: z.boolean().optional(),
 });
 
 export function encodePublishAsMetadata(metadata: PublishAsMetadata): string {
   const full = JSON.stringify({
-    namespace: metadata.namespace, name: metadata.name, path: metadata.path, channelId: metadata.channelId,
+    namespace: metadata.namespace,
+    name: metadata.name,
+    path: metadata.path,
+    channelId: metadata.channelId,
     ...(metadata.responseUrl ? { responseUrl: metadata.responseUrl } : {}),
     ...(metadata.sourceEphemeral ? { sourceEphemeral: true } : {}),
   });

@@ -38,8 +38,14 @@ export function createBoltApp(config: Config, logger: Logger, routes: AppRoute[]
     // installerOptions.clientOptions. Its automatic reconnect is off: the supervisor reconnects, so
     // each apps.connections.open call retries briefly and the supervisor's backoff takes over after.
     const receiver = new SocketModeReceiver({
-      appToken: config.slack.appToken ?? '', customRoutes, logger: boltLog, autoReconnectEnabled: false,
-      installerOptions: { port: config.http.port, clientOptions: { ...apiUrl, retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 4_000 } } },
+      appToken: config.slack.appToken ?? '',
+      customRoutes,
+      logger: boltLog,
+      autoReconnectEnabled: false,
+      installerOptions: {
+        port: config.http.port,
+        clientOptions: { ...apiUrl, retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 4_000 } },
+      },
     });
     const slackConnected = trackSocketModeConnection(receiver.client);
     return { app: new App({ ...common, receiver }), slackConnected, socketClient: receiver.client };

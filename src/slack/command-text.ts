@@ -25,7 +25,9 @@ export function parseVteamCommand(text: string): VteamCommand {
   try {
     parsed = parseArgs({ args: rest, options: { type: { type: 'string', short: 't' } }, allowPositionals: true, strict: true });
   } catch (error) {
-    throw errors.badRequest(`${(error as Error).message.split('\n')[0]}; usage: \`/vteam publish <workflow> [<path>] [--type <IssueType>]\`.`);
+    throw errors.badRequest(
+      `${(error as Error).message.split('\n')[0]}; usage: \`/vteam publish <workflow> [<path>] [--type <IssueType>]\`.`,
+    );
   }
   // An empty quoted word ("" or a lone curly quote) names nothing.
   const positionals = parsed.positionals.map((word) => word.trim()).filter((word) => word !== '');

@@ -17,7 +17,11 @@ export function asSlackReplyTo(replyTo: ReplyTo): SlackReplyTo {
   return replyTo as SlackReplyTo;
 }
 
-export function replyToOf(user: SlackUserRef, channelId: string, extra: { responseUrl?: string | undefined; sourceEphemeral?: boolean | undefined } = {}): SlackReplyTo {
+export function replyToOf(
+  user: SlackUserRef,
+  channelId: string,
+  extra: { responseUrl?: string | undefined; sourceEphemeral?: boolean | undefined } = {},
+): SlackReplyTo {
   return {
     teamId: user.teamId,
     enterpriseId: user.enterpriseId,

@@ -10,11 +10,15 @@ export interface ConnectionEvents {
 
 export function trackSocketModeConnection(client: ConnectionEvents): () => boolean {
   let connected = false;
-  client.on('connected', () => { connected = true; });
+  client.on('connected', () => {
+    connected = true;
+  });
   // 'close' is the socket itself going away: the client waits before 'reconnecting', and without it
   // readiness would still say connected during that pause.
   for (const event of ['close', 'connecting', 'reconnecting', 'disconnecting', 'disconnected']) {
-    client.on(event, () => { connected = false; });
+    client.on(event, () => {
+      connected = false;
+    });
   }
   return () => connected;
 }

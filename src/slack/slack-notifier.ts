@@ -8,7 +8,13 @@ import type { DocumentRow } from '../publishing/model.ts';
 import { connectPrompt } from './blocks/account.ts';
 import { alreadyLinkedMessage, documentPicker } from './blocks/documents.ts';
 import {
-  errorMessage, linkPendingMessage, pendingDroppedMessage, publishedReply, queuedMessage, threadFallbackMessage, updatedReply,
+  errorMessage,
+  linkPendingMessage,
+  pendingDroppedMessage,
+  publishedReply,
+  queuedMessage,
+  threadFallbackMessage,
+  updatedReply,
 } from './blocks/replies.ts';
 import { clip } from './blocks/text.ts';
 import { asSlackReplyTo, isSlackResponseUrl, type SlackReplyTo } from './reply-target.ts';
@@ -39,7 +45,10 @@ export function createSlackNotifier(deps: {
   vteamUrl?: string | undefined;
   /** SLACK_API_URL, whose origin may also serve response_url (Slack-compatible gateways, tests). */
   slackApiUrl?: string | undefined;
-}): PublishNotifier & { ephemeral(replyTo: ReplyTo, message: Message): Promise<void>; direct(userId: string, message: Message): Promise<void> } {
+}): PublishNotifier & {
+  ephemeral(replyTo: ReplyTo, message: Message): Promise<void>;
+  direct(userId: string, message: Message): Promise<void>;
+} {
   const { client, threads, logger } = deps;
   const doFetch = deps.fetch ?? fetch;
 

@@ -28,8 +28,16 @@ export interface SocketSupervisor {
 
 /** Slack's answers to apps.connections.open that mean the app token itself is refused. */
 const REFUSED_TOKEN = new Set([
-  'not_authed', 'invalid_auth', 'token_revoked', 'token_expired', 'account_inactive',
-  'not_allowed_token_type', 'missing_scope', 'no_permission', 'user_removed_from_team', 'team_disabled',
+  'not_authed',
+  'invalid_auth',
+  'token_revoked',
+  'token_expired',
+  'account_inactive',
+  'not_allowed_token_type',
+  'missing_scope',
+  'no_permission',
+  'user_removed_from_team',
+  'team_disabled',
 ]);
 
 /** The Slack error code of a Web API platform error (`{ data: { error } }`), if that is what it is. */
@@ -56,12 +64,13 @@ export function superviseSocketMode(client: SocketModeConnector, options: Socket
   let failures = 0;
   let timer: NodeJS.Timeout | undefined;
 
-  const delayMs = () => failures === 0 ? 0 : Math.min(backoff.maxMs, backoff.initialMs * 2 ** (failures - 1)) * (0.5 + Math.random() / 2);
+  const delayMs = () => (failures === 0 ? 0 : Math.min(backoff.maxMs, backoff.initialMs * 2 ** (failures - 1)) * (0.5 + Math.random() / 2));
 
   const schedule = () => {
     if (stopped || connecting || timer !== undefined) return;
     const wait = delayMs();
-    if (failures > 0) logger.warn({ attempt: failures + 1, retryInMs: Math.round(wait) }, 'Socket Mode: reconnecting to Slack after a failure');
+    if (failures > 0)
+      logger.warn({ attempt: failures + 1, retryInMs: Math.round(wait) }, 'Socket Mode: reconnecting to Slack after a failure');
     timer = setTimeout(() => {
       timer = undefined;
       // connect() handles Slack's failures itself; this catches a throwing onFatal or logger.

@@ -27,28 +27,33 @@ export async function probeKubernetes(kube: KubeProbeClients, signal: AbortSigna
 
 /** Cluster-wide (no namespace): the bot watches every managed project. */
 async function selfReview(kube: KubeProbeClients, options: ConfigurationOptions, verb: string, resource: string): Promise<boolean> {
-  const review = await kube.authorization.createSelfSubjectAccessReview({
-    body: {
-      apiVersion: 'authorization.k8s.io/v1',
-      kind: 'SelfSubjectAccessReview',
-      spec: { resourceAttributes: { group: VTEAM_GROUP, resource, verb } },
+  const review = await kube.authorization.createSelfSubjectAccessReview(
+    {
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: { resourceAttributes: { group: VTEAM_GROUP, resource, verb } },
+      },
     },
-  }, options);
+    options,
+  );
   return review.status?.allowed === true;
 }
 
 /** Per-call options that abort the request when the probe's deadline passes. */
 function abortable(signal: AbortSignal): ConfigurationOptions {
   return {
-    middleware: [{
-      pre(context: RequestContext): Observable<RequestContext> {
-        context.setSignal(signal);
-        return new Observable(Promise.resolve(context));
+    middleware: [
+      {
+        pre(context: RequestContext): Observable<RequestContext> {
+          context.setSignal(signal);
+          return new Observable(Promise.resolve(context));
+        },
+        post(context: ResponseContext): Observable<ResponseContext> {
+          return new Observable(Promise.resolve(context));
+        },
       },
-      post(context: ResponseContext): Observable<ResponseContext> {
-        return new Observable(Promise.resolve(context));
-      },
-    }],
+    ],
     middlewareMergeStrategy: 'append',
   };
 }

@@ -65,7 +65,9 @@ export async function probeMcpAsUser(options: McpProbeOptions, credential: Atlas
     };
   } finally {
     // Ending the session must not hold the reply: done in the background, bounded.
-    endSession(client, transport, options.logger).catch((error: unknown) => options.logger?.debug({ err: error }, 'status probe: could not end the MCP session'));
+    endSession(client, transport, options.logger).catch((error: unknown) =>
+      options.logger?.debug({ err: error }, 'status probe: could not end the MCP session'),
+    );
   }
 }
 
@@ -73,8 +75,14 @@ export async function probeMcpAsUser(options: McpProbeOptions, credential: Atlas
 export async function probeMcpUnauthenticated(options: McpProbeOptions, signal: AbortSignal, note?: string): Promise<McpStatus> {
   const baseFetch = options.fetch ?? fetch;
   const body = JSON.stringify({
-    jsonrpc: '2.0', id: 0, method: 'initialize',
-    params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: options.clientName ?? 'vteam-slack-status', version: options.clientVersion ?? '1' } },
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: {
+      protocolVersion: LATEST_PROTOCOL_VERSION,
+      capabilities: {},
+      clientInfo: { name: options.clientName ?? 'vteam-slack-status', version: options.clientVersion ?? '1' },
+    },
   });
   const started = performance.now();
   const response = await baseFetch(options.mcpUrl, {
@@ -87,7 +95,10 @@ export async function probeMcpUnauthenticated(options: McpProbeOptions, signal: 
   await response.body?.cancel().catch(() => undefined);
   const challenge = response.headers.get('www-authenticate');
   const sessionId = response.headers.get('mcp-session-id');
-  if (sessionId !== null) void baseFetch(options.mcpUrl, { method: 'DELETE', headers: { 'mcp-session-id': sessionId }, signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+  if (sessionId !== null)
+    void baseFetch(options.mcpUrl, { method: 'DELETE', headers: { 'mcp-session-id': sessionId }, signal: AbortSignal.timeout(2000) }).catch(
+      () => undefined,
+    );
   return {
     url: options.mcpUrl,
     mode: 'unauthenticated',
@@ -105,7 +116,13 @@ async function listTools(client: Client, signal: AbortSignal): Promise<ToolDescr
   let cursor: string | undefined;
   for (let page = 0; page < 10; page += 1) {
     const result = await client.listTools(cursor === undefined ? {} : { cursor }, { signal });
-    tools.push(...result.tools.map((tool) => ({ name: tool.name, inputSchema: tool.inputSchema as ToolDescription['inputSchema'], outputSchema: tool.outputSchema })));
+    tools.push(
+      ...result.tools.map((tool) => ({
+        name: tool.name,
+        inputSchema: tool.inputSchema as ToolDescription['inputSchema'],
+        outputSchema: tool.outputSchema,
+      })),
+    );
     cursor = result.nextCursor;
     if (cursor === undefined) break;
   }

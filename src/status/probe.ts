@@ -6,12 +6,14 @@
 import { isVteamError } from '../errors.ts';
 
 export type ProbeResult<T> =
-  | { state: 'done'; value: T; ms: number }
-  | { state: 'timed-out'; afterMs: number }
-  | { state: 'failed'; reason: string; ms: number };
+  { state: 'done'; value: T; ms: number } | { state: 'timed-out'; afterMs: number } | { state: 'failed'; reason: string; ms: number };
 
 /** Runs `probe` until `deadline` (epoch ms); never throws. */
-export async function runProbe<T>(deadline: number, probe: (signal: AbortSignal) => Promise<T>, now: () => number = Date.now): Promise<ProbeResult<T>> {
+export async function runProbe<T>(
+  deadline: number,
+  probe: (signal: AbortSignal) => Promise<T>,
+  now: () => number = Date.now,
+): Promise<ProbeResult<T>> {
   const started = now();
   const budget = Math.max(0, deadline - started);
   const controller = new AbortController();
@@ -78,6 +80,9 @@ const TOKEN_LIKE = [
 /** Clips a message to one short line and replaces token-like fragments. */
 export function scrub(message: string, max = 160): string {
   let text = message.replace(/\s+/g, ' ').trim();
-  for (const pattern of TOKEN_LIKE) text = text.replace(pattern, (match, prefix: unknown) => (typeof prefix === 'string' && prefix.startsWith('://') ? '://***@' : '[redacted]'));
+  for (const pattern of TOKEN_LIKE)
+    text = text.replace(pattern, (match, prefix: unknown) =>
+      typeof prefix === 'string' && prefix.startsWith('://') ? '://***@' : '[redacted]',
+    );
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

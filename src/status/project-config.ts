@@ -11,7 +11,8 @@ const PARALLEL = 8;
 
 /** What is wrong with one project's Jira settings; undefined when they look usable. Pure. */
 export function settingsProblem(settings: JiraSettings | undefined, secretName: string): string | undefined {
-  if (settings === undefined) return `no Jira settings: set JIRA_URL and JIRA_PROJECT in the Secret \`${secretName}\` (or run \`/vteam jira-config\`)`;
+  if (settings === undefined)
+    return `no Jira settings: set JIRA_URL and JIRA_PROJECT in the Secret \`${secretName}\` (or run \`/vteam jira-config\`)`;
   let url: URL;
   try {
     url = new URL(settings.siteUrl);
@@ -24,7 +25,10 @@ export function settingsProblem(settings: JiraSettings | undefined, secretName: 
   return undefined;
 }
 
-export async function findProjectProblems(projects: Pick<ProjectDirectory, 'bindings' | 'jiraSettings'>, signal?: AbortSignal): Promise<ProjectProblem[]> {
+export async function findProjectProblems(
+  projects: Pick<ProjectDirectory, 'bindings' | 'jiraSettings'>,
+  signal?: AbortSignal,
+): Promise<ProjectProblem[]> {
   const bindings = await projects.bindings();
   const problems: (ProjectProblem | undefined)[] = new Array(bindings.length);
   let next = 0;

@@ -79,8 +79,10 @@ export interface StatusReport {
   store: ProbeResult<StoreStatus>;
   failures: ProbeResult<PublishFailure[]>;
   /** Present only for administrators. */
-  admin?: {
-    projects: ProbeResult<ProjectProblem[]>;
-    channels: ProbeResult<ChannelProblem[]>;
-  } | undefined;
+  admin?:
+    | {
+        projects: ProbeResult<ProjectProblem[]>;
+        channels: ProbeResult<ChannelProblem[]>;
+      }
+    | undefined;
 }

@@ -66,9 +66,7 @@ export function createStatusService(options: StatusServiceOptions): StatusServic
       note = isVteamError(error, 'AUTH_EXPIRED') ? 'your Atlassian link needs reconnecting' : 'your Atlassian token could not be refreshed';
     }
     if (signal.aborted) throw signal.reason;
-    return credential === undefined
-      ? probeMcpUnauthenticated(mcpOptions, signal, note)
-      : probeMcpAsUser(mcpOptions, credential, signal);
+    return credential === undefined ? probeMcpUnauthenticated(mcpOptions, signal, note) : probeMcpAsUser(mcpOptions, credential, signal);
   }
 
   function linkStatus(link: AtlassianLink | undefined): LinkStatus {
@@ -89,7 +87,11 @@ export function createStatusService(options: StatusServiceOptions): StatusServic
     if (limits === undefined) return { sites: [], note: 'no rate limiter is configured' };
     const link = await linkPromise;
     const sites = [...new Set((link?.sites ?? []).map((site) => site.url))].slice(0, 5);
-    if (sites.length === 0) return { sites: [], note: link === undefined ? 'connect your Atlassian account to see your site\'s budget' : 'your Atlassian link names no site' };
+    if (sites.length === 0)
+      return {
+        sites: [],
+        note: link === undefined ? "connect your Atlassian account to see your site's budget" : 'your Atlassian link names no site',
+      };
     return { sites: await Promise.all(sites.map((site) => limits.status(site))) };
   }
 
@@ -116,7 +118,9 @@ export function createStatusService(options: StatusServiceOptions): StatusServic
       let adminTimer: NodeJS.Timeout | undefined;
       const adminAllowed = Promise.race([
         Promise.resolve(isAdmin).catch(() => false),
-        new Promise<false>((resolve) => { adminTimer = setTimeout(() => resolve(false), Math.max(0, deadline - now())); }),
+        new Promise<false>((resolve) => {
+          adminTimer = setTimeout(() => resolve(false), Math.max(0, deadline - now()));
+        }),
       ]).finally(() => clearTimeout(adminTimer));
 
       const admin = (async () => {
@@ -143,9 +147,17 @@ export function createStatusService(options: StatusServiceOptions): StatusServic
         admin,
       ]);
       const report: StatusReport = { generatedAt, timeoutMs, mcp, link, limits, kubernetes, store, failures, admin: adminSections };
-      options.logger?.debug({
-        mcp: mcp.state, link: link.state, limits: limits.state, kubernetes: kubernetes.state, store: store.state, admin: adminSections !== undefined,
-      }, 'jira-status report built');
+      options.logger?.debug(
+        {
+          mcp: mcp.state,
+          link: link.state,
+          limits: limits.state,
+          kubernetes: kubernetes.state,
+          store: store.state,
+          admin: adminSections !== undefined,
+        },
+        'jira-status report built',
+      );
       return report;
     },
   };

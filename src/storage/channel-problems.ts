@@ -13,7 +13,14 @@ const PREFIX = 'channel-problem:';
 const TTL_MS = 24 * 3600 * 1000;
 
 /** Slack errors that retrying cannot fix. */
-export const UNPOSTABLE = new Set(['not_in_channel', 'is_archived', 'channel_not_found', 'restricted_action', 'restricted_action_read_only_channel', 'ekm_access_denied']);
+export const UNPOSTABLE = new Set([
+  'not_in_channel',
+  'is_archived',
+  'channel_not_found',
+  'restricted_action',
+  'restricted_action_read_only_channel',
+  'ekm_access_denied',
+]);
 
 export function createChannelProblems(store: KeyValueStore) {
   return {

@@ -75,17 +75,20 @@ export function createLockService(store: KeyValueStore, options: LockServiceOpti
     };
 
     let renewing: Promise<unknown> = Promise.resolve();
-    const timer = setInterval(() => {
-      renewing = lock.renew().then(
-        (stillHeld) => {
-          if (!stillHeld && !lost) {
-            lost = true;
-            logger?.warn({ lock: name }, 'Lock lease lost while work was running');
-          }
-        },
-        (error: unknown) => logger?.warn({ lock: name, err: error }, 'Could not renew lock lease; will retry'),
-      );
-    }, Math.max(1, Math.floor(ttlMs / 3)));
+    const timer = setInterval(
+      () => {
+        renewing = lock.renew().then(
+          (stillHeld) => {
+            if (!stillHeld && !lost) {
+              lost = true;
+              logger?.warn({ lock: name }, 'Lock lease lost while work was running');
+            }
+          },
+          (error: unknown) => logger?.warn({ lock: name, err: error }, 'Could not renew lock lease; will retry'),
+        );
+      },
+      Math.max(1, Math.floor(ttlMs / 3)),
+    );
     timer.unref();
 
     try {

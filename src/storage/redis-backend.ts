@@ -115,7 +115,12 @@ export async function openRedisBackend(options: RedisBackendOptions): Promise<St
     compareAndSwap: async (key, expected, nextRaw, ttlMs) => {
       const reply = await client.eval(COMPARE_AND_SWAP, {
         keys: [key],
-        arguments: [encodeValue(expected), nextRaw === undefined ? 'delete' : 'set', nextRaw ?? '', ttlMs === undefined ? '' : String(ttlMs)],
+        arguments: [
+          encodeValue(expected),
+          nextRaw === undefined ? 'delete' : 'set',
+          nextRaw ?? '',
+          ttlMs === undefined ? '' : String(ttlMs),
+        ],
       });
       return reply === 1;
     },
@@ -142,7 +147,9 @@ export async function openRedisBackend(options: RedisBackendOptions): Promise<St
         return;
       }
       let timer: NodeJS.Timeout | undefined;
-      const gaveUp = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), 3000); });
+      const gaveUp = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), 3000);
+      });
       const outcome = await Promise.race([client.close().then(() => 'closed' as const), gaveUp]);
       clearTimeout(timer);
       if (outcome === 'timeout' && client.isOpen) client.destroy();

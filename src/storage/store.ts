@@ -64,7 +64,9 @@ function keyValueStore(backend: StoreBackend, namespace: string): KeyValueStore 
     setIfAbsent: async <T>(key: string, value: T, ttlMs?: number) =>
       bounded('setIfAbsent', () => backend.insertIfAbsent(physical(key), encodeValue(value), ttlOrUndefined(ttlMs))),
     compareAndSwap: async <T>(key: string, expected: T, next: T | undefined, ttlMs?: number) =>
-      bounded('compareAndSwap', () => backend.compareAndSwap(physical(key), expected, next === undefined ? undefined : encodeValue(next), ttlOrUndefined(ttlMs))),
+      bounded('compareAndSwap', () =>
+        backend.compareAndSwap(physical(key), expected, next === undefined ? undefined : encodeValue(next), ttlOrUndefined(ttlMs)),
+      ),
     increment: async (key, by, ttlMs) => {
       if (!Number.isSafeInteger(by)) throw new RangeError(`increment needs an integer, got ${by}`);
       return bounded('increment', () => backend.increment(physical(key), by, ttlOrUndefined(ttlMs)));

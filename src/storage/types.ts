@@ -53,7 +53,11 @@ export interface LockService {
   /** Try once; undefined when someone else holds it. */
   tryAcquire(name: string, ttlMs: number): Promise<Lock | undefined>;
   /** Hold the lock for the duration of `work`, renewing it in the background. */
-  withLock<T>(name: string, ttlMs: number, work: (lease: HeldLease) => Promise<T>): Promise<{ acquired: true; value: T } | { acquired: false }>;
+  withLock<T>(
+    name: string,
+    ttlMs: number,
+    work: (lease: HeldLease) => Promise<T>,
+  ): Promise<{ acquired: true; value: T } | { acquired: false }>;
 }
 
 /** A user's Atlassian link as stored (encrypted at rest by TokenStore). */

@@ -28,17 +28,26 @@ export function createAccessReviewer(kube: Clients): AccessReviewer {
   return {
     async mayEditProjectSettings(identity, namespace) {
       try {
-        const review = await authorization.createSubjectAccessReview({
-          body: {
-            apiVersion: 'authorization.k8s.io/v1',
-            kind: 'SubjectAccessReview',
-            spec: {
-              user: identity.user,
-              groups: identity.groups,
-              resourceAttributes: { namespace, verb: 'patch', group: VTEAM_GROUP, resource: PROJECT_SETTINGS, name: PROJECT_SETTINGS_NAME },
+        const review = await authorization.createSubjectAccessReview(
+          {
+            body: {
+              apiVersion: 'authorization.k8s.io/v1',
+              kind: 'SubjectAccessReview',
+              spec: {
+                user: identity.user,
+                groups: identity.groups,
+                resourceAttributes: {
+                  namespace,
+                  verb: 'patch',
+                  group: VTEAM_GROUP,
+                  resource: PROJECT_SETTINGS,
+                  name: PROJECT_SETTINGS_NAME,
+                },
+              },
             },
           },
-        }, callOptions);
+          callOptions,
+        );
         return review.status?.allowed === true && review.status.denied !== true;
       } catch (error) {
         throw toKubeError(error);

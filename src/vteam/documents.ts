@@ -111,7 +111,9 @@ export function createDocumentSource(options: DocumentSourceOptions): DocumentSo
       return decodeText(await readCapped(response, maxBytes));
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
-        throw errors.badRequest(`\`${path}\` is larger than ${Math.round(maxBytes / 1024)} KiB, too large to publish as a Jira issue description.`);
+        throw errors.badRequest(
+          `\`${path}\` is larger than ${Math.round(maxBytes / 1024)} KiB, too large to publish as a Jira issue description.`,
+        );
       }
       if (error instanceof NotTextError) throw errors.notMarkdown(path);
       throw errors.documentSourceFailed(workflow.name, error);
@@ -122,10 +124,14 @@ export function createDocumentSource(options: DocumentSourceOptions): DocumentSo
 
   async function github(workflow: Workflow & { umbrellaRepo: NonNullable<Workflow['umbrellaRepo']> }) {
     const location = parseRepoUrl(workflow.umbrellaRepo.url);
-    if (!location) throw errors.documentSourceFailed(workflow.name, new Error('the umbrella repository URL is not a GitHub repository URL'));
+    if (!location)
+      throw errors.documentSourceFailed(workflow.name, new Error('the umbrella repository URL is not a GitHub repository URL'));
     const base = trustedApiBase(location, options.githubApiUrl, allowedHosts);
     if (base === undefined) {
-      logger?.warn({ workflow: `${workflow.namespace}/${workflow.name}`, host: location.host }, 'repository host not allowed: no request sent');
+      logger?.warn(
+        { workflow: `${workflow.namespace}/${workflow.name}`, host: location.host },
+        'repository host not allowed: no request sent',
+      );
       throw errors.repoHostNotAllowed(workflow.name, location.host);
     }
     const token = (await options.projects.gitToken(workflow.namespace)) ?? options.githubToken;
@@ -153,17 +159,24 @@ export function createDocumentSource(options: DocumentSourceOptions): DocumentSo
 
   async function listFromGitHub(workflow: Workflow, repo: Awaited<ReturnType<typeof github>>, branch: string): Promise<WorkflowDocument[]> {
     const ref = encodeURIComponent(branch);
-    const tree = treeSchema.parse(await githubJson(`${repo.api}/git/trees/${ref}?recursive=1`, repo.headers('application/vnd.github+json')).catch(async (error: unknown) => {
-      // GitHub answers 404 both for a branch not pushed yet and for a repository the token cannot see.
-      if (error instanceof HttpStatusError && error.status === 404 && await repositoryReadable(repo)) throw errors.branchNotPushed(workflow.name, branch);
-      throw error;
-    }));
+    const tree = treeSchema.parse(
+      await githubJson(`${repo.api}/git/trees/${ref}?recursive=1`, repo.headers('application/vnd.github+json')).catch(
+        async (error: unknown) => {
+          // GitHub answers 404 both for a branch not pushed yet and for a repository the token cannot see.
+          if (error instanceof HttpStatusError && error.status === 404 && (await repositoryReadable(repo)))
+            throw errors.branchNotPushed(workflow.name, branch);
+          throw error;
+        },
+      ),
+    );
     if (!tree.truncated) return documentsIn(tree.tree.map((e) => ({ path: e.path, isDir: e.type === 'tree' })));
     // Very large repositories get a truncated tree; the contents API lists just the folders we need.
     logger?.info({ workflow: workflow.name }, 'repository tree truncated; listing specs/ through the contents API');
     const listDir = async (dir: string): Promise<ListingEntry[]> => {
       try {
-        const items = contentsDirectorySchema.parse(await githubJson(`${repo.api}/contents/${encodePath(dir)}?ref=${ref}`, repo.headers('application/vnd.github+json')));
+        const items = contentsDirectorySchema.parse(
+          await githubJson(`${repo.api}/contents/${encodePath(dir)}?ref=${ref}`, repo.headers('application/vnd.github+json')),
+        );
         return items.map((i) => ({ path: i.path, isDir: i.type === 'dir' }));
       } catch (error) {
         if (error instanceof HttpStatusError && error.status === 404) return [];
@@ -171,11 +184,19 @@ export function createDocumentSource(options: DocumentSourceOptions): DocumentSo
       }
     };
     const specs = await listDir('specs');
-    const first = specs.filter((e) => e.isDir).map((e) => e.path).sort()[0];
+    const first = specs
+      .filter((e) => e.isDir)
+      .map((e) => e.path)
+      .sort()[0];
     return documentsIn([...specs, ...(first ? await listDir(first) : [])]);
   }
 
-  async function readFromGitHub(workflow: Workflow, repo: Awaited<ReturnType<typeof github>>, branch: string, path: string): Promise<DocumentContent> {
+  async function readFromGitHub(
+    workflow: Workflow,
+    repo: Awaited<ReturnType<typeof github>>,
+    branch: string,
+    path: string,
+  ): Promise<DocumentContent> {
     const url = `${repo.api}/contents/${encodePath(path)}?ref=${encodeURIComponent(branch)}`;
     const response = await get(url, repo.headers('application/vnd.github.v3.raw'));
     await failUnlessOk(response, 'GitHub', () => errors.documentNotFound(path, workflow.name));
@@ -215,7 +236,10 @@ export function createDocumentSource(options: DocumentSourceOptions): DocumentSo
         .map((item) => ({ path: `${dir}/${item.name}`, isDir: item.isDir }));
     };
     const specs = await listDir('specs');
-    const first = specs.filter((e) => e.isDir).map((e) => e.path).sort()[0];
+    const first = specs
+      .filter((e) => e.isDir)
+      .map((e) => e.path)
+      .sort()[0];
     return documentsIn([...specs, ...(first ? await listDir(first) : [])]);
   }
 
@@ -229,10 +253,15 @@ export function createDocumentSource(options: DocumentSourceOptions): DocumentSo
   }
 
   /** Runs against the right layout and maps failures onto the error catalogue. */
-  async function route<T>(workflow: Workflow, fromGitHub: (repo: Awaited<ReturnType<typeof github>>, branch: string) => Promise<T>, fromContentService: () => Promise<T>): Promise<T> {
+  async function route<T>(
+    workflow: Workflow,
+    fromGitHub: (repo: Awaited<ReturnType<typeof github>>, branch: string) => Promise<T>,
+    fromContentService: () => Promise<T>,
+  ): Promise<T> {
     const branch = workflow.branchName?.trim();
     try {
-      if (workflow.umbrellaRepo && branch) return await fromGitHub(await github({ ...workflow, umbrellaRepo: workflow.umbrellaRepo }), branch);
+      if (workflow.umbrellaRepo && branch)
+        return await fromGitHub(await github({ ...workflow, umbrellaRepo: workflow.umbrellaRepo }), branch);
       try {
         return await fromContentService();
       } catch (error) {
@@ -251,13 +280,21 @@ export function createDocumentSource(options: DocumentSourceOptions): DocumentSo
 
   return {
     list(workflow) {
-      return route(workflow, (repo, branch) => listFromGitHub(workflow, repo, branch), () => listFromContentService(workflow));
+      return route(
+        workflow,
+        (repo, branch) => listFromGitHub(workflow, repo, branch),
+        () => listFromContentService(workflow),
+      );
     },
     async read(workflow, rawPath) {
       // Validated by the caller already; normalising again keeps this adapter safe on its own.
       const path = normalizeWorkspacePath(rawPath);
       if (!/\.md$/i.test(path)) throw errors.notMarkdown(path);
-      return route(workflow, (repo, branch) => readFromGitHub(workflow, repo, branch, path), () => readFromContentService(workflow, path));
+      return route(
+        workflow,
+        (repo, branch) => readFromGitHub(workflow, repo, branch, path),
+        () => readFromContentService(workflow, path),
+      );
     },
   };
 }
@@ -273,4 +310,3 @@ function redactQuery(url: string): string {
   const index = url.indexOf('?');
   return index < 0 ? url : url.slice(0, index);
 }
-

@@ -88,7 +88,9 @@ export function createInformer<T>(options: InformerOptions<T>): Informer<T> {
   let loop: Promise<void> | undefined;
   let wake = new AbortController();
   let resolveSynced: () => void = () => {};
-  const syncedPromise = new Promise<void>((resolve) => { resolveSynced = resolve; });
+  const syncedPromise = new Promise<void>((resolve) => {
+    resolveSynced = resolve;
+  });
 
   const emit = (event: InformerEvent<T>) => {
     try {
@@ -190,7 +192,8 @@ export function createInformer<T>(options: InformerOptions<T>): Informer<T> {
     return new Promise<SessionEnd>((resolve) => {
       const done = (error: unknown) => {
         controller = undefined;
-        if (expired || kubeStatusCode(error) === 410 || (error as { statusCode?: unknown } | null)?.statusCode === 410) return resolve({ reason: 'expired', events });
+        if (expired || kubeStatusCode(error) === 410 || (error as { statusCode?: unknown } | null)?.statusCode === 410)
+          return resolve({ reason: 'expired', events });
         if (error && (error as { name?: unknown }).name === 'TimeoutError') return resolve({ reason: 'timeout', events });
         if (error || errorEvent) return resolve({ reason: 'error', error: error ?? errorEvent, events });
         resolve({ reason: 'closed', events });
@@ -198,21 +201,31 @@ export function createInformer<T>(options: InformerOptions<T>): Informer<T> {
       const onLine = (type: string, object: unknown) => {
         if (type === 'ERROR') {
           if (isRecord(object) && object.code === 410) expired = true;
-          else errorEvent = new Error(`${resource}: watch error event: ${isRecord(object) ? String(object.message ?? object.reason ?? '') : ''}`);
+          else
+            errorEvent = new Error(
+              `${resource}: watch error event: ${isRecord(object) ? String(object.message ?? object.reason ?? '') : ''}`,
+            );
           controller?.abort();
           return;
         }
         events++;
         apply(type, object);
       };
-      watch.watch(options.path, {
-        resourceVersion,
-        allowWatchBookmarks: true,
-        timeoutSeconds,
-      }, onLine, done).then((c) => {
-        if (stopped) c.abort();
-        else controller = c;
-      }, done);
+      watch
+        .watch(
+          options.path,
+          {
+            resourceVersion,
+            allowWatchBookmarks: true,
+            timeoutSeconds,
+          },
+          onLine,
+          done,
+        )
+        .then((c) => {
+          if (stopped) c.abort();
+          else controller = c;
+        }, done);
     });
   }
 
@@ -220,7 +233,14 @@ export function createInformer<T>(options: InformerOptions<T>): Informer<T> {
     if (stopped || ms <= 0) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);
-      wake.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+      wake.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
 
@@ -233,7 +253,11 @@ export function createInformer<T>(options: InformerOptions<T>): Informer<T> {
       } catch (error) {
         if (stopped) return;
         if (kubeStatusCode(error) === 404) {
-          if (isServed) logger?.warn({ resource, retryInMs: notServedRetryMs }, 'this cluster does not serve the collection; staying idle and looking again later');
+          if (isServed)
+            logger?.warn(
+              { resource, retryInMs: notServedRetryMs },
+              'this cluster does not serve the collection; staying idle and looking again later',
+            );
           isServed = false;
           await pause(notServedRetryMs);
           continue;

@@ -47,10 +47,13 @@ export function parseIssueTypes(value: string | undefined): { types: Record<stri
       return { types, invalid: [text] };
     }
   } else {
-    entries = text.split(',').filter((part) => part.trim() !== '').map((part) => {
-      const eq = part.indexOf('=');
-      return eq < 0 ? [part, undefined] : [part.slice(0, eq), part.slice(eq + 1)];
-    });
+    entries = text
+      .split(',')
+      .filter((part) => part.trim() !== '')
+      .map((part) => {
+        const eq = part.indexOf('=');
+        return eq < 0 ? [part, undefined] : [part.slice(0, eq), part.slice(eq + 1)];
+      });
   }
   for (const [rawPhase, rawType] of entries) {
     const phase = rawPhase.trim().toLowerCase();
@@ -94,7 +97,9 @@ export function resolveJiraSettings({ annotations, secret, secretName }: Setting
     const siteUrl = parseSiteUrl(siteAnnotation);
     const projectKey = parseProjectKey(projectAnnotation);
     if (siteUrl && projectKey) return { settings: { siteUrl, projectKey, issueTypes, source: 'annotations', secretName }, warnings };
-    warnings.push(`${ANNOTATIONS.jiraSite} and ${ANNOTATIONS.jiraProject} must both be set and valid; falling back to Secret ${secretName}`);
+    warnings.push(
+      `${ANNOTATIONS.jiraSite} and ${ANNOTATIONS.jiraProject} must both be set and valid; falling back to Secret ${secretName}`,
+    );
   }
 
   if (secret) {
@@ -116,7 +121,8 @@ export const CONFIGURABLE_PHASES = ['specify', 'plan', 'tasks'] as const;
  */
 export function formatIssueTypes(types: { default: string } & Partial<Record<string, string>>): string {
   const order = ['default', ...CONFIGURABLE_PHASES] as string[];
-  const keys = Object.keys(types).filter((k) => types[k] !== undefined && types[k] !== '')
+  const keys = Object.keys(types)
+    .filter((k) => types[k] !== undefined && types[k] !== '')
     .sort((a, b) => rank(order, a) - rank(order, b) || a.localeCompare(b));
   return JSON.stringify(Object.fromEntries(keys.map((k) => [k, types[k]])));
 }

@@ -3,8 +3,16 @@
  * `callOptions` is bounded by a timeout, so a hung API server cannot hang a publish.
  */
 import {
-  AuthorizationV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, Observable, VersionApi,
-  type ConfigurationOptions, type RequestContext, type ResponseContext,
+  AuthorizationV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  Observable,
+  VersionApi,
+  type ConfigurationOptions,
+  type RequestContext,
+  type ResponseContext,
 } from '@kubernetes/client-node';
 import { VTEAM_GROUP, VTEAM_VERSION, RFE_WORKFLOWS } from './resources.ts';
 

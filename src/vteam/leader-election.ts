@@ -91,10 +91,13 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
     } catch (error) {
       if (!isNotFound(error)) throw error;
       try {
-        const created = await coordination.createNamespacedLease({
-          namespace,
-          body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: spec(undefined, true) },
-        }, callOptions);
+        const created = await coordination.createNamespacedLease(
+          {
+            namespace,
+            body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: spec(undefined, true) },
+          },
+          callOptions,
+        );
         observe(created);
         return true;
       } catch (createError) {
@@ -108,11 +111,14 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
     const durationMs = (current.spec?.leaseDurationSeconds ?? leaseSeconds) * 1000;
     if (holder && !mine && observed && now() - observed.at < durationMs) return false;
     try {
-      const updated = await coordination.replaceNamespacedLease({
-        namespace,
-        name,
-        body: { ...current, metadata: { ...current.metadata, name, namespace }, spec: spec(current.spec, !mine) },
-      }, callOptions);
+      const updated = await coordination.replaceNamespacedLease(
+        {
+          namespace,
+          name,
+          body: { ...current, metadata: { ...current.metadata, name, namespace }, spec: spec(current.spec, !mine) },
+        },
+        callOptions,
+      );
       observe(updated);
       return true;
     } catch (error) {
@@ -136,9 +142,12 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
 
   function schedule(): void {
     if (stopped) return;
-    timer = setTimeout(() => {
-      running = tick().finally(schedule);
-    }, retryMs * (leader ? 1 : 0.8 + Math.random() * 0.4));
+    timer = setTimeout(
+      () => {
+        running = tick().finally(schedule);
+      },
+      retryMs * (leader ? 1 : 0.8 + Math.random() * 0.4),
+    );
     timer.unref();
   }
 
@@ -146,12 +155,15 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
     try {
       const current = await coordination.readNamespacedLease({ namespace, name }, callOptions);
       if (current.spec?.holderIdentity !== identity) return;
-      await coordination.replaceNamespacedLease({
-        namespace,
-        name,
-        // An empty holder is free for anyone at once (client-go writes the same on release).
-        body: { ...current, spec: { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime(now()) } },
-      }, callOptions);
+      await coordination.replaceNamespacedLease(
+        {
+          namespace,
+          name,
+          // An empty holder is free for anyone at once (client-go writes the same on release).
+          body: { ...current, spec: { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime(now()) } },
+        },
+        callOptions,
+      );
       logger?.info({ lease: `${namespace}/${name}` }, 'released the lease');
     } catch (error) {
       logger?.warn({ err: error }, 'could not release the lease; another replica takes over when it expires');

@@ -10,7 +10,11 @@ type KubeContexts = Pick<KubeConfig, 'getContextObject' | 'getCurrentContext'>;
  * kubeconfig's current context (the one kubectl would use, so `npm start` against a dev cluster
  * lands where the developer works), else `default`. Blank values count as absent.
  */
-export function chooseLeaseNamespace(candidates: { configured?: string | undefined; pod?: string | undefined; kubeconfig?: string | undefined }): string {
+export function chooseLeaseNamespace(candidates: {
+  configured?: string | undefined;
+  pod?: string | undefined;
+  kubeconfig?: string | undefined;
+}): string {
   for (const candidate of [candidates.configured, candidates.pod, candidates.kubeconfig]) {
     const namespace = candidate?.trim();
     if (namespace) return namespace;

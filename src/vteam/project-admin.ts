@@ -13,7 +13,12 @@ import { isConflict, isNotFound, kubeStatusCode, toKubeError } from './kube-erro
 import { formatIssueTypes } from './jira-settings.ts';
 import { parseChannels } from './projects.ts';
 import {
-  ANNOTATIONS, MANAGED_NAMESPACE_SELECTOR, PROJECT_SETTINGS, PROJECT_SETTINGS_NAME, VTEAM_GROUP, VTEAM_VERSION,
+  ANNOTATIONS,
+  MANAGED_NAMESPACE_SELECTOR,
+  PROJECT_SETTINGS,
+  PROJECT_SETTINGS_NAME,
+  VTEAM_GROUP,
+  VTEAM_VERSION,
 } from './resources.ts';
 import { isRecord } from './workflow-mapping.ts';
 
@@ -41,8 +46,7 @@ export interface AnnotationPlan<T> {
 }
 
 export type UpdateResult<T> =
-  | { ok: true; value: T; written: boolean; annotations: Record<string, string> }
-  | { ok: false; state: UnavailableProject };
+  { ok: true; value: T; written: boolean; annotations: Record<string, string> } | { ok: false; state: UnavailableProject };
 
 export interface ProjectAdmin {
   /** The project as the cluster has it now (never cached). */
@@ -94,10 +98,16 @@ export function createProjectAdmin(deps: ProjectAdminDeps): ProjectAdmin {
   async function readSettings(namespace: string): Promise<SettingsRead | undefined> {
     let list: unknown;
     try {
-      list = await customObjects.listNamespacedCustomObject({
-        group: VTEAM_GROUP, version: VTEAM_VERSION, namespace, plural: PROJECT_SETTINGS,
-        fieldSelector: `metadata.name=${PROJECT_SETTINGS_NAME}`,
-      }, callOptions);
+      list = await customObjects.listNamespacedCustomObject(
+        {
+          group: VTEAM_GROUP,
+          version: VTEAM_VERSION,
+          namespace,
+          plural: PROJECT_SETTINGS,
+          fieldSelector: `metadata.name=${PROJECT_SETTINGS_NAME}`,
+        },
+        callOptions,
+      );
     } catch (error) {
       if (isNotFound(error)) return undefined; // the CRD is not installed
       throw toKubeError(error);
@@ -138,19 +148,35 @@ export function createProjectAdmin(deps: ProjectAdminDeps): ProjectAdmin {
           return { ok: true, value: planned.value, written: false, annotations: settings.annotations };
         }
         try {
-          const updated: unknown = await customObjects.patchNamespacedCustomObject({
-            group: VTEAM_GROUP, version: VTEAM_VERSION, namespace, plural: PROJECT_SETTINGS, name: PROJECT_SETTINGS_NAME,
-            body: [{ op: 'test', path: '/metadata/resourceVersion', value: settings.resourceVersion }, ...operations],
-          }, callOptions);
+          const updated: unknown = await customObjects.patchNamespacedCustomObject(
+            {
+              group: VTEAM_GROUP,
+              version: VTEAM_VERSION,
+              namespace,
+              plural: PROJECT_SETTINGS,
+              name: PROJECT_SETTINGS_NAME,
+              body: [{ op: 'test', path: '/metadata/resourceVersion', value: settings.resourceVersion }, ...operations],
+            },
+            callOptions,
+          );
           deps.projects?.invalidate();
           logger?.info({ namespace, annotations: changedKeys(planned.change), attempt }, 'projectsettings annotations updated');
-          return { ok: true, value: planned.value, written: true, annotations: annotationsOf(updated) ?? applyChange(settings.annotations, planned.change) };
+          return {
+            ok: true,
+            value: planned.value,
+            written: true,
+            annotations: annotationsOf(updated) ?? applyChange(settings.annotations, planned.change),
+          };
         } catch (error) {
           if (isNotFound(error)) return { ok: false, state: { kind: 'no-settings' } };
           if (!isStaleWrite(error)) throw toKubeError(error);
           logger?.debug({ namespace, attempt }, 'projectsettings changed while writing; reading it again');
           if (attempt >= maxAttempts) {
-            throw new VteamError('KUBERNETES_UNAVAILABLE', `The settings of project \`${namespace}\` kept changing while I was saving them; please try again.`, { cause: error });
+            throw new VteamError(
+              'KUBERNETES_UNAVAILABLE',
+              `The settings of project \`${namespace}\` kept changing while I was saving them; please try again.`,
+              { cause: error },
+            );
           }
         }
       }
@@ -170,7 +196,10 @@ function isStaleWrite(error: unknown): boolean {
 }
 
 /** RFC 6902 operations for `change` against what was read; nothing when the change changes nothing. */
-export function annotationPatch(read: { annotations: Record<string, string>; hasAnnotationMap: boolean }, change: AnnotationChange | undefined): { op: string; path: string; value?: unknown }[] {
+export function annotationPatch(
+  read: { annotations: Record<string, string>; hasAnnotationMap: boolean },
+  change: AnnotationChange | undefined,
+): { op: string; path: string; value?: unknown }[] {
   const set = Object.entries(change?.set ?? {}).filter(([key, value]) => read.annotations[key] !== value);
   const remove = (change?.remove ?? []).filter((key) => key in read.annotations && !(key in (change?.set ?? {})));
   if (!read.hasAnnotationMap) {
@@ -236,7 +265,11 @@ export function channelsChange(channels: string[]): AnnotationChange {
 }
 
 /** The change that stores a project's Jira settings (site, project key, issue types per phase). */
-export function jiraSettingsChange(values: { siteUrl: string; projectKey: string; issueTypes: { default: string } & Partial<Record<string, string>> }): AnnotationChange {
+export function jiraSettingsChange(values: {
+  siteUrl: string;
+  projectKey: string;
+  issueTypes: { default: string } & Partial<Record<string, string>>;
+}): AnnotationChange {
   return {
     set: {
       [ANNOTATIONS.jiraSite]: values.siteUrl,

@@ -10,8 +10,13 @@ import { resolveJiraSettings } from './jira-settings.ts';
 import type { KubeClients } from './kube-clients.ts';
 import { isNotFound, toKubeError } from './kube-errors.ts';
 import {
-  ANNOTATIONS, DEFAULT_RUNNER_SECRET, MANAGED_NAMESPACE_SELECTOR, PROJECT_SETTINGS, PROJECT_SETTINGS_NAME,
-  VTEAM_GROUP, VTEAM_VERSION,
+  ANNOTATIONS,
+  DEFAULT_RUNNER_SECRET,
+  MANAGED_NAMESPACE_SELECTOR,
+  PROJECT_SETTINGS,
+  PROJECT_SETTINGS_NAME,
+  VTEAM_GROUP,
+  VTEAM_VERSION,
 } from './resources.ts';
 import { createTtlCache } from './ttl-cache.ts';
 import { isRecord } from './workflow-mapping.ts';
@@ -44,44 +49,50 @@ export function createProjectDirectory(kube: Clients, options: ProjectDirectoryO
   const settingsCache = createTtlCache<Map<string, ProjectSettingsView>>(ttl, options.now);
   const secretCache = createTtlCache<Record<string, string> | undefined>(ttl, options.now);
 
-  const managedNamespaces = () => managedCache.get('managed', async () => {
-    try {
-      const list = await core.listNamespace({ labelSelector: MANAGED_NAMESPACE_SELECTOR }, callOptions);
-      return new Set(list.items.flatMap((ns) => (ns.metadata?.name ? [ns.metadata.name] : [])));
-    } catch (error) {
-      throw toKubeError(error);
-    }
-  });
+  const managedNamespaces = () =>
+    managedCache.get('managed', async () => {
+      try {
+        const list = await core.listNamespace({ labelSelector: MANAGED_NAMESPACE_SELECTOR }, callOptions);
+        return new Set(list.items.flatMap((ns) => (ns.metadata?.name ? [ns.metadata.name] : [])));
+      } catch (error) {
+        throw toKubeError(error);
+      }
+    });
 
   /** Every namespace's ProjectSettings, from one cluster-wide list. */
-  const allSettings = () => settingsCache.get('settings', async () => {
-    let list: unknown;
-    try {
-      list = await customObjects.listCustomObjectForAllNamespaces({ group: VTEAM_GROUP, version: VTEAM_VERSION, resourcePlural: PROJECT_SETTINGS }, callOptions);
-    } catch (error) {
-      if (isNotFound(error)) {
-        logger?.warn('projectsettings are not served by this cluster; no channel is bound to any project');
-        return new Map();
+  const allSettings = () =>
+    settingsCache.get('settings', async () => {
+      let list: unknown;
+      try {
+        list = await customObjects.listCustomObjectForAllNamespaces(
+          { group: VTEAM_GROUP, version: VTEAM_VERSION, resourcePlural: PROJECT_SETTINGS },
+          callOptions,
+        );
+      } catch (error) {
+        if (isNotFound(error)) {
+          logger?.warn('projectsettings are not served by this cluster; no channel is bound to any project');
+          return new Map();
+        }
+        throw toKubeError(error);
       }
-      throw toKubeError(error);
-    }
-    const result = new Map<string, ProjectSettingsView>();
-    for (const item of isRecord(list) && Array.isArray(list.items) ? list.items : []) {
-      const view = settingsView(item);
-      if (view) result.set(view.namespace, view);
-    }
-    return result;
-  });
+      const result = new Map<string, ProjectSettingsView>();
+      for (const item of isRecord(list) && Array.isArray(list.items) ? list.items : []) {
+        const view = settingsView(item);
+        if (view) result.set(view.namespace, view);
+      }
+      return result;
+    });
 
-  const secretData = (namespace: string, name: string) => secretCache.get(`${namespace}/${name}`, async () => {
-    try {
-      const secret = await core.readNamespacedSecret({ namespace, name }, callOptions);
-      return decodeSecretData(secret.data);
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw toKubeError(error);
-    }
-  });
+  const secretData = (namespace: string, name: string) =>
+    secretCache.get(`${namespace}/${name}`, async () => {
+      try {
+        const secret = await core.readNamespacedSecret({ namespace, name }, callOptions);
+        return decodeSecretData(secret.data);
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw toKubeError(error);
+      }
+    });
 
   const channelsOf = (view: ProjectSettingsView | undefined) => parseChannels(view?.annotations[ANNOTATIONS.slackChannels]);
   const secretNameOf = async (namespace: string) => (await allSettings()).get(namespace)?.runnerSecretName ?? DEFAULT_RUNNER_SECRET;
@@ -122,7 +133,8 @@ export function createProjectDirectory(kube: Clients, options: ProjectDirectoryO
       // The Secret is only read when the annotations do not already configure the project.
       const secret = fromAnnotations ? undefined : await secretData(namespace, secretName);
       let result = resolveJiraSettings({ annotations, secret, secretName });
-      if (fromAnnotations && !result.settings) result = resolveJiraSettings({ annotations, secret: await secretData(namespace, secretName), secretName });
+      if (fromAnnotations && !result.settings)
+        result = resolveJiraSettings({ annotations, secret: await secretData(namespace, secretName), secretName });
       for (const warning of result.warnings) logger?.warn({ namespace }, warning);
       return { settings: result.settings, secretName };
     },
@@ -141,7 +153,10 @@ function settingsView(item: unknown): (ProjectSettingsView & { namespace: string
   // Only the singleton counts; the CRD's CEL rule forbids other names, but a cluster may predate it.
   if (name !== PROJECT_SETTINGS_NAME || typeof namespace !== 'string') return undefined;
   const spec = isRecord(item.spec) ? item.spec : {};
-  const secretName = typeof spec.runnerSecretsName === 'string' && spec.runnerSecretsName.trim() !== '' ? spec.runnerSecretsName.trim() : DEFAULT_RUNNER_SECRET;
+  const secretName =
+    typeof spec.runnerSecretsName === 'string' && spec.runnerSecretsName.trim() !== ''
+      ? spec.runnerSecretsName.trim()
+      : DEFAULT_RUNNER_SECRET;
   const stringAnnotations = isRecord(annotations)
     ? Object.fromEntries(Object.entries(annotations).filter((e): e is [string, string] => typeof e[1] === 'string'))
     : {};
@@ -150,7 +165,10 @@ function settingsView(item: unknown): (ProjectSettingsView & { namespace: string
 
 /** `C0123, C0456 ,,` → [`C0123`, `C0456`]. Slack channel ids are upper-case; hand-typed ones may not be. */
 export function parseChannels(annotation: string | undefined): string[] {
-  return (annotation ?? '').split(',').map(normaliseChannel).filter((c) => c !== '');
+  return (annotation ?? '')
+    .split(',')
+    .map(normaliseChannel)
+    .filter((c) => c !== '');
 }
 
 function normaliseChannel(channel: string): string {

@@ -10,7 +10,9 @@ import type { JiraLink, PublishIntent, RepoRef, Workflow, WorkflowRef } from '..
 const nonEmpty = z.string().trim().min(1);
 const optionalText = nonEmpty.optional().catch(undefined);
 
-const repoSchema = z.object({ url: nonEmpty, branch: nonEmpty.optional().catch(undefined) }).transform((r): RepoRef => ({ url: r.url, branch: r.branch ?? 'main' }));
+const repoSchema = z
+  .object({ url: nonEmpty, branch: nonEmpty.optional().catch(undefined) })
+  .transform((r): RepoRef => ({ url: r.url, branch: r.branch ?? 'main' }));
 const linkSchema = z.object({ path: nonEmpty, jiraKey: nonEmpty }).transform((l): JiraLink => ({ path: l.path, jiraKey: l.jiraKey }));
 
 const metadataSchema = z.object({
@@ -22,7 +24,11 @@ const metadataSchema = z.object({
 
 /** One annotation per document in flight: `<prefix><documentId>` → JSON PublishIntent. */
 export const IN_FLIGHT_PREFIX = 'jira-publish.vteam.ambient-code/';
-const id = z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/);
+const id = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._-]+$/);
 const intentSchema = z.object({
   path: nonEmpty.max(1024),
   since: z.number().int().nonnegative(),
@@ -31,16 +37,18 @@ const intentSchema = z.object({
   replyTo: z.record(z.string(), z.union([z.string().max(256), z.boolean()])).catch({}),
 });
 
-const specSchema = z.object({
-  title: optionalText,
-  description: z.string().optional().catch(undefined),
-  branchName: optionalText,
-  umbrellaRepo: repoSchema.optional().catch(undefined),
-  // Before the 2025-10-03 schema (#139) the repos were a list; the first one played the umbrella role.
-  repositories: z.array(z.unknown()).optional().catch(undefined),
-  parentOutcome: optionalText,
-  jiraLinks: z.array(z.unknown()).optional().catch(undefined),
-}).catch({});
+const specSchema = z
+  .object({
+    title: optionalText,
+    description: z.string().optional().catch(undefined),
+    branchName: optionalText,
+    umbrellaRepo: repoSchema.optional().catch(undefined),
+    // Before the 2025-10-03 schema (#139) the repos were a list; the first one played the umbrella role.
+    repositories: z.array(z.unknown()).optional().catch(undefined),
+    parentOutcome: optionalText,
+    jiraLinks: z.array(z.unknown()).optional().catch(undefined),
+  })
+  .catch({});
 
 export type RawObject = Record<string, unknown>;
 
@@ -106,8 +114,10 @@ export function withJiraLink(raw: RawObject, link: JiraLink): { object: RawObjec
   const object = structuredClone(raw);
   const spec = isRecord(object.spec) ? object.spec : (object.spec = {});
   const links = Array.isArray(spec.jiraLinks) ? spec.jiraLinks : (spec.jiraLinks = []);
-  const current = links.find((entry): entry is Record<string, unknown> =>
-    isRecord(entry) && entry.path === link.path && typeof entry.jiraKey === 'string' && entry.jiraKey.trim() !== '');
+  const current = links.find(
+    (entry): entry is Record<string, unknown> =>
+      isRecord(entry) && entry.path === link.path && typeof entry.jiraKey === 'string' && entry.jiraKey.trim() !== '',
+  );
   if (current) {
     const key = (current.jiraKey as string).trim();
     return key === link.jiraKey ? { object, changed: false } : { object, changed: false, existingKey: key };
@@ -120,7 +130,12 @@ export function withJiraLink(raw: RawObject, link: JiraLink): { object: RawObjec
 }
 
 /** Sets (intent) or removes (undefined) the path's in-flight annotation on a copy of the raw object. */
-export function withInFlight(raw: RawObject, ref: WorkflowRef, path: string, intent: PublishIntent | undefined): { object: RawObject; changed: boolean } {
+export function withInFlight(
+  raw: RawObject,
+  ref: WorkflowRef,
+  path: string,
+  intent: PublishIntent | undefined,
+): { object: RawObject; changed: boolean } {
   const object = structuredClone(raw);
   const metadata = isRecord(object.metadata) ? object.metadata : (object.metadata = {});
   const key = inFlightKey(ref, path);

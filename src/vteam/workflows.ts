@@ -55,7 +55,10 @@ export function createWorkflowRepository(kube: Clients, options: WorkflowReposit
 
   async function read(ref: WorkflowRef): Promise<RawObject | undefined> {
     try {
-      const object: unknown = await customObjects.getNamespacedCustomObject({ ...resource, namespace: ref.namespace, name: ref.name }, callOptions);
+      const object: unknown = await customObjects.getNamespacedCustomObject(
+        { ...resource, namespace: ref.namespace, name: ref.name },
+        callOptions,
+      );
       return isRecord(object) ? object : undefined;
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -65,7 +68,11 @@ export function createWorkflowRepository(kube: Clients, options: WorkflowReposit
 
   function mapOrSkip(object: unknown): Workflow | undefined {
     const workflow = toWorkflow(object);
-    if (!workflow) logger?.warn({ name: isRecord(object) && isRecord(object.metadata) ? object.metadata.name : undefined }, 'skipping an RFEWorkflow without a usable name/namespace');
+    if (!workflow)
+      logger?.warn(
+        { name: isRecord(object) && isRecord(object.metadata) ? object.metadata.name : undefined },
+        'skipping an RFEWorkflow without a usable name/namespace',
+      );
     return workflow;
   }
 
@@ -108,7 +115,10 @@ export function createWorkflowRepository(kube: Clients, options: WorkflowReposit
         return { object: cleared.object, changed: linked.changed || cleared.changed };
       });
       if (existingKey !== undefined) {
-        logger?.warn({ workflow: `${ref.namespace}/${ref.name}`, path: link.path, existingKey, newKey: link.jiraKey }, 'kept the existing jira link of a document');
+        logger?.warn(
+          { workflow: `${ref.namespace}/${ref.name}`, path: link.path, existingKey, newKey: link.jiraKey },
+          'kept the existing jira link of a document',
+        );
       }
       return { workflow, existingKey };
     },
@@ -121,7 +131,13 @@ export function createWorkflowRepository(kube: Clients, options: WorkflowReposit
         let page: unknown;
         try {
           page = await customObjects.listCustomObjectForAllNamespaces(
-            { group: VTEAM_GROUP, version: VTEAM_VERSION, resourcePlural: RFE_WORKFLOWS, limit: 500, ...(continueToken ? { _continue: continueToken } : {}) },
+            {
+              group: VTEAM_GROUP,
+              version: VTEAM_VERSION,
+              resourcePlural: RFE_WORKFLOWS,
+              limit: 500,
+              ...(continueToken ? { _continue: continueToken } : {}),
+            },
             callOptions,
           );
         } catch (error) {
@@ -150,15 +166,22 @@ export function createWorkflowRepository(kube: Clients, options: WorkflowReposit
    * Read, change, PUT with the read resourceVersion: the API server refuses it (409) if anyone wrote
    * in between, so concurrent changes are never overwritten; a conflict re-reads and re-applies.
    */
-  async function modify(ref: WorkflowRef, what: string, change: (current: RawObject) => { object: RawObject; changed: boolean }): Promise<Workflow> {
+  async function modify(
+    ref: WorkflowRef,
+    what: string,
+    change: (current: RawObject) => { object: RawObject; changed: boolean },
+  ): Promise<Workflow> {
     const name = `${ref.namespace}/${ref.name}`;
     for (let attempt = 1; ; attempt++) {
-      const current = (attempt === 1 ? recentRead(ref) : undefined) ?? await read(ref);
+      const current = (attempt === 1 ? recentRead(ref) : undefined) ?? (await read(ref));
       if (current === undefined) throw errors.workflowNotFound(name);
       const { object, changed } = change(current);
       if (!changed) return mapped(current, ref);
       try {
-        const updated: unknown = await customObjects.replaceNamespacedCustomObject({ ...resource, namespace: ref.namespace, name: ref.name, body: object }, callOptions);
+        const updated: unknown = await customObjects.replaceNamespacedCustomObject(
+          { ...resource, namespace: ref.namespace, name: ref.name, body: object },
+          callOptions,
+        );
         logger?.debug({ workflow: name, attempt }, `${what} written`);
         if (isRecord(updated)) remember(ref, updated);
         return mapped(updated, ref);

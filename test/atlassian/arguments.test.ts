@@ -4,25 +4,54 @@ import { describeCreateTool } from '../../src/atlassian/dialect.ts';
 import type { CreateIssueRequest } from '../../src/publishing/model.ts';
 
 const REQUEST: CreateIssueRequest = {
-  siteUrl: 'https://acme.atlassian.net', projectKey: 'RFE', issueType: 'Story', summary: 'Spec', description: '# Spec',
-  labels: ['vteam-rfe-1-spec'], parentKey: 'RFE-1',
+  siteUrl: 'https://acme.atlassian.net',
+  projectKey: 'RFE',
+  issueType: 'Story',
+  summary: 'Spec',
+  description: '# Spec',
+  labels: ['vteam-rfe-1-spec'],
+  parentKey: 'RFE-1',
 };
 
-const v1Create = describeCreateTool({ name: 'createJiraIssue', inputSchema: { properties: {
-  cloudId: { type: 'string' }, projectKey: { type: 'string' }, issueTypeName: { type: 'string' }, summary: { type: 'string' },
-  description: { type: 'string' }, parent: { type: 'string' }, additional_fields: { type: 'object' },
-} } });
-const selfHostedCreate = describeCreateTool({ name: 'jira_create_issue', inputSchema: { properties: {
-  project_key: { type: 'string' }, summary: { type: 'string' }, issue_type: { type: 'string' }, description: { type: 'string' }, additional_fields: { type: 'string' },
-} } });
+const v1Create = describeCreateTool({
+  name: 'createJiraIssue',
+  inputSchema: {
+    properties: {
+      cloudId: { type: 'string' },
+      projectKey: { type: 'string' },
+      issueTypeName: { type: 'string' },
+      summary: { type: 'string' },
+      description: { type: 'string' },
+      parent: { type: 'string' },
+      additional_fields: { type: 'object' },
+    },
+  },
+});
+const selfHostedCreate = describeCreateTool({
+  name: 'jira_create_issue',
+  inputSchema: {
+    properties: {
+      project_key: { type: 'string' },
+      summary: { type: 'string' },
+      issue_type: { type: 'string' },
+      description: { type: 'string' },
+      additional_fields: { type: 'string' },
+    },
+  },
+});
 
 describe('buildCreateCall', () => {
   it('puts labels in additional_fields and the parent in its own argument on Rovo v1', () => {
     expect(buildCreateCall(v1Create, 'rovo', REQUEST, 'cloud-1')).toEqual({
       name: 'createJiraIssue',
       arguments: {
-        cloudId: 'cloud-1', projectKey: 'RFE', issueTypeName: 'Story', summary: 'Spec', description: '# Spec',
-        parent: 'RFE-1', additional_fields: { labels: ['vteam-rfe-1-spec'] },
+        cloudId: 'cloud-1',
+        projectKey: 'RFE',
+        issueTypeName: 'Story',
+        summary: 'Spec',
+        description: '# Spec',
+        parent: 'RFE-1',
+        additional_fields: { labels: ['vteam-rfe-1-spec'] },
       },
     });
   });
@@ -30,14 +59,20 @@ describe('buildCreateCall', () => {
   it('encodes additional_fields as a JSON string, parent included, for the self-hosted server', () => {
     const call = buildCreateCall(selfHostedCreate, 'self-hosted', REQUEST, undefined);
     expect(call.arguments).toEqual({
-      project_key: 'RFE', issue_type: 'Story', summary: 'Spec', description: '# Spec',
+      project_key: 'RFE',
+      issue_type: 'Story',
+      summary: 'Spec',
+      description: '# Spec',
       additional_fields: '{"labels":["vteam-rfe-1-spec"],"parent":"RFE-1"}',
     });
   });
 
   it('sends the parent as {key} in additional_fields when Rovo declares no parent argument', () => {
     const noParent = { ...v1Create, parent: undefined };
-    expect(buildCreateCall(noParent, 'rovo', REQUEST, 'c').arguments.additional_fields).toEqual({ labels: ['vteam-rfe-1-spec'], parent: { key: 'RFE-1' } });
+    expect(buildCreateCall(noParent, 'rovo', REQUEST, 'c').arguments.additional_fields).toEqual({
+      labels: ['vteam-rfe-1-spec'],
+      parent: { key: 'RFE-1' },
+    });
   });
 
   it('omits additional_fields when there is nothing to put there', () => {
@@ -51,7 +86,11 @@ describe('buildCreateCall', () => {
 });
 
 describe('buildSearchCall and buildEditCall', () => {
-  const direct = { via: 'direct' as const, tool: 'searchJiraIssuesUsingJql', properties: { cloudId: { type: 'string' }, jql: { type: 'string' } } };
+  const direct = {
+    via: 'direct' as const,
+    tool: 'searchJiraIssuesUsingJql',
+    properties: { cloudId: { type: 'string' }, jql: { type: 'string' } },
+  };
   const execute = { via: 'execute' as const, tool: 'executeRead', operation: 'searchJiraIssuesUsingJql' };
 
   it('calls a listed tool directly with cloudId among the arguments', () => {
@@ -61,18 +100,43 @@ describe('buildSearchCall and buildEditCall', () => {
   it('wraps an unlisted operation with cloudId at top level, never inside inputs', () => {
     const call = buildSearchCall(execute, 'rovo', 'labels = "x"', 'c1');
     expect(call.name).toBe('executeRead');
-    expect(call.arguments).toEqual({ name: 'searchJiraIssuesUsingJql', cloudId: 'c1', inputs: { jql: 'labels = "x"', maxResults: 10, fields: ['summary', 'issuetype', 'labels'] } });
+    expect(call.arguments).toEqual({
+      name: 'searchJiraIssuesUsingJql',
+      cloudId: 'c1',
+      inputs: { jql: 'labels = "x"', maxResults: 10, fields: ['summary', 'issuetype', 'labels'] },
+    });
   });
 
   it('uses jira_search with a limit on the self-hosted server', () => {
-    const call = buildSearchCall({ via: 'direct', tool: 'jira_search', properties: { jql: { type: 'string' } } }, 'self-hosted', 'labels = "x"', undefined);
+    const call = buildSearchCall(
+      { via: 'direct', tool: 'jira_search', properties: { jql: { type: 'string' } } },
+      'self-hosted',
+      'labels = "x"',
+      undefined,
+    );
     expect(call).toEqual({ name: 'jira_search', arguments: { jql: 'labels = "x"', limit: 10 } });
   });
 
   it('edits with a fields object on Rovo and a JSON string on the self-hosted server', () => {
-    const rovo = buildEditCall({ via: 'execute', tool: 'executeWrite', operation: 'editJiraIssue' }, 'rovo', 'RFE-2', { summary: 's', description: 'd' }, 'c');
-    expect(rovo.arguments).toEqual({ name: 'editJiraIssue', cloudId: 'c', inputs: { issueIdOrKey: 'RFE-2', fields: { summary: 's', description: 'd' } } });
-    const selfHosted = buildEditCall({ via: 'direct', tool: 'jira_update_issue', properties: { fields: { type: 'string' } } }, 'self-hosted', 'RFE-2', { summary: 's', description: 'd' }, undefined);
+    const rovo = buildEditCall(
+      { via: 'execute', tool: 'executeWrite', operation: 'editJiraIssue' },
+      'rovo',
+      'RFE-2',
+      { summary: 's', description: 'd' },
+      'c',
+    );
+    expect(rovo.arguments).toEqual({
+      name: 'editJiraIssue',
+      cloudId: 'c',
+      inputs: { issueIdOrKey: 'RFE-2', fields: { summary: 's', description: 'd' } },
+    });
+    const selfHosted = buildEditCall(
+      { via: 'direct', tool: 'jira_update_issue', properties: { fields: { type: 'string' } } },
+      'self-hosted',
+      'RFE-2',
+      { summary: 's', description: 'd' },
+      undefined,
+    );
     expect(selfHosted.arguments).toEqual({ issue_key: 'RFE-2', fields: '{"summary":"s","description":"d"}' });
   });
 });

@@ -5,8 +5,20 @@ import type { CircuitState } from '../../src/atlassian/circuit-breaker.ts';
 function breaker() {
   let now = 1_000_000;
   const changes: CircuitState[] = [];
-  const circuit = new CircuitBreaker({ failureThreshold: 3, windowMs: 10_000, cooldownMs: 5_000, now: () => now, onStateChange: (state) => changes.push(state) });
-  return { circuit, changes, advance: (ms: number) => { now += ms; } };
+  const circuit = new CircuitBreaker({
+    failureThreshold: 3,
+    windowMs: 10_000,
+    cooldownMs: 5_000,
+    now: () => now,
+    onStateChange: (state) => changes.push(state),
+  });
+  return {
+    circuit,
+    changes,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 describe('CircuitBreaker', () => {

@@ -7,30 +7,59 @@ const V1_CREATE: ToolDescription = {
   name: 'createJiraIssue',
   inputSchema: {
     properties: {
-      cloudId: { type: 'string' }, projectKey: { type: 'string' }, issueTypeName: { type: 'string' }, summary: { type: 'string' },
-      description: { type: 'string' }, parent: { type: 'string' }, assignee_account_id: { type: 'string' }, additional_fields: { type: 'object' },
+      cloudId: { type: 'string' },
+      projectKey: { type: 'string' },
+      issueTypeName: { type: 'string' },
+      summary: { type: 'string' },
+      description: { type: 'string' },
+      parent: { type: 'string' },
+      assignee_account_id: { type: 'string' },
+      additional_fields: { type: 'object' },
     },
     required: ['cloudId', 'projectKey', 'issueTypeName', 'summary'],
   },
 };
-const tool = (name: string, properties: ToolDescription['inputSchema'] = { properties: {} }): ToolDescription => ({ name, inputSchema: properties });
+const tool = (name: string, properties: ToolDescription['inputSchema'] = { properties: {} }): ToolDescription => ({
+  name,
+  inputSchema: properties,
+});
 
 const V1_TOOLS = [
-  tool('getAccessibleAtlassianResources'), tool('atlassianUserInfo'), V1_CREATE,
+  tool('getAccessibleAtlassianResources'),
+  tool('atlassianUserInfo'),
+  V1_CREATE,
   tool('searchJiraIssuesUsingJql', { properties: { cloudId: { type: 'string' }, jql: { type: 'string' } } }),
   tool('editJiraIssue', { properties: { cloudId: { type: 'string' }, issueIdOrKey: { type: 'string' }, fields: { type: 'object' } } }),
 ];
 const V2_TOOLS = [
-  tool('getAccessibleAtlassianResources'), tool('atlassianUserInfo'),
-  tool('createJiraIssue', { properties: { cloudId: { type: 'string' }, projectKey: { type: 'string' }, issueType: { type: 'string' }, summary: { type: 'string' }, parent: { type: 'string' }, additional_fields: { type: 'object', additionalProperties: {} } } }),
-  tool('discover'), tool('executeRead'), tool('executeWrite'),
+  tool('getAccessibleAtlassianResources'),
+  tool('atlassianUserInfo'),
+  tool('createJiraIssue', {
+    properties: {
+      cloudId: { type: 'string' },
+      projectKey: { type: 'string' },
+      issueType: { type: 'string' },
+      summary: { type: 'string' },
+      parent: { type: 'string' },
+      additional_fields: { type: 'object', additionalProperties: {} },
+    },
+  }),
+  tool('discover'),
+  tool('executeRead'),
+  tool('executeWrite'),
 ];
 const SELF_HOSTED_TOOLS = [
-  tool('jira_create_issue', { properties: {
-    project_key: { type: 'string', pattern: '^[A-Z][A-Z0-9_]+$' }, summary: { type: 'string' }, issue_type: { type: 'string' },
-    assignee: { type: 'string', default: null }, description: { type: 'string', default: null },
-    components: { type: 'string', default: null }, additional_fields: { type: 'string', default: null },
-  } }),
+  tool('jira_create_issue', {
+    properties: {
+      project_key: { type: 'string', pattern: '^[A-Z][A-Z0-9_]+$' },
+      summary: { type: 'string' },
+      issue_type: { type: 'string' },
+      assignee: { type: 'string', default: null },
+      description: { type: 'string', default: null },
+      components: { type: 'string', default: null },
+      additional_fields: { type: 'string', default: null },
+    },
+  }),
   tool('jira_update_issue', { properties: { issue_key: { type: 'string' }, fields: { type: 'string' } } }),
   tool('jira_search', { properties: { jql: { type: 'string' }, limit: { type: 'integer' } } }),
   tool('jira_get_issue'),
@@ -42,8 +71,13 @@ describe('detectDialect', () => {
     expect(dialect.family).toBe('rovo');
     expect(dialect.hasSiteLookup).toBe(true);
     expect(dialect.create).toMatchObject({
-      tool: 'createJiraIssue', projectKey: 'projectKey', issueType: 'issueTypeName', cloudId: 'cloudId', parent: 'parent',
-      labels: undefined, additionalFields: { name: 'additional_fields', encoding: 'object' },
+      tool: 'createJiraIssue',
+      projectKey: 'projectKey',
+      issueType: 'issueTypeName',
+      cloudId: 'cloudId',
+      parent: 'parent',
+      labels: undefined,
+      additionalFields: { name: 'additional_fields', encoding: 'object' },
     });
     expect(dialect.search).toMatchObject({ via: 'direct', tool: 'searchJiraIssuesUsingJql' });
     expect(dialect.edit).toMatchObject({ via: 'direct', tool: 'editJiraIssue' });
@@ -67,7 +101,11 @@ describe('detectDialect', () => {
     expect(dialect.family).toBe('self-hosted');
     expect(dialect.hasSiteLookup).toBe(false);
     expect(dialect.create).toMatchObject({
-      tool: 'jira_create_issue', projectKey: 'project_key', issueType: 'issue_type', cloudId: undefined, parent: undefined,
+      tool: 'jira_create_issue',
+      projectKey: 'project_key',
+      issueType: 'issue_type',
+      cloudId: undefined,
+      parent: undefined,
       additionalFields: { name: 'additional_fields', encoding: 'json-string' },
     });
     expect(dialect.search).toMatchObject({ via: 'direct', tool: 'jira_search' });
@@ -81,9 +119,13 @@ describe('detectDialect', () => {
   });
 
   it('uses a top-level labels array only when one is declared', () => {
-    const withLabels = detectDialect([tool('createJiraIssue', { properties: { ...V1_CREATE.inputSchema?.properties, labels: { type: 'array' } } })]);
+    const withLabels = detectDialect([
+      tool('createJiraIssue', { properties: { ...V1_CREATE.inputSchema?.properties, labels: { type: 'array' } } }),
+    ]);
     expect(withLabels.create?.labels).toBe('labels');
-    const stringLabels = detectDialect([tool('createJiraIssue', { properties: { ...V1_CREATE.inputSchema?.properties, labels: { type: 'string' } } })]);
+    const stringLabels = detectDialect([
+      tool('createJiraIssue', { properties: { ...V1_CREATE.inputSchema?.properties, labels: { type: 'string' } } }),
+    ]);
     expect(stringLabels.create?.labels).toBeUndefined();
   });
 });

@@ -17,12 +17,14 @@ describe('fake Atlassian MCP server', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: {} }),
     });
     expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${fake.origin}/.well-known/oauth-protected-resource/v1/mcp"`);
+    expect(response.headers.get('www-authenticate')).toBe(
+      `Bearer resource_metadata="${fake.origin}/.well-known/oauth-protected-resource/v1/mcp"`,
+    );
     const metadata = await fetch(`${fake.origin}/.well-known/oauth-protected-resource/v1/mcp`).then((r) => r.json());
     expect(metadata).toMatchObject({ resource: fake.url });
   });
 
-  it('answers a missing credential with the self-hosted server\'s 401 body, and serves /healthz', async () => {
+  it("answers a missing credential with the self-hosted server's 401 body, and serves /healthz", async () => {
     const fake = await startFakeMcp({ dialect: 'self-hosted' });
     fakes.push(fake);
     const response = await fetch(fake.url, { method: 'POST', body: '{}' });
@@ -46,7 +48,8 @@ describe('fake Atlassian MCP server', () => {
 describe('parseJql', () => {
   it('reads the clauses the gateway sends', () => {
     expect(parseJql('project = "RFE" AND labels = "vteam-rfe-1-spec" ORDER BY created DESC')).toEqual([
-      { field: 'project', value: 'RFE' }, { field: 'labels', value: 'vteam-rfe-1-spec' },
+      { field: 'project', value: 'RFE' },
+      { field: 'labels', value: 'vteam-rfe-1-spec' },
     ]);
     expect(parseJql('labels = x')).toEqual([{ field: 'labels', value: 'x' }]);
     expect(parseJql('labels = "a\\"b"')).toEqual([{ field: 'labels', value: 'a"b' }]);

@@ -68,7 +68,15 @@ async function replica(
   const store = await createStore(redis.url, { namespace });
   const metrics = createMetrics();
   const logs: string[] = [];
-  const logger = pino({ level: 'info' }, new Writable({ write(chunk, _encoding, done) { logs.push(String(chunk)); done(); } }));
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk, _encoding, done) {
+        logs.push(String(chunk));
+        done();
+      },
+    }),
+  );
   const inner = createMcpJiraGateway({
     mcpUrl: fake.url,
     credentials: { current: async (u) => ({ accessToken: tokenOf(u.userId) }) },
@@ -78,7 +86,14 @@ async function replica(
     ...gatewayOptions,
   });
   const guarded = createGuardedJiraGateway(inner, {
-    store, concurrency: 4, hourlyBudget: 1000, maxWaitMs: 60_000, metrics, logger, pollMs: 20, ...options,
+    store,
+    concurrency: 4,
+    hourlyBudget: 1000,
+    maxWaitMs: 60_000,
+    metrics,
+    logger,
+    pollMs: 20,
+    ...options,
   });
   cleanup.push(async () => {
     await guarded.close();
@@ -87,17 +102,32 @@ async function replica(
   return { guarded, metrics, logs, store };
 }
 
-async function replicas(fake: FakeMcp, options: Partial<GuardedJiraGatewayOptions> = {}, gatewayOptions: Partial<McpJiraGatewayOptions> = {}) {
+async function replicas(
+  fake: FakeMcp,
+  options: Partial<GuardedJiraGatewayOptions> = {},
+  gatewayOptions: Partial<McpJiraGatewayOptions> = {},
+) {
   const namespace = `limits-${++namespaces}`;
   return [await replica(fake, namespace, options, gatewayOptions), await replica(fake, namespace, options, gatewayOptions)] as const;
 }
 
 function create(label: string, overrides: Partial<CreateIssueRequest> = {}): CreateIssueRequest {
-  return { siteUrl: SITE, projectKey: 'RFE', issueType: 'Task', summary: `Issue ${label}`, description: 'body', labels: [label], ...overrides };
+  return {
+    siteUrl: SITE,
+    projectKey: 'RFE',
+    issueType: 'Task',
+    summary: `Issue ${label}`,
+    description: 'body',
+    labels: [label],
+    ...overrides,
+  };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<VteamError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(VteamError);
   return error as VteamError;
 }
@@ -146,8 +176,18 @@ describe('slot release', () => {
         };
       },
     });
-    const inner = createMcpJiraGateway({ mcpUrl: fake.url, credentials: { current: async (u) => ({ accessToken: tokenOf(u.userId) }) }, callTimeoutMs: 10_000 });
-    const guarded = createGuardedJiraGateway(inner, { store: slowStore, concurrency: 2, hourlyBudget: 1000, maxWaitMs: 60_000, pollMs: 20 });
+    const inner = createMcpJiraGateway({
+      mcpUrl: fake.url,
+      credentials: { current: async (u) => ({ accessToken: tokenOf(u.userId) }) },
+      callTimeoutMs: 10_000,
+    });
+    const guarded = createGuardedJiraGateway(inner, {
+      store: slowStore,
+      concurrency: 2,
+      hourlyBudget: 1000,
+      maxWaitMs: 60_000,
+      pollMs: 20,
+    });
     cleanup.push(async () => guarded.close());
     for (let i = 0; i < 3; i += 1) {
       await guarded.createIssue(user(0), create(`release-${i}`));
@@ -161,7 +201,9 @@ describe('hourly budget', () => {
     const fake = await fakeWith(4);
     const now = clockAt(10 * 60_000);
     const [a, b] = await replicas(fake, { hourlyBudget: 10, maxWaitMs: 5_000, now });
-    const results = await Promise.allSettled(Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? a : b).guarded.createIssue(user(i % 4), create(`budget-${i}`))));
+    const results = await Promise.allSettled(
+      Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? a : b).guarded.createIssue(user(i % 4), create(`budget-${i}`))),
+    );
 
     const done = results.filter((r) => r.status === 'fulfilled');
     const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as VteamError] : []));
@@ -181,8 +223,11 @@ describe('hourly budget', () => {
     const now = clockAt(HOUR - 300);
     const [a] = await replicas(fake, { hourlyBudget: 2, maxWaitMs: 10_000, now });
     const told: number[] = [];
-    const issues = await Promise.all(Array.from({ length: 4 }, (_, i) =>
-      a.guarded.createIssue(user(i), create(`window-${i}`), { onQueued: ({ position }) => told.push(position) })));
+    const issues = await Promise.all(
+      Array.from({ length: 4 }, (_, i) =>
+        a.guarded.createIssue(user(i), create(`window-${i}`), { onQueued: ({ position }) => told.push(position) }),
+      ),
+    );
 
     expect(issues).toHaveLength(4);
     expect(fake.issues()).toHaveLength(4);
@@ -261,9 +306,13 @@ describe('fair queue', () => {
     fake.setLatency(30);
     const [a] = await replicas(fake, { concurrency: 1 });
     const told = new Map<number, number[]>();
-    await Promise.all([0, 1, 2, 3, 4].map((n) => a.guarded.createIssue(user(n), create(`pos-${n}`), {
-      onQueued: ({ position }) => told.set(n, [...(told.get(n) ?? []), position]),
-    })));
+    await Promise.all(
+      [0, 1, 2, 3, 4].map((n) =>
+        a.guarded.createIssue(user(n), create(`pos-${n}`), {
+          onQueued: ({ position }) => told.set(n, [...(told.get(n) ?? []), position]),
+        }),
+      ),
+    );
 
     const first = [1, 2, 3, 4].map((n) => told.get(n)?.[0]);
     expect(first).toEqual([1, 2, 3, 4]);
@@ -281,8 +330,11 @@ describe('burst (PRODUCT §8): 200 creates from 50 users, server answers 429 abo
     const fake = await fakeWith(50, { rateLimit: { maxConcurrent: 10, retryAfterSeconds: 1 } });
     const [a, b] = await replicas(fake);
     const queued = new Set<string>();
-    const issues = await Promise.all(Array.from({ length: 200 }, (_, i) =>
-      (i % 2 === 0 ? a : b).guarded.createIssue(user(i % 50), create(`burst-${i}`), { onQueued: () => queued.add(`burst-${i}`) })));
+    const issues = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        (i % 2 === 0 ? a : b).guarded.createIssue(user(i % 50), create(`burst-${i}`), { onQueued: () => queued.add(`burst-${i}`) }),
+      ),
+    );
 
     expect(new Set(issues.map((issue) => issue.key)).size).toBe(200);
     expect(fake.issues()).toHaveLength(200);
@@ -298,8 +350,9 @@ describe('burst (PRODUCT §8): 200 creates from 50 users, server answers 429 abo
     // counts against the hourly budget; that is tested above, so here it is out of the way.
     fake.setLatency(100);
     const [a, b] = await replicas(fake, { concurrency: 16, hourlyBudget: 1_000_000 });
-    const issues = await Promise.all(Array.from({ length: 200 }, (_, i) =>
-      (i % 2 === 0 ? a : b).guarded.createIssue(user(i % 50), create(`over-${i}`))));
+    const issues = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? a : b).guarded.createIssue(user(i % 50), create(`over-${i}`))),
+    );
 
     expect(fake.counters.rateLimited).toBeGreaterThan(0);
     expect(fake.counters.peakInFlight).toBeLessThanOrEqual(10);

@@ -46,17 +46,31 @@ describe('classifyTransportError', () => {
   it('maps HTTP statuses', () => {
     expect(classifyTransportError(new StreamableHTTPError(401, 'x'), probe(), true)).toBeInstanceOf(RecoverableFailure);
     expect(classifyTransportError(new StreamableHTTPError(404, 'x'), probe(), true)).toMatchObject({ kind: 'session-lost' });
-    expect(classifyTransportError(new StreamableHTTPError(429, 'x'), probe({ retryAfterMs: 5_000 }), true)).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 5_000 });
-    expect(classifyTransportError(new StreamableHTTPError(502, 'x'), probe({ requestSent: true }), true)).toMatchObject({ code: 'MCP_UNREACHABLE', outcomeUnknown: true });
-    expect(classifyTransportError(new StreamableHTTPError(502, 'x'), probe({ requestSent: true }), false)).toMatchObject({ outcomeUnknown: false });
+    expect(classifyTransportError(new StreamableHTTPError(429, 'x'), probe({ retryAfterMs: 5_000 }), true)).toMatchObject({
+      code: 'RATE_LIMITED',
+      retryAfterMs: 5_000,
+    });
+    expect(classifyTransportError(new StreamableHTTPError(502, 'x'), probe({ requestSent: true }), true)).toMatchObject({
+      code: 'MCP_UNREACHABLE',
+      outcomeUnknown: true,
+    });
+    expect(classifyTransportError(new StreamableHTTPError(502, 'x'), probe({ requestSent: true }), false)).toMatchObject({
+      outcomeUnknown: false,
+    });
   });
 
   it('knows a refused connection sent nothing, and a timeout after sending may have acted', () => {
     const refused = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
     expect(networkErrorCode(refused)).toBe('ECONNREFUSED');
-    expect(classifyTransportError(refused, probe({ requestSent: true }), true)).toMatchObject({ code: 'MCP_UNREACHABLE', outcomeUnknown: false });
+    expect(classifyTransportError(refused, probe({ requestSent: true }), true)).toMatchObject({
+      code: 'MCP_UNREACHABLE',
+      outcomeUnknown: false,
+    });
     const reset = new TypeError('fetch failed', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
     expect(classifyTransportError(reset, probe({ requestSent: true }), true)).toMatchObject({ outcomeUnknown: true });
-    expect(classifyTransportError(new Error('aborted'), probe({ requestSent: true, timedOut: true }), true)).toMatchObject({ code: 'MCP_UNREACHABLE', outcomeUnknown: true });
+    expect(classifyTransportError(new Error('aborted'), probe({ requestSent: true, timedOut: true }), true)).toMatchObject({
+      code: 'MCP_UNREACHABLE',
+      outcomeUnknown: true,
+    });
   });
 });

@@ -78,7 +78,12 @@ describe('listIssueTypes', () => {
   it('reads every result shape and ignores junk entries', () => {
     expect(readIssueTypes({ issueTypes: [{ name: 'Task' }, { name: 'Sub-task', subtask: true }] })).toEqual(['Task']);
     expect(readIssueTypes({ values: [{ name: 'Bug' }, { name: '' }, { nope: 1 }, 'x'] })).toEqual(['Bug']);
-    expect(readIssueTypes([{ id: '1', name: 'Story', subtask: false }, { id: '2', name: 'Story' }])).toEqual(['Story']);
+    expect(
+      readIssueTypes([
+        { id: '1', name: 'Story', subtask: false },
+        { id: '2', name: 'Story' },
+      ]),
+    ).toEqual(['Story']);
     expect(readIssueTypes('no list')).toBeUndefined();
     expect(readIssueTypes({ error: 'x' })).toBeUndefined();
   });

@@ -58,7 +58,12 @@ async function setup(dialect: FakeDialect, options: Partial<McpJiraGatewayOption
   credentials.refreshTo = { accessToken: FRESH_TOKEN, ...(classic ? { cloudId: site.id } : {}) };
 
   const logs: string[] = [];
-  const stream = new Writable({ write(chunk, _encoding, done) { logs.push(String(chunk)); done(); } });
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
   const { withRefresh = true, ...rest } = options;
   const gateway = createMcpJiraGateway({
     mcpUrl: fake.url,
@@ -82,20 +87,40 @@ afterEach(async () => {
 
 function request(overrides: Partial<CreateIssueRequest> = {}): CreateIssueRequest {
   return {
-    siteUrl: SITE, projectKey: 'RFE', issueType: 'Story', summary: 'Spec: faster publishing',
-    description: '# Spec\n\nBody in **markdown**.', labels: ['vteam-rfe-1-spec'], ...overrides,
+    siteUrl: SITE,
+    projectKey: 'RFE',
+    issueType: 'Story',
+    summary: 'Spec: faster publishing',
+    description: '# Spec\n\nBody in **markdown**.',
+    labels: ['vteam-rfe-1-spec'],
+    ...overrides,
   };
 }
 
 async function failure(promise: Promise<unknown>): Promise<VteamError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(VteamError);
   return error as VteamError;
 }
 
-const CREATE_TOOL: Record<FakeDialect, string> = { 'rovo-v1': 'createJiraIssue', 'rovo-v2': 'createJiraIssue', 'self-hosted': 'jira_create_issue' };
-const SEARCH_OPERATION: Record<FakeDialect, string> = { 'rovo-v1': 'searchJiraIssuesUsingJql', 'rovo-v2': 'searchJiraIssuesUsingJql', 'self-hosted': 'jira_search' };
-const EDIT_OPERATION: Record<FakeDialect, string> = { 'rovo-v1': 'editJiraIssue', 'rovo-v2': 'editJiraIssue', 'self-hosted': 'jira_update_issue' };
+const CREATE_TOOL: Record<FakeDialect, string> = {
+  'rovo-v1': 'createJiraIssue',
+  'rovo-v2': 'createJiraIssue',
+  'self-hosted': 'jira_create_issue',
+};
+const SEARCH_OPERATION: Record<FakeDialect, string> = {
+  'rovo-v1': 'searchJiraIssuesUsingJql',
+  'rovo-v2': 'searchJiraIssuesUsingJql',
+  'self-hosted': 'jira_search',
+};
+const EDIT_OPERATION: Record<FakeDialect, string> = {
+  'rovo-v1': 'editJiraIssue',
+  'rovo-v2': 'editJiraIssue',
+  'self-hosted': 'jira_update_issue',
+};
 
 describe.each<FakeDialect>(['rovo-v1', 'rovo-v2', 'self-hosted'])('MCP Jira gateway against %s', (dialect) => {
   it('creates the issue with type, labels and parent, and returns its browse URL', async () => {
@@ -108,7 +133,11 @@ describe.each<FakeDialect>(['rovo-v1', 'rovo-v2', 'self-hosted'])('MCP Jira gate
     expect(story.url).toBe(`${SITE}/browse/RFE-2`);
     const stored = fake.issue('RFE-2');
     expect(stored).toMatchObject({
-      summary: 'Spec: faster publishing', description: '# Spec\n\nBody in **markdown**.', labels: ['vteam-rfe-1-spec'], issueType: 'Story', parent: 'RFE-1',
+      summary: 'Spec: faster publishing',
+      description: '# Spec\n\nBody in **markdown**.',
+      labels: ['vteam-rfe-1-spec'],
+      issueType: 'Story',
+      parent: 'RFE-1',
     });
   });
 
@@ -118,16 +147,28 @@ describe.each<FakeDialect>(['rovo-v1', 'rovo-v2', 'self-hosted'])('MCP Jira gate
     const [call] = fake.toolCalls(CREATE_TOOL[dialect]);
     if (dialect === 'rovo-v1') {
       expect(call?.arguments).toEqual({
-        cloudId, projectKey: 'RFE', issueTypeName: 'Story', summary: 'Spec: faster publishing',
-        description: '# Spec\n\nBody in **markdown**.', additional_fields: { labels: ['vteam-rfe-1-spec'] },
+        cloudId,
+        projectKey: 'RFE',
+        issueTypeName: 'Story',
+        summary: 'Spec: faster publishing',
+        description: '# Spec\n\nBody in **markdown**.',
+        additional_fields: { labels: ['vteam-rfe-1-spec'] },
       });
     } else if (dialect === 'rovo-v2') {
-      expect(call?.arguments).toMatchObject({ cloudId, projectKey: 'RFE', issueType: 'Story', additional_fields: { labels: ['vteam-rfe-1-spec'] } });
+      expect(call?.arguments).toMatchObject({
+        cloudId,
+        projectKey: 'RFE',
+        issueType: 'Story',
+        additional_fields: { labels: ['vteam-rfe-1-spec'] },
+      });
       expect(call?.arguments).not.toHaveProperty('issueTypeName');
     } else {
       expect(call?.arguments).toEqual({
-        project_key: 'RFE', issue_type: 'Story', summary: 'Spec: faster publishing',
-        description: '# Spec\n\nBody in **markdown**.', additional_fields: JSON.stringify({ labels: ['vteam-rfe-1-spec'] }),
+        project_key: 'RFE',
+        issue_type: 'Story',
+        summary: 'Spec: faster publishing',
+        description: '# Spec\n\nBody in **markdown**.',
+        additional_fields: JSON.stringify({ labels: ['vteam-rfe-1-spec'] }),
       });
     }
   });
@@ -151,7 +192,12 @@ describe.each<FakeDialect>(['rovo-v1', 'rovo-v2', 'self-hosted'])('MCP Jira gate
     const created = await gateway.createIssue(ALICE, request({ labels: ['vteam-rfe-7-plan'] }));
 
     const found = await gateway.findIssueByLabel(ALICE, { siteUrl: SITE, projectKey: 'RFE', label: 'vteam-rfe-7-plan' });
-    expect(found).toEqual({ key: created.key, url: `${SITE}/browse/${created.key}`, summary: 'Spec: faster publishing', issueType: 'Story' });
+    expect(found).toEqual({
+      key: created.key,
+      url: `${SITE}/browse/${created.key}`,
+      summary: 'Spec: faster publishing',
+      issueType: 'Story',
+    });
     expect(await gateway.findIssueByLabel(ALICE, { siteUrl: SITE, projectKey: 'RFE', label: 'vteam-rfe-7-tasks' })).toBeUndefined();
     expect(await gateway.findIssueByLabel(ALICE, { siteUrl: SITE, projectKey: 'LOCKED', label: 'vteam-rfe-7-plan' })).toBeUndefined();
 
@@ -217,7 +263,7 @@ describe.each<FakeDialect>(['rovo-v1', 'rovo-v2', 'self-hosted'])('MCP Jira gate
     expect(fake.counters.httpRequests).toBe(0);
   });
 
-  it('returns RATE_LIMITED with the server\'s Retry-After and does not retry by itself', async () => {
+  it("returns RATE_LIMITED with the server's Retry-After and does not retry by itself", async () => {
     const { fake, gateway } = await setup(dialect);
     await gateway.createIssue(ALICE, request());
     fake.failNextRequests(1, { status: 429, retryAfterSeconds: 7, match: { tool: CREATE_TOOL[dialect] } });
@@ -283,14 +329,14 @@ describe.each<FakeDialect>(['rovo-v1', 'rovo-v2', 'self-hosted'])('MCP Jira gate
     expect(error).toMatchObject({ code: 'MCP_UNREACHABLE', outcomeUnknown: true });
   });
 
-  it('passes Jira\'s own words through for a wrong issue type', async () => {
+  it("passes Jira's own words through for a wrong issue type", async () => {
     const { gateway } = await setup(dialect);
     const error = await failure(gateway.createIssue(ALICE, request({ issueType: 'Feature' })));
     expect(error.code).toBe('JIRA_REJECTED');
     expect(error.userMessage).toContain('Specify a valid issue type');
   });
 
-  it('passes Jira\'s words through for an unknown project', async () => {
+  it("passes Jira's words through for an unknown project", async () => {
     const { gateway } = await setup(dialect);
     const error = await failure(gateway.createIssue(ALICE, request({ projectKey: 'NOPE' })));
     expect(error.code).toBe('JIRA_REJECTED');
@@ -308,12 +354,18 @@ describe.each<FakeDialect>(['rovo-v1', 'rovo-v2', 'self-hosted'])('MCP Jira gate
 
   it('never turns a result without a valid key into a link', async () => {
     const { fake, gateway } = await setup(dialect);
-    const hostile = JSON.stringify({ key: 'javascript:alert(1)//RFE-1', self: 'https://evil.example/x', issue: { key: '<https://evil.example|RFE-1>' } });
+    const hostile = JSON.stringify({
+      key: 'javascript:alert(1)//RFE-1',
+      self: 'https://evil.example/x',
+      issue: { key: '<https://evil.example|RFE-1>' },
+    });
     fake.overrideNextToolResults(CREATE_TOOL[dialect], 1, { content: [{ type: 'text', text: hostile }] });
     const error = await failure(gateway.createIssue(ALICE, request()));
     expect(error).toMatchObject({ code: 'MCP_UNREACHABLE', outcomeUnknown: true });
 
-    fake.overrideNextToolResults(CREATE_TOOL[dialect], 1, { content: [{ type: 'text', text: `{"key":"RFE-1","pad":"${'x'.repeat(2_000_000)}"}` }] });
+    fake.overrideNextToolResults(CREATE_TOOL[dialect], 1, {
+      content: [{ type: 'text', text: `{"key":"RFE-1","pad":"${'x'.repeat(2_000_000)}"}` }],
+    });
     const huge = await failure(gateway.createIssue(ALICE, request()));
     expect(huge.code).toBe('MCP_UNREACHABLE');
   });

@@ -32,7 +32,9 @@ class Credentials implements AtlassianCredentials {
   credential: AtlassianCredential = { accessToken: TOKEN };
   readonly rejections: string[] = [];
   readonly remembered: string[][] = [];
-  async current() { return this.credential; }
+  async current() {
+    return this.credential;
+  }
   async afterRejection(_user: SlackUserRef, rejected: string) {
     this.rejections.push(rejected);
     this.credential = { ...this.credential, accessToken: FRESH };
@@ -44,11 +46,20 @@ class Credentials implements AtlassianCredentials {
   }
 }
 
-interface World { fake: FakeMcp; api: FakeAtlassianApi; gateway: McpJiraGateway; credentials: Credentials; acmeId: string }
+interface World {
+  fake: FakeMcp;
+  api: FakeAtlassianApi;
+  gateway: McpJiraGateway;
+  credentials: Credentials;
+  acmeId: string;
+}
 const open: World[] = [];
 
 async function world(deployment: 'cloud' | 'dc', options: { jsonUnauthorizedBody?: boolean; grants?: string[] } = {}): Promise<World> {
-  const fake = await startFakeMcp({ dialect: 'self-hosted', selfHosted: { deployment, jiraUrl: DC_SITE, jsonUnauthorizedBody: options.jsonUnauthorizedBody ?? false } });
+  const fake = await startFakeMcp({
+    dialect: 'self-hosted',
+    selfHosted: { deployment, jiraUrl: DC_SITE, jsonUnauthorizedBody: options.jsonUnauthorizedBody ?? false },
+  });
   const other = fake.addSite({ url: OTHER_SITE, name: 'other' });
   const acme = fake.addSite({ url: CLOUD_SITE, name: 'acme' });
   const dc = fake.addSite({ url: DC_SITE, name: 'dc' });
@@ -81,13 +92,23 @@ afterEach(async () => {
 });
 
 const request = (siteUrl: string, overrides: Partial<CreateIssueRequest> = {}): CreateIssueRequest => ({
-  siteUrl, projectKey: 'RFE', issueType: 'Story', summary: '[RFE] Dark mode - specify',
-  description: issueDescription({ markdown: '# Spec\n\nUsers pick a theme.', sourceUrl: 'https://github.com/org/repo/blob/b/spec.md' } as never),
-  labels: ['vteam-rfe', 'vteam-0123456789abcdef'], ...overrides,
+  siteUrl,
+  projectKey: 'RFE',
+  issueType: 'Story',
+  summary: '[RFE] Dark mode - specify',
+  description: issueDescription({
+    markdown: '# Spec\n\nUsers pick a theme.',
+    sourceUrl: 'https://github.com/org/repo/blob/b/spec.md',
+  } as never),
+  labels: ['vteam-rfe', 'vteam-0123456789abcdef'],
+  ...overrides,
 });
 
 async function failure(promise: Promise<unknown>): Promise<VteamError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(VteamError);
   return error as VteamError;
 }
@@ -96,15 +117,25 @@ describe('the test server speaks mcp-atlassian 0.23.1', () => {
   it('advertises the FastMCP wrapper and strict inputs, and the SDK client accepts them', async () => {
     const { fake } = await world('cloud');
     const client = new Client({ name: 't', version: '1' });
-    const transport = new StreamableHTTPClientTransport(new URL(fake.url), { requestInit: { headers: { authorization: `Bearer ${TOKEN}`, 'x-atlassian-cloud-id': fake.jira.sites[1]!.id } } });
+    const transport = new StreamableHTTPClientTransport(new URL(fake.url), {
+      requestInit: { headers: { authorization: `Bearer ${TOKEN}`, 'x-atlassian-cloud-id': fake.jira.sites[1]!.id } },
+    });
     await client.connect(transport);
     try {
       const { tools } = await client.listTools();
       const create = tools.find((tool) => tool.name === 'jira_create_issue');
       expect(create?.outputSchema).toEqual(WRAPPED_OUTPUT_SCHEMA);
-      expect(create?.inputSchema).toMatchObject({ additionalProperties: false, required: ['project_key', 'summary', 'issue_type'], properties: { additional_fields: { type: 'string', default: null } } });
+      expect(create?.inputSchema).toMatchObject({
+        additionalProperties: false,
+        required: ['project_key', 'summary', 'issue_type'],
+        properties: { additional_fields: { type: 'string', default: null } },
+      });
       const result = await client.callTool({ name: 'jira_get_project_issue_types', arguments: { project_key: 'RFE' } });
-      expect(result).toMatchObject({ _meta: { fastmcp: { wrap_result: true } }, isError: false, structuredContent: { result: expect.stringMatching(/^\[/) } });
+      expect(result).toMatchObject({
+        _meta: { fastmcp: { wrap_result: true } },
+        isError: false,
+        structuredContent: { result: expect.stringMatching(/^\[/) },
+      });
     } finally {
       await client.close();
     }
@@ -122,7 +153,12 @@ describe.each(['cloud', 'dc'] as const)('publishing through mcp-atlassian (%s)',
     const found = await gateway.findIssueByLabel(ALICE, { siteUrl: site, projectKey: 'RFE', label: 'vteam-0123456789abcdef' });
     expect(found).toMatchObject({ key: 'RFE-1', url: `${site}/browse/RFE-1`, summary: '[RFE] Dark mode - specify' });
 
-    const updated = await gateway.updateIssue(ALICE, { siteUrl: site, issueKey: 'RFE-1', summary: '[RFE] Dark mode v2 - specify', description: 'New text' });
+    const updated = await gateway.updateIssue(ALICE, {
+      siteUrl: site,
+      issueKey: 'RFE-1',
+      summary: '[RFE] Dark mode v2 - specify',
+      description: 'New text',
+    });
     expect(updated).toMatchObject({ key: 'RFE-1', url: `${site}/browse/RFE-1` });
     expect(fake.issue('RFE-1')?.summary).toBe('[RFE] Dark mode v2 - specify');
 
@@ -172,7 +208,7 @@ describe('a rejected token on create (mcp-atlassian 0.23.1 wording)', () => {
     expect(fake.issues()).toHaveLength(1);
   });
 
-  it('keeps a bare HTTPError that a fresh token does not cure as Jira\'s refusal, not an expired login', async () => {
+  it("keeps a bare HTTPError that a fresh token does not cure as Jira's refusal, not an expired login", async () => {
     const { fake, gateway, credentials } = await linkedWorld();
     fake.failNextToolCalls('jira_create_issue', 2, 'HTTPError');
     const error = await failure(gateway.createIssue(ALICE, request(CLOUD_SITE)));
@@ -182,7 +218,7 @@ describe('a rejected token on create (mcp-atlassian 0.23.1 wording)', () => {
 });
 
 describe('classic 3LO sites, read from ATLASSIAN_API_URL', () => {
-  it('reads the sites when the link has none, sends that site\'s cloud id, and keeps the list', async () => {
+  it("reads the sites when the link has none, sends that site's cloud id, and keeps the list", async () => {
     const { api, gateway, credentials, fake, acmeId } = await world('cloud');
     await gateway.createIssue(ALICE, request(CLOUD_SITE));
     expect(api.lookups).toEqual([{ token: TOKEN, status: 200 }]);

@@ -10,8 +10,12 @@ const [C1, C2] = CHANNELS;
 
 describe('workflow cards', () => {
   let h: Harness;
-  beforeEach(async () => { h = await startHarness(); });
-  afterEach(async () => { await h.close(); });
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
 
   it('posts one card per workflow in each bound channel, with its documents and Publish buttons', async () => {
     h.addWorkflow('rfe-1', {}, ['specs/001-x/spec.md', 'specs/001-x/plan.md']);
@@ -49,7 +53,10 @@ describe('workflow cards', () => {
     for (const channel of [C1, C2]) {
       const card = cardsIn(h, channel)[0]!;
       await h.slack.waitFor(() => blocksText(card.blocks).includes('PROJ-7'));
-      const replies = await h.slack.waitFor(() => { const r = h.slack.repliesTo(channel, card.ts); return r.length > 0 && r; });
+      const replies = await h.slack.waitFor(() => {
+        const r = h.slack.repliesTo(channel, card.ts);
+        return r.length > 0 && r;
+      });
       expect(replies).toHaveLength(1);
       expect(replies[0]!.text).toContain('PROJ-7');
       expect(replies[0]!.text).toContain('specs/001-x/plan.md');
@@ -71,7 +78,11 @@ describe('workflow cards', () => {
     });
     const threads = createCardThreads({
       client: new WebClient('xoxb-test-token', { slackApiUrl: h.slack.apiUrl }),
-      store: h.store, locks: h.locks, logger: h.logger, rowsOf: h.rowsOf, vteamUrl: VTEAM_URL,
+      store: h.store,
+      locks: h.locks,
+      logger: h.logger,
+      rowsOf: h.rowsOf,
+      vteamUrl: VTEAM_URL,
     });
     const thread = await threads.ensure({ channelId: C1 }, toWorkflow(updated)!);
     expect(thread.created).toBe(false);
@@ -137,7 +148,12 @@ describe('workflow cards', () => {
     h.addWorkflow('rfe-3');
     await h.slack.waitFor(() => cardPosts(h).length === 6);
     await waitIdle(follower);
-    for (const channel of CHANNELS) expect(cardsIn(h, channel).map((m) => m.text).sort()).toEqual(['rfe-1', 'rfe-2', 'rfe-3'].map((n) => `RFE workflow: Workflow ${n}`));
+    for (const channel of CHANNELS)
+      expect(
+        cardsIn(h, channel)
+          .map((m) => m.text)
+          .sort(),
+      ).toEqual(['rfe-1', 'rfe-2', 'rfe-3'].map((n) => `RFE workflow: Workflow ${n}`));
   });
 
   it('converges after dropped watch connections and a 410 relist', async () => {
@@ -149,7 +165,9 @@ describe('workflow cards', () => {
 
     // Dropped: the watch resumes from its resourceVersion and sees the change made meanwhile.
     h.fixture.kube.dropWatches();
-    h.fixture.kube.modify('rfeworkflows', PROJECT, 'rfe-1', (o) => { (o.spec as Record<string, unknown>).title = 'Renamed once'; });
+    h.fixture.kube.modify('rfeworkflows', PROJECT, 'rfe-1', (o) => {
+      (o.spec as Record<string, unknown>).title = 'Renamed once';
+    });
     await h.slack.waitFor(() => blocksText(card.blocks).includes('Renamed once'));
 
     // History compacted while disconnected: 410 Gone, full relist, still converges.
@@ -157,7 +175,9 @@ describe('workflow cards', () => {
     h.fixture.kube.addSecret(PROJECT, 'unrelated', { a: 'b' }); // moves the server past the watch's resourceVersion
     h.fixture.kube.compactHistory();
     h.fixture.kube.dropWatches();
-    h.fixture.kube.modify('rfeworkflows', PROJECT, 'rfe-1', (o) => { (o.spec as Record<string, unknown>).title = 'Renamed twice'; });
+    h.fixture.kube.modify('rfeworkflows', PROJECT, 'rfe-1', (o) => {
+      (o.spec as Record<string, unknown>).title = 'Renamed twice';
+    });
     h.addWorkflow('rfe-2');
     await h.slack.waitFor(() => blocksText(card.blocks).includes('Renamed twice') && cardsIn(h, C1).length === 2);
     expect(h.fixture.kube.count('list', 'rfeworkflows')).toBeGreaterThan(lists);
@@ -215,7 +235,9 @@ describe('workflow cards', () => {
     h.fixture.kube.modify('rfeworkflows', PROJECT, 'rfe-39', (o) => {
       (o.spec as { jiraLinks: unknown[] }).jiraLinks = [{ path: 'specs/001-x/spec.md', jiraKey: 'PROJ-9' }];
     });
-    await h.slack.waitFor(() => cardsIn(h, C1).some((c) => blocksText(c.blocks).includes('Workflow rfe-39') && blocksText(c.blocks).includes('PROJ-9')));
+    await h.slack.waitFor(() =>
+      cardsIn(h, C1).some((c) => blocksText(c.blocks).includes('Workflow rfe-39') && blocksText(c.blocks).includes('PROJ-9')),
+    );
     expect(cardsIn(h, C1).length).toBeLessThan(20);
     await service.idle();
     expect(cardsIn(h, C1)).toHaveLength(40);
@@ -251,7 +273,9 @@ describe('workflow cards', () => {
     // CI once saw `Cannot read properties of undefined (reading 'values')` as an unhandled rejection:
     // leadership ended while the resync listed namespaces, and the resync went on with the watch gone.
     const unhandled: unknown[] = [];
-    const record = (reason: unknown) => { unhandled.push(reason); };
+    const record = (reason: unknown) => {
+      unhandled.push(reason);
+    };
     process.on('unhandledRejection', record);
     try {
       h.addWorkflow('rfe-1');
@@ -281,7 +305,9 @@ describe('workflow cards', () => {
     await service.start();
     await h.slack.waitFor(() => cardsIn(h, C1).length === 1);
     h.slack.deleteMessage(C1, cardsIn(h, C1)[0]!.ts);
-    h.fixture.kube.modify('rfeworkflows', PROJECT, 'rfe-1', (o) => { (o.spec as Record<string, unknown>).title = 'Renamed'; });
+    h.fixture.kube.modify('rfeworkflows', PROJECT, 'rfe-1', (o) => {
+      (o.spec as Record<string, unknown>).title = 'Renamed';
+    });
     await h.slack.waitFor(() => cardsIn(h, C1).length === 1 && blocksText(cardsIn(h, C1)[0]!.blocks).includes('Renamed'));
   });
 });

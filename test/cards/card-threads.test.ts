@@ -19,11 +19,31 @@ describe('workflow threads', () => {
   let posts: Record<string, unknown>[];
   let warnings: string[];
   /** chat.postMessage as the bot's client answers it, a little slowly (so callers overlap). */
-  const client = { chat: { postMessage: async (args: Record<string, unknown>) => { await sleep(50); posts.push(args); return { ok: true, ts: `${posts.length}.0` }; } } } as unknown as WebClient;
-  const threadsAs = (owner: string, documents: (w: Workflow) => Promise<DocumentRow[]> = async (w) => rowsOf(w)) => createCardThreads({
-    client, store, locks: locksAs(owner), rowsOf: documents, vteamUrl: 'https://vteam.example.com',
-    logger: pino({ level: 'warn' }, { write: (line: string) => { warnings.push((JSON.parse(line) as { msg: string }).msg); } }),
-  });
+  const client = {
+    chat: {
+      postMessage: async (args: Record<string, unknown>) => {
+        await sleep(50);
+        posts.push(args);
+        return { ok: true, ts: `${posts.length}.0` };
+      },
+    },
+  } as unknown as WebClient;
+  const threadsAs = (owner: string, documents: (w: Workflow) => Promise<DocumentRow[]> = async (w) => rowsOf(w)) =>
+    createCardThreads({
+      client,
+      store,
+      locks: locksAs(owner),
+      rowsOf: documents,
+      vteamUrl: 'https://vteam.example.com',
+      logger: pino(
+        { level: 'warn' },
+        {
+          write: (line: string) => {
+            warnings.push((JSON.parse(line) as { msg: string }).msg);
+          },
+        },
+      ),
+    });
 
   beforeEach(async () => {
     ({ store, locksAs } = await openStore());
@@ -31,7 +51,9 @@ describe('workflow threads', () => {
     posts = [];
     warnings = [];
   });
-  afterEach(async () => { await store.close(); });
+  afterEach(async () => {
+    await store.close();
+  });
 
   it('posts the card on first need, then replies under the same card', async () => {
     const threads = threadsAs('pod-a');
@@ -44,7 +66,9 @@ describe('workflow threads', () => {
 
   it('gives replicas asking at once one card, the others waiting for it', async () => {
     const workflow = workflowLinking();
-    const results = await Promise.all(['pod-a', 'pod-b', 'pod-c'].map((owner) => threadsAs(owner).ensure({ channelId: CHANNEL }, workflow)));
+    const results = await Promise.all(
+      ['pod-a', 'pod-b', 'pod-c'].map((owner) => threadsAs(owner).ensure({ channelId: CHANNEL }, workflow)),
+    );
     expect(posts).toHaveLength(1);
     expect(results.map((r) => r.ts)).toEqual(['1.0', '1.0', '1.0']);
     expect(results.filter((r) => r.created)).toHaveLength(1);
@@ -53,13 +77,18 @@ describe('workflow threads', () => {
   it('marks the links it replies about as known and takes them off the pending list', async () => {
     const since = Date.now();
     await cards.update(CHANNEL, workflowLinking(), () => ({
-      ts: '7.0', documents: [SPEC, PLAN], links: {},
+      ts: '7.0',
+      documents: [SPEC, PLAN],
+      links: {},
       pendingLinks: { [SPEC]: { key: 'PROJ-1', since }, [PLAN]: { key: 'PROJ-2', since } },
     }));
     const result = await threadsAs('pod-a').ensure({ channelId: CHANNEL }, workflowLinking({ [SPEC]: 'PROJ-1' }));
     expect(result).toEqual({ ts: '7.0', created: false });
     expect(posts).toEqual([]);
-    expect(await cards.get(CHANNEL, workflowLinking())).toMatchObject({ links: { [SPEC]: 'PROJ-1' }, pendingLinks: { [PLAN]: { key: 'PROJ-2', since } } });
+    expect(await cards.get(CHANNEL, workflowLinking())).toMatchObject({
+      links: { [SPEC]: 'PROJ-1' },
+      pendingLinks: { [PLAN]: { key: 'PROJ-2', since } },
+    });
   });
 
   it('leaves a record without tracked links to the reconciler, which takes its baseline', async () => {
@@ -69,7 +98,9 @@ describe('workflow threads', () => {
   });
 
   it('posts a card without documents rather than no thread when they cannot be listed', async () => {
-    const threads = threadsAs('pod-a', async () => { throw new Error('GitHub is down'); });
+    const threads = threadsAs('pod-a', async () => {
+      throw new Error('GitHub is down');
+    });
     expect(await threads.ensure({ channelId: CHANNEL }, workflowLinking())).toEqual({ ts: '1.0', created: true });
     expect(await cards.get(CHANNEL, workflowLinking())).toMatchObject({ ts: '1.0', documents: [] });
     expect(warnings).toEqual(['could not list documents for the card']);

@@ -9,7 +9,11 @@ export const PLAN = 'specs/001-x/plan.md';
 
 export function workflowLinking(links: Record<string, string> = {}): Workflow {
   return {
-    namespace: 'team-a', name: 'rfe-1', title: 'Dark mode', description: 'Allow users to switch themes', resourceVersion: '1',
+    namespace: 'team-a',
+    name: 'rfe-1',
+    title: 'Dark mode',
+    description: 'Allow users to switch themes',
+    resourceVersion: '1',
     jiraLinks: Object.entries(links).map(([path, jiraKey]) => ({ path, jiraKey })),
   };
 }
@@ -17,7 +21,12 @@ export function workflowLinking(links: Record<string, string> = {}): Workflow {
 export function rowsOf(workflow: Workflow): DocumentRow[] {
   return [SPEC, PLAN].map((path) => {
     const jiraKey = workflow.jiraLinks.find((l) => l.path === path)?.jiraKey;
-    return { path, phase: path === PLAN ? 'plan' : 'specify', jiraKey, url: jiraKey ? `https://acme.atlassian.net/browse/${jiraKey}` : undefined };
+    return {
+      path,
+      phase: path === PLAN ? 'plan' : 'specify',
+      jiraKey,
+      url: jiraKey ? `https://acme.atlassian.net/browse/${jiraKey}` : undefined,
+    };
   });
 }
 

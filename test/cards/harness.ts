@@ -46,13 +46,22 @@ export async function startHarness(options: { bookmarkIntervalMs?: number; chann
   const store = await createStore('sqlite::memory:');
   const locks = createLockService(store);
   const logs: LogLine[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => { logs.push(JSON.parse(line) as LogLine); } });
+  const logger = pino(
+    { level: 'debug' },
+    {
+      write: (line: string) => {
+        logs.push(JSON.parse(line) as LogLine);
+      },
+    },
+  );
   const documents = new Map<string, string[]>();
   const services: CardService[] = [];
 
   fixture.kube.addNamespace('default');
   fixture.kube.addProject(PROJECT);
-  fixture.kube.addProjectSettings(PROJECT, { annotations: { 'vteam.ambient-code/slack-channels': (options.channels ?? CHANNELS).join(',') } });
+  fixture.kube.addProjectSettings(PROJECT, {
+    annotations: { 'vteam.ambient-code/slack-channels': (options.channels ?? CHANNELS).join(',') },
+  });
 
   const rowsOf = async (workflow: Workflow): Promise<DocumentRow[]> => {
     const paths = documents.get(`${workflow.namespace}/${workflow.name}`) ?? [];
@@ -65,7 +74,14 @@ export async function startHarness(options: { bookmarkIntervalMs?: number; chann
   };
 
   return {
-    fixture, slack, store, locks, logs, logger, documents, rowsOf,
+    fixture,
+    slack,
+    store,
+    locks,
+    logs,
+    logger,
+    documents,
+    rowsOf,
     service(overrides = {}) {
       const { identity = `replica-${services.length + 1}`, ...rest } = overrides;
       const service = createCardService({
@@ -115,7 +131,9 @@ export function cardsIn(h: Harness, channel: string) {
 
 /** Top-level chat.postMessage calls that succeeded or not, per channel (each one a posting attempt). */
 export function cardPosts(h: Harness, channel?: string) {
-  return h.slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === undefined && (channel === undefined || c.args.channel === channel));
+  return h.slack
+    .callsTo('chat.postMessage')
+    .filter((c) => c.args.thread_ts === undefined && (channel === undefined || c.args.channel === channel));
 }
 
 export function blocksText(blocks: unknown): string {

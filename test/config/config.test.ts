@@ -16,8 +16,13 @@ describe('loadConfig', () => {
 
   it('reads GITHUB_ALLOWED_HOSTS as a host list, and refuses anything else', () => {
     expect(loadConfig({ ...base }).documents.githubAllowedHosts).toEqual([]);
-    expect(loadConfig({ ...base, GITHUB_ALLOWED_HOSTS: 'GHE.example.com, ghe.internal:8443' }).documents.githubAllowedHosts).toEqual(['ghe.example.com', 'ghe.internal:8443']);
-    expect(() => loadConfig({ ...base, GITHUB_ALLOWED_HOSTS: 'https://ghe.example.com/' })).toThrow(/GITHUB_ALLOWED_HOSTS must be host names/);
+    expect(loadConfig({ ...base, GITHUB_ALLOWED_HOSTS: 'GHE.example.com, ghe.internal:8443' }).documents.githubAllowedHosts).toEqual([
+      'ghe.example.com',
+      'ghe.internal:8443',
+    ]);
+    expect(() => loadConfig({ ...base, GITHUB_ALLOWED_HOSTS: 'https://ghe.example.com/' })).toThrow(
+      /GITHUB_ALLOWED_HOSTS must be host names/,
+    );
   });
 
   it('points classic site lookups at ATLASSIAN_API_URL, and refuses a non-URL', () => {
@@ -25,13 +30,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...base, ATLASSIAN_API_URL: 'api.atlassian.com' })).toThrow(/ATLASSIAN_API_URL must be an http\(s\) URL/);
   });
 
-  it('requires by default that a linked Atlassian account has the Slack user\'s email; off turns that off; anything else is refused', () => {
+  it("requires by default that a linked Atlassian account has the Slack user's email; off turns that off; anything else is refused", () => {
     expect(loadConfig(base).atlassian.linkEmailMatch).toBe('required');
     expect(loadConfig({ ...base, ATLASSIAN_LINK_EMAIL_MATCH: 'off' }).atlassian.linkEmailMatch).toBe('off');
     expect(loadConfig({ ...base, ATLASSIAN_LINK_EMAIL_MATCH: 'required' }).atlassian.linkEmailMatch).toBe('required');
     expect(loadConfig({ ...base, ATLASSIAN_LINK_EMAIL_MATCH: '' }).atlassian.linkEmailMatch).toBe('required');
     for (const value of ['false', 'no', 'Off ', 'domain']) {
-      expect(() => loadConfig({ ...base, ATLASSIAN_LINK_EMAIL_MATCH: value })).toThrow(/ATLASSIAN_LINK_EMAIL_MATCH must be required \(an Atlassian account links only if its email is the Slack profile email\) or off/);
+      expect(() => loadConfig({ ...base, ATLASSIAN_LINK_EMAIL_MATCH: value })).toThrow(
+        /ATLASSIAN_LINK_EMAIL_MATCH must be required \(an Atlassian account links only if its email is the Slack profile email\) or off/,
+      );
     }
     expect(describeConfig({ ...base, ATLASSIAN_LINK_EMAIL_MATCH: 'off' })).toMatchObject({ ATLASSIAN_LINK_EMAIL_MATCH: 'off' });
   });
@@ -43,7 +50,13 @@ describe('loadConfig', () => {
   it('reports every problem at once, each with its fix, and never echoes a secret', () => {
     let caught: unknown;
     try {
-      loadConfig({ SLACK_BOT_TOKEN: 'not-a-token-SECRETVALUE', PORT: 'abc', STORE_URL: 'mysql://x', NODE_ENV: 'production', SLACK_API_URL: 'ftp://x' });
+      loadConfig({
+        SLACK_BOT_TOKEN: 'not-a-token-SECRETVALUE',
+        PORT: 'abc',
+        STORE_URL: 'mysql://x',
+        NODE_ENV: 'production',
+        SLACK_API_URL: 'ftp://x',
+      });
     } catch (error) {
       caught = error;
     }

@@ -26,7 +26,9 @@ beforeAll(async () => {
   env.auth!.addAccount('bob', { password: 'password', name: 'Bob Builder', email: 'u0010@example.com' });
   env.auth!.addAccount('grace', { password: 'password', name: 'Grace Hopper', email: 'grace@example.com' });
 });
-afterAll(async () => { await env?.close(); });
+afterAll(async () => {
+  await env?.close();
+});
 
 const dmCalls = () => env.slack.calls.filter((c) => c.args.channel === BOB.dm);
 
@@ -34,7 +36,12 @@ const dmCalls = () => env.slack.calls.filter((c) => c.args.channel === BOB.dm);
 async function clickConnect(messageTs: string): Promise<string> {
   const before = env.slack.callsTo('chat.update').length;
   await env.click('connect_atlassian', 'connect', { userId: BOB.userId, channelId: BOB.dm, messageTs });
-  const update = await env.slack.waitFor(() => env.slack.callsTo('chat.update').slice(before).find((c) => c.args.channel === BOB.dm));
+  const update = await env.slack.waitFor(() =>
+    env.slack
+      .callsTo('chat.update')
+      .slice(before)
+      .find((c) => c.args.channel === BOB.dm),
+  );
   const url = /"url":"([^"]+)"/.exec(JSON.stringify(update.args.blocks))?.[1];
   if (!url) throw new Error('no sign-in URL in the updated DM');
   return url;
@@ -119,7 +126,9 @@ describe('linking an Atlassian account from Slack', () => {
     secretsSeen.push(callback.searchParams.get('code')!, callback.searchParams.get('state')!);
     const page = await gracesBrowser.open(callback);
     expect(page.status).toBe(400);
-    expect(page.text).toContain('This sign-in was not started in this browser, so nothing was connected: go back to Slack, press Connect Atlassian account again and finish the sign-in in the same browser.');
+    expect(page.text).toContain(
+      'This sign-in was not started in this browser, so nothing was connected: go back to Slack, press Connect Atlassian account again and finish the sign-in in the same browser.',
+    );
     // And the state is spent: Bob's own browser cannot use Grace's code either.
     expect((await bobsBrowser.open(callback)).text).toMatch(/already used/);
 
@@ -129,24 +138,33 @@ describe('linking an Atlassian account from Slack', () => {
     expect(env.app.output.join('\n')).toMatch(/"cookie":"missing".*did not start this sign-in/);
   });
 
-  it('Bob\'s Connect link, copied unopened and opened by Grace, who signs in as herself: refused, nothing stored, nothing published as Grace', async () => {
+  it("Bob's Connect link, copied unopened and opened by Grace, who signs in as herself: refused, nothing stored, nothing published as Grace", async () => {
     const grantsBefore = env.auth!.counters.authorizationCodeGrants;
     const link = await clickConnect(promptTs); // Bob copies it without opening it
 
     // Grace opens it: her browser gets the cookie, and she signs in to Atlassian as herself.
     const gracesBrowser = new TestBrowser();
     const callback = await signInThroughLink(link, { login: 'grace', browser: gracesBrowser });
-    secretsSeen.push(new URL(link).searchParams.get('flow')!, callback.searchParams.get('code')!, callback.searchParams.get('state')!, signInCookieOf(gracesBrowser)!);
+    secretsSeen.push(
+      new URL(link).searchParams.get('flow')!,
+      callback.searchParams.get('code')!,
+      callback.searchParams.get('state')!,
+      signInCookieOf(gracesBrowser)!,
+    );
     const page = await gracesBrowser.open(callback);
     expect(page.status).toBe(400);
-    expect(page.text).toContain('The Atlassian account you signed in with (g***@example.com) is not the one of the Slack user who asked to connect, so nothing was connected: go back to Slack, press Connect Atlassian account again and sign in with your own Atlassian account, the one with the email of your Slack profile.');
+    expect(page.text).toContain(
+      'The Atlassian account you signed in with (g***@example.com) is not the one of the Slack user who asked to connect, so nothing was connected: go back to Slack, press Connect Atlassian account again and sign in with your own Atlassian account, the one with the email of your Slack profile.',
+    );
     expect(page.text).not.toContain('grace@example.com');
     expect(env.auth!.counters.authorizationCodeGrants).toBe(grantsBefore + 1); // exchanged, checked, refused
 
     // Nothing stored for Bob, no Connected DM, and the publish waiting for his link did not run as Grace.
     const store = await createStore(env.appEnv().STORE_URL!);
     try {
-      expect(await createTokenStore(store, parseKeyRing(env.appEnv().TOKEN_ENCRYPTION_KEY!)).get({ teamId: 'T0001', userId: BOB.userId })).toBeUndefined();
+      expect(
+        await createTokenStore(store, parseKeyRing(env.appEnv().TOKEN_ENCRYPTION_KEY!)).get({ teamId: 'T0001', userId: BOB.userId }),
+      ).toBeUndefined();
     } finally {
       await store.close();
     }
@@ -179,7 +197,9 @@ describe('linking an Atlassian account from Slack', () => {
     const token = env.mcp.toolCalls('createJiraIssue')[0]!.token!;
     secretsSeen.push(token);
     expect(await env.auth!.verifyAccessToken(token)).toMatchObject({ aud: env.mcp.url, sub: 'bob' });
-    const reply = await env.slack.waitFor(() => env.slack.callsTo('chat.postMessage').find((c) => c.args.thread_ts && messageText(c.args).includes(issue!.key)));
+    const reply = await env.slack.waitFor(() =>
+      env.slack.callsTo('chat.postMessage').find((c) => c.args.thread_ts && messageText(c.args).includes(issue!.key)),
+    );
     expect(messageText(reply.args)).toContain(`<@${BOB.userId}>`);
   });
 
@@ -195,7 +215,12 @@ describe('linking an Atlassian account from Slack', () => {
 
   it('App Home shows the link and recent publishes', async () => {
     const before = env.slack.callsTo('views.publish').length;
-    const result = await postToSlackEvents(env.app.url, env.signingSecret, eventBody({ type: 'app_home_opened', user: BOB.userId, channel: BOB.dm, tab: 'home' }), { json: true });
+    const result = await postToSlackEvents(
+      env.app.url,
+      env.signingSecret,
+      eventBody({ type: 'app_home_opened', user: BOB.userId, channel: BOB.dm, tab: 'home' }),
+      { json: true },
+    );
     expect(result.status).toBe(200);
     const view = await env.slack.waitFor(() => env.slack.callsTo('views.publish').slice(before)[0]);
     const text = JSON.stringify(view.args.view);
@@ -206,7 +231,12 @@ describe('linking an Atlassian account from Slack', () => {
 
   /** Runs the sign-in from the latest Connect prompt DMed to Bob. */
   async function connectFromLatestPrompt(): Promise<void> {
-    const prompt = await env.slack.waitFor(() => env.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === BOB.dm && JSON.stringify(c.args.blocks ?? '').includes('connect_atlassian')).at(-1));
+    const prompt = await env.slack.waitFor(() =>
+      env.slack
+        .callsTo('chat.postMessage')
+        .filter((c) => c.args.channel === BOB.dm && JSON.stringify(c.args.blocks ?? '').includes('connect_atlassian'))
+        .at(-1),
+    );
     const ts = (prompt as unknown as { args: Record<string, unknown> }).args.ts as string | undefined;
     const browser = new TestBrowser();
     const callback = await signInThroughLink(await clickConnect(ts ?? promptTs), { login: 'bob', browser });

@@ -6,18 +6,22 @@ import { CHANNEL, PROJECT, WORKFLOW, startEnvironment, type Environment } from '
 /** Live workflow cards, driven by the Kubernetes watch, with the real app as a process. */
 let env: Environment;
 let second: AppProcess | undefined;
-beforeAll(async () => { env = await startEnvironment(); });
+beforeAll(async () => {
+  env = await startEnvironment();
+});
 afterAll(async () => {
   await second?.kill('SIGKILL');
   await env?.close();
 });
 
-const cardsFor = (name: string) => env.slack.callsTo('chat.postMessage')
-  .filter((c) => c.args.thread_ts === undefined && messageText(c.args).includes(`${PROJECT}/${name}`));
+const cardsFor = (name: string) =>
+  env.slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === undefined && messageText(c.args).includes(`${PROJECT}/${name}`));
 
 function addWorkflow(name: string, title: string): void {
   env.kube.addRfeWorkflow(PROJECT, name, {
-    title, description: `${title} description`, branchName: `ambient-${name}`,
+    title,
+    description: `${title} description`,
+    branchName: `ambient-${name}`,
     umbrellaRepo: { url: 'https://github.com/org/spec-repo', branch: 'main' },
   });
   env.github.setFiles('org', 'spec-repo', `ambient-${name}`, { 'specs/001-x/spec.md': `# ${title}` });
@@ -26,7 +30,11 @@ function addWorkflow(name: string, title: string): void {
 describe('workflow cards', () => {
   it('posts one card per workflow in each bound channel', async () => {
     await env.slack.waitFor(() => cardsFor(WORKFLOW).length === 2);
-    expect(cardsFor(WORKFLOW).map((c) => c.args.channel).sort()).toEqual([CHANNEL, 'C0002']);
+    expect(
+      cardsFor(WORKFLOW)
+        .map((c) => c.args.channel)
+        .sort(),
+    ).toEqual([CHANNEL, 'C0002']);
     const card = messageText(cardsFor(WORKFLOW)[0]!.args);
     expect(card).toContain('Dark mode');
     expect(card).toContain('github.com/org/spec-repo');
@@ -40,7 +48,9 @@ describe('workflow cards', () => {
 
   it('a workflow whose branch is not pushed yet gets its card at once; its documents appear once it is seeded', async () => {
     env.kube.addRfeWorkflow(PROJECT, 'rfe-1760000550', {
-      title: 'Audit log', description: 'Who did what', branchName: 'ambient-audit-log',
+      title: 'Audit log',
+      description: 'Who did what',
+      branchName: 'ambient-audit-log',
       umbrellaRepo: { url: 'https://github.com/org/spec-repo', branch: 'main' },
     });
     await env.slack.waitFor(() => cardsFor('rfe-1760000550').length === 2);
@@ -51,7 +61,13 @@ describe('workflow cards', () => {
     env.kube.modify('rfeworkflows', PROJECT, 'rfe-1760000550', (o) => {
       (o as unknown as { spec: { description: string } }).spec.description = 'Who did what, and when';
     });
-    await env.slack.waitFor(() => env.slack.callsTo('chat.update').filter((c) => messageText(c.args).includes('rfe-1760000550') && messageText(c.args).includes('specs/001-audit/spec.md')).length === 2);
+    await env.slack.waitFor(
+      () =>
+        env.slack
+          .callsTo('chat.update')
+          .filter((c) => messageText(c.args).includes('rfe-1760000550') && messageText(c.args).includes('specs/001-audit/spec.md'))
+          .length === 2,
+    );
   });
 
   it('a link written outside Slack (the vTeam UI) edits the card and says so once in its thread', async () => {
@@ -59,10 +75,15 @@ describe('workflow cards', () => {
     env.kube.modify('rfeworkflows', PROJECT, 'rfe-1760000500', (o) => {
       (o as unknown as { spec: { jiraLinks?: unknown[] } }).spec.jiraLinks = [{ path: 'specs/001-x/spec.md', jiraKey: 'PROJ-77' }];
     });
-    const update = await env.slack.waitFor(() => env.slack.callsTo('chat.update').find((c) => c.args.channel === CHANNEL && messageText(c.args).includes('PROJ-77')));
+    const update = await env.slack.waitFor(() =>
+      env.slack.callsTo('chat.update').find((c) => c.args.channel === CHANNEL && messageText(c.args).includes('PROJ-77')),
+    );
     expect(JSON.stringify(update.args.blocks)).not.toContain('publish_to_jira');
     const ts = env.slack.messagesIn(CHANNEL).find((m) => JSON.stringify(m).includes('rfe-1760000500'))!.ts;
-    const reply = await env.slack.waitFor(() => env.slack.repliesTo(CHANNEL, ts).find((m) => JSON.stringify(m).includes('PROJ-77')), 20_000);
+    const reply = await env.slack.waitFor(
+      () => env.slack.repliesTo(CHANNEL, ts).find((m) => JSON.stringify(m).includes('PROJ-77')),
+      20_000,
+    );
     expect(JSON.stringify(reply)).toMatch(/linked to .*outside this channel/);
     expect(cardTs).toBeDefined();
   });

@@ -11,11 +11,11 @@ beforeAll(async () => {
   env.kube.addProject('team-c');
   env.kube.addProjectSettings('team-c', { annotations: { [ANNOTATION]: 'C0700', 'other/annotation': 'kept' } });
   // Alice's Slack email maps to the cluster user u0001@example.com, an admin of team-c only.
-  env.kube.setAccessRules([
-    { user: 'u0001@example.com', namespace: 'team-c', verb: 'patch', resource: 'projectsettings', allowed: true },
-  ]);
+  env.kube.setAccessRules([{ user: 'u0001@example.com', namespace: 'team-c', verb: 'patch', resource: 'projectsettings', allowed: true }]);
 });
-afterAll(async () => { await env?.close(); });
+afterAll(async () => {
+  await env?.close();
+});
 
 async function answer(text: string, options: { userId?: string; channelId?: string } = {}): Promise<string> {
   const sent = await env.command(text, options);
@@ -43,7 +43,10 @@ describe('channel bindings', () => {
     expect(await answer('subscribe team-c', { channelId: 'C0800' })).toMatch(/team-c/);
     expect(channelsOf('team-c')).toBe('C0700,C0800');
     expect(env.kube.get('projectsettings', 'team-c', 'projectsettings')!.metadata.annotations?.['other/annotation']).toBe('kept');
-    expect(env.kube.accessReviews.at(-1)).toMatchObject({ user: 'u0001@example.com', resourceAttributes: { verb: 'patch', resource: 'projectsettings', namespace: 'team-c', name: 'projectsettings' } });
+    expect(env.kube.accessReviews.at(-1)).toMatchObject({
+      user: 'u0001@example.com',
+      resourceAttributes: { verb: 'patch', resource: 'projectsettings', namespace: 'team-c', name: 'projectsettings' },
+    });
   });
 
   it('the new binding takes effect for publishing and /vteam list', async () => {

@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageText } from '../support/fake-slack.ts';
 import {
-  ALICE_TOKEN, CHANNEL, PROJECT, SITE, SPEC, WORKFLOW, buttonValue, startEnvironment, type Environment,
+  ALICE_TOKEN,
+  CHANNEL,
+  PROJECT,
+  SITE,
+  SPEC,
+  WORKFLOW,
+  buttonValue,
+  startEnvironment,
+  type Environment,
 } from '../support/environment.ts';
 
 /**
@@ -32,7 +40,9 @@ beforeAll(async () => {
   });
   // Its documents are not in the repository, so publishing from it fails and the failure is recorded.
   env.kube.addRfeWorkflow(TEAM_B, PAYROLL_WORKFLOW, {
-    title: 'Payroll cuts', description: 'x', branchName: 'ambient-payroll-cuts',
+    title: 'Payroll cuts',
+    description: 'x',
+    branchName: 'ambient-payroll-cuts',
     umbrellaRepo: { url: 'https://github.com/org/spec-repo', branch: 'main' },
   });
   env.kube.setAccessRules([
@@ -41,7 +51,9 @@ beforeAll(async () => {
     { user: 'u0001@example.com', namespace: TEAM_B, verb: 'patch', resource: 'projectsettings', allowed: true },
   ]);
 });
-afterAll(async () => { await env?.close(); });
+afterAll(async () => {
+  await env?.close();
+});
 
 /** What the user saw ephemerally in answer to a command. */
 async function answer(text: string, options: { userId?: string; channelId?: string } = {}): Promise<string> {
@@ -97,11 +109,21 @@ describe('Update issue and keys from the CR', () => {
     // An issue of another Jira project on the same site, which Alice may edit.
     env.mcp.addProject({ site: SITE, key: 'OTHER' });
     const alice = env.mcp.jira.validToken(ALICE_TOKEN)!;
-    env.mcp.jira.create(alice, env.mcp.jira.siteFor(SITE)!, { projectKey: 'OTHER', issueType: 'Task', summary: 'Quarterly board report', description: 'Original board text.' });
+    env.mcp.jira.create(alice, env.mcp.jira.siteFor(SITE)!, {
+      projectKey: 'OTHER',
+      issueType: 'Task',
+      summary: 'Quarterly board report',
+      description: 'Original board text.',
+    });
     env.kube.addRfeWorkflow(PROJECT, TAMPERED_WORKFLOW, {
-      title: 'Dark mode again', description: 'x', branchName: 'ambient-dark-mode',
+      title: 'Dark mode again',
+      description: 'x',
+      branchName: 'ambient-dark-mode',
       umbrellaRepo: { url: 'https://github.com/org/spec-repo', branch: 'main' },
-      jiraLinks: [{ path: SPEC, jiraKey: 'OTHER-1' }, { path: 'specs/001-dark-mode/plan.md', jiraKey: 'PROJ-1 <!channel>' }],
+      jiraLinks: [
+        { path: SPEC, jiraKey: 'OTHER-1' },
+        { path: 'specs/001-dark-mode/plan.md', jiraKey: 'PROJ-1 <!channel>' },
+      ],
     });
   });
 
@@ -114,11 +136,11 @@ describe('Update issue and keys from the CR', () => {
     return messageText(env.slack.responses.find((r) => r.id === click.responseId)!.body);
   }
 
-  it('refuses a link to an issue outside the project\'s Jira project, and sends nothing to Jira', async () => {
+  it("refuses a link to an issue outside the project's Jira project, and sends nothing to Jira", async () => {
     env.mcp.resetCounters();
     const text = await clickUpdate(SPEC);
     expect(text).toContain('`OTHER-1` is not in Jira project `PROJ` configured for project `team-a`, so it was not updated');
-    expect(text).toContain('fix the link of `specs/001-dark-mode/spec.md` in the workflow\'s `spec.jiraLinks`');
+    expect(text).toContain("fix the link of `specs/001-dark-mode/spec.md` in the workflow's `spec.jiraLinks`");
     expect(env.mcp.issue('OTHER-1')).toMatchObject({ summary: 'Quarterly board report', description: 'Original board text.' });
   });
 

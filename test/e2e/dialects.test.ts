@@ -4,13 +4,21 @@ import { ALICE_TOKEN, PLAN, SITE, SPEC, WORKFLOW, startEnvironment, type Environ
 /** The tool dialect is read from tools/list at run time: each server publishes the same way. */
 describe.each(['rovo-v2', 'self-hosted'] as const)('against a %s MCP server', (dialect) => {
   let env: Environment | undefined;
-  afterEach(async () => { await env?.close(); });
+  afterEach(async () => {
+    await env?.close();
+  });
 
   it('publishes with the labels, type and parent the server understands', async () => {
     env = await startEnvironment({ dialect });
     const jira = env.mcp.jira;
-    const outcome = jira.create(jira.validToken(ALICE_TOKEN)!, jira.siteFor(SITE)!, { projectKey: 'PROJ', issueType: 'Epic', summary: 'Outcome' });
-    env.kube.modify('rfeworkflows', 'team-a', WORKFLOW, (o) => { (o as unknown as { spec: Record<string, unknown> }).spec.parentOutcome = outcome.key; });
+    const outcome = jira.create(jira.validToken(ALICE_TOKEN)!, jira.siteFor(SITE)!, {
+      projectKey: 'PROJ',
+      issueType: 'Epic',
+      summary: 'Outcome',
+    });
+    env.kube.modify('rfeworkflows', 'team-a', WORKFLOW, (o) => {
+      (o as unknown as { spec: Record<string, unknown> }).spec.parentOutcome = outcome.key;
+    });
     await env.command(`publish ${WORKFLOW} ${SPEC} --type Story`);
     await env.slack.waitFor(() => env!.workflowLinks().find((l) => l.path === SPEC));
     const [issue] = env.mcp.issues({ label: 'vteam-rfe' });

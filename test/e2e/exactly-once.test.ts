@@ -4,17 +4,26 @@ import { startRedis, type RedisHandle } from '../support/redis.ts';
 import { freePort, startApp, type AppProcess } from '../support/app-process.ts';
 import { PLAN, PROJECT, SPEC, TASKS, WORKFLOW, buttonValue, startEnvironment, type Environment } from '../support/environment.ts';
 
-const inFlightRecords = (env: Environment) => Object.keys(
-  (env.kube.get('rfeworkflows', PROJECT, WORKFLOW) as unknown as { metadata: { annotations?: Record<string, string> } }).metadata.annotations ?? {},
-).filter((k) => k.startsWith('jira-publish.vteam.ambient-code/'));
+const inFlightRecords = (env: Environment) =>
+  Object.keys(
+    (env.kube.get('rfeworkflows', PROJECT, WORKFLOW) as unknown as { metadata: { annotations?: Record<string, string> } }).metadata
+      .annotations ?? {},
+  ).filter((k) => k.startsWith('jira-publish.vteam.ambient-code/'));
 
 const threadTexts = (env: Environment) =>
-  env.slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts !== undefined).map((c) => messageText(c.args));
+  env.slack
+    .callsTo('chat.postMessage')
+    .filter((c) => c.args.thread_ts !== undefined)
+    .map((c) => messageText(c.args));
 
 describe('exactly once, on one replica', () => {
   let env: Environment;
-  beforeAll(async () => { env = await startEnvironment(); });
-  afterAll(async () => { await env?.close(); });
+  beforeAll(async () => {
+    env = await startEnvironment();
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
 
   it('a double click (or a redelivered click) makes one issue and one link', async () => {
     env.mcp.setLatency(300);
@@ -32,24 +41,39 @@ describe('exactly once, on one replica', () => {
     await Promise.all([PLAN, TASKS].map((p) => env.click('publish_to_jira', buttonValue(p))));
     await env.slack.waitFor(() => env.workflowLinks().length === 4);
     env.mcp.setLatency(0);
-    expect(env.workflowLinks().map((l) => l.path).sort()).toEqual(['specs/000-old/spec.md', SPEC, PLAN, TASKS].sort());
+    expect(
+      env
+        .workflowLinks()
+        .map((l) => l.path)
+        .sort(),
+    ).toEqual(['specs/000-old/spec.md', SPEC, PLAN, TASKS].sort());
     expect(env.mcp.issues()).toHaveLength(3);
   });
 });
 
 describe('exactly once across a crash (kill -9)', () => {
   let env: Environment;
-  beforeAll(async () => { env = await startEnvironment(); });
-  afterAll(async () => { await env?.close(); });
-  afterEach(() => { env.kube.clearFaults(); env.mcp.clearFaults(); env.mcp.setLatency(0); });
+  beforeAll(async () => {
+    env = await startEnvironment();
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+  afterEach(() => {
+    env.kube.clearFaults();
+    env.mcp.clearFaults();
+    env.mcp.setLatency(0);
+  });
 
   it('killed after Jira created the issue but before the link was written: the restart links it', async () => {
     // The first update records the publish in flight; the create is slowed so the link write can be hung.
     env.mcp.setLatency(500);
     await env.click('publish_to_jira', buttonValue(SPEC));
-    await env.slack.waitFor(() => inFlightRecords(env).length === 1 ? true : undefined);
+    await env.slack.waitFor(() => (inFlightRecords(env).length === 1 ? true : undefined));
     env.kube.failNext({ verb: 'update', resource: 'rfeworkflows' }, 'hang');
-    await env.slack.waitFor(() => env.kube.requests.filter((r) => r.verb === 'update' && r.resource === 'rfeworkflows').length === 2 ? true : undefined);
+    await env.slack.waitFor(() =>
+      env.kube.requests.filter((r) => r.verb === 'update' && r.resource === 'rfeworkflows').length === 2 ? true : undefined,
+    );
     env.mcp.setLatency(0);
     expect(env.mcp.issues()).toHaveLength(1);
     await env.app.kill('SIGKILL');
@@ -82,7 +106,7 @@ describe('exactly once across a crash (kill -9)', () => {
     env.mcp.setLatency(1000);
     env.mcp.resetCounters();
     await env.click('publish_to_jira', buttonValue(TASKS));
-    await env.slack.waitFor(() => env.mcp.counters.httpPosts > 0 && env.mcp.counters.toolCalls.length === 0 ? true : undefined);
+    await env.slack.waitFor(() => (env.mcp.counters.httpPosts > 0 && env.mcp.counters.toolCalls.length === 0 ? true : undefined));
     await env.app.kill('SIGKILL'); // the server drops the request when the client is gone
     env.mcp.setLatency(0);
     expect(env.mcp.issues().filter((i) => i.summary.endsWith('- tasks'))).toHaveLength(0);
@@ -110,10 +134,14 @@ describe('exactly once, with two replicas sharing Redis', () => {
   it('the same document clicked on both replicas at once makes one issue', async () => {
     second = await startApp({ ...env.appEnv(), PORT: String(await freePort()) });
     env.mcp.setLatency(300);
-    const clicks = await Promise.all([env.app, second, env.app, second].map((app) => env.click('publish_to_jira', buttonValue(TASKS), { app })));
+    const clicks = await Promise.all(
+      [env.app, second, env.app, second].map((app) => env.click('publish_to_jira', buttonValue(TASKS), { app })),
+    );
     expect(clicks.every((c) => c.status === 200)).toBe(true);
     await env.slack.waitFor(() => env.workflowLinks().find((l) => l.path === TASKS));
-    await env.slack.waitFor(() => env.slack.ephemeralTexts().filter((t) => /already being published|already published/.test(t)).length === 3);
+    await env.slack.waitFor(
+      () => env.slack.ephemeralTexts().filter((t) => /already being published|already published/.test(t)).length === 3,
+    );
     env.mcp.setLatency(0);
     expect(env.mcp.issues()).toHaveLength(1);
     expect(env.workflowLinks().filter((l) => l.path === TASKS)).toHaveLength(1);

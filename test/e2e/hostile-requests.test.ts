@@ -14,12 +14,24 @@ import { hostile, hostileText } from '../properties/arbitraries.ts';
 import '../properties/setup.ts';
 
 let env: Environment;
-beforeAll(async () => { env = await startEnvironment(); });
-afterAll(async () => { await env?.close(); });
+beforeAll(async () => {
+  env = await startEnvironment();
+});
+afterAll(async () => {
+  await env?.close();
+});
 
 const STRANGER = 'U0666'; // never linked
 const CHANNELS = [CHANNEL, 'C0999', 'D0666']; // bound, unbound, a DM
-const ACTIONS = ['publish_to_jira', 'update_jira_issue', 'connect_atlassian', 'disconnect_atlassian', 'open_atlassian_sign_in', 'vteam_jira_config_load_types', 'a_retired_button'];
+const ACTIONS = [
+  'publish_to_jira',
+  'update_jira_issue',
+  'connect_atlassian',
+  'disconnect_atlassian',
+  'open_atlassian_sign_in',
+  'vteam_jira_config_load_types',
+  'a_retired_button',
+];
 const OVERFLOWS = ['publish_as'];
 const CALLBACKS = ['vteam_publish_as', 'vteam_jira_config'];
 
@@ -30,13 +42,27 @@ const json = (value: unknown) => {
     return '';
   }
 };
-const valueLike = fc.oneof(hostileText, hostile.map(json), fc.record({ v: fc.constant(1), ns: hostileText, wf: hostileText, p: hostileText }).map(json),
-  fc.tuple(fc.constantFrom('d1|', 'n1|'), hostileText, hostileText, hostileText).map(([prefix, a, b, c]) => `${prefix}${a}|${b}|${c}`));
+const valueLike = fc.oneof(
+  hostileText,
+  hostile.map(json),
+  fc.record({ v: fc.constant(1), ns: hostileText, wf: hostileText, p: hostileText }).map(json),
+  fc.tuple(fc.constantFrom('d1|', 'n1|'), hostileText, hostileText, hostileText).map(([prefix, a, b, c]) => `${prefix}${a}|${b}|${c}`),
+);
 
 const request: fc.Arbitrary<HostileRequest> = fc.oneof(
   fc.record({ kind: fc.constant('command' as const), text: hostileText, channel: fc.constantFrom(...CHANNELS) }),
-  fc.record({ kind: fc.constant('button' as const), action: fc.constantFrom(...ACTIONS), value: valueLike, channel: fc.constantFrom(...CHANNELS) }),
-  fc.record({ kind: fc.constant('overflow' as const), action: fc.constantFrom(...OVERFLOWS), value: valueLike, channel: fc.constantFrom(...CHANNELS) }),
+  fc.record({
+    kind: fc.constant('button' as const),
+    action: fc.constantFrom(...ACTIONS),
+    value: valueLike,
+    channel: fc.constantFrom(...CHANNELS),
+  }),
+  fc.record({
+    kind: fc.constant('overflow' as const),
+    action: fc.constantFrom(...OVERFLOWS),
+    value: valueLike,
+    channel: fc.constantFrom(...CHANNELS),
+  }),
   fc.record({ kind: fc.constant('view' as const), callback: fc.constantFrom(...CALLBACKS), metadata: valueLike, typed: hostileText }),
 );
 
@@ -47,13 +73,19 @@ type HostileRequest =
 
 function bodyOf(r: HostileRequest, responseUrl: string): string {
   switch (r.kind) {
-    case 'command': return slashCommandBody({ text: r.text, userId: STRANGER, channelId: r.channel, responseUrl });
-    case 'button': return buttonClickBody({ actionId: r.action, value: r.value, userId: STRANGER, channelId: r.channel, responseUrl });
-    case 'overflow': return overflowChoiceBody({ actionId: r.action, value: r.value, userId: STRANGER, channelId: r.channel, responseUrl });
-    case 'view': return viewSubmissionBody({
-      callbackId: r.callback, privateMetadata: r.metadata, userId: STRANGER,
-      values: { issue_type: { issue_type_text: { type: 'plain_text_input', value: r.typed } } },
-    });
+    case 'command':
+      return slashCommandBody({ text: r.text, userId: STRANGER, channelId: r.channel, responseUrl });
+    case 'button':
+      return buttonClickBody({ actionId: r.action, value: r.value, userId: STRANGER, channelId: r.channel, responseUrl });
+    case 'overflow':
+      return overflowChoiceBody({ actionId: r.action, value: r.value, userId: STRANGER, channelId: r.channel, responseUrl });
+    case 'view':
+      return viewSubmissionBody({
+        callbackId: r.callback,
+        privateMetadata: r.metadata,
+        userId: STRANGER,
+        values: { issue_type: { issue_type_text: { type: 'plain_text_input', value: r.typed } } },
+      });
   }
 }
 
@@ -70,12 +102,15 @@ describe('hostile requests against the running app', () => {
   it('are acknowledged at once, do nothing outside their rights, leak nothing, and never stop the process', async () => {
     const issuesBefore = env.mcp.issues().length;
     const crBefore = JSON.stringify(env.workflowLinks());
-    await fc.assert(fc.asyncProperty(request, async (r) => {
-      const answer = await send(r);
-      expect(answer.status).toBe(200);
-      expect(answer.ms).toBeLessThan(3_000);
-      if (answer.body !== '') expect(answer.body).not.toMatch(LIVE);
-    }), { numRuns: Number(process.env.FC_RUNS ?? 60) });
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        const answer = await send(r);
+        expect(answer.status).toBe(200);
+        expect(answer.ms).toBeLessThan(3_000);
+        if (answer.body !== '') expect(answer.body).not.toMatch(LIVE);
+      }),
+      { numRuns: Number(process.env.FC_RUNS ?? 60) },
+    );
 
     // Let the background work of the last requests finish, then look at everything the user saw.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -88,7 +123,8 @@ describe('hostile requests against the running app', () => {
     ];
     for (const payload of seen) expect(payload).not.toMatch(LIVE);
     const logs = env.app.output.join('\n');
-    for (const secret of [ALICE_TOKEN, 'xoxb-test-token', 'test-signing-secret', 'ghp-team-a', 'legacy-shared-token-never-used']) expect(logs).not.toContain(secret);
+    for (const secret of [ALICE_TOKEN, 'xoxb-test-token', 'test-signing-secret', 'ghp-team-a', 'legacy-shared-token-never-used'])
+      expect(logs).not.toContain(secret);
     expect(logs).not.toMatch(/"level":(?:50|60).*unhandled/i);
   });
 });

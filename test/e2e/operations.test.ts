@@ -4,8 +4,12 @@ import { SPEC, PLAN, WORKFLOW, buttonValue, startEnvironment, type Environment }
 
 /** What operators see: /vteam jira-status, /metrics, /readyz, and a graceful SIGTERM. */
 let env: Environment;
-beforeAll(async () => { env = await startEnvironment({ appEnv: { ADMIN_SLACK_USERS: 'U0001' } }); });
-afterAll(async () => { await env?.close(); });
+beforeAll(async () => {
+  env = await startEnvironment({ appEnv: { ADMIN_SLACK_USERS: 'U0001' } });
+});
+afterAll(async () => {
+  await env?.close();
+});
 
 async function status(userId = 'U0001'): Promise<string> {
   const sent = await env.command('jira-status', { userId });
@@ -29,14 +33,18 @@ describe('operations', () => {
   it('refuses a 20 MB request body at once, without reading it whole', async () => {
     const body = `payload=${'x'.repeat(20 * 1024 * 1024)}`;
     const started = performance.now();
-    const response = await fetch(`${env.app.url}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }).catch((error: unknown) => error);
+    const response = await fetch(`${env.app.url}/slack/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    }).catch((error: unknown) => error);
     // Either a 413, or the connection cut before the upload ended: never a 200, never a hang.
     if (response instanceof Response) expect(response.status).toBe(413);
     expect(performance.now() - started).toBeLessThan(5_000);
     expect((await fetch(`${env.app.url}/healthz`)).status).toBe(200);
   });
 
-  it('/vteam jira-status reports every dependency and the caller\'s link', async () => {
+  it("/vteam jira-status reports every dependency and the caller's link", async () => {
     const text = await status();
     expect(text).toMatch(/Atlassian MCP server/);
     expect(text).toMatch(/can create issues/);
@@ -101,7 +109,7 @@ describe('operations', () => {
     env.mcp.setLatency(1500);
     env.mcp.resetCounters();
     await env.click('publish_to_jira', buttonValue(PLAN));
-    await env.slack.waitFor(() => env.mcp.counters.httpPosts > 0 ? true : undefined);
+    await env.slack.waitFor(() => (env.mcp.counters.httpPosts > 0 ? true : undefined));
     const exit = env.app.kill('SIGTERM');
     const code = await exit;
     expect(code).toBe(0);

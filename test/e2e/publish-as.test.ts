@@ -5,13 +5,21 @@ import { overflowChoiceBody, postToSlackEvents, viewSubmissionBody, type ViewSta
 
 /** "Publish as…": the overflow beside each Publish button opens a modal to choose the issue type. */
 let env: Environment;
-beforeAll(async () => { env = await startEnvironment(); });
-afterAll(async () => { await env?.close(); });
+beforeAll(async () => {
+  env = await startEnvironment();
+});
+afterAll(async () => {
+  await env?.close();
+});
 
 interface ModalArg {
   callback_id: string;
   private_metadata?: string;
-  blocks: { type: string; block_id?: string; element?: { type: string; options?: { value: string }[]; initial_option?: { value: string }; initial_value?: string } }[];
+  blocks: {
+    type: string;
+    block_id?: string;
+    element?: { type: string; options?: { value: string }[]; initial_option?: { value: string }; initial_value?: string };
+  }[];
   submit?: unknown;
 }
 
@@ -38,22 +46,39 @@ async function choosePublishAs(value: string, options: { userId?: string; epheme
   const responseId = `publish-as${++counter}`;
   const opensBefore = env.slack.callsTo('views.open').length;
   const updatesBefore = env.slack.callsTo('views.update').length;
-  const body = overflowChoiceBody({ actionId: 'publish_as', value, responseUrl: env.slack.responseUrl(responseId), channelId: CHANNEL, ...options });
+  const body = overflowChoiceBody({
+    actionId: 'publish_as',
+    value,
+    responseUrl: env.slack.responseUrl(responseId),
+    channelId: CHANNEL,
+    ...options,
+  });
   const answer = await postToSlackEvents(env.app.url, env.signingSecret, body);
   expect(answer.status).toBe(200);
   const opened = await env.slack.waitFor(() => env.slack.callsTo('views.open')[opensBefore]);
   const updated = await env.slack.waitFor(() => env.slack.callsTo('views.update')[updatesBefore]);
-  return { responseId, opened: opened.args.view as ModalArg, triggerId: opened.args.trigger_id, view: updated.args.view as ModalArg, viewId: updated.args.view_id };
+  return {
+    responseId,
+    opened: opened.args.view as ModalArg,
+    triggerId: opened.args.trigger_id,
+    view: updated.args.view as ModalArg,
+    viewId: updated.args.view_id,
+  };
 }
 
 async function submit(view: ModalArg, values: ViewStateValues) {
   const body = viewSubmissionBody({ callbackId: view.callback_id, privateMetadata: view.private_metadata ?? '', values });
   const answer = await postToSlackEvents(env.app.url, env.signingSecret, body);
-  return { status: answer.status, body: answer.body === '' ? undefined : JSON.parse(answer.body) as Record<string, unknown> };
+  return { status: answer.status, body: answer.body === '' ? undefined : (JSON.parse(answer.body) as Record<string, unknown>) };
 }
 
 const selected = (type: string | null): ViewStateValues => ({
-  issue_type: { issue_type_select: { type: 'static_select', selected_option: type === null ? null : { text: { type: 'plain_text', text: type }, value: type } } },
+  issue_type: {
+    issue_type_select: {
+      type: 'static_select',
+      selected_option: type === null ? null : { text: { type: 'plain_text', text: type }, value: type },
+    },
+  },
 });
 const typed = (type: string): ViewStateValues => ({ issue_type: { issue_type_text: { type: 'plain_text_input', value: type } } });
 const input = (view: ModalArg) => view.blocks.find((b) => b.type === 'input' && b.block_id === 'issue_type')?.element;
@@ -69,7 +94,7 @@ describe('Publish as…', () => {
     expect(JSON.stringify(picker.body.blocks).match(/"action_id":"publish_to_jira"/g)).toHaveLength(3);
   });
 
-  it('opens a modal at once, lists the Jira project\'s real types, and publishes one issue of the chosen type', async () => {
+  it("opens a modal at once, lists the Jira project's real types, and publishes one issue of the chosen type", async () => {
     const modal = await choosePublishAs(pickerValues.get(SPEC)!, { ephemeral: true });
     expect(modal.triggerId).toMatch(/^trig\./);
     expect(messageText({ blocks: modal.opened.blocks })).toMatch(/Reading the Jira issue types/);
@@ -82,18 +107,24 @@ describe('Publish as…', () => {
     const answer = await submit(modal.view, selected('Story'));
     expect(answer).toEqual({ status: 200, body: undefined }); // the modal closes
 
-    const reply = await env.slack.waitFor(() => threadReplies().slice(before).find((c) => messageText(c.args).includes('PROJ-1')));
+    const reply = await env.slack.waitFor(() =>
+      threadReplies()
+        .slice(before)
+        .find((c) => messageText(c.args).includes('PROJ-1')),
+    );
     expect(messageText(reply.args)).toContain('Story');
     expect(reply.args.channel).toBe(CHANNEL);
     expect(env.mcp.issues()).toHaveLength(1);
     expect(env.mcp.issues()[0]).toMatchObject({ key: 'PROJ-1', issueType: 'Story', summary: '[RFE] Dark mode - specify' });
     expect(env.workflowLinks().filter((l) => l.path === SPEC)).toEqual([{ path: SPEC, jiraKey: 'PROJ-1' }]);
     // The ephemeral picker the user chose from is refreshed through the click's response_url.
-    const refreshed = await env.slack.waitFor(() => env.slack.responses.find((r) => r.id === modal.responseId && r.body.replace_original === true));
+    const refreshed = await env.slack.waitFor(() =>
+      env.slack.responses.find((r) => r.id === modal.responseId && r.body.replace_original === true),
+    );
     expect(messageText(refreshed.body)).toContain('PROJ-1');
   });
 
-  it('shows an invalid submission\'s error in the modal and publishes nothing', async () => {
+  it("shows an invalid submission's error in the modal and publishes nothing", async () => {
     const modal = await choosePublishAs(pickerValues.get(PLAN)!);
     const calls = env.mcp.toolCalls('createJiraIssue').length;
     const none = await submit(modal.view, selected(null));
@@ -113,7 +144,11 @@ describe('Publish as…', () => {
 
     const before = threadReplies().length;
     expect((await submit(modal.view, typed('Bug'))).body).toBeUndefined();
-    await env.slack.waitFor(() => threadReplies().slice(before).find((c) => messageText(c.args).includes('PROJ-2')));
+    await env.slack.waitFor(() =>
+      threadReplies()
+        .slice(before)
+        .find((c) => messageText(c.args).includes('PROJ-2')),
+    );
     expect(env.mcp.issue('PROJ-2')).toMatchObject({ issueType: 'Bug', summary: '[RFE] Dark mode - plan' });
   });
 
@@ -151,7 +186,11 @@ describe('Publish as…', () => {
 
   it('answers a garbled value with a fresh-menu hint', async () => {
     const opensBefore = env.slack.callsTo('views.open').length;
-    const body = overflowChoiceBody({ actionId: 'publish_as', value: '{"v":1,"ns":"team-a"}', responseUrl: env.slack.responseUrl('garbled') });
+    const body = overflowChoiceBody({
+      actionId: 'publish_as',
+      value: '{"v":1,"ns":"team-a"}',
+      responseUrl: env.slack.responseUrl('garbled'),
+    });
     expect((await postToSlackEvents(env.app.url, env.signingSecret, body)).status).toBe(200);
     const opened = await env.slack.waitFor(() => env.slack.callsTo('views.open')[opensBefore]);
     expect(messageText({ blocks: (opened.args.view as ModalArg).blocks })).toMatch(/no longer valid/);

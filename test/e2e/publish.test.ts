@@ -1,17 +1,34 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { messageText } from '../support/fake-slack.ts';
 import {
-  ALICE_TOKEN, CHANNEL, PLAN, PROJECT, SITE, SPEC, TASKS, WORKFLOW, buttonValue, startEnvironment, type Environment,
+  ALICE_TOKEN,
+  CHANNEL,
+  PLAN,
+  PROJECT,
+  SITE,
+  SPEC,
+  TASKS,
+  WORKFLOW,
+  buttonValue,
+  startEnvironment,
+  type Environment,
 } from '../support/environment.ts';
 
 let env: Environment;
-beforeAll(async () => { env = await startEnvironment(); });
-afterAll(async () => { await env?.close(); });
+beforeAll(async () => {
+  env = await startEnvironment();
+});
+afterAll(async () => {
+  await env?.close();
+});
 
 const threadReplies = () => env.slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts !== undefined);
 
 describe('publishing a document', () => {
-  beforeEach(() => { env.kube.resetRequests(); env.mcp.resetCounters(); });
+  beforeEach(() => {
+    env.kube.resetRequests();
+    env.mcp.resetCounters();
+  });
 
   it('creates one issue as the user, records the link in the CR and answers in the workflow thread', async () => {
     const answer = await env.command(`publish ${WORKFLOW} ${SPEC}`);
@@ -21,7 +38,9 @@ describe('publishing a document', () => {
     const reply = await env.slack.waitFor(() => threadReplies().find((c) => messageText(c.args).includes('PROJ-1')));
     const [issue] = env.mcp.issues({ projectKey: 'PROJ' });
     expect(issue).toMatchObject({ key: 'PROJ-1', summary: '[RFE] Dark mode - specify', issueType: 'Task' });
-    expect(issue!.description).toMatch(/^\*\*Source:\*\* https:\/\/github\.com\/org\/spec-repo\/blob\/ambient-dark-mode\/specs\/001-dark-mode\/spec\.md\n\n# Dark mode spec/);
+    expect(issue!.description).toMatch(
+      /^\*\*Source:\*\* https:\/\/github\.com\/org\/spec-repo\/blob\/ambient-dark-mode\/specs\/001-dark-mode\/spec\.md\n\n# Dark mode spec/,
+    );
     expect(issue!.labels).toEqual(expect.arrayContaining(['vteam-rfe', expect.stringMatching(/^vteam-[0-9a-f]{16}$/)]));
     // Every Jira call carried the user's own token; the project's shared JIRA_API_TOKEN was never used.
     expect(env.mcp.toolCalls('createJiraIssue').map((c) => c.token)).toEqual([ALICE_TOKEN]);
@@ -31,7 +50,10 @@ describe('publishing a document', () => {
       { path: 'specs/000-old/spec.md', jiraKey: 'OLD-1' },
       { path: SPEC, jiraKey: 'PROJ-1' },
     ]);
-    const stored = env.kube.get('rfeworkflows', PROJECT, WORKFLOW) as unknown as { spec: Record<string, unknown>; metadata: { annotations?: Record<string, string> } };
+    const stored = env.kube.get('rfeworkflows', PROJECT, WORKFLOW) as unknown as {
+      spec: Record<string, unknown>;
+      metadata: { annotations?: Record<string, string> };
+    };
     expect(stored.spec.customField).toBe('kept');
     // Two writes: the in-flight record before the create (it outlives a lost store), then the link,
     // which removes that record in the same update.
@@ -108,7 +130,9 @@ describe('the document picker', () => {
 
     const click = await env.click('publish_to_jira', buttonValue(TASKS), { ephemeral: true });
     expect(click.status).toBe(200);
-    const replaced = await env.slack.waitFor(() => env.slack.responses.find((r) => r.id === click.responseId && r.body.replace_original === true));
+    const replaced = await env.slack.waitFor(() =>
+      env.slack.responses.find((r) => r.id === click.responseId && r.body.replace_original === true),
+    );
     expect(JSON.stringify(replaced.body.blocks)).not.toContain('publish_to_jira');
     expect(messageText(replaced.body)).toContain('PROJ-3');
     expect(env.workflowLinks().map((l) => l.path)).toEqual(['specs/000-old/spec.md', SPEC, PLAN, TASKS]);

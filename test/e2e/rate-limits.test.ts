@@ -14,9 +14,16 @@ const WORKFLOWS = Array.from({ length: 12 }, (_, i) => `rfe-17600010${String(i).
 
 beforeAll(async () => {
   redis = await startRedis();
-  env = await startEnvironment({ appEnv: { STORE_URL: redis.url, RATE_LIMIT_CONCURRENCY: '2', RATE_LIMIT_HOURLY_BUDGET: '10', RATE_LIMIT_MAX_WAIT_SECONDS: '2' } });
+  env = await startEnvironment({
+    appEnv: { STORE_URL: redis.url, RATE_LIMIT_CONCURRENCY: '2', RATE_LIMIT_HOURLY_BUDGET: '10', RATE_LIMIT_MAX_WAIT_SECONDS: '2' },
+  });
   for (const name of WORKFLOWS) {
-    env.kube.addRfeWorkflow(PROJECT, name, { title: `Feature ${name}`, description: 'x', branchName: `b-${name}`, umbrellaRepo: { url: 'https://github.com/org/spec-repo', branch: 'main' } });
+    env.kube.addRfeWorkflow(PROJECT, name, {
+      title: `Feature ${name}`,
+      description: 'x',
+      branchName: `b-${name}`,
+      umbrellaRepo: { url: 'https://github.com/org/spec-repo', branch: 'main' },
+    });
     env.github.setFiles('org', 'spec-repo', `b-${name}`, { 'specs/spec.md': `# ${name}` });
   }
   for (let u = 2; u <= 6; u++) {
@@ -37,9 +44,12 @@ describe('rate limits across two replicas', () => {
   it('never exceeds the shared concurrency cap, never the hourly budget, and tells the rest when to come back', async () => {
     env.mcp.setLatency(200);
     env.mcp.resetCounters();
-    const clicks = WORKFLOWS.map((name, i) => env.click('publish_to_jira', buttonValue('specs/spec.md', PROJECT, name), {
-      userId: `U000${(i % 5) + 2}`, app: i % 2 === 0 ? env.app : second,
-    }));
+    const clicks = WORKFLOWS.map((name, i) =>
+      env.click('publish_to_jira', buttonValue('specs/spec.md', PROJECT, name), {
+        userId: `U000${(i % 5) + 2}`,
+        app: i % 2 === 0 ? env.app : second,
+      }),
+    );
     await Promise.all(clicks);
     await env.slack.waitFor(() => {
       const linked = WORKFLOWS.filter((name) => env.workflowLinks(name).length > 0).length;
@@ -58,4 +68,3 @@ describe('rate limits across two replicas', () => {
     expect(env.slack.ephemeralTexts().some((t) => /queued/.test(t))).toBe(true);
   });
 });
-

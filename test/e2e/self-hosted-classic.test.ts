@@ -2,7 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser, signInThroughLink } from '../support/auth-server/browser.ts';
 import { messageText } from '../support/fake-slack.ts';
 import { overflowChoiceBody, postToSlackEvents } from '../support/slack-requests.ts';
-import { CHANNEL, PLAN, PROJECT, SITE, SPEC, TASKS, WORKFLOW, buttonValue, startEnvironment, type Environment } from '../support/environment.ts';
+import {
+  CHANNEL,
+  PLAN,
+  PROJECT,
+  SITE,
+  SPEC,
+  TASKS,
+  WORKFLOW,
+  buttonValue,
+  startEnvironment,
+  type Environment,
+} from '../support/environment.ts';
 
 /**
  * The self-hosted setup end to end: a classic 3LO app linked through a real authorization server,
@@ -21,7 +32,9 @@ beforeAll(async () => {
     return account && { account_id: account.sub, email: account.email, name: account.name };
   });
 });
-afterAll(async () => { await env?.close(); });
+afterAll(async () => {
+  await env?.close();
+});
 
 const threadReplies = () => env.slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts !== undefined);
 const dms = () => env.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === BOB.dm);
@@ -33,7 +46,12 @@ async function signInFromDm(): Promise<{ callback: URL; browser: TestBrowser }> 
   const prompt = env.slack.messages.find((m) => m.channel === BOB.dm)!;
   const before = env.slack.callsTo('chat.update').length;
   await env.click('connect_atlassian', 'connect', { userId: BOB.userId, channelId: BOB.dm, messageTs: prompt.ts });
-  const update = await env.slack.waitFor(() => env.slack.callsTo('chat.update').slice(before).find((c) => c.args.channel === BOB.dm));
+  const update = await env.slack.waitFor(() =>
+    env.slack
+      .callsTo('chat.update')
+      .slice(before)
+      .find((c) => c.args.channel === BOB.dm),
+  );
   const url = /"url":"([^"]+)"/.exec(JSON.stringify(update.args.blocks))?.[1];
   if (url === undefined) throw new Error('no sign-in URL in the DM');
   const browser = new TestBrowser();
@@ -50,7 +68,10 @@ describe('publishing through a self-hosted mcp-atlassian with a classic 3LO app'
 
     const page = await browser.open(callback);
     expect(page.status).toBe(200);
-    expect(env.auth!.counters.tokenLog.find((entry) => entry.grantType === 'authorization_code')).toMatchObject({ clientId: 'classic-3lo-app', ok: true });
+    expect(env.auth!.counters.tokenLog.find((entry) => entry.grantType === 'authorization_code')).toMatchObject({
+      clientId: 'classic-3lo-app',
+      ok: true,
+    });
 
     const connected = await env.slack.waitFor(() => dms().find((c) => /Connected/.test(messageText(c.args))));
     expect(messageText(connected.args)).not.toMatch(/no Jira site/);
@@ -88,14 +109,24 @@ describe('publishing through a self-hosted mcp-atlassian with a classic 3LO app'
     const before = threadReplies().length;
     const key = env.workflowLinks().find((l) => l.path === SPEC)!.jiraKey;
     await env.click('update_jira_issue', buttonValue(SPEC), { userId: BOB.userId });
-    const reply = await env.slack.waitFor(() => threadReplies().slice(before).find((c) => /updated/.test(messageText(c.args))));
+    const reply = await env.slack.waitFor(() =>
+      threadReplies()
+        .slice(before)
+        .find((c) => /updated/.test(messageText(c.args))),
+    );
     expect(messageText(reply.args)).toContain(key);
     expect(env.mcp.issue(key)?.description).toContain('Revised.');
   });
 
   it('lists the Jira project\'s real issue types for "Publish as…"', async () => {
     const opens = env.slack.callsTo('views.update').length;
-    const body = overflowChoiceBody({ actionId: 'publish_as', value: `d1|${PROJECT}|${WORKFLOW}|${TASKS}`, responseUrl: env.slack.responseUrl('publish-as'), channelId: CHANNEL, userId: BOB.userId });
+    const body = overflowChoiceBody({
+      actionId: 'publish_as',
+      value: `d1|${PROJECT}|${WORKFLOW}|${TASKS}`,
+      responseUrl: env.slack.responseUrl('publish-as'),
+      channelId: CHANNEL,
+      userId: BOB.userId,
+    });
     expect((await postToSlackEvents(env.app.url, env.signingSecret, body)).status).toBe(200);
     const view = await env.slack.waitFor(() => env.slack.callsTo('views.update')[opens]);
     const options = JSON.stringify(view.args.view);
@@ -105,11 +136,20 @@ describe('publishing through a self-hosted mcp-atlassian with a classic 3LO app'
 });
 
 describe('the jira-config modal through the self-hosted server', () => {
-  it('offers the Jira project\'s real issue types to a project admin', async () => {
-    env.kube.setAccessRules([{ user: `${BOB.userId.toLowerCase()}@example.com`, namespace: PROJECT, verb: 'patch', resource: 'projectsettings', allowed: true }]);
+  it("offers the Jira project's real issue types to a project admin", async () => {
+    env.kube.setAccessRules([
+      { user: `${BOB.userId.toLowerCase()}@example.com`, namespace: PROJECT, verb: 'patch', resource: 'projectsettings', allowed: true },
+    ]);
     const updates = env.slack.callsTo('views.update').length;
     await env.command(`jira-config ${PROJECT}`, { userId: BOB.userId });
-    const view = await env.slack.waitFor(() => env.slack.callsTo('views.update').slice(updates).find((c) => JSON.stringify(c.args.view).includes('"value":"Story"')), 10_000);
+    const view = await env.slack.waitFor(
+      () =>
+        env.slack
+          .callsTo('views.update')
+          .slice(updates)
+          .find((c) => JSON.stringify(c.args.view).includes('"value":"Story"')),
+      10_000,
+    );
     const modal = JSON.stringify(view.args.view);
     for (const type of ['Epic', 'Task', 'Bug']) expect(modal).toContain(`"value":"${type}"`);
     expect(modal).not.toContain('"value":"Sub-task"');

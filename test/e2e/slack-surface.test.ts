@@ -5,8 +5,12 @@ import { postToSlackEvents, slashCommandBody } from '../support/slack-requests.t
 import { ALICE_TOKEN, PLAN, SPEC, WORKFLOW, startEnvironment, type Environment } from '../support/environment.ts';
 
 let env: Environment;
-beforeAll(async () => { env = await startEnvironment(); });
-afterAll(async () => { await env?.close(); });
+beforeAll(async () => {
+  env = await startEnvironment();
+});
+afterAll(async () => {
+  await env?.close();
+});
 
 describe('Slack requests', () => {
   it('refuses a bad signature and a stale timestamp with 401, doing nothing', async () => {
@@ -26,7 +30,10 @@ describe('Slack requests', () => {
 
   it('answers /vteam help and unknown sub-commands with usage, in the acknowledgement', async () => {
     const help = await env.command('help');
-    expect(JSON.parse(help.body)).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('/vteam publish <workflow> <path>') });
+    expect(JSON.parse(help.body)).toMatchObject({
+      response_type: 'ephemeral',
+      text: expect.stringContaining('/vteam publish <workflow> <path>'),
+    });
     const unknown = await env.command('frobnicate');
     expect(JSON.parse(unknown.body).text).toMatch(/I don't know the command `frobnicate`\.[\s\S]*\/vteam publish/);
   });
@@ -49,10 +56,20 @@ describe('Slack requests', () => {
     // A publish of its own, logged at debug level throughout: Jira, the cluster, and the thread reply.
     await env.command(`publish ${WORKFLOW} ${PLAN}`);
     const published = await env.app.waitForLog((r) => r.msg === 'published' && r.path === PLAN);
-    await env.slack.waitFor(() => env.slack.callsTo('chat.postMessage')
-      .find((c) => c.args.thread_ts !== undefined && messageText(c.args).includes(String(published.jiraKey))));
+    await env.slack.waitFor(() =>
+      env.slack
+        .callsTo('chat.postMessage')
+        .find((c) => c.args.thread_ts !== undefined && messageText(c.args).includes(String(published.jiraKey))),
+    );
     const output = env.app.output.join('\n');
-    for (const secret of [ALICE_TOKEN, env.signingSecret, 'xoxb-test-token', 'ghp-team-a', 'legacy-shared-token-never-used', env.appEnv().TOKEN_ENCRYPTION_KEY!]) {
+    for (const secret of [
+      ALICE_TOKEN,
+      env.signingSecret,
+      'xoxb-test-token',
+      'ghp-team-a',
+      'legacy-shared-token-never-used',
+      env.appEnv().TOKEN_ENCRYPTION_KEY!,
+    ]) {
       expect(output).not.toContain(secret);
     }
   });

@@ -9,8 +9,12 @@ import { DEFAULT_APP_TOKEN } from '../support/fake-socket-mode.ts';
 import { startEnvironment, type Environment } from '../support/environment.ts';
 
 let env: Environment;
-beforeAll(async () => { env = await startEnvironment({ appEnv: { SLACK_APP_TOKEN: DEFAULT_APP_TOKEN } }); });
-afterAll(async () => { await env?.close(); });
+beforeAll(async () => {
+  env = await startEnvironment({ appEnv: { SLACK_APP_TOKEN: DEFAULT_APP_TOKEN } });
+});
+afterAll(async () => {
+  await env?.close();
+});
 
 async function waitForReady(timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
@@ -43,7 +47,9 @@ describe('Socket Mode after start', () => {
     const code = await Promise.race([env.app.exited, new Promise((r) => setTimeout(() => r('still running'), 20_000))]);
     expect(code).toBe(1);
     const fatal = env.app.logs().find((l) => l.level === 60);
-    expect(fatal?.msg).toBe('Slack refused SLACK_APP_TOKEN (token_revoked): create an app-level token with the connections:write scope under Basic Information → App-Level Tokens, put it in SLACK_APP_TOKEN and restart.');
+    expect(fatal?.msg).toBe(
+      'Slack refused SLACK_APP_TOKEN (token_revoked): create an app-level token with the connections:write scope under Basic Information → App-Level Tokens, put it in SLACK_APP_TOKEN and restart.',
+    );
     expect(env.app.logs().some((l) => l.msg === 'shutting down: finishing in-flight work' && l.reason === 'fatal')).toBe(true);
     const output = env.app.output.join('\n');
     expect(output).not.toContain(DEFAULT_APP_TOKEN);
@@ -52,7 +58,12 @@ describe('Socket Mode after start', () => {
 
   it('refuses to start with a token Slack does not accept, saying what to fix', async () => {
     const port = await freePort();
-    const app = spawnApp({ ...env.appEnv(), SLACK_APP_TOKEN: 'xapp-1-A0001-1-not-the-right-one', PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` });
+    const app = spawnApp({
+      ...env.appEnv(),
+      SLACK_APP_TOKEN: 'xapp-1-A0001-1-not-the-right-one',
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+    });
     expect(await app.exited).toBe(1);
     const output = app.output.join('\n');
     expect(output).toContain('vteam-slack failed to start: Slack refused SLACK_APP_TOKEN (invalid_auth): create an app-level token');

@@ -2,12 +2,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageText } from '../support/fake-slack.ts';
 import { DEFAULT_APP_TOKEN } from '../support/fake-socket-mode.ts';
 import { buttonClickBody, slashCommandBody } from '../support/slack-requests.ts';
-import { ALICE_TOKEN, CHANNEL, PLAN, SITE, SPEC, WORKFLOW, buttonValue, startEnvironment, type Environment } from '../support/environment.ts';
+import {
+  ALICE_TOKEN,
+  CHANNEL,
+  PLAN,
+  SITE,
+  SPEC,
+  WORKFLOW,
+  buttonValue,
+  startEnvironment,
+  type Environment,
+} from '../support/environment.ts';
 
 let env: Environment;
 // The signing secret stays set, as in a deployment switching modes: the app token decides.
-beforeAll(async () => { env = await startEnvironment({ appEnv: { SLACK_APP_TOKEN: DEFAULT_APP_TOKEN } }); });
-afterAll(async () => { await env?.close(); });
+beforeAll(async () => {
+  env = await startEnvironment({ appEnv: { SLACK_APP_TOKEN: DEFAULT_APP_TOKEN } });
+});
+afterAll(async () => {
+  await env?.close();
+});
 
 let responseCounter = 0;
 /** `/vteam <text>` as Slack delivers it in Socket Mode: the slash command's fields as the envelope payload. */
@@ -27,7 +41,7 @@ const threadReplies = () => env.slack.callsTo('chat.postMessage').filter((c) => 
 
 async function readiness(): Promise<{ status: number; body: { checks: Record<string, string> } }> {
   const response = await fetch(`${env.app.url}/readyz`);
-  return { status: response.status, body: await response.json() as { checks: Record<string, string> } };
+  return { status: response.status, body: (await response.json()) as { checks: Record<string, string> } };
 }
 
 async function waitForReadiness(status: number, timeoutMs = 20_000) {
@@ -52,7 +66,10 @@ describe('Socket Mode', () => {
 
   it('answers /vteam help in the acknowledgement', async () => {
     const { ack } = command('help');
-    expect((await ack).payload).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('/vteam publish <workflow> <path>') });
+    expect((await ack).payload).toMatchObject({
+      response_type: 'ephemeral',
+      text: expect.stringContaining('/vteam publish <workflow> <path>'),
+    });
   });
 
   it('publishes a document from a slash command envelope, exactly as over HTTP', async () => {
@@ -60,7 +77,9 @@ describe('Socket Mode', () => {
     expect((await ack).payload).toEqual({});
 
     const reply = await env.slack.waitFor(() => threadReplies().find((c) => messageText(c.args).includes('PROJ-1')));
-    expect(env.mcp.issues({ projectKey: 'PROJ' })).toEqual([expect.objectContaining({ key: 'PROJ-1', summary: '[RFE] Dark mode - specify' })]);
+    expect(env.mcp.issues({ projectKey: 'PROJ' })).toEqual([
+      expect.objectContaining({ key: 'PROJ-1', summary: '[RFE] Dark mode - specify' }),
+    ]);
     expect(env.mcp.toolCalls('createJiraIssue').map((c) => c.token)).toEqual([ALICE_TOKEN]);
     expect(env.workflowLinks()).toContainEqual({ path: SPEC, jiraKey: 'PROJ-1' });
     expect(reply.args.channel).toBe(CHANNEL);
@@ -71,7 +90,11 @@ describe('Socket Mode', () => {
     const before = threadReplies().length;
     const { ack } = click('publish_to_jira', buttonValue(PLAN));
     expect((await ack).envelopeId).toBeTruthy();
-    const reply = await env.slack.waitFor(() => threadReplies().slice(before).find((c) => messageText(c.args).includes('PROJ-2')));
+    const reply = await env.slack.waitFor(() =>
+      threadReplies()
+        .slice(before)
+        .find((c) => messageText(c.args).includes('PROJ-2')),
+    );
     expect(messageText(reply.args)).toContain(PLAN);
     expect(env.workflowLinks()).toContainEqual({ path: PLAN, jiraKey: 'PROJ-2' });
     expect(env.mcp.issues()).toHaveLength(2);

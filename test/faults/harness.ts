@@ -119,7 +119,9 @@ export function phaseOfPath(path: string): string {
   return PHASES[stem] ?? stem;
 }
 
-export async function startWorld(options: { appEnv?: Record<string, string> } = {}): Promise<World & { close(): Promise<void>; observe(): Promise<Observation> }> {
+export async function startWorld(
+  options: { appEnv?: Record<string, string> } = {},
+): Promise<World & { close(): Promise<void>; observe(): Promise<Observation> }> {
   const redis = await startRedis();
   let env: Environment;
   try {
@@ -141,7 +143,10 @@ export async function startWorld(options: { appEnv?: Record<string, string> } = 
   };
 
   const world: World & { close(): Promise<void>; observe(): Promise<Observation> } = {
-    env, redis, apps, clicks,
+    env,
+    redis,
+    apps,
+    clicks,
     async click(path, { app } = {}) {
       const target = app ?? env.app;
       const at = Date.now();
@@ -177,22 +182,32 @@ export async function startWorld(options: { appEnv?: Record<string, string> } = 
       await env.link(ALICE, ALICE_TOKEN);
     },
     async replyTo(click, timeoutMs = 20_000) {
-      return world.until(`an answer to the click on ${click.path}`, () => {
-        const answer = env.slack.responses.find((r) => r.id === click.responseId && r.body.replace_original !== true);
-        return answer === undefined ? undefined : messageText(answer.body);
-      }, timeoutMs);
+      return world.until(
+        `an answer to the click on ${click.path}`,
+        () => {
+          const answer = env.slack.responses.find((r) => r.id === click.responseId && r.body.replace_original !== true);
+          return answer === undefined ? undefined : messageText(answer.body);
+        },
+        timeoutMs,
+      );
     },
     async clicksDone(app = env.app, timeoutMs = 20_000) {
       const expected = clicks.filter((c) => c.app === app && c.runsPublish).length;
-      await world.until(`app on port ${app.port} to finish ${expected} click(s)`, async () => {
-        const metrics = await appMetrics(app);
-        return (metrics?.get('vteam_slack_publish_duration_seconds_count') ?? 0) >= expected;
-      }, timeoutMs);
+      await world.until(
+        `app on port ${app.port} to finish ${expected} click(s)`,
+        async () => {
+          const metrics = await appMetrics(app);
+          return (metrics?.get('vteam_slack_publish_duration_seconds_count') ?? 0) >= expected;
+        },
+        timeoutMs,
+      );
     },
     async metric(app, name, labels = {}) {
       const series = await appSeries(app);
       if (series === undefined) return undefined;
-      return series.filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((n, x) => n + x.value, 0);
+      return series
+        .filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v))
+        .reduce((n, x) => n + x.value, 0);
     },
     issuesFor(path) {
       const suffix = ` - ${phaseOfPath(path)}`;
@@ -223,7 +238,11 @@ export async function startWorld(options: { appEnv?: Record<string, string> } = 
         const keys = links.filter((l) => l.path === path).map((l) => l.jiraKey);
         const expectedKey = expectation.key ?? (issues.length === 1 ? issues[0]!.key : undefined);
         return {
-          path, issues, links: keys, expectedKey, maxIssues: range.max,
+          path,
+          issues,
+          links: keys,
+          expectedKey,
+          maxIssues: range.max,
           issuesOk: issues.length >= range.min && issues.length <= range.max,
           linkOk: expectedKey !== undefined && keys.length === 1 && keys[0] === expectedKey,
           told: expectedKey !== undefined && told.some((text) => mentionsKey(text, expectedKey) && !/outside this channel/.test(text)),
@@ -231,8 +250,8 @@ export async function startWorld(options: { appEnv?: Record<string, string> } = 
       });
       // Every entry that was there before (and the other spec fields) is kept.
       const object = workflowObject(env);
-      const othersKept = initialLinks.every((l) => links.some((x) => x.path === l.path && x.jiraKey === l.jiraKey))
-        && object?.spec?.customField === 'kept';
+      const othersKept =
+        initialLinks.every((l) => links.some((x) => x.path === l.path && x.jiraKey === l.jiraKey)) && object?.spec?.customField === 'kept';
       const leftovers = await leftoversOf(world, openStore, initialAnnotations);
       const ok = verdicts.every((v) => v.issuesOk && v.linkOk && v.told) && othersKept && leftovers.length === 0;
       return { paths: verdicts, othersKept, leftovers, ok };
@@ -251,8 +270,7 @@ export async function startWorld(options: { appEnv?: Record<string, string> } = 
 
 function workflowObject(env: Environment) {
   return env.kube.get('rfeworkflows', PROJECT, WORKFLOW) as
-    | { metadata?: { annotations?: Record<string, string> }; spec?: { customField?: unknown } }
-    | undefined;
+    { metadata?: { annotations?: Record<string, string> }; spec?: { customField?: unknown } } | undefined;
 }
 
 function mentionsKey(text: string, key: string): boolean {
@@ -284,7 +302,8 @@ async function leftoversOf(world: World, openStore: () => Promise<KeyValueStore>
   }
   const annotations = workflowObject(world.env)?.metadata?.annotations ?? {};
   for (const key of Object.keys(annotations)) {
-    if (!initialAnnotations.has(key) && !key.startsWith('fake-kube.test/') && /in-?flight|pending|publish|journal|lock/i.test(key)) found.push(`cr:${key}`);
+    if (!initialAnnotations.has(key) && !key.startsWith('fake-kube.test/') && /in-?flight|pending|publish|journal|lock/i.test(key))
+      found.push(`cr:${key}`);
   }
   for (const [index, app] of world.apps.entries()) {
     if (!alive(app)) continue;
@@ -341,7 +360,8 @@ export function logDigest(world: World, max = 40): string {
       if (msg === 'recovery pass done') continue;
       const err = record.err as { message?: string } | undefined;
       const fields = ['path', 'jiraKey', 'code', 'state', 'created', 'recovered', 'attempts', 'lock', 'retryAfterMs']
-        .filter((k) => record[k] !== undefined).map((k) => `${k}=${JSON.stringify(record[k])}`);
+        .filter((k) => record[k] !== undefined)
+        .map((k) => `${k}=${JSON.stringify(record[k])}`);
       const errText = typeof err?.message === 'string' ? ` err=${err.message.replace(/\s+/g, ' ').slice(0, 200)}` : '';
       lines.push(`  app#${index + 1} ${LEVELS[level] ?? level} ${msg} ${fields.join(' ')}${errText}`);
     }
@@ -363,56 +383,81 @@ export interface ScenarioOptions {
  */
 export function scenario(fault: string, options: ScenarioOptions, body: (world: World) => Promise<void>): void {
   const timeoutMs = options.timeoutMs ?? 60_000;
-  it(fault, async () => {
-    const file = basename(vitestExpect.getState().testPath ?? 'unknown').replace(/\.fault\.test\.ts$/, '');
-    const startedAt = Date.now();
-    const started = performance.now();
-    const seconds = () => Math.round((performance.now() - started) / 100) / 10;
-    let world: Awaited<ReturnType<typeof startWorld>>;
-    try {
-      world = await startWorld({ appEnv: options.appEnv });
-    } catch (error) {
-      record({ file, fault, startedAt, outcome: 'fail', issues: 0, linksOk: false, userTold: false, leftovers: ['world did not start'], seconds: seconds() });
-      throw error;
-    }
-    let failure: unknown;
-    let observation: Observation | undefined;
-    try {
+  it(
+    fault,
+    async () => {
+      const file = basename(vitestExpect.getState().testPath ?? 'unknown').replace(/\.fault\.test\.ts$/, '');
+      const startedAt = Date.now();
+      const started = performance.now();
+      const seconds = () => Math.round((performance.now() - started) / 100) / 10;
+      let world: Awaited<ReturnType<typeof startWorld>>;
       try {
-        await body(world);
+        world = await startWorld({ appEnv: options.appEnv });
       } catch (error) {
-        failure = error;
+        record({
+          file,
+          fault,
+          startedAt,
+          outcome: 'fail',
+          issues: 0,
+          linksOk: false,
+          userTold: false,
+          leftovers: ['world did not start'],
+          seconds: seconds(),
+        });
+        throw error;
       }
-      // Settle: wait for the invariants (bounded); a failed body gets a short look only.
-      const settleMs = failure === undefined ? options.settleMs ?? 15_000 : 1000;
-      const deadline = Date.now() + settleMs;
-      for (;;) {
-        observation = await world.observe();
-        // More issues than allowed can never be undone: wait only for the work to end.
-        const duplicated = observation.paths.some((p) => p.issues.length > p.maxIssues);
-        if (observation.ok || (duplicated && observation.leftovers.length === 0) || Date.now() > deadline) break;
-        await new Promise((resolve) => setTimeout(resolve, 200));
+      let failure: unknown;
+      let observation: Observation | undefined;
+      try {
+        try {
+          await body(world);
+        } catch (error) {
+          failure = error;
+        }
+        // Settle: wait for the invariants (bounded); a failed body gets a short look only.
+        const settleMs = failure === undefined ? (options.settleMs ?? 15_000) : 1000;
+        const deadline = Date.now() + settleMs;
+        for (;;) {
+          observation = await world.observe();
+          // More issues than allowed can never be undone: wait only for the work to end.
+          const duplicated = observation.paths.some((p) => p.issues.length > p.maxIssues);
+          if (observation.ok || (duplicated && observation.leftovers.length === 0) || Date.now() > deadline) break;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        const outcome = failure === undefined && observation.ok ? 'pass' : 'fail';
+        record({
+          file,
+          fault,
+          startedAt,
+          outcome,
+          issues: observation.paths.reduce((n, p) => n + p.issues.length, 0),
+          linksOk: observation.paths.every((p) => p.linkOk) && observation.othersKept,
+          userTold: observation.paths.every((p) => p.told),
+          leftovers: observation.leftovers,
+          seconds: seconds(),
+        });
+        if (process.env.VTEAM_FAULTS_VERBOSE === '1') console.log(`── ${fault} (${outcome})\n${logDigest(world, 80)}`);
+        if (outcome === 'fail') {
+          const details = observation.paths
+            .map(
+              (p) =>
+                `  ${p.path}: issues=[${p.issues.map((i) => i.key).join(',')}] (ok=${p.issuesOk}) cr=[${p.links.join(',')}] expected=${p.expectedKey ?? '?'} (ok=${p.linkOk}) told=${p.told}`,
+            )
+            .join('\n');
+          const cause =
+            failure instanceof Error ? failure.message : failure === undefined ? 'invariants did not hold' : JSON.stringify(failure);
+          throw new Error(
+            `${fault}: ${cause}\n${details}\n  other CR entries kept: ${observation.othersKept}\n  leftovers: ${observation.leftovers.join('; ') || 'none'}\napp log:\n${logDigest(world)}`,
+            { cause: failure },
+          );
+        }
+      } finally {
+        await world.close();
       }
-      const outcome = failure === undefined && observation.ok ? 'pass' : 'fail';
-      record({
-        file, fault, startedAt, outcome,
-        issues: observation.paths.reduce((n, p) => n + p.issues.length, 0),
-        linksOk: observation.paths.every((p) => p.linkOk) && observation.othersKept,
-        userTold: observation.paths.every((p) => p.told),
-        leftovers: observation.leftovers,
-        seconds: seconds(),
-      });
-      if (process.env.VTEAM_FAULTS_VERBOSE === '1') console.log(`── ${fault} (${outcome})\n${logDigest(world, 80)}`);
-      if (outcome === 'fail') {
-        const details = observation.paths.map((p) =>
-          `  ${p.path}: issues=[${p.issues.map((i) => i.key).join(',')}] (ok=${p.issuesOk}) cr=[${p.links.join(',')}] expected=${p.expectedKey ?? '?'} (ok=${p.linkOk}) told=${p.told}`).join('\n');
-        const cause = failure instanceof Error ? failure.message : failure === undefined ? 'invariants did not hold' : JSON.stringify(failure);
-        throw new Error(`${fault}: ${cause}\n${details}\n  other CR entries kept: ${observation.othersKept}\n  leftovers: ${observation.leftovers.join('; ') || 'none'}\napp log:\n${logDigest(world)}`, { cause: failure });
-      }
-    } finally {
-      await world.close();
-    }
-  }, timeoutMs + 30_000);
+    },
+    timeoutMs + 30_000,
+  );
 }
 
 function record(row: FaultRow): void {

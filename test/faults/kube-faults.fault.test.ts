@@ -41,23 +41,30 @@ describe('the Kubernetes API fails while the link is recorded', () => {
     gate.release();
     // The live card learns the link through its (re-established) watch.
     const key = await env.slack.waitFor(() => w.issuesFor(PLAN)[0]?.key);
-    await env.slack.waitFor(() => env.slack.messagesIn(CHANNEL).some((m) => messageText({ text: m.text, blocks: m.blocks }).includes(key)), 15_000);
+    await env.slack.waitFor(
+      () => env.slack.messagesIn(CHANNEL).some((m) => messageText({ text: m.text, blocks: m.blocks }).includes(key)),
+      15_000,
+    );
     // The fault really was a 410: the watch had to start over from a fresh list.
     expect(await w.metric(env.app, 'vteam_slack_watch_restarts_total', { reason: 'expired' })).toBeGreaterThan(0);
   });
 
-  scenario(`Kubernetes API unreachable for ${KUBE_OUTAGE_SECONDS} s after the create`, { timeoutMs: 60_000 + KUBE_OUTAGE_SECONDS * 1000 }, async (w) => {
-    const { env } = w;
-    let downAt = 0;
-    env.mcp.onNextRequest(CREATE, () => {
-      downAt = Date.now();
-      env.kube.setReachable(false).catch((error: unknown) => console.error('could not take the API down', error));
-    });
-    await w.click(TASKS);
-    await env.slack.waitFor(() => downAt > 0 && !env.kube.reachable);
-    await env.slack.waitFor(() => w.issuesFor(TASKS).length > 0);
-    // While the API is away the publish keeps trying or tells the user; either way, nothing is lost.
-    await w.hold(Math.max(0, downAt + KUBE_OUTAGE_SECONDS * 1000 - Date.now()));
-    await env.kube.setReachable(true);
-  });
+  scenario(
+    `Kubernetes API unreachable for ${KUBE_OUTAGE_SECONDS} s after the create`,
+    { timeoutMs: 60_000 + KUBE_OUTAGE_SECONDS * 1000 },
+    async (w) => {
+      const { env } = w;
+      let downAt = 0;
+      env.mcp.onNextRequest(CREATE, () => {
+        downAt = Date.now();
+        env.kube.setReachable(false).catch((error: unknown) => console.error('could not take the API down', error));
+      });
+      await w.click(TASKS);
+      await env.slack.waitFor(() => downAt > 0 && !env.kube.reachable);
+      await env.slack.waitFor(() => w.issuesFor(TASKS).length > 0);
+      // While the API is away the publish keeps trying or tells the user; either way, nothing is lost.
+      await w.hold(Math.max(0, downAt + KUBE_OUTAGE_SECONDS * 1000 - Date.now()));
+      await env.kube.setReachable(true);
+    },
+  );
 });

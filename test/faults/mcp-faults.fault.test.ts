@@ -10,8 +10,10 @@ const CREATE = { tool: 'createJiraIssue' };
 
 /** The click either published the document or the user was told why not; in the latter case they click again. */
 async function clickAgainIfNotPublished(w: World, click: ClickRecord): Promise<void> {
-  await w.until(`the click on ${click.path} to publish or to be answered`, () =>
-    w.env.workflowLinks().some((l) => l.path === click.path) || w.env.slack.responses.some((r) => r.id === click.responseId));
+  await w.until(
+    `the click on ${click.path} to publish or to be answered`,
+    () => w.env.workflowLinks().some((l) => l.path === click.path) || w.env.slack.responses.some((r) => r.id === click.responseId),
+  );
   await w.clicksDone();
   if (!w.env.workflowLinks().some((l) => l.path === click.path)) await w.click(click.path);
 }

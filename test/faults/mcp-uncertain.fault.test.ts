@@ -12,7 +12,11 @@ const CREATE = { tool: 'createJiraIssue' };
 /** An issue someone filed by hand in PROJ (not by the bot: its summary has no phase suffix). */
 function fileByHand(w: World): string {
   const { jira } = w.env.mcp;
-  const issue = jira.create(jira.validToken(ALICE_TOKEN)!, jira.siteFor(SITE)!, { projectKey: 'PROJ', issueType: 'Task', summary: 'Dark mode spec, filed by hand' });
+  const issue = jira.create(jira.validToken(ALICE_TOKEN)!, jira.siteFor(SITE)!, {
+    projectKey: 'PROJ',
+    issueType: 'Task',
+    summary: 'Dark mode spec, filed by hand',
+  });
   return issue.key;
 }
 

@@ -16,7 +16,10 @@ export default function setup(): () => void {
   return () => {
     let rows: FaultRow[] = [];
     try {
-      rows = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as FaultRow);
+      rows = readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as FaultRow);
     } catch {
       // no scenario ran
     }
@@ -29,17 +32,26 @@ export function faultTable(rows: FaultRow[], wallSeconds: number): string {
   const sorted = [...rows].sort((a, b) => a.file.localeCompare(b.file) || a.startedAt - b.startedAt);
   const header = ['file', 'fault', 'issues', 'links ok', 'user told', 'leftovers', 'outcome', 'seconds'];
   const body = sorted.map((r) => [
-    r.file, r.fault, String(r.issues), r.linksOk ? 'yes' : 'NO', r.userTold ? 'yes' : 'NO',
-    r.leftovers.length === 0 ? '-' : r.leftovers.join('; ').slice(0, 70), r.outcome === 'pass' ? 'pass' : 'FAIL', r.seconds.toFixed(1),
+    r.file,
+    r.fault,
+    String(r.issues),
+    r.linksOk ? 'yes' : 'NO',
+    r.userTold ? 'yes' : 'NO',
+    r.leftovers.length === 0 ? '-' : r.leftovers.join('; ').slice(0, 70),
+    r.outcome === 'pass' ? 'pass' : 'FAIL',
+    r.seconds.toFixed(1),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const numeric = new Set([2, 7]);
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
   const rule = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
   const passed = rows.filter((r) => r.outcome === 'pass').length;
   return [
     'Fault suite: fault × outcome',
-    line(header), rule, ...body.map(line),
+    line(header),
+    rule,
+    ...body.map(line),
     `${rows.length} scenarios: ${passed} passed, ${rows.length - passed} failed; wall time ${wallSeconds.toFixed(0)} s`,
   ].join('\n');
 }

@@ -18,9 +18,17 @@ describe('Slack fails or repeats itself', () => {
     await w.click(PLAN);
     const key = await env.slack.waitFor(() => w.issuesFor(PLAN)[0]?.key);
     // The card edit got through after its 429s too.
-    await env.slack.waitFor(() => env.slack.messagesIn(CHANNEL).some((m) => messageText({ text: m.text, blocks: m.blocks }).includes(key)), 15_000);
+    await env.slack.waitFor(
+      () => env.slack.messagesIn(CHANNEL).some((m) => messageText({ text: m.text, blocks: m.blocks }).includes(key)),
+      15_000,
+    );
     // Both kinds of call really were refused first.
-    expect(env.slack.rateLimitedCalls().map((c) => c.method).sort()).toEqual(['chat.postMessage', 'chat.update', 'chat.update']);
+    expect(
+      env.slack
+        .rateLimitedCalls()
+        .map((c) => c.method)
+        .sort(),
+    ).toEqual(['chat.postMessage', 'chat.update', 'chat.update']);
   });
 
   scenario('the same Slack request delivered twice (second with X-Slack-Retry-Num: 1)', {}, async (w) => {
@@ -30,7 +38,12 @@ describe('Slack fails or repeats itself', () => {
     const body = buttonClickBody({ actionId: 'publish_to_jira', value: buttonValue(SPEC), responseUrl: env.slack.responseUrl(responseId) });
     const headers = { 'content-type': 'application/x-www-form-urlencoded', ...signSlackBody(env.signingSecret, body) };
     const deliver = (extra: Record<string, string> = {}) =>
-      fetch(`${env.app.url}/slack/events`, { method: 'POST', headers: { ...headers, ...extra }, body, signal: AbortSignal.timeout(10_000) });
+      fetch(`${env.app.url}/slack/events`, {
+        method: 'POST',
+        headers: { ...headers, ...extra },
+        body,
+        signal: AbortSignal.timeout(10_000),
+      });
     const at = Date.now();
     const first = await deliver();
     w.recordClick({ path: SPEC, responseId, app: env.app, at, runsPublish: true });

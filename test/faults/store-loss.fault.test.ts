@@ -39,7 +39,8 @@ describe('the store loses its data between the create and the CR write', () => {
     let mark = Number.POSITIVE_INFINITY;
     env.mcp.onNextRequest(CREATE, () => {
       mark = env.kube.requests.length;
-      for (const verb of crWrites) env.kube.failNext({ verb, resource: 'rfeworkflows' }, { status: 503, message: 'etcd leader changed' }, 1000);
+      for (const verb of crWrites)
+        env.kube.failNext({ verb, resource: 'rfeworkflows' }, { status: 503, message: 'etcd leader changed' }, 1000);
     });
     await w.click(SPEC);
     await env.slack.waitFor(() => env.kube.requests.slice(mark).some((r) => isCrWrite(r) && r.status === 503));

@@ -39,12 +39,17 @@ describe('/healthz and /readyz', () => {
     const store = await createStore('sqlite::memory:');
     const socket = new EventEmitter();
     const state = { accepting: true };
-    const { url, server } = await serve(healthRoutes(readinessChecks({
-      store: () => store.ping(),
-      kubernetes: () => clients.ping(),
-      accepting: () => state.accepting,
-      slackConnected: trackSocketModeConnection(socket),
-    }), 500));
+    const { url, server } = await serve(
+      healthRoutes(
+        readinessChecks({
+          store: () => store.ping(),
+          kubernetes: () => clients.ping(),
+          accepting: () => state.accepting,
+          slackConnected: trackSocketModeConnection(socket),
+        }),
+        500,
+      ),
+    );
     cleanups.push(async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
@@ -54,14 +59,17 @@ describe('/healthz and /readyz', () => {
     });
     const ready = async () => {
       const response = await fetch(`${url}/readyz`);
-      return { status: response.status, body: await response.json() as { status: string; checks: Record<string, string> } };
+      return { status: response.status, body: (await response.json()) as { status: string; checks: Record<string, string> } };
     };
     return { url, kube, store, socket, state, ready };
   }
 
   it('ready only once the Socket Mode connection is up; not ready while it reconnects', async () => {
     const w = await world();
-    expect(await w.ready()).toEqual({ status: 503, body: { status: 'not ready', checks: { store: 'ok', kubernetes: 'ok', slack: 'unavailable', accepting: 'ok' } } });
+    expect(await w.ready()).toEqual({
+      status: 503,
+      body: { status: 'not ready', checks: { store: 'ok', kubernetes: 'ok', slack: 'unavailable', accepting: 'ok' } },
+    });
     w.socket.emit('connected');
     expect((await w.ready()).status).toBe(200);
     w.socket.emit('reconnecting');

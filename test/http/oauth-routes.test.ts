@@ -37,10 +37,20 @@ async function startBot(publicUrl = 'http://127.0.0.1') {
   const linkFlow = createLinkFlow({ store, tokens, oauth, siteLookup: mcpSiteLookup(world.auth), identityCheck, logger: logs.logger });
   const cookie = createSignInCookie(publicUrl);
   const linked: CompletedLink[] = [];
-  const routes = toBoltRoutes([
-    oauthStartRoute({ linkFlow, cookie, logger: logs.logger }),
-    oauthCallbackRoute({ linkFlow, cookie, logger: logs.logger, onLinked: async (result) => { linked.push(result); } }),
-  ], logs.logger);
+  const routes = toBoltRoutes(
+    [
+      oauthStartRoute({ linkFlow, cookie, logger: logs.logger }),
+      oauthCallbackRoute({
+        linkFlow,
+        cookie,
+        logger: logs.logger,
+        onLinked: async (result) => {
+          linked.push(result);
+        },
+      }),
+    ],
+    logs.logger,
+  );
   const server: Server = createServer((req, res) => {
     const route = routes.find((r) => r.path === new URL(req.url ?? '/', 'http://x').pathname);
     if (route) route.handler(req as never, res);
@@ -54,13 +64,20 @@ async function startBot(publicUrl = 'http://127.0.0.1') {
     await store.close();
     await world.close();
   });
-  const local = (url: string | URL) => { const parsed = new URL(url, origin); return new URL(`${parsed.pathname}${parsed.search}`, origin); };
+  const local = (url: string | URL) => {
+    const parsed = new URL(url, origin);
+    return new URL(`${parsed.pathname}${parsed.search}`, origin);
+  };
   /** What Ada's click on Connect puts in Slack: a sign-in link, on this server. */
   const clickConnect = async () => local((await linkFlow.startLink(ada, { resumePublish: 'p1' })).signInUrl);
   return { world, tokens, logs, linked, local, clickConnect };
 }
 
-const cookieAttributes = (line: string) => line.split(';').slice(1).map((part) => part.trim().toLowerCase());
+const cookieAttributes = (line: string) =>
+  line
+    .split(';')
+    .slice(1)
+    .map((part) => part.trim().toLowerCase());
 
 describe('the sign-in link and the callback, bound to one browser', () => {
   it('one browser: the link sets an HttpOnly, SameSite=Lax cookie for /oauth only, goes to Atlassian, and the callback with it links; the cookie is then cleared', async () => {
@@ -112,7 +129,9 @@ describe('the sign-in link and the callback, bound to one browser', () => {
     const callback = await completeBrowserLeg(forwarded, { login: 'grace' });
     const page = await gracesBrowser.open(bot.local(callback));
     expect(page.status).toBe(400);
-    expect(page.text).toContain('This sign-in was not started in this browser, so nothing was connected: go back to Slack, press Connect Atlassian account again and finish the sign-in in the same browser.');
+    expect(page.text).toContain(
+      'This sign-in was not started in this browser, so nothing was connected: go back to Slack, press Connect Atlassian account again and finish the sign-in in the same browser.',
+    );
     expect(bot.linked).toEqual([]);
     expect(await bot.tokens.get(ada)).toBeUndefined();
     expect(bot.world.auth.counters.tokenRequests).toBe(0);
@@ -126,13 +145,15 @@ describe('the sign-in link and the callback, bound to one browser', () => {
     expect(bot.world.auth.counters.tokenRequests).toBe(0);
   });
 
-  it('the attack the cookie cannot stop: Ada\'s Connect link, unopened, opened in Grace\'s browser where she signs in as herself; nothing is linked, the page says so with her email masked', async () => {
+  it("the attack the cookie cannot stop: Ada's Connect link, unopened, opened in Grace's browser where she signs in as herself; nothing is linked, the page says so with her email masked", async () => {
     const bot = await startBot();
     const gracesBrowser = new TestBrowser();
     const callback = await signInThroughLink(await bot.clickConnect(), { login: 'grace', browser: gracesBrowser });
     const page = await gracesBrowser.open(bot.local(callback));
     expect(page.status).toBe(400);
-    expect(page.text).toContain('The Atlassian account you signed in with (g***@example.com) is not the one of the Slack user who asked to connect, so nothing was connected: go back to Slack, press Connect Atlassian account again and sign in with your own Atlassian account, the one with the email of your Slack profile.');
+    expect(page.text).toContain(
+      'The Atlassian account you signed in with (g***@example.com) is not the one of the Slack user who asked to connect, so nothing was connected: go back to Slack, press Connect Atlassian account again and sign in with your own Atlassian account, the one with the email of your Slack profile.',
+    );
     expect(page.text).not.toContain('grace@example.com');
     expect(page.setCookies).toEqual([expect.stringMatching(/^vteam_sign_in=;/)]);
     expect(bot.linked).toEqual([]);
@@ -202,9 +223,14 @@ describe('the sign-in link and the callback, bound to one browser', () => {
     const text = bot.logs.text();
     expect(text).toContain('Atlassian account linked');
     const secrets = [
-      link.searchParams.get('flow')!, cookie, forwardedLink.setCookies[0]!.split(';')[0]!.split('=')[1]!,
-      callback.searchParams.get('state')!, callback.searchParams.get('code')!, forwarded.searchParams.get('code')!,
-      link1.accessToken, link1.refreshToken!,
+      link.searchParams.get('flow')!,
+      cookie,
+      forwardedLink.setCookies[0]!.split(';')[0]!.split('=')[1]!,
+      callback.searchParams.get('state')!,
+      callback.searchParams.get('code')!,
+      forwarded.searchParams.get('code')!,
+      link1.accessToken,
+      link1.refreshToken!,
     ];
     for (const secret of secrets) {
       expect(secret.length).toBeGreaterThan(10);

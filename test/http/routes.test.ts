@@ -18,7 +18,14 @@ describe('toBoltRoutes', () => {
   /** Calls the handler the way Bolt's receivers do: the returned value is dropped. */
   async function serve(routes: AppRoute[]) {
     const logs: { level: number; msg: string; path?: string; err?: { message: string } }[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => { logs.push(JSON.parse(line) as (typeof logs)[number]); } });
+    const logger = pino(
+      { level: 'info' },
+      {
+        write: (line: string) => {
+          logs.push(JSON.parse(line) as (typeof logs)[number]);
+        },
+      },
+    );
     const bolt: CustomRoute[] = toBoltRoutes(routes, logger);
     const server = createServer((req, res) => {
       const route = bolt.find((r) => r.path === req.url);
@@ -32,13 +39,33 @@ describe('toBoltRoutes', () => {
 
   it('answers 500 and logs the route when a handler rejects or throws', async () => {
     const unhandled: unknown[] = [];
-    const record = (reason: unknown) => { unhandled.push(reason); };
+    const record = (reason: unknown) => {
+      unhandled.push(reason);
+    };
     process.on('unhandledRejection', record);
     try {
       const { url, logs } = await serve([
-        { path: '/async', method: ['GET'], handler: async () => { throw new Error('registry collect failed'); } },
-        { path: '/sync', method: ['GET'], handler: () => { throw new Error('sync failure'); } },
-        { path: '/fine', method: ['GET'], handler: async (_req, res) => { res.end('ok'); } },
+        {
+          path: '/async',
+          method: ['GET'],
+          handler: async () => {
+            throw new Error('registry collect failed');
+          },
+        },
+        {
+          path: '/sync',
+          method: ['GET'],
+          handler: () => {
+            throw new Error('sync failure');
+          },
+        },
+        {
+          path: '/fine',
+          method: ['GET'],
+          handler: async (_req, res) => {
+            res.end('ok');
+          },
+        },
       ]);
       for (const path of ['/async', '/sync']) {
         const response = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(5_000) });
@@ -57,7 +84,15 @@ describe('toBoltRoutes', () => {
 
   it('cuts a response that had already started, so the client is not left waiting', async () => {
     const { url } = await serve([
-      { path: '/half', method: ['GET'], handler: async (_req, res) => { res.writeHead(200); res.write('partial'); throw new Error('late failure'); } },
+      {
+        path: '/half',
+        method: ['GET'],
+        handler: async (_req, res) => {
+          res.writeHead(200);
+          res.write('partial');
+          throw new Error('late failure');
+        },
+      },
     ]);
     const response = await fetch(`${url}/half`, { signal: AbortSignal.timeout(5_000) });
     await expect(response.text()).rejects.toThrow();

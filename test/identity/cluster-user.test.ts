@@ -15,8 +15,20 @@ describe('cluster user template', () => {
   });
 
   it('refuses anything that is not a plain address, so no template can be steered to another principal', () => {
-    for (const bad of [undefined, '', 'alice', 'alice@', '@example.com', 'a@b@example.com', 'system:admin@example.com',
-      'alice bob@example.com', '"quoted"@example.com', 'alice@localhost', 'al\nice@example.com', `${'a'.repeat(250)}@example.com`]) {
+    for (const bad of [
+      undefined,
+      '',
+      'alice',
+      'alice@',
+      '@example.com',
+      'a@b@example.com',
+      'system:admin@example.com',
+      'alice bob@example.com',
+      '"quoted"@example.com',
+      'alice@localhost',
+      'al\nice@example.com',
+      `${'a'.repeat(250)}@example.com`,
+    ]) {
       expect(clusterUserFor('{local}', bad), String(bad)).toBeUndefined();
     }
   });

@@ -15,9 +15,14 @@ describe('Slack user → cluster identity', () => {
   const user = (userId: string) => ({ teamId: 'T0001', userId });
 
   it('maps the profile email through the template and adds the configured groups', async () => {
-    const mapper = createIdentityMapper({ clusterUserTemplate: 'oidc:{email}', clusterUserGroups: ['system:authenticated', 'vteam-users'] }, client);
+    const mapper = createIdentityMapper(
+      { clusterUserTemplate: 'oidc:{email}', clusterUserGroups: ['system:authenticated', 'vteam-users'] },
+      client,
+    );
     expect(await mapper.resolve(user('UALICE'))).toEqual({
-      kind: 'mapped', email: 'ualice@example.com', identity: { user: 'oidc:ualice@example.com', groups: ['system:authenticated', 'vteam-users'] },
+      kind: 'mapped',
+      email: 'ualice@example.com',
+      identity: { user: 'oidc:ualice@example.com', groups: ['system:authenticated', 'vteam-users'] },
     });
     expect(slack.callsTo('users.info').map((c) => c.args.user)).toEqual(['UALICE']);
   });
@@ -47,7 +52,10 @@ describe('Slack user → cluster identity', () => {
 
   it('reuses the email for a while, so a burst of commands is one users.info', async () => {
     let now = 0;
-    const mapper = createIdentityMapper({ clusterUserTemplate: '{email}', clusterUserGroups: [] }, client, { cacheTtlMs: 60_000, now: () => now });
+    const mapper = createIdentityMapper({ clusterUserTemplate: '{email}', clusterUserGroups: [] }, client, {
+      cacheTtlMs: 60_000,
+      now: () => now,
+    });
     await mapper.resolve(user('UALICE'));
     await mapper.resolve(user('UALICE'));
     now = 61_000;

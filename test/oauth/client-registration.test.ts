@@ -47,7 +47,11 @@ describe('dynamic client registration', () => {
 
   it('a configured client id is used as is, without registering', async () => {
     const server = await discoverFromMcp(world.mcp.url);
-    const client = await createClientRegistry({ store, redirectUri: `${publicUrl}/oauth/callback`, configured: { clientId: 'preregistered' } }).clientFor(server);
+    const client = await createClientRegistry({
+      store,
+      redirectUri: `${publicUrl}/oauth/callback`,
+      configured: { clientId: 'preregistered' },
+    }).clientFor(server);
     expect(client).toMatchObject({ clientId: 'preregistered', source: 'configured' });
     expect(world.auth.counters.registrations).toBe(0);
   });

@@ -1,14 +1,23 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createMcpDiscovery, discoverFromMcp, protectedResourceMetadataCandidates, resourceMetadataFromChallenge } from '../../src/oauth/discovery.ts';
+import {
+  createMcpDiscovery,
+  discoverFromMcp,
+  protectedResourceMetadataCandidates,
+  resourceMetadataFromChallenge,
+} from '../../src/oauth/discovery.ts';
 import { OAuthError } from '../../src/oauth/errors.ts';
 import { startOAuthWorld } from './helpers.ts';
 
 describe('resourceMetadataFromChallenge', () => {
   it('reads resource_metadata from Bearer challenges in their usual shapes', () => {
-    expect(resourceMetadataFromChallenge('Bearer resource_metadata="https://mcp.atlassian.com/.well-known/oauth-protected-resource/v1/mcp/authv2"')).toBe(
-      'https://mcp.atlassian.com/.well-known/oauth-protected-resource/v1/mcp/authv2',
+    expect(
+      resourceMetadataFromChallenge(
+        'Bearer resource_metadata="https://mcp.atlassian.com/.well-known/oauth-protected-resource/v1/mcp/authv2"',
+      ),
+    ).toBe('https://mcp.atlassian.com/.well-known/oauth-protected-resource/v1/mcp/authv2');
+    expect(resourceMetadataFromChallenge('Bearer error="invalid_token", resource_metadata="https://x.example/m", scope="a b"')).toBe(
+      'https://x.example/m',
     );
-    expect(resourceMetadataFromChallenge('Bearer error="invalid_token", resource_metadata="https://x.example/m", scope="a b"')).toBe('https://x.example/m');
     expect(resourceMetadataFromChallenge('Bearer realm="x",resource_metadata=https://x.example/m')).toBe('https://x.example/m');
     expect(resourceMetadataFromChallenge('Bearer realm="x"')).toBeUndefined();
     expect(resourceMetadataFromChallenge(null)).toBeUndefined();
@@ -66,7 +75,10 @@ describe('MCP-native discovery', () => {
   it('does not cache a failure: the next call asks again', async () => {
     const discovery = createMcpDiscovery(world.mcp.url);
     world.mcp.metadataDown = true;
-    const error = await discovery.discover().then(() => undefined, (caught: unknown) => caught);
+    const error = await discovery.discover().then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(OAuthError);
     expect((error as OAuthError).kind).toBe('unavailable');
     world.mcp.metadataDown = false;
@@ -74,7 +86,10 @@ describe('MCP-native discovery', () => {
   });
 
   it('refuses plain http to anything but loopback', async () => {
-    const error = await discoverFromMcp('http://mcp.example/v1/mcp').then(() => undefined, (caught: unknown) => caught);
+    const error = await discoverFromMcp('http://mcp.example/v1/mcp').then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect((error as OAuthError).kind).toBe('misconfigured');
   });
 });

@@ -58,7 +58,9 @@ export async function startProtectedResource(path = '/v1/mcp'): Promise<Protecte
         else state.rejected += 1;
         res.writeHead(401, {
           'content-type': 'application/json',
-          ...(handle.sendChallenge ? { 'www-authenticate': auth.wwwAuthenticate(resource, token === undefined ? undefined : 'invalid_token') } : {}),
+          ...(handle.sendChallenge
+            ? { 'www-authenticate': auth.wwwAuthenticate(resource, token === undefined ? undefined : 'invalid_token') }
+            : {}),
         });
         return res.end(JSON.stringify({ error: 'unauthorized' }));
       }
@@ -127,7 +129,10 @@ export const NO_IDENTITY_CHECK: LinkIdentityCheck = { policy: 'off' };
  * The default policy with a Slack workspace of these profile emails (by user id; a missing user has
  * none): `slackEmails` may be changed by the test, and `asked` lists whose email was read.
  */
-export function emailMatch(slackEmails: Record<string, string | undefined>, atlassianEmailOf?: (accessToken: string) => Promise<string | undefined>) {
+export function emailMatch(
+  slackEmails: Record<string, string | undefined>,
+  atlassianEmailOf?: (accessToken: string) => Promise<string | undefined>,
+) {
   const asked: string[] = [];
   const check: LinkIdentityCheck = {
     policy: 'required',
@@ -147,7 +152,11 @@ export function emailMatch(slackEmails: Record<string, string | undefined>, atla
 export function mcpSiteLookup(auth: Pick<AuthServerHandle, 'verifyAccessToken'>): SiteLookup {
   return async (accessToken) => {
     const account = await auth.verifyAccessToken(accessToken);
-    return { sites: [{ id: 'cloud-1', url: 'https://acme.atlassian.net', name: 'acme' }], accountName: account?.name, accountEmail: account?.email };
+    return {
+      sites: [{ id: 'cloud-1', url: 'https://acme.atlassian.net', name: 'acme' }],
+      accountName: account?.name,
+      accountEmail: account?.email,
+    };
   };
 }
 export const publicUrl = 'http://localhost:3999';
@@ -172,7 +181,11 @@ export async function signInOneBrowser(
 }
 
 /** A whole link in one browser, as a user who clicks Connect and signs in does it. */
-export async function linkInOneBrowser(flow: LinkFlow, user: SlackUserRef, login: BrowserLegOptions['login'] = 'ada'): Promise<CompletedLink> {
+export async function linkInOneBrowser(
+  flow: LinkFlow,
+  user: SlackUserRef,
+  login: BrowserLegOptions['login'] = 'ada',
+): Promise<CompletedLink> {
   const { callback, browserSecret } = await signInOneBrowser(flow, user, { login });
   return flow.completeLink(callback, browserSecret);
 }

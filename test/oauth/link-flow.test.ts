@@ -8,12 +8,29 @@ import type { TokenStore } from '../../src/storage/tokens.ts';
 import type { KeyValueStore } from '../../src/storage/types.ts';
 import { completeBrowserLeg, startAuthServer } from '../support/auth-server/index.ts';
 import { startFakeAtlassianApi } from '../support/fake-atlassian-api.ts';
-import { ada, captureLogs, emailMatch, flowIdOf, linkInOneBrowser, mcpSiteLookup, memoryStores, publicUrl, signInOneBrowser, startOAuthWorld } from './helpers.ts';
+import {
+  ada,
+  captureLogs,
+  emailMatch,
+  flowIdOf,
+  linkInOneBrowser,
+  mcpSiteLookup,
+  memoryStores,
+  publicUrl,
+  signInOneBrowser,
+  startOAuthWorld,
+} from './helpers.ts';
 
-const sites: SiteLookup = async () => ({ sites: [{ id: 'cloud-1', url: 'https://acme.atlassian.net', name: 'acme' }], accountName: 'Ada Lovelace' });
+const sites: SiteLookup = async () => ({
+  sites: [{ id: 'cloud-1', url: 'https://acme.atlassian.net', name: 'acme' }],
+  accountName: 'Ada Lovelace',
+});
 
 async function failure(promise: Promise<unknown>): Promise<LinkError> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   expect(error).toBeInstanceOf(LinkError);
   return error as LinkError;
 }
@@ -37,7 +54,15 @@ describe('account linking (MCP-native: discovery, dynamic registration, PKCE, re
     logs = captureLogs();
     oauth = createAtlassianOAuth({ mode: { kind: 'mcp', mcpUrl: world.mcp.url }, publicUrl, store, logger: logs.logger });
     identity = emailMatch({ U1: ' Ada@Example.COM', U2: 'grace@example.com' });
-    flow = createLinkFlow({ store, tokens, oauth, siteLookup: mcpSiteLookup(world.auth), identityCheck: identity.check, logger: logs.logger, now: () => clock });
+    flow = createLinkFlow({
+      store,
+      tokens,
+      oauth,
+      siteLookup: mcpSiteLookup(world.auth),
+      identityCheck: identity.check,
+      logger: logs.logger,
+      now: () => clock,
+    });
   });
   afterEach(async () => {
     await world.close();
@@ -58,7 +83,9 @@ describe('account linking (MCP-native: discovery, dynamic registration, PKCE, re
     expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
     expect(authorize.searchParams.get('resource')).toBe(world.mcp.url);
     expect(authorize.searchParams.get('redirect_uri')).toBe(`${publicUrl}/oauth/callback`);
-    expect(authorize.searchParams.get('scope')?.split(' ')).toEqual(expect.arrayContaining(['read:jira-work', 'write:jira-work', 'offline_access']));
+    expect(authorize.searchParams.get('scope')?.split(' ')).toEqual(
+      expect.arrayContaining(['read:jira-work', 'write:jira-work', 'offline_access']),
+    );
     expect(authorize.searchParams.get('state')?.length).toBeGreaterThanOrEqual(22);
     expect(opened.browserSecret.length).toBeGreaterThanOrEqual(43);
     expect(opened.validForMs).toBe(10 * 60 * 1000);
@@ -78,12 +105,18 @@ describe('account linking (MCP-native: discovery, dynamic registration, PKCE, re
     const verified = await world.auth.verifyAccessToken(done.link.accessToken);
     expect(verified).toMatchObject({ sub: 'ada', aud: world.mcp.url });
     expect(world.auth.counters.registrations).toBe(1);
-    expect(world.auth.counters.tokenLog).toEqual([expect.objectContaining({ grantType: 'authorization_code', resource: world.mcp.url, ok: true })]);
-    const accepted = await fetch(world.mcp.url, { method: 'POST', headers: { authorization: `Bearer ${done.link.accessToken}` }, body: '{}' });
+    expect(world.auth.counters.tokenLog).toEqual([
+      expect.objectContaining({ grantType: 'authorization_code', resource: world.mcp.url, ok: true }),
+    ]);
+    const accepted = await fetch(world.mcp.url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${done.link.accessToken}` },
+      body: '{}',
+    });
     expect(accepted.status).toBe(200);
   });
 
-  it('a link sent to a colleague links nothing: a callback from a browser without the cookie, or with another flow\'s, is refused and burns the state', async () => {
+  it("a link sent to a colleague links nothing: a callback from a browser without the cookie, or with another flow's, is refused and burns the state", async () => {
     // Ada opens her link (her browser gets the secret) and forwards the Atlassian URL; Grace signs in and comes back.
     const opened = await flow.openSignIn(flowIdOf((await flow.startLink(ada, { resumePublish: 'p1' })).signInUrl));
     const gracesCallback = await completeBrowserLeg(opened.authorizationUrl, { login: 'grace' });
@@ -99,7 +132,9 @@ describe('account linking (MCP-native: discovery, dynamic registration, PKCE, re
     // Grace's browser holding a cookie of its own (another flow) is no better.
     const other = await flow.openSignIn(flowIdOf((await flow.startLink({ teamId: 'T1', userId: 'U2' })).signInUrl));
     const second = await flow.openSignIn(flowIdOf((await flow.startLink(ada)).signInUrl));
-    const mismatched = await failure(flow.completeLink(await completeBrowserLeg(second.authorizationUrl, { login: 'grace' }), other.browserSecret));
+    const mismatched = await failure(
+      flow.completeLink(await completeBrowserLeg(second.authorizationUrl, { login: 'grace' }), other.browserSecret),
+    );
     expect(mismatched.kind).toBe('other_browser');
     expect(await tokens.get(ada)).toBeUndefined();
     expect(world.auth.counters.tokenRequests).toBe(0);
@@ -112,7 +147,9 @@ describe('account linking (MCP-native: discovery, dynamic registration, PKCE, re
     expect(again.kind).toBe('used_state');
     expect(again.user).toEqual(ada);
     // The first browser is unaffected.
-    await expect(flow.completeLink(await completeBrowserLeg(first.authorizationUrl, { login: 'ada' }), first.browserSecret)).resolves.toMatchObject({ user: ada });
+    await expect(
+      flow.completeLink(await completeBrowserLeg(first.authorizationUrl, { login: 'ada' }), first.browserSecret),
+    ).resolves.toMatchObject({ user: ada });
 
     const racing = flowIdOf((await flow.startLink(ada)).signInUrl);
     const results = await Promise.allSettled([flow.openSignIn(racing), flow.openSignIn(racing), flow.openSignIn(racing)]);
@@ -138,7 +175,9 @@ describe('account linking (MCP-native: discovery, dynamic registration, PKCE, re
     expect((await failure(flow.openSignIn(flowId))).kind).toBe('unavailable');
     world.mcp.metadataDown = false;
     const opened = await flow.openSignIn(flowId);
-    await expect(flow.completeLink(await completeBrowserLeg(opened.authorizationUrl, { login: 'ada' }), opened.browserSecret)).resolves.toMatchObject({ user: ada });
+    await expect(
+      flow.completeLink(await completeBrowserLeg(opened.authorizationUrl, { login: 'ada' }), opened.browserSecret),
+    ).resolves.toMatchObject({ user: ada });
   });
 
   it('a replayed callback fails and changes nothing', async () => {
@@ -227,7 +266,7 @@ describe('account linking (MCP-native: discovery, dynamic registration, PKCE, re
     expect(world.auth.counters.registrations).toBe(1);
   });
 
-  it('the attack: Ada\'s Connect link, unopened, opened by Grace\'s browser where she signs in as herself, links nothing and names the account only masked', async () => {
+  it("the attack: Ada's Connect link, unopened, opened by Grace's browser where she signs in as herself, links nothing and names the account only masked", async () => {
     // Ada copies her sign-in link without opening it; Grace opens it, so Grace's browser holds the cookie.
     const started = await flow.startLink(ada, { resumePublish: 'p1' });
     const gracesBrowser = await flow.openSignIn(flowIdOf(started.signInUrl));
@@ -242,7 +281,9 @@ describe('account linking (MCP-native: discovery, dynamic registration, PKCE, re
     expect((await failure(flow.completeLink(callback, gracesBrowser.browserSecret))).kind).toBe('used_state');
 
     const page = describeLinkFailure(refused.kind, { signedInAs: refused.signedInAs, format: 'plain' });
-    expect(page).toBe('The Atlassian account you signed in with (g***@example.com) is not the one of the Slack user who asked to connect, so nothing was connected: go back to Slack, press Connect Atlassian account again and sign in with your own Atlassian account, the one with the email of your Slack profile.');
+    expect(page).toBe(
+      'The Atlassian account you signed in with (g***@example.com) is not the one of the Slack user who asked to connect, so nothing was connected: go back to Slack, press Connect Atlassian account again and sign in with your own Atlassian account, the one with the email of your Slack profile.',
+    );
     expect(describeLinkFailure(refused.kind, { signedInAs: refused.signedInAs })).toContain('(`g***@example.com`)'); // no stray mrkdwn bold in Slack
     const text = logs.text();
     expect(text).toMatch(/"signedInAs":"g\*\*\*@example.com","slackEmail":"a\*\*\*@example.com".*not the Slack user's own/);
@@ -262,30 +303,66 @@ describe('account linking (MCP-native: discovery, dynamic registration, PKCE, re
     const noSlackEmail = await failure(linkInOneBrowser(flow, ada));
     expect(noSlackEmail).toMatchObject({ kind: 'unverified_account', user: ada });
     expect(await tokens.get(ada)).toBeUndefined();
-    expect(logs.text()).toMatch(/"slackEmail":"unknown","atlassianEmail":"known","reasons":\["Slack shows no profile email \(is users:read.email granted\?\)"\]/);
+    expect(logs.text()).toMatch(
+      /"slackEmail":"unknown","atlassianEmail":"known","reasons":\["Slack shows no profile email \(is users:read.email granted\?\)"\]/,
+    );
     identity.slackEmails.U1 = 'ada@example.com';
 
     // MCP: the site lookup (with atlassianUserInfo) failed, or its answer has no email.
-    const down = createLinkFlow({ store, tokens, oauth, siteLookup: async () => { throw new Error('MCP down'); }, identityCheck: identity.check, logger: logs.logger });
+    const down = createLinkFlow({
+      store,
+      tokens,
+      oauth,
+      siteLookup: async () => {
+        throw new Error('MCP down');
+      },
+      identityCheck: identity.check,
+      logger: logs.logger,
+    });
     expect((await failure(linkInOneBrowser(down, ada))).kind).toBe('unverified_account');
-    const noEmail = createLinkFlow({ store, tokens, oauth, siteLookup: async () => ({ sites: [] }), identityCheck: identity.check, logger: logs.logger });
+    const noEmail = createLinkFlow({
+      store,
+      tokens,
+      oauth,
+      siteLookup: async () => ({ sites: [] }),
+      identityCheck: identity.check,
+      logger: logs.logger,
+    });
     expect((await failure(linkInOneBrowser(noEmail, ada))).kind).toBe('unverified_account');
     expect(await tokens.get(ada)).toBeUndefined();
 
     // Slack itself failing is as unknown as no email.
     const slackFails = createLinkFlow({
-      store, tokens, oauth, siteLookup: mcpSiteLookup(world.auth), logger: logs.logger,
-      identityCheck: { policy: 'required', slackEmailOf: async () => { throw new Error('users.info timed out'); } },
+      store,
+      tokens,
+      oauth,
+      siteLookup: mcpSiteLookup(world.auth),
+      logger: logs.logger,
+      identityCheck: {
+        policy: 'required',
+        slackEmailOf: async () => {
+          throw new Error('users.info timed out');
+        },
+      },
     });
     expect((await failure(linkInOneBrowser(slackFails, ada))).kind).toBe('unverified_account');
     expect(logs.text()).toContain('the Slack profile email could not be read: users.info timed out');
 
-    expect(describeLinkFailure('unverified_account', { format: 'plain' })).toBe('We could not verify that this Atlassian account belongs to the Slack user who asked to connect, so nothing was connected: press Connect Atlassian account in Slack to try again, and if it keeps failing ask your administrator to check that the bot may read email addresses (Slack scope users:read.email, Atlassian scope read:me) or to set ATLASSIAN_LINK_EMAIL_MATCH=off.');
+    expect(describeLinkFailure('unverified_account', { format: 'plain' })).toBe(
+      'We could not verify that this Atlassian account belongs to the Slack user who asked to connect, so nothing was connected: press Connect Atlassian account in Slack to try again, and if it keeps failing ask your administrator to check that the bot may read email addresses (Slack scope users:read.email, Atlassian scope read:me) or to set ATLASSIAN_LINK_EMAIL_MATCH=off.',
+    );
     expect(logs.text()).not.toMatch(/ada@example\.com/i);
   });
 
-  it('ATLASSIAN_LINK_EMAIL_MATCH=off skips the check: the same unopened link then links Ada to Grace\'s account (why off weakens the protection)', async () => {
-    const off = createLinkFlow({ store, tokens, oauth, siteLookup: mcpSiteLookup(world.auth), identityCheck: { policy: 'off' }, logger: logs.logger });
+  it("ATLASSIAN_LINK_EMAIL_MATCH=off skips the check: the same unopened link then links Ada to Grace's account (why off weakens the protection)", async () => {
+    const off = createLinkFlow({
+      store,
+      tokens,
+      oauth,
+      siteLookup: mcpSiteLookup(world.auth),
+      identityCheck: { policy: 'off' },
+      logger: logs.logger,
+    });
     const done = await linkInOneBrowser(off, ada, 'grace');
     expect(done.link.accountName).toBe('Grace Hopper');
     expect(await world.auth.verifyAccessToken((await tokens.get(ada))!.accessToken)).toMatchObject({ sub: 'grace' });
@@ -295,8 +372,12 @@ describe('account linking (MCP-native: discovery, dynamic registration, PKCE, re
 
   it('keeps the link when the site lookup fails but the account email is known (classic: from /me)', async () => {
     const lookupDown = createLinkFlow({
-      store, tokens, oauth,
-      siteLookup: async () => { throw new Error('MCP down'); },
+      store,
+      tokens,
+      oauth,
+      siteLookup: async () => {
+        throw new Error('MCP down');
+      },
       identityCheck: emailMatch({ U1: 'ada@example.com' }, async (token) => (await world.auth.verifyAccessToken(token))?.email).check,
     });
     const done = await linkInOneBrowser(lookupDown, ada);
@@ -358,7 +439,10 @@ describe('account linking (classic 3LO app: configured confidential client)', ()
     const auth = await startAuthServer({ defaultResource: resource, clients: [classicClient] });
     auth.addAccount('grace', { password: 'password', name: 'Grace Hopper', email: 'grace@example.com' });
     const api = await startFakeAtlassianApi({
-      sitesFor: async (token) => ((await auth.verifyAccessToken(token)) === undefined ? undefined : [{ id: 'cloud-1', url: 'https://acme.atlassian.net', name: 'acme' }]),
+      sitesFor: async (token) =>
+        (await auth.verifyAccessToken(token)) === undefined
+          ? undefined
+          : [{ id: 'cloud-1', url: 'https://acme.atlassian.net', name: 'acme' }],
       accountFor: async (token) => {
         const account = await auth.verifyAccessToken(token);
         return account && { account_id: account.sub, email: account.email, name: account.name };
@@ -367,7 +451,13 @@ describe('account linking (classic 3LO app: configured confidential client)', ()
     const { store, tokens } = await memoryStores();
     const logs = captureLogs();
     const oauth = createAtlassianOAuth({
-      mode: { kind: 'classic', issuer: auth.issuer, clientId: 'classic-app', clientSecret: 'classic-secret-value-0123456789', scopes: CLASSIC_DEFAULT_SCOPES },
+      mode: {
+        kind: 'classic',
+        issuer: auth.issuer,
+        clientId: 'classic-app',
+        clientSecret: 'classic-secret-value-0123456789',
+        scopes: CLASSIC_DEFAULT_SCOPES,
+      },
       publicUrl,
       store,
       logger: logs.logger,
@@ -375,7 +465,12 @@ describe('account linking (classic 3LO app: configured confidential client)', ()
     const identity = emailMatch({ U1: 'ada@example.com' }, createAccountEmailLookup({ apiUrl: api.url }));
     const flow = createLinkFlow({ store, tokens, oauth, siteLookup: sites, identityCheck: identity.check, logger: logs.logger });
     return {
-      auth, api, store, tokens, logs, flow,
+      auth,
+      api,
+      store,
+      tokens,
+      logs,
+      flow,
       async close() {
         await api.close();
         await auth.close();
@@ -394,7 +489,9 @@ describe('account linking (classic 3LO app: configured confidential client)', ()
       expect(authorize.searchParams.get('client_id')).toBe('classic-app');
       expect(authorize.searchParams.has('resource')).toBe(false);
       expect(authorize.searchParams.get('prompt')).toBe('consent');
-      expect(authorize.searchParams.get('scope')?.split(' ')).toEqual(expect.arrayContaining(['read:jira-work', 'write:jira-work', 'read:me', 'offline_access']));
+      expect(authorize.searchParams.get('scope')?.split(' ')).toEqual(
+        expect.arrayContaining(['read:jira-work', 'write:jira-work', 'read:me', 'offline_access']),
+      );
 
       const done = await flow.completeLink(await completeBrowserLeg(opened.authorizationUrl, { login: 'ada' }), opened.browserSecret);
       // The cloud id is chosen per publish from the project's site, never fixed to the first grant.
@@ -411,7 +508,7 @@ describe('account linking (classic 3LO app: configured confidential client)', ()
     }
   });
 
-  it('the attack, classic: /me says the account signed in is Grace\'s, so Ada\'s link stays empty', async () => {
+  it("the attack, classic: /me says the account signed in is Grace's, so Ada's link stays empty", async () => {
     const world = await classicWorld();
     try {
       const opened = await world.flow.openSignIn(flowIdOf((await world.flow.startLink(ada)).signInUrl));

@@ -64,9 +64,25 @@ export async function refreshWorld(options: Partial<TokenRefresherOptions> = {})
     ...options,
   });
   /** Every token this test saw, for "no secret in the logs". */
-  const secrets = () => [linked.accessToken, linked.refreshToken!, ...issued.flatMap((pair) => [pair.accessToken, pair.refreshToken ?? linked.accessToken])];
+  const secrets = () => [
+    linked.accessToken,
+    linked.refreshToken!,
+    ...issued.flatMap((pair) => [pair.accessToken, pair.refreshToken ?? linked.accessToken]),
+  ];
   return {
-    world, store, key, flaky, tokens, oauth, refresher, linked, logs, sent, issued, hooks, secrets,
+    world,
+    store,
+    key,
+    flaky,
+    tokens,
+    oauth,
+    refresher,
+    linked,
+    logs,
+    sent,
+    issued,
+    hooks,
+    secrets,
     async close() {
       await refresher.close();
       await world.close();

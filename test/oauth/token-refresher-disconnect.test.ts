@@ -16,7 +16,14 @@ function gate() {
   let reach!: () => void;
   const open = new Promise<void>((resolve) => (release = resolve));
   const reached = new Promise<void>((resolve) => (reach = resolve));
-  return { reached, release, wait: async () => { reach(); await open; } };
+  return {
+    reached,
+    release,
+    wait: async () => {
+      reach();
+      await open;
+    },
+  };
 }
 
 describe('token refresher: disconnect and relink win over a refresh', () => {
@@ -31,7 +38,7 @@ describe('token refresher: disconnect and relink win over a refresh', () => {
     return createDisconnect({ tokens: w.tokens, oauth: w.oauth, refresher: w.refresher, logger: w.logs.logger });
   };
 
-  it('disconnect while the server\'s refresh answer is delayed: the link stays deleted', async () => {
+  it("disconnect while the server's refresh answer is delayed: the link stays deleted", async () => {
     const disconnect = await world();
     const answer = gate();
     w.hooks.afterServer = answer.wait;
@@ -63,13 +70,18 @@ describe('token refresher: disconnect and relink win over a refresh', () => {
     expect(broken).toEqual([]);
   });
 
-  it('a relink while a refresh is in flight wins: the refresh\'s pair is dropped', async () => {
+  it("a relink while a refresh is in flight wins: the refresh's pair is dropped", async () => {
     await world();
     const answer = gate();
     w.hooks.afterServer = answer.wait;
     const refreshing = w.refresher.current(ada);
     await answer.reached;
-    const relinked = { accessToken: 'relinked-access', refreshToken: 'relinked-refresh', expiresAt: Date.now() + 3_600_000, linkedAt: Date.now() };
+    const relinked = {
+      accessToken: 'relinked-access',
+      refreshToken: 'relinked-refresh',
+      expiresAt: Date.now() + 3_600_000,
+      linkedAt: Date.now(),
+    };
     await w.tokens.put(ada, relinked);
     answer.release();
 

@@ -56,7 +56,14 @@ describe('token refresher outcomes', () => {
 
   it('a throwing hook does not break the refresh', async () => {
     const oauth = createAtlassianOAuth({ mode: { kind: 'mcp', mcpUrl: world.mcp.url }, publicUrl, store });
-    const noisy = createTokenRefresher({ tokens, locks: createLockService(store), oauth, onRefresh: () => { throw new Error('metrics down'); } });
+    const noisy = createTokenRefresher({
+      tokens,
+      locks: createLockService(store),
+      oauth,
+      onRefresh: () => {
+        throw new Error('metrics down');
+      },
+    });
     await expireSoon();
     expect((await noisy.current(ada))?.accessToken).toBeDefined();
   });

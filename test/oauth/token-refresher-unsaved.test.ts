@@ -6,8 +6,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ada } from './helpers.ts';
 import { refreshWorld, sleep, until } from './refresh-world.ts';
 
-interface LogLine { level: number; msg: string; userId?: string }
-const lines = (text: string): LogLine[] => text.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as LogLine);
+interface LogLine {
+  level: number;
+  msg: string;
+  userId?: string;
+}
+const lines = (text: string): LogLine[] =>
+  text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LogLine);
 
 describe('token refresher: a new pair the store will not take yet', () => {
   let w: Awaited<ReturnType<typeof refreshWorld>>;

@@ -104,7 +104,10 @@ describe('token refresher', () => {
     expect(stored?.broken).toBe(true);
     expect(world.auth.counters.tokenLog.at(-1)).toMatchObject({ grantType: 'refresh_token', ok: false, error: 'invalid_grant' });
 
-    const error = await refresher.current(ada).then(() => undefined, (caught: unknown) => caught);
+    const error = await refresher.current(ada).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect(isVteamError(error, 'AUTH_EXPIRED')).toBe(true);
     expect(world.auth.counters.refreshes).toBe(1); // a broken link is not retried
     expect(broken).toEqual([ada]);

@@ -29,7 +29,9 @@ async function serve(): Promise<Served> {
   started.push(child);
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
   let pending = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     const lines = (pending + chunk.toString('utf8')).split('\n');
@@ -75,6 +77,9 @@ describe('process handlers', () => {
     const served = await serve();
     await served.get('/throw');
     expect(await served.exited).toBe(1);
-    expect(served.logs.find((l) => l.level === 60)).toMatchObject({ event: 'uncaughtException', err: { message: 'a timer callback threw' } });
+    expect(served.logs.find((l) => l.level === 60)).toMatchObject({
+      event: 'uncaughtException',
+      err: { message: 'a timer callback threw' },
+    });
   });
 });

@@ -17,9 +17,14 @@ describe('which linked issues the bot may write to', () => {
     );
   });
 
-  it.each(['proj-1', 'PROJ-0', 'PROJ-01', ' PROJ-1', 'PROJ-1 ', 'PROJ-1\n<!channel>', 'PROJ', '-1', 'PROJ-1-2', '<https://evil|PROJ-1>'])('refuses %j, not an issue key, without repeating it', (key) => {
-    const message = refusal(key);
-    expect(message).toMatch(/^The Jira link recorded for `specs\/001\/spec\.md` is not a Jira issue key, so nothing was sent to Jira; fix the link/);
-    expect(message).not.toContain('<');
-  });
+  it.each(['proj-1', 'PROJ-0', 'PROJ-01', ' PROJ-1', 'PROJ-1 ', 'PROJ-1\n<!channel>', 'PROJ', '-1', 'PROJ-1-2', '<https://evil|PROJ-1>'])(
+    'refuses %j, not an issue key, without repeating it',
+    (key) => {
+      const message = refusal(key);
+      expect(message).toMatch(
+        /^The Jira link recorded for `specs\/001\/spec\.md` is not a Jira issue key, so nothing was sent to Jira; fix the link/,
+      );
+      expect(message).not.toContain('<');
+    },
+  );
 });

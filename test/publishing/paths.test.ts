@@ -52,9 +52,12 @@ describe('validateDocumentPath', () => {
     expect(codeOf(input)).toBe('PATH_OUTSIDE_WORKSPACE');
   });
 
-  it.each(['specs/spec.txt', 'specs/spec', 'specs/.md', 'specs/spec.md.exe', 'specs/spec.md/'])('rejects %j as not markdown (or outside)', (input) => {
-    expect(['NOT_MARKDOWN', 'PATH_OUTSIDE_WORKSPACE']).toContain(codeOf(input));
-  });
+  it.each(['specs/spec.txt', 'specs/spec', 'specs/.md', 'specs/spec.md.exe', 'specs/spec.md/'])(
+    'rejects %j as not markdown (or outside)',
+    (input) => {
+      expect(['NOT_MARKDOWN', 'PATH_OUTSIDE_WORKSPACE']).toContain(codeOf(input));
+    },
+  );
 
   it('rejects non-markdown files with NOT_MARKDOWN', () => {
     expect(codeOf('specs/diagram.png')).toBe('NOT_MARKDOWN');

@@ -8,14 +8,20 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createWorld, request, SPEC, type World } from './world.ts';
 
 let world: World | undefined;
-afterEach(async () => { await world?.close(); world = undefined; });
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
 
 const told = (w: World) => w.told.filter((t) => t.kind !== 'queued').map((t) => `${t.kind}:${t.text}`);
 const leftovers = async (w: World) => [
-  ...(await w.store.keys('journal:')), ...(await w.store.keys('lock:')),
+  ...(await w.store.keys('journal:')),
+  ...(await w.store.keys('lock:')),
   ...(w.workflows.workflow.inFlight ?? []).map((i) => `in-flight ${i.path}`),
 ];
-const wipeJournal = async (w: World) => { for (const key of await w.store.keys('journal:')) await w.store.delete(key); };
+const wipeJournal = async (w: World) => {
+  for (const key of await w.store.keys('journal:')) await w.store.delete(key);
+};
 
 interface Case {
   name: string;
@@ -33,30 +39,58 @@ const cases: Case[] = [
   { name: 'a plain publish creates one issue and links it', clicks: 1, issues: 1, link: 'PROJ-1', heard: ['published:PROJ-1'] },
   {
     name: 'a retry after a 502 that created nothing creates the issue once, and says so',
-    arrange: (w) => { w.jira.createFaults = ['unreachable-nothing-created']; },
-    clicks: 2, issues: 1, link: 'PROJ-1', heard: ['failed:MCP_UNREACHABLE', 'published:PROJ-1'],
+    arrange: (w) => {
+      w.jira.createFaults = ['unreachable-nothing-created'];
+    },
+    clicks: 2,
+    issues: 1,
+    link: 'PROJ-1',
+    heard: ['failed:MCP_UNREACHABLE', 'published:PROJ-1'],
   },
   {
-    name: 'a retry after a lost answer finds the issue though Jira\'s search lags behind the create',
+    name: "a retry after a lost answer finds the issue though Jira's search lags behind the create",
     settleMs: 2_000,
-    arrange: (w) => { w.jira.createFaults = ['lost-answer']; w.jira.searchLagMs = 400; },
-    clicks: 2, issues: 1, link: 'PROJ-1', heard: ['failed:MCP_UNREACHABLE', 'found:PROJ-1'],
+    arrange: (w) => {
+      w.jira.createFaults = ['lost-answer'];
+      w.jira.searchLagMs = 400;
+    },
+    clicks: 2,
+    issues: 1,
+    link: 'PROJ-1',
+    heard: ['failed:MCP_UNREACHABLE', 'found:PROJ-1'],
   },
   {
     name: 'the store losing the journal between the create and the CR write: the retry links the first issue',
-    arrange: (w) => { w.workflows.failNextLinkWrites = 1; },
+    arrange: (w) => {
+      w.workflows.failNextLinkWrites = 1;
+    },
     between: wipeJournal,
-    clicks: 2, issues: 1, link: 'PROJ-1', heard: ['failed:KUBERNETES_UNAVAILABLE', 'found:PROJ-1'],
+    clicks: 2,
+    issues: 1,
+    link: 'PROJ-1',
+    heard: ['failed:KUBERNETES_UNAVAILABLE', 'found:PROJ-1'],
   },
   {
     name: 'a link written by someone else meanwhile is kept, and the duplicate named',
-    arrange: (w) => { w.workflows.beforeLinkWrite = () => { w.workflows.workflow.jiraLinks.push({ path: SPEC, jiraKey: 'UI-7' }); }; },
-    clicks: 1, issues: 1, link: 'UI-7', heard: ['duplicate:UI-7 kept, PROJ-1 duplicate'],
+    arrange: (w) => {
+      w.workflows.beforeLinkWrite = () => {
+        w.workflows.workflow.jiraLinks.push({ path: SPEC, jiraKey: 'UI-7' });
+      };
+    },
+    clicks: 1,
+    issues: 1,
+    link: 'UI-7',
+    heard: ['duplicate:UI-7 kept, PROJ-1 duplicate'],
   },
   {
     name: 'Jira refusing the issue leaves no record behind, so the retry creates without searching',
-    arrange: (w) => { w.jira.createFaults = ['rejected']; },
-    clicks: 2, issues: 1, link: 'PROJ-1', heard: ['failed:JIRA_REJECTED', 'published:PROJ-1'],
+    arrange: (w) => {
+      w.jira.createFaults = ['rejected'];
+    },
+    clicks: 2,
+    issues: 1,
+    link: 'PROJ-1',
+    heard: ['failed:JIRA_REJECTED', 'published:PROJ-1'],
   },
 ];
 
@@ -110,7 +144,9 @@ describe('a lease lost while waiting on a 429', () => {
     w.jira.createFaults = ['rate-limited'];
     const compareAndSwap = w.store.compareAndSwap.bind(w.store);
     // From the 429 on, the store stops answering compare-and-swaps: the lease can be neither renewed nor proven.
-    w.jira.onRateLimited = () => { w.store.compareAndSwap = () => Promise.reject(new Error('store unreachable')); };
+    w.jira.onRateLimited = () => {
+      w.store.compareAndSwap = () => Promise.reject(new Error('store unreachable'));
+    };
     await a.publish(request());
     expect(w.jira.issues).toHaveLength(0);
     expect(told(w)).toEqual(['failed:PUBLISH_IN_PROGRESS']);
@@ -141,7 +177,13 @@ describe('recovery from the record on the workflow (the store lost everything)',
 
   it('a record whose create never reached Jira is cleared and the user told to publish again', async () => {
     const w = (world = await createWorld({ leaseMs: 50 }));
-    await w.workflows.markInFlight(w.workflows.workflow, { path: SPEC, since: Date.now() - 10_000, fence: 'gone', user: { teamId: 'T1', userId: 'U1' }, replyTo: { channelId: 'C1', userId: 'U1' } });
+    await w.workflows.markInFlight(w.workflows.workflow, {
+      path: SPEC,
+      since: Date.now() - 10_000,
+      fence: 'gone',
+      user: { teamId: 'T1', userId: 'U1' },
+      replyTo: { channelId: 'C1', userId: 'U1' },
+    });
     await w.replica('b').recoverInterrupted();
     expect(w.jira.issues).toHaveLength(0);
     expect(told(w)).toEqual(['failed:NOT_PUBLISHED']);
@@ -150,7 +192,13 @@ describe('recovery from the record on the workflow (the store lost everything)',
 
   it('a forged record naming a channel not bound to the project is ignored', async () => {
     const w = (world = await createWorld({ leaseMs: 50 }));
-    await w.workflows.markInFlight(w.workflows.workflow, { path: SPEC, since: Date.now() - 10_000, fence: 'x', user: { teamId: 'T1', userId: 'U9' }, replyTo: { channelId: 'C-ATTACKER', userId: 'U9' } });
+    await w.workflows.markInFlight(w.workflows.workflow, {
+      path: SPEC,
+      since: Date.now() - 10_000,
+      fence: 'x',
+      user: { teamId: 'T1', userId: 'U9' },
+      replyTo: { channelId: 'C-ATTACKER', userId: 'U9' },
+    });
     await w.replica('b').recoverInterrupted();
     expect(w.jira.calls).toEqual([]);
     expect(told(w)).toEqual([]);
@@ -158,7 +206,13 @@ describe('recovery from the record on the workflow (the store lost everything)',
 
   it('a record younger than a live attempt could be is left alone', async () => {
     const w = (world = await createWorld({ leaseMs: 30_000 }));
-    await w.workflows.markInFlight(w.workflows.workflow, { path: SPEC, since: Date.now(), fence: 'live', user: { teamId: 'T1', userId: 'U1' }, replyTo: { channelId: 'C1', userId: 'U1' } });
+    await w.workflows.markInFlight(w.workflows.workflow, {
+      path: SPEC,
+      since: Date.now(),
+      fence: 'live',
+      user: { teamId: 'T1', userId: 'U1' },
+      replyTo: { channelId: 'C1', userId: 'U1' },
+    });
     await w.replica('b').recoverInterrupted();
     expect(w.jira.calls).toEqual([]);
     expect(w.workflows.workflow.inFlight).toHaveLength(1);

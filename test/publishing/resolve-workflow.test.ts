@@ -2,8 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { resolveWorkflow } from '../../src/publishing/resolve-workflow.ts';
 import type { Workflow } from '../../src/publishing/model.ts';
 
-const wf = (namespace: string, name: string, title: string): Workflow => ({ namespace, name, title, description: '', jiraLinks: [], resourceVersion: '1' });
-const all = [wf('a', 'rfe-1', 'Dark mode'), wf('a', 'rfe-2', 'Dark mode for mobile'), wf('b', 'rfe-1', 'Search'), wf('b', 'rfe-3', 'Billing export')];
+const wf = (namespace: string, name: string, title: string): Workflow => ({
+  namespace,
+  name,
+  title,
+  description: '',
+  jiraLinks: [],
+  resourceVersion: '1',
+});
+const all = [
+  wf('a', 'rfe-1', 'Dark mode'),
+  wf('a', 'rfe-2', 'Dark mode for mobile'),
+  wf('b', 'rfe-1', 'Search'),
+  wf('b', 'rfe-3', 'Billing export'),
+];
 
 describe('resolveWorkflow', () => {
   it('finds by <project>/<name>, by unique name, by exact title, by unique title prefix', () => {

@@ -6,7 +6,7 @@ const grid: SlackUserRef = { teamId: 'T1', enterpriseId: 'E1', userId: 'U1' };
 const workspace: SlackUserRef = { teamId: 'T1', userId: 'U1' };
 
 describe('the keys of a person', () => {
-  it('userKey: the stored records\' key, by Enterprise Grid org when there is one (persisted: never changes)', () => {
+  it("userKey: the stored records' key, by Enterprise Grid org when there is one (persisted: never changes)", () => {
     expect(userKey(grid)).toBe('enterprise/E1/U1');
     expect(userKey({ ...grid, teamId: 'T2' })).toBe('enterprise/E1/U1');
     expect(userKey(workspace)).toBe('team/T1/U1');

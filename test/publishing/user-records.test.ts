@@ -7,7 +7,10 @@ import type { KeyValueStore } from '../../src/storage/types.ts';
 const MINUTE = 60_000;
 const alice = { teamId: 'T1', userId: 'U1' };
 const request = (path: string): PublishRequest => ({
-  user: alice, channelId: 'C1', workflow: { namespace: 'team-a', name: 'rfe-1' }, path,
+  user: alice,
+  channelId: 'C1',
+  workflow: { namespace: 'team-a', name: 'rfe-1' },
+  path,
   replyTo: { channelId: 'C1', userId: 'U1' },
 });
 

@@ -8,7 +8,15 @@ import pino from 'pino';
 import { errors } from '../../src/errors.ts';
 import { createPublishService, type PublishService } from '../../src/publishing/publish-service.ts';
 import type {
-  CreateIssueRequest, JiraIssue, JiraLink, JiraSettings, LinkOutcome, PublishIntent, PublishRequest, Workflow, WorkflowRef,
+  CreateIssueRequest,
+  JiraIssue,
+  JiraLink,
+  JiraSettings,
+  LinkOutcome,
+  PublishIntent,
+  PublishRequest,
+  Workflow,
+  WorkflowRef,
 } from '../../src/publishing/model.ts';
 import { createDocumentRows } from '../../src/publishing/document-rows.ts';
 import type { DocumentSource, JiraGateway, ProjectDirectory, PublishNotifier, WorkflowRepository } from '../../src/publishing/ports.ts';
@@ -18,13 +26,23 @@ import { createStore } from '../../src/storage/store.ts';
 import type { KeyValueStore } from '../../src/storage/types.ts';
 
 export const SITE = 'https://acme.atlassian.net';
-export const SETTINGS: JiraSettings = { siteUrl: SITE, projectKey: 'PROJ', issueTypes: { default: 'Task' }, source: 'annotations', secretName: 's' };
+export const SETTINGS: JiraSettings = {
+  siteUrl: SITE,
+  projectKey: 'PROJ',
+  issueTypes: { default: 'Task' },
+  source: 'annotations',
+  secretName: 's',
+};
 export const REF: WorkflowRef = { namespace: 'team-a', name: 'rfe-1' };
 export const SPEC = 'specs/001-x/spec.md';
 export const ALICE = { teamId: 'T1', userId: 'U1' };
 
 export const request = (path = SPEC): PublishRequest => ({
-  user: ALICE, channelId: 'C1', workflow: REF, path, replyTo: { teamId: 'T1', channelId: 'C1', userId: 'U1', responseUrl: 'https://hooks.slack.com/x' },
+  user: ALICE,
+  channelId: 'C1',
+  workflow: REF,
+  path,
+  replyTo: { teamId: 'T1', channelId: 'C1', userId: 'U1', responseUrl: 'https://hooks.slack.com/x' },
 });
 
 /** The cluster's RFEWorkflow, with a failure switch per write. */
@@ -39,9 +57,15 @@ export class InMemoryWorkflows implements WorkflowRepository {
     this.workflow = { ...change(this.workflow), resourceVersion: String(Number(this.workflow.resourceVersion) + 1) };
     return structuredClone(this.workflow);
   }
-  async get(): Promise<Workflow> { return structuredClone(this.workflow); }
-  async list(): Promise<Workflow[]> { return [structuredClone(this.workflow)]; }
-  async withInFlight(): Promise<Workflow[]> { return this.workflow.inFlight?.length ? [structuredClone(this.workflow)] : []; }
+  async get(): Promise<Workflow> {
+    return structuredClone(this.workflow);
+  }
+  async list(): Promise<Workflow[]> {
+    return [structuredClone(this.workflow)];
+  }
+  async withInFlight(): Promise<Workflow[]> {
+    return this.workflow.inFlight?.length ? [structuredClone(this.workflow)] : [];
+  }
   async upsertJiraLink(_ref: WorkflowRef, link: JiraLink): Promise<LinkOutcome> {
     if (this.failNextLinkWrites > 0) {
       this.failNextLinkWrites -= 1;
@@ -95,20 +119,30 @@ export class InMemoryJira implements JiraGateway {
     if (fault === 'lost-answer') throw errors.mcpUnreachable(new Error('socket hang up'), true);
     return issue;
   }
-  async updateIssue(): Promise<JiraIssue> { throw new Error('not used'); }
+  async updateIssue(): Promise<JiraIssue> {
+    throw new Error('not used');
+  }
   async findIssueByLabel(_user: unknown, req: { label: string }): Promise<JiraIssue | undefined> {
     this.calls.push('search');
     const found = this.issues.find((i) => i.labels.includes(req.label) && Date.now() - i.createdAt >= this.searchLagMs);
     return found && { key: found.key, url: found.url, summary: found.summary, issueType: found.issueType };
   }
-  browseUrl(site: string, key: string): string { return `${site}/browse/${key}`; }
+  browseUrl(site: string, key: string): string {
+    return `${site}/browse/${key}`;
+  }
 }
 
-export interface Told { kind: string; text: string }
+export interface Told {
+  kind: string;
+  text: string;
+}
 
 /** `faults.published`: how many thread replies fail (Slack down) before they go through. */
 export function recordingNotifier(told: Told[], faults: { published: number } = { published: 0 }): PublishNotifier {
-  const say = (kind: string, text = '') => { told.push({ kind, text }); return Promise.resolve(); };
+  const say = (kind: string, text = '') => {
+    told.push({ kind, text });
+    return Promise.resolve();
+  };
   return {
     queued: () => say('queued'),
     published: (_r, e) => {
@@ -118,7 +152,8 @@ export function recordingNotifier(told: Told[], faults: { published: number } = 
       }
       return say(e.created ? 'published' : 'found', e.issue.key);
     },
-    alreadyLinked: (_r, i) => say(i.duplicate ? 'duplicate' : 'already-linked', i.duplicate ? `${i.issue.key} kept, ${i.duplicate.key} duplicate` : i.issue.key),
+    alreadyLinked: (_r, i) =>
+      say(i.duplicate ? 'duplicate' : 'already-linked', i.duplicate ? `${i.issue.key} kept, ${i.duplicate.key} duplicate` : i.issue.key),
     updated: () => say('updated'),
     failed: (_r, e) => say('failed', e.code),
     needsLink: () => say('needs-link'),
@@ -156,11 +191,20 @@ export async function createWorld(options: { settleMs?: number; leaseMs?: number
     read: async (_w, path) => ({ path, phase: 'specify', markdown: '# Spec', sourceUrl: 'https://github.com/o/r/blob/b/spec.md' }),
   };
   const world: World = {
-    store, workflows, jira, told, slackFaults,
+    store,
+    workflows,
+    jira,
+    told,
+    slackFaults,
     replica(name) {
       return createPublishService({
-        workflows, jira, store, logger,
-        projects, documents, rows: createDocumentRows({ documents, projects, jira }),
+        workflows,
+        jira,
+        store,
+        logger,
+        projects,
+        documents,
+        rows: createDocumentRows({ documents, projects, jira }),
         links: { state: async () => 'linked' },
         locks: createLockService(store, { owner: name }),
         notifier: recordingNotifier(told, slackFaults),

@@ -18,21 +18,28 @@ describe('Containerfile', () => {
   it('is a multi-stage build whose runtime takes node_modules from an earlier stage', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     const names = stages.slice(0, -1).map((s) => s.name);
-    const fromStage = finalOf('COPY').map((i) => copyArgs(i.args)).filter((c) => c.flags.from !== undefined);
+    const fromStage = finalOf('COPY')
+      .map((i) => copyArgs(i.args))
+      .filter((c) => c.flags.from !== undefined);
     expect(fromStage.map((c) => c.flags.from).every((from) => names.includes(from))).toBe(true);
     expect(fromStage.some((c) => c.sources.some((s) => s.endsWith('node_modules')))).toBe(true);
   });
 
   it('builds every stage on the same pinned Node 24 image (an exact version, never a floating tag)', () => {
     for (const stage of stages) {
-      expect(stage.image).toMatch(/^(docker\.io\/library\/)?node:24\.\d+\.\d+-[a-z0-9-]+(@sha256:[0-9a-f]{64})?$|^registry\.access\.redhat\.com\/ubi9\/nodejs-24:[\w.-]+$/);
+      expect(stage.image).toMatch(
+        /^(docker\.io\/library\/)?node:24\.\d+\.\d+-[a-z0-9-]+(@sha256:[0-9a-f]{64})?$|^registry\.access\.redhat\.com\/ubi9\/nodejs-24:[\w.-]+$/,
+      );
     }
     expect(new Set(stages.map((s) => s.image)).size).toBe(1);
   });
 
   it('installs exactly the locked production dependencies', () => {
     const runs = instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
-    expect(runs.filter((r) => /\bnpm\s+(install|i|add)\b/.test(r)), 'use npm ci, not npm install').toEqual([]);
+    expect(
+      runs.filter((r) => /\bnpm\s+(install|i|add)\b/.test(r)),
+      'use npm ci, not npm install',
+    ).toEqual([]);
     const ci = runs.filter((r) => /\bnpm\s+ci\b/.test(r));
     expect(ci).toHaveLength(1);
     expect(ci[0]).toMatch(/--omit=dev\b/);
@@ -41,9 +48,15 @@ describe('Containerfile', () => {
   });
 
   it('copies only package.json, package-lock.json and src/ from the context, and nothing remote', () => {
-    expect(instructions.filter((i) => i.keyword === 'ADD'), 'use COPY; ADD fetches URLs and unpacks archives').toEqual([]);
-    const contextSources = instructions.filter((i) => i.keyword === 'COPY').map((i) => copyArgs(i.args))
-      .filter((c) => c.flags.from === undefined).flatMap((c) => c.sources);
+    expect(
+      instructions.filter((i) => i.keyword === 'ADD'),
+      'use COPY; ADD fetches URLs and unpacks archives',
+    ).toEqual([]);
+    const contextSources = instructions
+      .filter((i) => i.keyword === 'COPY')
+      .map((i) => copyArgs(i.args))
+      .filter((c) => c.flags.from === undefined)
+      .flatMap((c) => c.sources);
     expect(new Set(contextSources)).toEqual(new Set(['package.json', 'package-lock.json', 'src']));
     for (const source of contextSources) expect(existsSync(join(ROOT, source)), source).toBe(true);
   });
@@ -60,7 +73,11 @@ describe('Containerfile', () => {
     expect(execForm(cmd.args)).toEqual(['node', 'src/main.ts']);
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     expect(pkg.scripts.start).toBe('node src/main.ts');
-    expect(finalOf('ENV').map((i) => i.args).join(' ')).toMatch(/\bNODE_ENV=production\b/);
+    expect(
+      finalOf('ENV')
+        .map((i) => i.args)
+        .join(' '),
+    ).toMatch(/\bNODE_ENV=production\b/);
   });
 
   it('exposes the port the app and the Deployment use, and leaves health checks to Kubernetes', () => {
@@ -75,25 +92,51 @@ function ignored(patterns: string[], path: string): boolean {
   for (const raw of patterns) {
     const negate = raw.startsWith('!');
     const pattern = (negate ? raw.slice(1) : raw).replace(/^\/+|\/+$/g, '');
-    const regex = new RegExp(`^${pattern.split('**').map((part) => part.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')).join('.*')}(/.*)?$`);
+    const regex = new RegExp(
+      `^${pattern
+        .split('**')
+        .map((part) =>
+          part
+            .split('*')
+            .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+            .join('[^/]*'),
+        )
+        .join('.*')}(/.*)?$`,
+    );
     if (regex.test(path)) result = !negate;
   }
   return result;
 }
 
 describe.each(['.containerignore', '.dockerignore'])('%s', (file) => {
-  const patterns = readFileSync(join(ROOT, file), 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const patterns = readFileSync(join(ROOT, file), 'utf8')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
 
   it('lets in exactly what the Containerfile copies, and keeps secrets and local state out', () => {
-    for (const path of ['package.json', 'package-lock.json', 'src/main.ts', 'src/vteam/workflows.ts']) expect(ignored(patterns, path), path).toBe(false);
-    for (const path of ['.env', '.git/config', 'node_modules/pino/package.json', 'data/vteam-slack.sqlite', 'data/.dev-key', 'test/ship/manifest.test.ts', 'deploy/base/kustomization.yaml', 'README.md']) {
+    for (const path of ['package.json', 'package-lock.json', 'src/main.ts', 'src/vteam/workflows.ts'])
+      expect(ignored(patterns, path), path).toBe(false);
+    for (const path of [
+      '.env',
+      '.git/config',
+      'node_modules/pino/package.json',
+      'data/vteam-slack.sqlite',
+      'data/.dev-key',
+      'test/ship/manifest.test.ts',
+      'deploy/base/kustomization.yaml',
+      'README.md',
+    ]) {
       expect(ignored(patterns, path), path).toBe(true);
     }
   });
 
   it('has the same rules as the other ignore file', () => {
     const other = file === '.dockerignore' ? '.containerignore' : '.dockerignore';
-    const otherPatterns = readFileSync(join(ROOT, other), 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    const otherPatterns = readFileSync(join(ROOT, other), 'utf8')
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
     expect(patterns).toEqual(otherPatterns);
   });
 });

@@ -6,11 +6,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  describe as describeObject, isRecord, podContainers, readObjects, realKustomize, renderKustomization, type KubeObject,
+  describe as describeObject,
+  isRecord,
+  podContainers,
+  readObjects,
+  realKustomize,
+  renderKustomization,
+  type KubeObject,
 } from './kustomize.ts';
-import {
-  findKubeCalls, grantedPermissions, permissionKey, PLANNED, USED, type Permission,
-} from './kube-permissions.ts';
+import { findKubeCalls, grantedPermissions, permissionKey, PLANNED, USED, type Permission } from './kube-permissions.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const OVERLAYS = ['base', 'overlays/ingress', 'overlays/openshift', 'overlays/redis-replicas'] as const;
@@ -55,7 +59,10 @@ function effectiveEnv(objects: KubeObject[], container: Rec): Map<string, string
   // $(NAME) expands to an earlier literal value; a value from a Secret stays a reference.
   for (const variable of recs(container.env)) {
     if (typeof variable.value !== 'string') continue;
-    env.set(String(variable.name), variable.value.replace(/\$\((\w+)\)/g, (whole, name: string) => env.get(name) ?? whole));
+    env.set(
+      String(variable.name),
+      variable.value.replace(/\$\((\w+)\)/g, (whole, name: string) => env.get(name) ?? whole),
+    );
   }
   return env;
 }
@@ -82,7 +89,7 @@ describe.each(OVERLAYS)('deploy/%s', (overlay) => {
     for (const object of real) expect(objects.find((o) => describeObject(o) === describeObject(object))).toEqual(object);
   });
 
-  it('puts every namespaced object in the bot\'s namespace', () => {
+  it("puts every namespaced object in the bot's namespace", () => {
     expect(namespace).toBe('vteam-slack');
     for (const object of objects) {
       if (['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(object.kind)) expect(object.metadata.namespace).toBeUndefined();
@@ -159,7 +166,7 @@ describe.each(OVERLAYS)('deploy/%s', (overlay) => {
     }
   });
 
-  it('routes Slack requests and the OAuth callback, and only those, to the bot\'s Service', () => {
+  it("routes Slack requests and the OAuth callback, and only those, to the bot's Service", () => {
     const service = find(objects, 'Service', BOT);
     const selector = rec(rec(service.spec).selector);
     const podLabels = rec(rec(rec(rec(deployment.spec).template).metadata).labels);
@@ -196,10 +203,12 @@ describe.each(OVERLAYS)('deploy/%s', (overlay) => {
   it('serves the OAuth callback on the host PUBLIC_URL names', () => {
     const publicHost = new URL(env.get('PUBLIC_URL') ?? '').host;
     const hosts = [
-      ...objects.filter((o) => o.kind === 'Ingress').flatMap((o) => [
-        ...recs(rec(o.spec).rules).map((r) => r.host),
-        ...recs(rec(o.spec).tls).flatMap((t) => (Array.isArray(t.hosts) ? t.hosts : [])),
-      ]),
+      ...objects
+        .filter((o) => o.kind === 'Ingress')
+        .flatMap((o) => [
+          ...recs(rec(o.spec).rules).map((r) => r.host),
+          ...recs(rec(o.spec).tls).flatMap((t) => (Array.isArray(t.hosts) ? t.hosts : [])),
+        ]),
       ...objects.filter((o) => o.kind === 'Route').map((o) => rec(o.spec).host),
     ];
     for (const host of hosts) expect(host).toBe(publicHost);
@@ -237,7 +246,10 @@ describe('the permission table', () => {
 
   it('knows every Kubernetes client call in src/', () => {
     const known = new Set(USED.map(key));
-    expect(calls.filter((site) => !known.has(key(site))).map(key), 'add these calls and their permissions to USED in test/ship/kube-permissions.ts').toEqual([]);
+    expect(
+      calls.filter((site) => !known.has(key(site))).map(key),
+      'add these calls and their permissions to USED in test/ship/kube-permissions.ts',
+    ).toEqual([]);
   });
 
   it('names only calls that src/ still makes, on the resource it says', () => {

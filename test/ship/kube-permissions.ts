@@ -6,9 +6,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import {
-  DEFAULT_RUNNER_SECRET, PROJECT_SETTINGS, RFE_WORKFLOWS, VTEAM_GROUP,
-} from '../../src/vteam/resources.ts';
+import { DEFAULT_RUNNER_SECRET, PROJECT_SETTINGS, RFE_WORKFLOWS, VTEAM_GROUP } from '../../src/vteam/resources.ts';
 import { isRecord, type KubeObject } from './kustomize.ts';
 
 /** `cluster`: in every namespace (ClusterRoleBinding); `own-namespace`: the bot's namespace only (RoleBinding). */
@@ -39,37 +37,93 @@ export interface UsedPermission extends CallSite {
 /** What src/ calls today. */
 export const USED: UsedPermission[] = [
   { file: 'src/vteam/project-admin.ts', call: 'core.listNamespace', permissions: [perm('', 'namespaces', 'list')] },
-  { file: 'src/vteam/project-admin.ts', call: 'customObjects.listNamespacedCustomObject', evidence: 'PROJECT_SETTINGS', permissions: [perm(VTEAM_GROUP, PROJECT_SETTINGS, 'list')] },
-  { file: 'src/vteam/project-admin.ts', call: 'customObjects.patchNamespacedCustomObject', evidence: 'PROJECT_SETTINGS', permissions: [perm(VTEAM_GROUP, PROJECT_SETTINGS, 'patch')] },
-  { file: 'src/vteam/access-review.ts', call: 'authorization.createSubjectAccessReview', permissions: [perm('authorization.k8s.io', 'subjectaccessreviews', 'create')] },
+  {
+    file: 'src/vteam/project-admin.ts',
+    call: 'customObjects.listNamespacedCustomObject',
+    evidence: 'PROJECT_SETTINGS',
+    permissions: [perm(VTEAM_GROUP, PROJECT_SETTINGS, 'list')],
+  },
+  {
+    file: 'src/vteam/project-admin.ts',
+    call: 'customObjects.patchNamespacedCustomObject',
+    evidence: 'PROJECT_SETTINGS',
+    permissions: [perm(VTEAM_GROUP, PROJECT_SETTINGS, 'patch')],
+  },
+  {
+    file: 'src/vteam/access-review.ts',
+    call: 'authorization.createSubjectAccessReview',
+    permissions: [perm('authorization.k8s.io', 'subjectaccessreviews', 'create')],
+  },
   { file: 'src/vteam/projects.ts', call: 'core.listNamespace', permissions: [perm('', 'namespaces', 'list')] },
   {
-    file: 'src/vteam/projects.ts', call: 'customObjects.listCustomObjectForAllNamespaces', evidence: 'PROJECT_SETTINGS',
+    file: 'src/vteam/projects.ts',
+    call: 'customObjects.listCustomObjectForAllNamespaces',
+    evidence: 'PROJECT_SETTINGS',
     permissions: [perm(VTEAM_GROUP, PROJECT_SETTINGS, 'list')],
   },
   {
     // The runner Secret, for the legacy JIRA_* keys and GIT_TOKEN; limited to vTeam's default name.
-    file: 'src/vteam/projects.ts', call: 'core.readNamespacedSecret', evidence: 'DEFAULT_RUNNER_SECRET',
+    file: 'src/vteam/projects.ts',
+    call: 'core.readNamespacedSecret',
+    evidence: 'DEFAULT_RUNNER_SECRET',
     permissions: [{ ...perm('', 'secrets', 'get'), resourceNames: [DEFAULT_RUNNER_SECRET] }],
   },
-  { file: 'src/vteam/workflows.ts', call: 'customObjects.getNamespacedCustomObject', evidence: 'RFE_WORKFLOWS', permissions: [perm(VTEAM_GROUP, RFE_WORKFLOWS, 'get')] },
-  { file: 'src/vteam/workflows.ts', call: 'customObjects.listNamespacedCustomObject', evidence: 'RFE_WORKFLOWS', permissions: [perm(VTEAM_GROUP, RFE_WORKFLOWS, 'list')] },
+  {
+    file: 'src/vteam/workflows.ts',
+    call: 'customObjects.getNamespacedCustomObject',
+    evidence: 'RFE_WORKFLOWS',
+    permissions: [perm(VTEAM_GROUP, RFE_WORKFLOWS, 'get')],
+  },
+  {
+    file: 'src/vteam/workflows.ts',
+    call: 'customObjects.listNamespacedCustomObject',
+    evidence: 'RFE_WORKFLOWS',
+    permissions: [perm(VTEAM_GROUP, RFE_WORKFLOWS, 'list')],
+  },
   // Recovery finds publishes recorded in flight on any workflow (cluster-wide, paged).
-  { file: 'src/vteam/workflows.ts', call: 'customObjects.listCustomObjectForAllNamespaces', evidence: 'RFE_WORKFLOWS', permissions: [perm(VTEAM_GROUP, RFE_WORKFLOWS, 'list')] },
-  { file: 'src/vteam/workflows.ts', call: 'customObjects.replaceNamespacedCustomObject', evidence: 'RFE_WORKFLOWS', permissions: [perm(VTEAM_GROUP, RFE_WORKFLOWS, 'update')] },
+  {
+    file: 'src/vteam/workflows.ts',
+    call: 'customObjects.listCustomObjectForAllNamespaces',
+    evidence: 'RFE_WORKFLOWS',
+    permissions: [perm(VTEAM_GROUP, RFE_WORKFLOWS, 'list')],
+  },
+  {
+    file: 'src/vteam/workflows.ts',
+    call: 'customObjects.replaceNamespacedCustomObject',
+    evidence: 'RFE_WORKFLOWS',
+    permissions: [perm(VTEAM_GROUP, RFE_WORKFLOWS, 'update')],
+  },
   // Discovery and /version are allowed to every authenticated identity by the built-in system:discovery
   // and system:public-info-viewer ClusterRoles: no grant needed.
   // Live workflow cards: an informer over RFEWorkflows and projectsettings (list + watch, all namespaces).
   {
-    file: 'src/cards/sources.ts', call: 'customObjects.listCustomObjectForAllNamespaces', evidence: 'RFE_WORKFLOWS',
+    file: 'src/cards/sources.ts',
+    call: 'customObjects.listCustomObjectForAllNamespaces',
+    evidence: 'RFE_WORKFLOWS',
     permissions: [perm(VTEAM_GROUP, RFE_WORKFLOWS, 'list'), perm(VTEAM_GROUP, PROJECT_SETTINGS, 'list')],
   },
   { file: 'src/cards/sources.ts', call: 'core.listNamespace', permissions: [perm('', 'namespaces', 'list')] },
-  { file: 'src/vteam/informer.ts', call: 'new Watch', permissions: [perm(VTEAM_GROUP, RFE_WORKFLOWS, 'watch'), perm(VTEAM_GROUP, PROJECT_SETTINGS, 'watch')] },
+  {
+    file: 'src/vteam/informer.ts',
+    call: 'new Watch',
+    permissions: [perm(VTEAM_GROUP, RFE_WORKFLOWS, 'watch'), perm(VTEAM_GROUP, PROJECT_SETTINGS, 'watch')],
+  },
   // Leader election: one replica posts cards; a Lease in the bot's own namespace.
-  { file: 'src/vteam/leader-election.ts', call: 'coordination.readNamespacedLease', permissions: [perm('coordination.k8s.io', 'leases', 'get', 'own-namespace')] },
-  { file: 'src/vteam/leader-election.ts', call: 'coordination.createNamespacedLease', permissions: [perm('coordination.k8s.io', 'leases', 'create', 'own-namespace')] },
-  { file: 'src/vteam/leader-election.ts', call: 'coordination.replaceNamespacedLease', permissions: [perm('coordination.k8s.io', 'leases', 'update', 'own-namespace')] },
+  {
+    file: 'src/vteam/leader-election.ts',
+    call: 'coordination.readNamespacedLease',
+    permissions: [perm('coordination.k8s.io', 'leases', 'get', 'own-namespace')],
+  },
+  {
+    file: 'src/vteam/leader-election.ts',
+    call: 'coordination.createNamespacedLease',
+    permissions: [perm('coordination.k8s.io', 'leases', 'create', 'own-namespace')],
+  },
+  {
+    file: 'src/vteam/leader-election.ts',
+    call: 'coordination.replaceNamespacedLease',
+    permissions: [perm('coordination.k8s.io', 'leases', 'update', 'own-namespace')],
+  },
   // /vteam jira-status asks what the bot itself may do: self-reviews need no grant (system:basic-user).
   { file: 'src/status/kube-probe.ts', call: 'authorization.createSelfSubjectAccessReview', permissions: [] },
   { file: 'src/vteam/kube-clients.ts', call: 'customObjects.getAPIResources', permissions: [] },
@@ -127,8 +181,11 @@ function stripComments(text: string): string {
  * namespace only. Wildcards are reported as themselves so an exact comparison catches them.
  */
 export function grantedPermissions(objects: KubeObject[], serviceAccount: string, namespace: string): Permission[] {
-  const roles = new Map(objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')
-    .map((o) => [`${o.kind} ${o.kind === 'Role' ? o.metadata.namespace : ''} ${o.metadata.name}`, o]));
+  const roles = new Map(
+    objects
+      .filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')
+      .map((o) => [`${o.kind} ${o.kind === 'Role' ? o.metadata.namespace : ''} ${o.metadata.name}`, o]),
+  );
   const granted: Permission[] = [];
   for (const binding of objects.filter((o) => o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding')) {
     const subjects = Array.isArray(binding.subjects) ? binding.subjects.filter(isRecord) : [];
@@ -137,7 +194,8 @@ export function grantedPermissions(objects: KubeObject[], serviceAccount: string
     const roleKey = `${String(ref.kind)} ${ref.kind === 'Role' ? binding.metadata.namespace : ''} ${String(ref.name)}`;
     const role = roles.get(roleKey);
     if (!role) throw new Error(`${binding.kind} ${binding.metadata.name} refers to ${roleKey.trim()}, which is not rendered`);
-    const scope: Scope = binding.kind === 'ClusterRoleBinding' ? 'cluster' : binding.metadata.namespace === namespace ? 'own-namespace' : 'cluster';
+    const scope: Scope =
+      binding.kind === 'ClusterRoleBinding' ? 'cluster' : binding.metadata.namespace === namespace ? 'own-namespace' : 'cluster';
     if (binding.kind === 'RoleBinding' && binding.metadata.namespace !== namespace) {
       throw new Error(`RoleBinding ${binding.metadata.name} binds the bot outside its namespace`);
     }

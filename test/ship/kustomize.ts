@@ -21,16 +21,39 @@ export interface KubeObject {
   [key: string]: unknown;
 }
 
-interface Target { group?: string; version?: string; kind?: string; name?: string; namespace?: string }
-interface Patch { path?: string; patch?: string; target?: Target }
-interface Image { name: string; newName?: string; newTag?: string; digest?: string }
+interface Target {
+  group?: string;
+  version?: string;
+  kind?: string;
+  name?: string;
+  namespace?: string;
+}
+interface Patch {
+  path?: string;
+  patch?: string;
+  target?: Target;
+}
+interface Image {
+  name: string;
+  newName?: string;
+  newTag?: string;
+  digest?: string;
+}
 
 const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 const SUPPORTED_FIELDS = new Set(['apiVersion', 'kind', 'namespace', 'resources', 'components', 'patches', 'images']);
 /** Kinds the namespace transformer leaves alone (the cluster-scoped kinds deploy/ could contain). */
 const CLUSTER_SCOPED = new Set([
-  'Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PersistentVolume',
-  'StorageClass', 'PriorityClass', 'IngressClass', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration',
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'PersistentVolume',
+  'StorageClass',
+  'PriorityClass',
+  'IngressClass',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
 ]);
 
 export class KustomizeError extends Error {}
@@ -69,10 +92,12 @@ function build(directory: string, expectedKind: 'Kustomization' | 'Component', b
 }
 
 export function readObjects(path: string): KubeObject[] {
-  return loadAll(readFileSync(path, 'utf8')).filter((doc) => doc !== null && doc !== undefined).map((doc) => {
-    if (!isKubeObject(doc)) throw new KustomizeError(`${path}: a document is not a Kubernetes object (apiVersion, kind, metadata.name)`);
-    return doc;
-  });
+  return loadAll(readFileSync(path, 'utf8'))
+    .filter((doc) => doc !== null && doc !== undefined)
+    .map((doc) => {
+      if (!isKubeObject(doc)) throw new KustomizeError(`${path}: a document is not a Kubernetes object (apiVersion, kind, metadata.name)`);
+      return doc;
+    });
 }
 
 function addAll(objects: KubeObject[], added: KubeObject[], file: string): KubeObject[] {
@@ -95,8 +120,14 @@ function applyPatch(objects: KubeObject[], patch: Patch, directory: string, file
   }
   if (isRecord(parsed) && parsed.$patch === 'delete' && isKubeObject(parsed)) {
     const victim = parsed;
-    const remaining = objects.filter((object) => !(sameKind(object, victim) && object.metadata.name === victim.metadata.name
-      && (victim.metadata.namespace === undefined || victim.metadata.namespace === object.metadata.namespace)));
+    const remaining = objects.filter(
+      (object) =>
+        !(
+          sameKind(object, victim) &&
+          object.metadata.name === victim.metadata.name &&
+          (victim.metadata.namespace === undefined || victim.metadata.namespace === object.metadata.namespace)
+        ),
+    );
     if (remaining.length === objects.length) throw new KustomizeError(`${file}: delete patch for ${describe(victim)} matches nothing`);
     return remaining;
   }
@@ -105,11 +136,13 @@ function applyPatch(objects: KubeObject[], patch: Patch, directory: string, file
 
 function matchesTarget(object: KubeObject, target: Target): boolean {
   const { group, version } = splitApiVersion(object.apiVersion);
-  return (target.kind === undefined || target.kind === object.kind)
-    && (target.name === undefined || target.name === object.metadata.name)
-    && (target.namespace === undefined || target.namespace === object.metadata.namespace)
-    && (target.group === undefined || target.group === group)
-    && (target.version === undefined || target.version === version);
+  return (
+    (target.kind === undefined || target.kind === object.kind) &&
+    (target.name === undefined || target.name === object.metadata.name) &&
+    (target.namespace === undefined || target.namespace === object.metadata.namespace) &&
+    (target.group === undefined || target.group === group) &&
+    (target.version === undefined || target.version === version)
+  );
 }
 
 function setNamespace(object: KubeObject, namespace: string): KubeObject {
@@ -119,7 +152,8 @@ function setNamespace(object: KubeObject, namespace: string): KubeObject {
   // namespace, or in `default`, follow the new namespace.
   if ((copy.kind === 'RoleBinding' || copy.kind === 'ClusterRoleBinding') && Array.isArray(copy.subjects)) {
     for (const subject of copy.subjects as Record<string, unknown>[]) {
-      if (subject.kind === 'ServiceAccount' && (subject.namespace === undefined || subject.namespace === 'default')) subject.namespace = namespace;
+      if (subject.kind === 'ServiceAccount' && (subject.namespace === undefined || subject.namespace === 'default'))
+        subject.namespace = namespace;
     }
   }
   return copy;
@@ -139,7 +173,8 @@ function setImage(object: KubeObject, image: Image): KubeObject {
 
 /** The containers and init containers of a workload's pod template (or of a Pod). */
 export function podContainers(object: KubeObject): Record<string, unknown>[] {
-  const spec = object.kind === 'Pod' ? object.spec : (isRecord(object.spec) && isRecord(object.spec.template) ? object.spec.template.spec : undefined);
+  const spec =
+    object.kind === 'Pod' ? object.spec : isRecord(object.spec) && isRecord(object.spec.template) ? object.spec.template.spec : undefined;
   if (!isRecord(spec)) return [];
   return [spec.containers, spec.initContainers].flatMap((value) => (Array.isArray(value) ? value.filter(isRecord) : []));
 }
@@ -191,8 +226,13 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function isKubeObject(value: unknown): value is KubeObject {
-  return isRecord(value) && typeof value.apiVersion === 'string' && typeof value.kind === 'string'
-    && isRecord(value.metadata) && typeof value.metadata.name === 'string';
+  return (
+    isRecord(value) &&
+    typeof value.apiVersion === 'string' &&
+    typeof value.kind === 'string' &&
+    isRecord(value.metadata) &&
+    typeof value.metadata.name === 'string'
+  );
 }
 
 /**
@@ -200,7 +240,10 @@ function isKubeObject(value: unknown): value is KubeObject {
  * reference the renderer above is compared with. Runs offline; kustomize fetches nothing for local paths.
  */
 export function realKustomize(directory: string): KubeObject[] | undefined {
-  for (const [command, args] of [['kubectl', ['kustomize', directory]], ['kustomize', ['build', directory]]] as const) {
+  for (const [command, args] of [
+    ['kubectl', ['kustomize', directory]],
+    ['kustomize', ['build', directory]],
+  ] as const) {
     let output: string;
     try {
       output = execFileSync(command, [...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });

@@ -69,7 +69,9 @@ function sourceFiles(directory: string): string[] {
   });
 }
 
-const source = sourceFiles(join(ROOT, 'src')).map((path) => readFileSync(path, 'utf8')).join('\n');
+const source = sourceFiles(join(ROOT, 'src'))
+  .map((path) => readFileSync(path, 'utf8'))
+  .join('\n');
 const methodsCalled = new Set([
   ...[...source.matchAll(/\bclient\.((?:[a-z]+\.)+[A-Za-z]+)\s*\(/g)].map((m) => m[1]!),
   ...[...source.matchAll(/\.apiCall\(\s*['"]([\w.]+)['"]/g)].map((m) => m[1]!),
@@ -78,13 +80,16 @@ const eventsHandled = new Set([...source.matchAll(/\.event\(\s*['"](\w+)['"]/g)]
 const commandsRegistered = new Set([...source.matchAll(/\.command\(\s*['"](\/[\w-]+)['"]/g)].map((m) => m[1]!));
 const hasInteractivity = /\.(action|view|shortcut|options)\s*[<(]/.test(source);
 
-describe.each([['manifest.yml', http], ['manifest.socket-mode.yml', socket]] as const)('%s', (_name, manifest) => {
+describe.each([
+  ['manifest.yml', http],
+  ['manifest.socket-mode.yml', socket],
+] as const)('%s', (_name, manifest) => {
   const features = rec(manifest.features);
   const settings = rec(manifest.settings);
   const scopes = strings(rec(rec(manifest.oauth_config).scopes).bot);
   const events = strings(rec(settings.event_subscriptions).bot_events);
 
-  it('is valid for Slack\'s manifest schema (keys, types, names, limits)', () => {
+  it("is valid for Slack's manifest schema (keys, types, names, limits)", () => {
     expect(validateManifest(manifest, schema)).toEqual([]);
   });
 
@@ -151,7 +156,7 @@ describe.each([['manifest.yml', http], ['manifest.socket-mode.yml', socket]] as 
 });
 
 describe('the two manifest variants', () => {
-  it('HTTP mode sends commands, events and interactivity to Bolt\'s one endpoint on a marked placeholder host', () => {
+  it("HTTP mode sends commands, events and interactivity to Bolt's one endpoint on a marked placeholder host", () => {
     const settings = rec(http.settings);
     expect(settings.socket_mode_enabled).toBe(false);
     const urls = [
@@ -195,15 +200,17 @@ describe('the schema check itself', () => {
     rec(broken.settings).interactivity = { request_url: 'https://HOST/slack/events' };
     features.shortcuts = Array.from({ length: 11 }, (_, i) => ({ type: 'global', name: `s${i}`, callback_id: `s${i}`, description: 'd' }));
     const problems = validateManifest(broken, schema);
-    expect(problems).toEqual(expect.arrayContaining([
-      'manifest.display_information.name: 36 characters, at most 35',
-      'manifest.display_information.colour: not a key Slack accepts here',
-      'manifest.features.bot_user.display_name: required',
-      'manifest.oauth_config.scopes.bot[1]: "chat:write.everywhere" is not one of Slack\'s values',
-      'manifest.settings.event_subscriptions.bot_events[1]: "home_opened" is not one of Slack\'s values',
-      'manifest.settings.interactivity.is_enabled: required',
-      'manifest.features.shortcuts: 11 entries, at most 10',
-    ]));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'manifest.display_information.name: 36 characters, at most 35',
+        'manifest.display_information.colour: not a key Slack accepts here',
+        'manifest.features.bot_user.display_name: required',
+        'manifest.oauth_config.scopes.bot[1]: "chat:write.everywhere" is not one of Slack\'s values',
+        'manifest.settings.event_subscriptions.bot_events[1]: "home_opened" is not one of Slack\'s values',
+        'manifest.settings.interactivity.is_enabled: required',
+        'manifest.features.shortcuts: 11 entries, at most 10',
+      ]),
+    );
     expect(problems).toHaveLength(7);
   });
 });

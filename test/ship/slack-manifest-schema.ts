@@ -99,24 +99,40 @@ function check(value: unknown, shape: Shape, path: string, schema: ManifestSchem
       if (typeof value !== shape.kind) problems.push(`${path}: expected a ${shape.kind}`);
       return;
     case 'literals':
-      if (typeof value !== 'string' || !shape.values.has(value)) problems.push(`${path}: ${JSON.stringify(value)} is not one of Slack's values`);
+      if (typeof value !== 'string' || !shape.values.has(value))
+        problems.push(`${path}: ${JSON.stringify(value)} is not one of Slack's values`);
       return;
     case 'array':
-      if (!Array.isArray(value)) { problems.push(`${path}: expected a list`); return; }
+      if (!Array.isArray(value)) {
+        problems.push(`${path}: expected a list`);
+        return;
+      }
       if (max !== undefined && value.length > max) problems.push(`${path}: ${value.length} entries, at most ${max}`);
       if (new Set(value.map((v) => JSON.stringify(v))).size !== value.length) problems.push(`${path}: duplicate entries`);
       value.forEach((element, i) => check(element, shape.element, `${path}[${i}]`, schema, problems));
       return;
     case 'record':
-      if (!isPlainObject(value)) { problems.push(`${path}: expected a mapping`); return; }
+      if (!isPlainObject(value)) {
+        problems.push(`${path}: expected a mapping`);
+        return;
+      }
       for (const [key, element] of Object.entries(value)) check(element, shape.value, `${path}.${key}`, schema, problems);
       return;
     case 'ref': {
       const alias = schema.aliases.get(shape.name);
-      if (alias) { check(value, alias, path, schema, problems, max); return; }
+      if (alias) {
+        check(value, alias, path, schema, problems, max);
+        return;
+      }
       const fields = schema.interfaces.get(shape.name);
-      if (!fields) { problems.push(`${path}: the schema has no type ${shape.name}`); return; }
-      if (!isPlainObject(value)) { problems.push(`${path}: expected a mapping`); return; }
+      if (!fields) {
+        problems.push(`${path}: the schema has no type ${shape.name}`);
+        return;
+      }
+      if (!isPlainObject(value)) {
+        problems.push(`${path}: expected a mapping`);
+        return;
+      }
       for (const key of Object.keys(value)) if (!fields.has(key)) problems.push(`${path}.${key}: not a key Slack accepts here`);
       for (const [key, field] of fields) {
         if (value[key] === undefined) {

@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
-  decodeDocumentValue, decodeOverflowChoice, decodePublishAsMetadata, decodePublishAsValue, encodeDocumentValue, encodePublishAsMetadata,
-  encodePublishAsValue, encodePublishNowValue,
+  decodeDocumentValue,
+  decodeOverflowChoice,
+  decodePublishAsMetadata,
+  decodePublishAsValue,
+  encodeDocumentValue,
+  encodePublishAsMetadata,
+  encodePublishAsValue,
+  encodePublishNowValue,
 } from '../../src/slack/action-values.ts';
 
 describe('document button values', () => {
-  it('round-trips and stays well under Slack\'s 2000-character limit', () => {
+  it("round-trips and stays well under Slack's 2000-character limit", () => {
     const value = { namespace: 'team-a', name: 'rfe-1760000000', path: 'specs/001-dark-mode/spec.md' };
     const encoded = encodeDocumentValue(value);
     expect(encoded.length).toBeLessThan(200);
@@ -28,7 +34,7 @@ describe('document button values', () => {
 describe('"Publish as…" overflow values', () => {
   const value = { namespace: 'team-a', name: 'rfe-1760000000', path: 'specs/001-dark-mode/spec.md' };
 
-  it('round-trip in a short versioned form within Slack\'s 150 characters', () => {
+  it("round-trip in a short versioned form within Slack's 150 characters", () => {
     const encoded = encodePublishAsValue(value)!;
     expect(encoded).toBe('d1|team-a|rfe-1760000000|specs/001-dark-mode/spec.md');
     expect(decodePublishAsValue(encoded)).toEqual(value);
@@ -64,8 +70,12 @@ describe('"Publish as…" overflow values', () => {
 
 describe('"Publish as…" modal metadata', () => {
   const metadata = {
-    namespace: 'team-a', name: 'rfe-1', path: 'specs/spec.md', channelId: 'C0001',
-    responseUrl: 'https://hooks.slack.com/actions/T0001/1/abc', sourceEphemeral: true,
+    namespace: 'team-a',
+    name: 'rfe-1',
+    path: 'specs/spec.md',
+    channelId: 'C0001',
+    responseUrl: 'https://hooks.slack.com/actions/T0001/1/abc',
+    sourceEphemeral: true,
   };
 
   it('round-trips the document and where the click came from', () => {
@@ -74,7 +84,7 @@ describe('"Publish as…" modal metadata', () => {
     expect(decodePublishAsMetadata(encodePublishAsMetadata(bare))).toEqual(bare);
   });
 
-  it('drops the response_url rather than exceed Slack\'s 3000 characters', () => {
+  it("drops the response_url rather than exceed Slack's 3000 characters", () => {
     const long = { ...metadata, path: `${'p'.repeat(1000)}/spec.md`, responseUrl: `https://hooks.slack.com/${'a'.repeat(1990)}` };
     const encoded = encodePublishAsMetadata(long);
     expect(encoded.length).toBeLessThanOrEqual(3000);

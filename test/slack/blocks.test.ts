@@ -5,8 +5,14 @@ import { escapeMrkdwn, link } from '../../src/slack/blocks/text.ts';
 import type { Workflow } from '../../src/publishing/model.ts';
 
 const workflow: Workflow = {
-  namespace: 'team-a', name: 'rfe-1', title: 'Dark <!channel> & mode', description: 'x', jiraLinks: [], resourceVersion: '1',
-  branchName: 'ambient-dark', umbrellaRepo: { url: 'https://github.com/org/specs', branch: 'main' },
+  namespace: 'team-a',
+  name: 'rfe-1',
+  title: 'Dark <!channel> & mode',
+  description: 'x',
+  jiraLinks: [],
+  resourceVersion: '1',
+  branchName: 'ambient-dark',
+  umbrellaRepo: { url: 'https://github.com/org/specs', branch: 'main' },
 };
 
 describe('Block Kit builders', () => {
@@ -28,13 +34,19 @@ describe('Block Kit builders', () => {
     expect(picker.blocks.length).toBeLessThanOrEqual(50);
   });
 
-  it('cap the picker at Slack\'s 50 blocks', () => {
+  it("cap the picker at Slack's 50 blocks", () => {
     const rows = Array.from({ length: 120 }, (_, i) => ({ path: `specs/${i}/spec.md`, phase: 'specify' }));
     expect(documentPicker(workflow, rows).blocks.length).toBeLessThanOrEqual(50);
   });
 
   it('credit the publisher without pinging anyone else', () => {
-    const reply = publishedReply(workflow, 'specs/spec.md', { key: 'PROJ-7', url: 'https://acme.atlassian.net/browse/PROJ-7', summary: '[RFE] Dark - specify', issueType: 'Task' }, { teamId: 'T', userId: 'U1' }, false);
+    const reply = publishedReply(
+      workflow,
+      'specs/spec.md',
+      { key: 'PROJ-7', url: 'https://acme.atlassian.net/browse/PROJ-7', summary: '[RFE] Dark - specify', issueType: 'Task' },
+      { teamId: 'T', userId: 'U1' },
+      false,
+    );
     expect(JSON.stringify(reply.blocks)).toContain('<@U1>');
     expect(JSON.stringify(reply.blocks)).toContain('PROJ-7');
   });

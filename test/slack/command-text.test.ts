@@ -6,9 +6,18 @@ describe('parseVteamCommand', () => {
     ['', { kind: 'help' }],
     ['help', { kind: 'help' }],
     ['frobnicate x', { kind: 'other', name: 'frobnicate', args: ['x'] }],
-    ['publish rfe-1760000000 specs/001-dark/spec.md', { kind: 'publish', workflow: 'rfe-1760000000', path: 'specs/001-dark/spec.md', issueType: undefined }],
-    ['publish team-a/rfe-1 specs/plan.md --type Story', { kind: 'publish', workflow: 'team-a/rfe-1', path: 'specs/plan.md', issueType: 'Story' }],
-    ['publish "Dark mode" spec.md --type "Feature Request"', { kind: 'publish', workflow: 'Dark mode', path: 'spec.md', issueType: 'Feature Request' }],
+    [
+      'publish rfe-1760000000 specs/001-dark/spec.md',
+      { kind: 'publish', workflow: 'rfe-1760000000', path: 'specs/001-dark/spec.md', issueType: undefined },
+    ],
+    [
+      'publish team-a/rfe-1 specs/plan.md --type Story',
+      { kind: 'publish', workflow: 'team-a/rfe-1', path: 'specs/plan.md', issueType: 'Story' },
+    ],
+    [
+      'publish "Dark mode" spec.md --type "Feature Request"',
+      { kind: 'publish', workflow: 'Dark mode', path: 'spec.md', issueType: 'Feature Request' },
+    ],
     ['publish Dark mode specs/spec.md', { kind: 'publish', workflow: 'Dark mode', path: 'specs/spec.md', issueType: undefined }],
     ['publish Dark mode', { kind: 'publish', workflow: 'Dark mode', issueType: undefined }],
     ['publish “Dark mode” --type=Epic', { kind: 'publish', workflow: 'Dark mode', issueType: 'Epic' }],

@@ -6,12 +6,21 @@
  */
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { blocksViolations, blockViolations, elementViolations, LIMITS, messageViolations, viewViolations } from './hostile/block-kit-limits.ts';
+import {
+  blocksViolations,
+  blockViolations,
+  elementViolations,
+  LIMITS,
+  messageViolations,
+  viewViolations,
+} from './hostile/block-kit-limits.ts';
 import { FIXTURES, KNOWN_LIMIT_GAPS, type Builder, type SurfaceKind } from './hostile/fixtures.ts';
 import { ECHO, HOSTILE, injectionViolations, mrkdwnStrings } from './hostile/mrkdwn-safety.ts';
 
 const MODULES = [
-  ...readdirSync(new URL('../../src/slack/blocks/', import.meta.url)).filter((f) => f.endsWith('.ts')).map((f) => `src/slack/blocks/${f}`),
+  ...readdirSync(new URL('../../src/slack/blocks/', import.meta.url))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => `src/slack/blocks/${f}`),
   'src/cards/render.ts',
   'src/cards/card-changes.ts',
 ];
@@ -20,8 +29,11 @@ const moduleUrl = (module: string) => new URL(`../../${module}`, import.meta.url
 
 describe('every Slack text builder has a hostile-input fixture', () => {
   it.each(MODULES)('%s', async (module) => {
-    const exported = Object.entries(await import(moduleUrl(module)) as Record<string, unknown>);
-    const functions = exported.filter(([, value]) => typeof value === 'function').map(([name]) => name).sort();
+    const exported = Object.entries((await import(moduleUrl(module))) as Record<string, unknown>);
+    const functions = exported
+      .filter(([, value]) => typeof value === 'function')
+      .map(([name]) => name)
+      .sort();
     const covered = Object.keys(FIXTURES[module] ?? {}).sort();
     // A new export needs an entry in hostile/fixtures.ts (a builder, or why it builds no Slack text).
     expect(covered).toEqual(functions);
@@ -29,7 +41,8 @@ describe('every Slack text builder has a hostile-input fixture', () => {
 });
 
 const builders = Object.entries(FIXTURES).flatMap(([module, entries]) =>
-  Object.entries(entries).flatMap(([name, coverage]) => ('kind' in coverage ? [{ id: `${module}#${name}`, builder: coverage }] : [])));
+  Object.entries(entries).flatMap(([name, coverage]) => ('kind' in coverage ? [{ id: `${module}#${name}`, builder: coverage }] : [])),
+);
 
 describe.each(builders)('$id', ({ id, builder }) => {
   it.each(HOSTILE)('lets no mention or link from $name through', (hostile) => {
@@ -62,15 +75,22 @@ function mrkdwnOf(kind: SurfaceKind, output: unknown): string[] {
 
 function limitViolations(kind: Builder['kind'], output: unknown): string[] {
   switch (kind) {
-    case 'message': return messageViolations(output);
-    case 'view': return viewViolations(output);
-    case 'blocks': return blocksViolations(output as unknown[], LIMITS.messageBlocks, 'blocks');
-    case 'block': return blockViolations(output, 'block');
-    case 'element': return output === undefined ? [] : elementViolations(output, 'element');
+    case 'message':
+      return messageViolations(output);
+    case 'view':
+      return viewViolations(output);
+    case 'blocks':
+      return blocksViolations(output as unknown[], LIMITS.messageBlocks, 'blocks');
+    case 'block':
+      return blockViolations(output, 'block');
+    case 'element':
+      return output === undefined ? [] : elementViolations(output, 'element');
     // A sentence handlers send as a message's `text` or put in a section.
-    case 'mrkdwn': return messageViolations({ text: output });
+    case 'mrkdwn':
+      return messageViolations({ text: output });
     // Pieces of a longer text, which the enclosing builder cuts to its limit.
     case 'fragment':
-    case 'line': return [];
+    case 'line':
+      return [];
   }
 }

@@ -43,28 +43,55 @@ function recordingNotifier(h: string, threadFails: boolean) {
     return new Response(null, { status: 200 });
   };
   const notifier = createSlackNotifier({
-    client, threads, logger: pino({ level: 'silent' }), fetch: fetch as typeof globalThis.fetch, vteamUrl: 'https://vteam.example',
-    rowsOf: async () => [{ path: h, phase: h }, { path: h, phase: h, jiraKey: h, url: urlOf(h) }],
+    client,
+    threads,
+    logger: pino({ level: 'silent' }),
+    fetch: fetch as typeof globalThis.fetch,
+    vteamUrl: 'https://vteam.example',
+    rowsOf: async () => [
+      { path: h, phase: h },
+      { path: h, phase: h, jiraKey: h, url: urlOf(h) },
+    ],
   });
   return { notifier, sent };
 }
 
 const workflowOf = (h: string): Workflow => ({
-  namespace: 'team-a', name: 'rfe-1', title: h, description: h, branchName: h, umbrellaRepo: { url: urlOf(h), branch: h }, jiraLinks: [{ path: h, jiraKey: h }], resourceVersion: '1',
+  namespace: 'team-a',
+  name: 'rfe-1',
+  title: h,
+  description: h,
+  branchName: h,
+  umbrellaRepo: { url: urlOf(h), branch: h },
+  jiraLinks: [{ path: h, jiraKey: h }],
+  resourceVersion: '1',
 });
 const issueOf = (h: string): JiraIssue => ({ key: h, url: urlOf(h), summary: h, issueType: h });
 const replyTo = replyToOf(USER, TRUSTED.channelId, { responseUrl: 'https://hooks.slack.com/actions/x', sourceEphemeral: true });
 
-type Scenario = (notifier: PublishNotifier & { ephemeral: (r: typeof replyTo, m: { text: string }) => Promise<void>; direct: (u: string, m: { text: string }) => Promise<void> }, h: string) => Promise<unknown>;
+type Scenario = (
+  notifier: PublishNotifier & {
+    ephemeral: (r: typeof replyTo, m: { text: string }) => Promise<void>;
+    direct: (u: string, m: { text: string }) => Promise<void>;
+  },
+  h: string,
+) => Promise<unknown>;
 
 /** One or more calls per notifier method, with the hostile value in every field of the outcome. */
 const SCENARIOS: Record<string, Scenario> = {
   queued: (n, h) => n.queued(replyTo, { workflow: workflowOf(h), path: h, retryAfterMs: 2000, position: 4 }),
-  published: (n, h) => n.published(replyTo, { workflow: workflowOf(h), path: h, issue: issueOf(h), user: USER, created: true, recovered: true }),
+  published: (n, h) =>
+    n.published(replyTo, { workflow: workflowOf(h), path: h, issue: issueOf(h), user: USER, created: true, recovered: true }),
   alreadyLinked: (n, h) => n.alreadyLinked(replyTo, { workflow: workflowOf(h), path: h, issue: issueOf(h) }),
   updated: (n, h) => n.updated(replyTo, { workflow: workflowOf(h), path: h, issue: issueOf(h), user: USER }),
   failed: async (n, h) => {
-    for (const error of [errors.jiraRejected(h), errors.jiraPermission(h, h), errors.documentNotFound(h, h), errors.siteNotGranted(h), errors.workflowAmbiguous(h, [h, h])]) {
+    for (const error of [
+      errors.jiraRejected(h),
+      errors.jiraPermission(h, h),
+      errors.documentNotFound(h, h),
+      errors.siteNotGranted(h),
+      errors.workflowAmbiguous(h, [h, h]),
+    ]) {
       await n.failed(replyTo, error);
     }
   },

@@ -87,12 +87,18 @@ describe('the checks of the hostile walk', () => {
     expect(injectionViolations('hi <!channel>', channel)).not.toEqual([]);
     expect(injectionViolations('<https://evil.example x|Reconnect>', channel)).not.toEqual([]);
     expect(injectionViolations('<@U999>', channel)).not.toEqual([]);
-    expect(injectionViolations(`by <@U0ALICE> ${slackDate(0)} <https://a.example/b|PROJ-1> \`/vteam publish <workflow>\``, channel)).toEqual([]);
+    expect(
+      injectionViolations(`by <@U0ALICE> ${slackDate(0)} <https://a.example/b|PROJ-1> \`/vteam publish <workflow>\``, channel),
+    ).toEqual([]);
   });
 
   it('flag payloads over Block Kit limits', () => {
-    expect(messageViolations({ text: 'x', blocks: Array.from({ length: 51 }, () => ({ type: 'divider' })) })).toEqual(['message: 51 blocks > 50']);
-    expect(messageViolations({ text: 'x', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'x'.repeat(3001) } }] })).toHaveLength(1);
+    expect(messageViolations({ text: 'x', blocks: Array.from({ length: 51 }, () => ({ type: 'divider' })) })).toEqual([
+      'message: 51 blocks > 50',
+    ]);
+    expect(messageViolations({ text: 'x', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'x'.repeat(3001) } }] })).toHaveLength(
+      1,
+    );
     expect(messageViolations({ text: '\uD83D' })).toHaveLength(1);
   });
 });

@@ -23,12 +23,27 @@ describe('response_url is only ever POSTed to Slack', () => {
   it('answers through the Web API instead when a stored response_url names another host', async () => {
     const posted: string[] = [];
     const ephemerals: unknown[] = [];
-    const client = { chat: { postEphemeral: async (args: unknown) => { ephemerals.push(args); return { ok: true }; } } } as unknown as WebClient;
+    const client = {
+      chat: {
+        postEphemeral: async (args: unknown) => {
+          ephemerals.push(args);
+          return { ok: true };
+        },
+      },
+    } as unknown as WebClient;
     const notifier = createSlackNotifier({
-      client, threads: {} as WorkflowThreads, rowsOf: async () => [], logger: pino({ level: 'silent' }),
-      fetch: (async (url: string | URL) => { posted.push(String(url)); return new Response(null, { status: 200 }); }) as typeof fetch,
+      client,
+      threads: {} as WorkflowThreads,
+      rowsOf: async () => [],
+      logger: pino({ level: 'silent' }),
+      fetch: (async (url: string | URL) => {
+        posted.push(String(url));
+        return new Response(null, { status: 200 });
+      }) as typeof fetch,
     });
-    await notifier.ephemeral(replyToOf({ teamId: 'T1', userId: 'U1' }, 'C1', { responseUrl: 'https://evil.example/collect' }), { text: 'hello' });
+    await notifier.ephemeral(replyToOf({ teamId: 'T1', userId: 'U1' }, 'C1', { responseUrl: 'https://evil.example/collect' }), {
+      text: 'hello',
+    });
     expect(posted).toEqual([]);
     expect(ephemerals).toEqual([expect.objectContaining({ channel: 'C1', user: 'U1', text: 'hello' })]);
   });

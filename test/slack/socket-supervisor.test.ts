@@ -2,10 +2,16 @@ import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isRefusedAppToken, refusedAppTokenMessage, superviseSocketMode, type SocketSupervisor } from '../../src/slack/socket-supervisor.ts';
+import {
+  isRefusedAppToken,
+  refusedAppTokenMessage,
+  superviseSocketMode,
+  type SocketSupervisor,
+} from '../../src/slack/socket-supervisor.ts';
 
 /** Slack's Web API platform error shape (WebAPIPlatformError): `data.error` carries Slack's code. */
-const platformError = (code: string) => Object.assign(new Error(`An API error occurred: ${code}`), { code: 'slack_webapi_platform_error', data: { ok: false, error: code } });
+const platformError = (code: string) =>
+  Object.assign(new Error(`An API error occurred: ${code}`), { code: 'slack_webapi_platform_error', data: { ok: false, error: code } });
 
 /**
  * Stands in for the SocketModeClient: start() succeeds or fails as scripted, and a failed WebSocket
@@ -35,7 +41,15 @@ class ScriptedConnector extends EventEmitter {
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'debug' }, new Writable({ write(chunk, _e, done) { lines.push(JSON.parse(String(chunk)) as Record<string, unknown>); done(); } }));
+  const logger = pino(
+    { level: 'debug' },
+    new Writable({
+      write(chunk, _e, done) {
+        lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+        done();
+      },
+    }),
+  );
   return { logger, lines };
 }
 
@@ -53,7 +67,11 @@ afterEach(() => supervisor?.stop());
 describe('Socket Mode supervisor', () => {
   it('reconnects at once after a clean disconnect', async () => {
     const client = new ScriptedConnector([]);
-    supervisor = superviseSocketMode(client, { logger: capture().logger, onFatal: () => undefined, backoff: { initialMs: 1_000, maxMs: 1_000 } });
+    supervisor = superviseSocketMode(client, {
+      logger: capture().logger,
+      onFatal: () => undefined,
+      backoff: { initialMs: 1_000, maxMs: 1_000 },
+    });
     const dropped = Date.now();
     client.drop();
     await until(() => client.attempts.length === 1);

@@ -20,7 +20,14 @@ const SIGNING_SECRET = 'status-test-signing-secret';
 const BOT_TOKEN = 'xoxb-test-token';
 
 /** jira-status must not touch publishing: any use of the service fails the test. */
-const untouchedService = new Proxy({}, { get: (_, name) => { throw new Error(`jira-status used service.${String(name)}`); } }) as PublishService;
+const untouchedService = new Proxy(
+  {},
+  {
+    get: (_, name) => {
+      throw new Error(`jira-status used service.${String(name)}`);
+    },
+  },
+) as PublishService;
 
 describe('/vteam jira-status through Bolt', () => {
   let slack: FakeSlack;
@@ -32,14 +39,21 @@ describe('/vteam jira-status through Bolt', () => {
   beforeEach(async () => {
     slack = await startFakeSlack({ botToken: BOT_TOKEN });
     world = await startStatusWorld();
-    app = new App({ token: BOT_TOKEN, signingSecret: SIGNING_SECRET, clientOptions: { slackApiUrl: slack.apiUrl }, processBeforeResponse: false });
+    app = new App({
+      token: BOT_TOKEN,
+      signingSecret: SIGNING_SECRET,
+      clientOptions: { slackApiUrl: slack.apiUrl },
+      processBeforeResponse: false,
+    });
     const logger = pino({ level: 'silent' });
     inFlight = [];
     const isAdmin = createAdminCheck({ userIds: ['UADMIN'], userGroupId: 'S0ADMINS' }, app.client, { logger });
     registerVteamCommand(app, {
       service: untouchedService,
       logger,
-      track: (start) => { inFlight.push(start()); },
+      track: (start) => {
+        inFlight.push(start());
+      },
       disconnect: async () => ({ removed: false, revoked: false }),
       subcommands: [createJiraStatusSubcommand({ status: world.service(), isAdmin, logger })],
     });
@@ -55,7 +69,11 @@ describe('/vteam jira-status through Bolt', () => {
 
   async function command(userId: string): Promise<{ status: number; reply: string; body: Record<string, unknown> }> {
     const responseId = `status-${userId}-${Math.random().toString(36).slice(2)}`;
-    const answer = await postToSlackEvents(url, SIGNING_SECRET, slashCommandBody({ text: 'jira-status', userId, teamId: ALICE.teamId, responseUrl: slack.responseUrl(responseId) }));
+    const answer = await postToSlackEvents(
+      url,
+      SIGNING_SECRET,
+      slashCommandBody({ text: 'jira-status', userId, teamId: ALICE.teamId, responseUrl: slack.responseUrl(responseId) }),
+    );
     const posted = await slack.waitFor(() => slack.responses.find((r) => r.id === responseId), 5000);
     return { status: answer.status, reply: messageText(posted.body), body: posted.body };
   }
@@ -65,7 +83,14 @@ describe('/vteam jira-status through Bolt', () => {
     const { status, reply, body } = await command(ALICE.userId);
     expect(status).toBe(200);
     expect(body.response_type).toBe('ephemeral');
-    for (const title of ['Atlassian MCP server', 'Your Atlassian account', 'Jira rate budget', 'Kubernetes', 'Store', 'Recent publish failures']) {
+    for (const title of [
+      'Atlassian MCP server',
+      'Your Atlassian account',
+      'Jira rate budget',
+      'Kubernetes',
+      'Store',
+      'Recent publish failures',
+    ]) {
       expect(reply).toContain(`*${title}*`);
     }
     expect(reply).toContain('can create issues');

@@ -39,7 +39,11 @@ describe('admin check', () => {
     const logs = captureLogs();
     slack.failNext('usergroups.users.list', 'missing_scope', 5);
     let now = 0;
-    const isAdmin = createAdminCheck({ userIds: ['U1'], userGroupId: 'S1' }, client, { logger: logs.logger, now: () => now, cacheMs: 1000 });
+    const isAdmin = createAdminCheck({ userIds: ['U1'], userGroupId: 'S1' }, client, {
+      logger: logs.logger,
+      now: () => now,
+      cacheMs: 1000,
+    });
     expect(await isAdmin('U7')).toBe(false);
     now += 2000;
     expect(await isAdmin('U7')).toBe(false);

@@ -85,14 +85,16 @@ describe('failure log shared through Redis', () => {
     await b?.close();
   });
 
-  it('two replicas see each other\'s failures, and concurrent records are all kept', async () => {
+  it("two replicas see each other's failures, and concurrent records are all kept", async () => {
     const namespace = `fl-shared-${Math.random().toString(36).slice(2)}`;
     await a.close();
     a = await createStore(redis.url, { namespace });
     b = await createStore(redis.url, { namespace });
     const replicaA = createFailureLog(a);
     const replicaB = createFailureLog(b);
-    await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? replicaA : replicaB).record({ code: `C${i}`, message: `m${i}`, at: T + i })));
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? replicaA : replicaB).record({ code: `C${i}`, message: `m${i}`, at: T + i })),
+    );
     const seenByA = await replicaA.recent(50);
     const seenByB = await replicaB.recent(50);
     expect(seenByA).toHaveLength(12);

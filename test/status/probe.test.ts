@@ -8,7 +8,9 @@ describe('runProbe', () => {
   });
 
   it('reports a probe that fails, with a short reason', async () => {
-    const result = await runProbe(Date.now() + 1000, async () => { throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }); });
+    const result = await runProbe(Date.now() + 1000, async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    });
     expect(result).toMatchObject({ state: 'failed', reason: 'connection refused' });
   });
 
@@ -31,9 +33,13 @@ describe('runProbe', () => {
 
 describe('describeFailure', () => {
   it('uses the user message of our own errors, HTTP codes and network codes', () => {
-    expect(describeFailure(errors.kubernetesUnavailable(new Error('x')))).toBe('The vTeam cluster cannot be reached right now; please try again in a minute.');
+    expect(describeFailure(errors.kubernetesUnavailable(new Error('x')))).toBe(
+      'The vTeam cluster cannot be reached right now; please try again in a minute.',
+    );
     expect(describeFailure(Object.assign(new Error('HTTP-Code: 403 Message: forbidden body…'), { code: 403 }))).toBe('HTTP 403');
-    expect(describeFailure(new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ENOTFOUND' }) }))).toBe('host not found');
+    expect(describeFailure(new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ENOTFOUND' }) }))).toBe(
+      'host not found',
+    );
     expect(describeFailure(Object.assign(new Error('aborted'), { name: 'AbortError' }))).toBe('timed out');
   });
 

@@ -2,7 +2,17 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { jiraStatusMessage } from '../../src/slack/blocks/status.ts';
 import type { StatusReport } from '../../src/status/report.ts';
 import { startRedis, type RedisHandle } from '../support/redis.ts';
-import { ALICE, ALICE_REFRESH, ALICE_TOKEN, CHANNEL, SITE, fixedLimits, startBlackHole, startStatusWorld, type StatusWorld } from './status-world.ts';
+import {
+  ALICE,
+  ALICE_REFRESH,
+  ALICE_TOKEN,
+  CHANNEL,
+  SITE,
+  fixedLimits,
+  startBlackHole,
+  startStatusWorld,
+  type StatusWorld,
+} from './status-world.ts';
 import { createKubeClients } from '../../src/vteam/kube-clients.ts';
 import { writeKubeconfig } from '../support/kubeconfig.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,8 +33,8 @@ function rendered(report: StatusReport): string {
 
 /** The line of one area, e.g. section('Kubernetes'). */
 function section(report: StatusReport, title: string): string {
-  const found = jiraStatusMessage(report).blocks
-    .map((block) => (block.type === 'section' && block.text ? block.text.text : ''))
+  const found = jiraStatusMessage(report)
+    .blocks.map((block) => (block.type === 'section' && block.text ? block.text.text : ''))
     .find((text) => text.includes(`*${title}*`));
   if (found === undefined) throw new Error(`no section ${title}`);
   return found;
@@ -44,7 +54,10 @@ describe('jira-status report', () => {
     const limits = fixedLimits();
     const report = await world.service({ limits }).report(ALICE, { isAdmin: false, channelId: CHANNEL });
 
-    expect(report.mcp).toMatchObject({ state: 'done', value: { mode: 'authenticated', reachable: true, dialect: 'rovo', createTool: 'createJiraIssue' } });
+    expect(report.mcp).toMatchObject({
+      state: 'done',
+      value: { mode: 'authenticated', reachable: true, dialect: 'rovo', createTool: 'createJiraIssue' },
+    });
     const mcp = section(report, 'Atlassian MCP server');
     expect(mcp).toContain(':white_check_mark:');
     expect(mcp).toMatch(/reachable · \d+ ms/);
@@ -60,14 +73,19 @@ describe('jira-status report', () => {
 
     expect(limits.asked).toEqual([SITE]);
     expect(section(report, 'Jira rate budget')).toContain('120 of 1,000 calls used this hour (880 left) · 1/4 in flight · 0 queued');
-    expect(section(report, 'Kubernetes')).toMatch(/:white_check_mark: \*Kubernetes\* {2}API reachable · \d+ ms · RFEWorkflows served · may watch and update RFEWorkflows and patch ProjectSettings/);
+    expect(section(report, 'Kubernetes')).toMatch(
+      /:white_check_mark: \*Kubernetes\* {2}API reachable · \d+ ms · RFEWorkflows served · may watch and update RFEWorkflows and patch ProjectSettings/,
+    );
     expect(section(report, 'Store')).toMatch(/:white_check_mark: \*Store\* {2}reachable · \d+ ms/);
     expect(section(report, 'Recent publish failures')).toContain('none recorded');
     expect(rendered(report)).not.toContain('Project configuration');
 
     // The bot asked the cluster about itself, cluster-wide.
-    expect(world.kube.selfAccessReviews.map((r) => `${r.resourceAttributes?.verb} ${r.resourceAttributes?.resource}`).sort())
-      .toEqual(['patch projectsettings', 'update rfeworkflows', 'watch rfeworkflows']);
+    expect(world.kube.selfAccessReviews.map((r) => `${r.resourceAttributes?.verb} ${r.resourceAttributes?.resource}`).sort()).toEqual([
+      'patch projectsettings',
+      'update rfeworkflows',
+      'watch rfeworkflows',
+    ]);
     // The probe's MCP session was ended on the server.
     await expect.poll(() => world.mcp.state().openSessions).toBe(0);
   });
@@ -104,7 +122,10 @@ describe('jira-status report', () => {
 
   it('not linked: proves reachability without credentials (401 with an OAuth challenge) and says how to connect', async () => {
     const report = await world.service().report(ALICE, { isAdmin: false, channelId: CHANNEL });
-    expect(report.mcp).toMatchObject({ state: 'done', value: { mode: 'unauthenticated', reachable: true, httpStatus: 401, authChallenge: true } });
+    expect(report.mcp).toMatchObject({
+      state: 'done',
+      value: { mode: 'unauthenticated', reachable: true, httpStatus: 401, authChallenge: true },
+    });
     expect(section(report, 'Atlassian MCP server')).toContain('reachable');
     expect(section(report, 'Atlassian MCP server')).toContain('tools not checked: you have not connected an Atlassian account');
     expect(section(report, 'Your Atlassian account')).toContain(':warning: *Your Atlassian account*  not connected: run `/vteam connect`');
@@ -136,7 +157,9 @@ describe('jira-status report', () => {
   });
 
   it('self-hosted server: its dialect and create tool are named', async () => {
-    const selfHosted = await (await import('../support/fake-mcp/index.ts')).startFakeMcp({ dialect: 'self-hosted', sites: [{ url: SITE }] });
+    const selfHosted = await (
+      await import('../support/fake-mcp/index.ts')
+    ).startFakeMcp({ dialect: 'self-hosted', sites: [{ url: SITE }] });
     try {
       selfHosted.addToken({ token: ALICE_TOKEN, sites: [SITE] });
       await world.link(ALICE);
@@ -158,7 +181,7 @@ describe('jira-status report', () => {
     expect(kube).not.toContain('may not watch');
   });
 
-  it('Kubernetes refusing the bot\'s credentials: check failed with HTTP 401', async () => {
+  it("Kubernetes refusing the bot's credentials: check failed with HTTP 401", async () => {
     world.kube.setToken('another-token');
     const report = await world.service().report(ALICE, { isAdmin: false, channelId: CHANNEL });
     expect(section(report, 'Kubernetes')).toContain(':x: *Kubernetes*  check failed: HTTP 401');
@@ -185,24 +208,61 @@ describe('jira-status report', () => {
     world.kube.addProject('team-a');
     world.kube.addProjectSettings('team-a', { annotations: { 'vteam.ambient-code/slack-channels': CHANNEL } });
     const at = Date.now();
-    await world.failures.record({ code: 'AUTH_EXPIRED', message: 'Jira authentication expired.', at: at - 3000, workflow: 'team-a/rfe-1', path: 'specs/001/spec.md' });
-    await world.failures.record({ code: 'MCP_UNREACHABLE', message: 'Unable to connect to Jira integration service.', at: at - 2000, user: ALICE.userId });
-    await world.failures.record({ code: 'MCP_UNREACHABLE', message: 'Unable to connect to Jira integration service.', at: at - 1000, user: ALICE.userId });
+    await world.failures.record({
+      code: 'AUTH_EXPIRED',
+      message: 'Jira authentication expired.',
+      at: at - 3000,
+      workflow: 'team-a/rfe-1',
+      path: 'specs/001/spec.md',
+    });
+    await world.failures.record({
+      code: 'MCP_UNREACHABLE',
+      message: 'Unable to connect to Jira integration service.',
+      at: at - 2000,
+      user: ALICE.userId,
+    });
+    await world.failures.record({
+      code: 'MCP_UNREACHABLE',
+      message: 'Unable to connect to Jira integration service.',
+      at: at - 1000,
+      user: ALICE.userId,
+    });
     const report = await world.service().report(ALICE, { isAdmin: false, channelId: CHANNEL });
     const text = section(report, 'Recent publish failures');
     expect(text).toContain('last 3: `MCP_UNREACHABLE` ×2, `AUTH_EXPIRED` ×1');
     expect(text.indexOf('MCP_UNREACHABLE`:')).toBeLessThan(text.indexOf('AUTH_EXPIRED` `team-a/rfe-1` `specs/001/spec.md`'));
   });
 
-  it('a non-admin sees the failures of the channel\'s projects and their own, never another project\'s; an admin sees all', async () => {
+  it("a non-admin sees the failures of the channel's projects and their own, never another project's; an admin sees all", async () => {
     world.kube.addProject('team-a');
     world.kube.addProjectSettings('team-a', { annotations: { 'vteam.ambient-code/slack-channels': CHANNEL } });
     world.kube.addProject('team-b');
     world.kube.addProjectSettings('team-b', { annotations: { 'vteam.ambient-code/slack-channels': 'C0002' } });
     const at = Date.now();
-    await world.failures.record({ code: 'NOT_CONFIGURED', message: 'Set JIRA_URL in the Secret `payroll-runner` of project `team-b`.', at: at - 4000, workflow: 'team-b/rfe-payroll', path: 'specs/009-layoffs/spec.md', user: 'U0002' });
-    await world.failures.record({ code: 'JIRA_REJECTED', message: 'Jira rejected the issue.', at: at - 3000, workflow: 'team-a/rfe-1', path: 'specs/001/spec.md', user: 'U0002' });
-    await world.failures.record({ code: 'AUTH_EXPIRED', message: 'Jira authentication expired.', at: at - 2000, workflow: 'team-b/rfe-2', path: 'specs/002/spec.md', user: ALICE.userId });
+    await world.failures.record({
+      code: 'NOT_CONFIGURED',
+      message: 'Set JIRA_URL in the Secret `payroll-runner` of project `team-b`.',
+      at: at - 4000,
+      workflow: 'team-b/rfe-payroll',
+      path: 'specs/009-layoffs/spec.md',
+      user: 'U0002',
+    });
+    await world.failures.record({
+      code: 'JIRA_REJECTED',
+      message: 'Jira rejected the issue.',
+      at: at - 3000,
+      workflow: 'team-a/rfe-1',
+      path: 'specs/001/spec.md',
+      user: 'U0002',
+    });
+    await world.failures.record({
+      code: 'AUTH_EXPIRED',
+      message: 'Jira authentication expired.',
+      at: at - 2000,
+      workflow: 'team-b/rfe-2',
+      path: 'specs/002/spec.md',
+      user: ALICE.userId,
+    });
     // Older entries (before failures named their user) with no workflow concern no channel.
     await world.failures.record({ code: 'MCP_UNREACHABLE', message: 'Unable to connect.', at: at - 1000 });
 
@@ -222,7 +282,9 @@ describe('jira-status report', () => {
 
   it('rate budget near its end and a circuit open are flagged', async () => {
     await world.link(ALICE);
-    const report = await world.service({ limits: fixedLimits({ usedThisHour: 850, queued: 3, circuit: 'open', pausedUntil: Date.now() + 30_000 }) }).report(ALICE, { isAdmin: false, channelId: CHANNEL });
+    const report = await world
+      .service({ limits: fixedLimits({ usedThisHour: 850, queued: 3, circuit: 'open', pausedUntil: Date.now() + 30_000 }) })
+      .report(ALICE, { isAdmin: false, channelId: CHANNEL });
     const budget = section(report, 'Jira rate budget');
     expect(budget).toContain(':x:');
     expect(budget).toContain('850 of 1,000 calls used this hour (150 left)');
@@ -293,7 +355,15 @@ describe('jira-status when every dependency hangs', () => {
       const report = await world.service({ mcpUrl: `${mcpHole.url}/v1/mcp`, kube }).report(ALICE, { isAdmin: true, channelId: CHANNEL });
       const elapsed = Date.now() - started;
 
-      for (const area of [report.mcp, report.link, report.limits, report.kubernetes, report.store, report.failures, report.admin?.channels]) {
+      for (const area of [
+        report.mcp,
+        report.link,
+        report.limits,
+        report.kubernetes,
+        report.store,
+        report.failures,
+        report.admin?.channels,
+      ]) {
         expect(area?.state).toBe('timed-out');
       }
       expect(elapsed).toBeLessThan(2500);

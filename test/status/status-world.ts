@@ -36,9 +36,27 @@ export const ALICE_REFRESH = 'atl-refresh-alice-SECRET-9876543210';
 
 /** What the bot needs in the cluster: watch + update RFEWorkflows, patch ProjectSettings. */
 export const BOT_RULES: AccessRule[] = [
-  { user: 'system:serviceaccount:ambient-code:vteam-slack', group: 'vteam.ambient-code', resource: 'rfeworkflows', verb: 'watch', allowed: true },
-  { user: 'system:serviceaccount:ambient-code:vteam-slack', group: 'vteam.ambient-code', resource: 'rfeworkflows', verb: 'update', allowed: true },
-  { user: 'system:serviceaccount:ambient-code:vteam-slack', group: 'vteam.ambient-code', resource: 'projectsettings', verb: 'patch', allowed: true },
+  {
+    user: 'system:serviceaccount:ambient-code:vteam-slack',
+    group: 'vteam.ambient-code',
+    resource: 'rfeworkflows',
+    verb: 'watch',
+    allowed: true,
+  },
+  {
+    user: 'system:serviceaccount:ambient-code:vteam-slack',
+    group: 'vteam.ambient-code',
+    resource: 'rfeworkflows',
+    verb: 'update',
+    allowed: true,
+  },
+  {
+    user: 'system:serviceaccount:ambient-code:vteam-slack',
+    group: 'vteam.ambient-code',
+    resource: 'projectsettings',
+    verb: 'patch',
+    allowed: true,
+  },
 ];
 
 /** Rate-limiter figures as the limiter would report them (the limiter itself is tested on its own). */
@@ -101,17 +119,34 @@ export async function startStatusWorld(options: { storeUrl?: string } = {}): Pro
   const projects = createProjectDirectory(clients, { cacheTtlMs: 0 });
 
   const optionsOf = (overrides: Partial<StatusServiceOptions> = {}): StatusServiceOptions => ({
-    mcpUrl: mcp.url, credentials, tokens, store, kube: clients, failures, limits: fixedLimits(), projects, channelProblems,
+    mcpUrl: mcp.url,
+    credentials,
+    tokens,
+    store,
+    kube: clients,
+    failures,
+    limits: fixedLimits(),
+    projects,
+    channelProblems,
     timeoutMs: 1500,
     ...overrides,
   });
 
   return {
-    mcp, kube, store, kubeconfigPath, failures, channelProblems,
+    mcp,
+    kube,
+    store,
+    kubeconfigPath,
+    failures,
+    channelProblems,
     async link(user, extra = {}) {
       await tokens.put(user, {
-        accessToken: ALICE_TOKEN, refreshToken: ALICE_REFRESH, expiresAt: Date.now() + 3600_000, linkedAt: Date.now() - 86_400_000,
-        scope: 'read:jira-work write:jira-work offline_access', accountName: 'Alice Example',
+        accessToken: ALICE_TOKEN,
+        refreshToken: ALICE_REFRESH,
+        expiresAt: Date.now() + 3600_000,
+        linkedAt: Date.now() - 86_400_000,
+        scope: 'read:jira-work write:jira-work offline_access',
+        accountName: 'Alice Example',
         sites: [{ id: mcp.jira.sites[0]!.id, url: SITE, name: 'Acme' }],
         ...extra,
       });

@@ -21,14 +21,20 @@ afterAll(async () => {
 
 let n = 0;
 const backends: Array<[string, () => Promise<[KeyValueStore, KeyValueStore]>]> = [
-  ['SQLite', async () => {
-    const url = `sqlite://${join(dir, `locks-${++n}.sqlite`)}`;
-    return [await createStore(url), await createStore(url)];
-  }],
-  ['Redis', async () => {
-    const namespace = `locks-${++n}`;
-    return [await createStore(redis.url, { namespace }), await createStore(redis.url, { namespace })];
-  }],
+  [
+    'SQLite',
+    async () => {
+      const url = `sqlite://${join(dir, `locks-${++n}.sqlite`)}`;
+      return [await createStore(url), await createStore(url)];
+    },
+  ],
+  [
+    'Redis',
+    async () => {
+      const namespace = `locks-${++n}`;
+      return [await createStore(redis.url, { namespace }), await createStore(redis.url, { namespace })];
+    },
+  ],
 ];
 
 describe.each(backends)('LockService on %s', (_name, open) => {
@@ -92,9 +98,11 @@ describe.each(backends)('LockService on %s', (_name, open) => {
   });
 
   it('withLock releases when the work throws', async () => {
-    await expect(mine.withLock('throws', 10_000, async () => {
-      throw new Error('boom');
-    })).rejects.toThrow('boom');
+    await expect(
+      mine.withLock('throws', 10_000, async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect(await theirs.tryAcquire('throws', 10_000)).toBeDefined();
   });
 });

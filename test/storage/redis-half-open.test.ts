@@ -21,7 +21,10 @@ async function startStallingRelay(target: number): Promise<{ url: string; stall(
       socket.on('error', () => undefined);
       socket.on('close', () => sockets.delete(socket));
     }
-    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
       pipes.push({ from, to });
       from.pipe(to);
       if (stalled) from.pause();
@@ -32,11 +35,17 @@ async function startStallingRelay(target: number): Promise<{ url: string; stall(
     url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
     stall() {
       stalled = true;
-      for (const { from, to } of pipes) { from.unpipe(to); from.pause(); }
+      for (const { from, to } of pipes) {
+        from.unpipe(to);
+        from.pause();
+      }
     },
     resume() {
       stalled = false;
-      for (const { from, to } of pipes) { from.pipe(to); from.resume(); }
+      for (const { from, to } of pipes) {
+        from.pipe(to);
+        from.resume();
+      }
     },
     async close() {
       for (const socket of sockets) socket.destroy();
@@ -46,8 +55,12 @@ async function startStallingRelay(target: number): Promise<{ url: string; stall(
 }
 
 let redis: RedisHandle;
-beforeAll(async () => { redis = await startRedis(); });
-afterAll(async () => { await redis.stop(); });
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis.stop();
+});
 
 describe('Redis behind a half-open connection', () => {
   it('every command ends at its deadline instead of hanging publishes and locks, and works again after', async () => {
@@ -58,7 +71,8 @@ describe('Redis behind a half-open connection', () => {
       await store.set('k', 1);
       relay.stall();
       const started = Date.now();
-      console.log("stalled"); const outcomes = await Promise.allSettled([
+      console.log('stalled');
+      const outcomes = await Promise.allSettled([
         store.get('k'),
         store.setIfAbsent('lease', 'me', 10_000),
         store.compareAndSwap('k', 1, 2),
@@ -67,10 +81,16 @@ describe('Redis behind a half-open connection', () => {
       expect(outcomes.every((outcome) => outcome.status === 'rejected')).toBe(true);
       expect(Date.now() - started).toBeLessThan(5_000);
 
-      console.log("settled", outcomes.map(o=>o.status)); relay.resume();
+      console.log(
+        'settled',
+        outcomes.map((o) => o.status),
+      );
+      relay.resume();
       // Replies of the commands that timed out arrive first, in order, and are dropped; the next ones match.
       await new Promise((resolve) => setTimeout(resolve, 200));
-      console.log("set after"); await store.set("after", "ok"); console.log("done set");
+      console.log('set after');
+      await store.set('after', 'ok');
+      console.log('done set');
       expect(await store.get('after')).toBe('ok');
     } finally {
       await store.close();

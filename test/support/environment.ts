@@ -40,8 +40,15 @@ export interface Environment {
   app: AppProcess;
   signingSecret: string;
   /** Sends `/vteam <text>` as a signed slash command; returns the HTTP answer and the response_url used. */
-  command(text: string, options?: { userId?: string; channelId?: string; app?: AppProcess }): Promise<{ status: number; body: string; ms: number; responseId: string }>;
-  click(actionId: string, value: string, options?: { userId?: string; channelId?: string; ephemeral?: boolean; messageTs?: string; app?: AppProcess }): Promise<{ status: number; ms: number; responseId: string }>;
+  command(
+    text: string,
+    options?: { userId?: string; channelId?: string; app?: AppProcess },
+  ): Promise<{ status: number; body: string; ms: number; responseId: string }>;
+  click(
+    actionId: string,
+    value: string,
+    options?: { userId?: string; channelId?: string; ephemeral?: boolean; messageTs?: string; app?: AppProcess },
+  ): Promise<{ status: number; ms: number; responseId: string }>;
   /** The environment the app runs with (without PORT), to start more replicas. */
   appEnv(): Record<string, string>;
   /** Links a Slack user's Atlassian account the way the OAuth flow would store it. */
@@ -57,17 +64,19 @@ let responseCounter = 0;
  * A whole world on loopback: Slack Web API, Kubernetes API, GitHub and the Atlassian MCP server, with
  * one bound project, one RFE workflow with three documents, and the app started as users run it.
  */
-export async function startEnvironment(options: {
-  dialect?: FakeDialect;
-  appEnv?: Record<string, string>;
-  /** MCP-native OAuth 2.1 (discovery, dynamic registration) against a real authorization server. */
-  oauth?: boolean;
-  /**
-   * A classic 3LO app (confidential client, `audience` = Atlassian's API gateway) against a real
-   * authorization server, the sites read from a test gateway at ATLASSIAN_API_URL: the self-hosted setup.
-   */
-  classic?: boolean;
-} = {}): Promise<Environment> {
+export async function startEnvironment(
+  options: {
+    dialect?: FakeDialect;
+    appEnv?: Record<string, string>;
+    /** MCP-native OAuth 2.1 (discovery, dynamic registration) against a real authorization server. */
+    oauth?: boolean;
+    /**
+     * A classic 3LO app (confidential client, `audience` = Atlassian's API gateway) against a real
+     * authorization server, the sites read from a test gateway at ATLASSIAN_API_URL: the self-hosted setup.
+     */
+    classic?: boolean;
+  } = {},
+): Promise<Environment> {
   const dir = await mkdtemp(join(tmpdir(), 'vteam-e2e-'));
   const encryptionKey = randomBytes(32).toString('base64');
   const storeUrl = options.appEnv?.STORE_URL ?? `sqlite://${join(dir, 'store.sqlite')}`;
@@ -76,8 +85,14 @@ export async function startEnvironment(options: {
   const github = await startFakeGitHub();
   const mcp = await startFakeMcp({
     dialect: options.dialect ?? 'rovo-v1',
-    sites: [{ id: 'cloud-acme', url: SITE, name: 'acme' }, { id: 'cloud-other', url: 'https://other.atlassian.net', name: 'other' }],
-    projects: [{ site: SITE, key: 'PROJ' }, { site: SITE, key: 'LOCKED' }],
+    sites: [
+      { id: 'cloud-acme', url: SITE, name: 'acme' },
+      { id: 'cloud-other', url: 'https://other.atlassian.net', name: 'other' },
+    ],
+    projects: [
+      { site: SITE, key: 'PROJ' },
+      { site: SITE, key: 'LOCKED' },
+    ],
     tokens: [{ token: ALICE_TOKEN, sites: [SITE], account: { name: 'Alice' } }],
   });
   const kubeconfig = await writeKubeconfig(dir, kube.url, kube.token);
@@ -94,7 +109,12 @@ export async function startEnvironment(options: {
   ]);
   kube.addProject(PROJECT);
   kube.addProjectSettings(PROJECT, { annotations: { 'vteam.ambient-code/slack-channels': `${CHANNEL}, C0002` } });
-  kube.addSecret(PROJECT, 'ambient-runner-secrets', { JIRA_URL: `${SITE}/`, JIRA_PROJECT: 'PROJ', GIT_TOKEN: 'ghp-team-a', JIRA_API_TOKEN: 'legacy-shared-token-never-used' });
+  kube.addSecret(PROJECT, 'ambient-runner-secrets', {
+    JIRA_URL: `${SITE}/`,
+    JIRA_PROJECT: 'PROJ',
+    GIT_TOKEN: 'ghp-team-a',
+    JIRA_API_TOKEN: 'legacy-shared-token-never-used',
+  });
   kube.addRfeWorkflow(PROJECT, WORKFLOW, {
     title: 'Dark mode',
     description: 'Allow users to switch themes',
@@ -129,7 +149,12 @@ export async function startEnvironment(options: {
   });
 
   const env: Environment = {
-    slack, kube, github, mcp, auth, atlassianApi: classic?.api,
+    slack,
+    kube,
+    github,
+    mcp,
+    auth,
+    atlassianApi: classic?.api,
     app: undefined as unknown as AppProcess,
     signingSecret: SIGNING_SECRET,
     async command(text, { app, ...opts } = {}) {
@@ -148,8 +173,13 @@ export async function startEnvironment(options: {
       const store = await createStore(storeUrl);
       try {
         await createTokenStore(store, parseKeyRing(encryptionKey)).put(user, {
-          accessToken, refreshToken: undefined, expiresAt: Date.now() + 3600_000, linkedAt: Date.now(), cloudId,
-          sites: [{ id: 'cloud-acme', url: SITE, name: 'acme' }], accountName: 'Alice Example',
+          accessToken,
+          refreshToken: undefined,
+          expiresAt: Date.now() + 3600_000,
+          linkedAt: Date.now(),
+          cloudId,
+          sites: [{ id: 'cloud-acme', url: SITE, name: 'acme' }],
+          accountName: 'Alice Example',
         });
       } finally {
         await store.close();
@@ -187,10 +217,15 @@ async function startClassicAtlassian(mcp: FakeMcp, appPort: number) {
   const audience = 'https://api.atlassian.test/';
   const auth = await startAuthServer({
     defaultResource: audience,
-    clients: [{
-      client_id: CLASSIC_CLIENT.id, client_secret: CLASSIC_CLIENT.secret, token_endpoint_auth_method: 'client_secret_post',
-      redirect_uris: [`http://127.0.0.1:${appPort}/oauth/callback`], grant_types: ['authorization_code', 'refresh_token'],
-    }],
+    clients: [
+      {
+        client_id: CLASSIC_CLIENT.id,
+        client_secret: CLASSIC_CLIENT.secret,
+        token_endpoint_auth_method: 'client_secret_post',
+        redirect_uris: [`http://127.0.0.1:${appPort}/oauth/callback`],
+        grant_types: ['authorization_code', 'refresh_token'],
+      },
+    ],
   });
   mcp.setAuthorization({ issuer: auth.issuer, verify: (token) => auth.verifyAccessToken(token), sites: [SITE], audience });
   const sites = mcp.jira.sites.map(({ id, url, name }) => ({ id, url, name }));

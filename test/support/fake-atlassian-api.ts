@@ -73,8 +73,9 @@ export async function startFakeAtlassianApi(options: FakeAtlassianApiOptions): P
 
   async function me(token: string | undefined): Promise<[number, unknown]> {
     const failure = meFailures.shift();
-    const status = failure ?? (token === undefined || (await options.sitesFor(token)) === undefined ? 401
-      : (await accountFor?.(token)) === undefined ? 403 : 200);
+    const status =
+      failure ??
+      (token === undefined || (await options.sitesFor(token)) === undefined ? 401 : (await accountFor?.(token)) === undefined ? 403 : 200);
     meLookups.push({ token, status });
     if (status !== 200) return [status, { code: status, message: status === 403 ? 'scope does not match' : 'Unauthorized' }];
     const account = (await accountFor?.(token as string))!;

@@ -27,7 +27,13 @@ export async function startFakeContentService(options: { token?: string } = {}) 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://fake-content');
     const contentPath = url.searchParams.get('path') ?? undefined;
-    const entry: ContentServiceRequest = { method: req.method ?? 'GET', path: url.pathname, contentPath, authorization: req.headers.authorization, status: 0 };
+    const entry: ContentServiceRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      contentPath,
+      authorization: req.headers.authorization,
+      status: 0,
+    };
     requests.push(entry);
     const reply = (status: number, body: unknown) => {
       entry.status = status;
@@ -44,7 +50,8 @@ export async function startFakeContentService(options: { token?: string } = {}) 
       }
       return reply(failure.status, { error: 'injected failure' });
     }
-    if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`) return reply(401, { error: 'Unauthorized' });
+    if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`)
+      return reply(401, { error: 'Unauthorized' });
     if (req.method !== 'GET') return reply(404, { error: 'not found' });
     if (!contentPath || contentPath.split('/').includes('..')) return reply(400, { error: 'invalid path' });
     const path = normalise(contentPath);
@@ -65,10 +72,16 @@ export async function startFakeContentService(options: { token?: string } = {}) 
         const rest = filePath.slice(prefix.length);
         const slash = rest.indexOf('/');
         const name = slash < 0 ? rest : rest.slice(0, slash);
-        children.set(name, slash < 0 ? { isDir: false, size: file.content.length, modifiedAt: file.modifiedAt } : { isDir: true, size: 0, modifiedAt: file.modifiedAt });
+        children.set(
+          name,
+          slash < 0
+            ? { isDir: false, size: file.content.length, modifiedAt: file.modifiedAt }
+            : { isDir: true, size: 0, modifiedAt: file.modifiedAt },
+        );
       }
       if (children.size === 0) return reply(404, { error: 'not found' });
-      const items = [...children.entries()].sort(([a], [b]) => (a < b ? -1 : 1))
+      const items = [...children.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([name, info]) => ({ name, path: `${prefix}${name}`, ...info }));
       return reply(200, { items });
     }

@@ -67,13 +67,18 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}) {
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://fake-github');
     let path = url.pathname;
-    const prefix = path.startsWith('/api/v3/') ? '/api/v3' as const : '' as const;
+    const prefix = path.startsWith('/api/v3/') ? ('/api/v3' as const) : ('' as const);
     if (prefix) path = path.slice(prefix.length);
     const auth = /^(Bearer|token) (.+)$/i.exec(req.headers.authorization ?? '');
     const entry: GitHubRequest = {
-      method: req.method ?? 'GET', path, prefix, query: Object.fromEntries(url.searchParams),
-      token: auth?.[2], authScheme: auth ? (auth[1]!.toLowerCase() === 'token' ? 'token' : 'Bearer') : undefined,
-      accept: req.headers.accept, status: 0,
+      method: req.method ?? 'GET',
+      path,
+      prefix,
+      query: Object.fromEntries(url.searchParams),
+      token: auth?.[2],
+      authScheme: auth ? (auth[1]!.toLowerCase() === 'token' ? 'token' : 'Bearer') : undefined,
+      accept: req.headers.accept,
+      status: 0,
     };
     requests.push(entry);
     const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -97,7 +102,12 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}) {
       const [owner, name] = [decodeURIComponent(repoOnly[1]!), decodeURIComponent(repoOnly[2]!)];
       const found = repoOf(owner, name, false);
       if (!found || !canRead(found, entry.token)) return reply(404, notFound());
-      return reply(200, { name, full_name: `${owner}/${name}`, private: found.options.private ?? false, default_branch: found.options.defaultBranch ?? 'main' });
+      return reply(200, {
+        name,
+        full_name: `${owner}/${name}`,
+        private: found.options.private ?? false,
+        default_branch: found.options.defaultBranch ?? 'main',
+      });
     }
     const match = /^\/repos\/([^/]+)\/([^/]+)\/(contents(?:\/(.*))?|git\/trees\/(.+))$/.exec(path);
     if (!match) return reply(404, notFound());
@@ -119,13 +129,23 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}) {
           res.end(file);
           return;
         }
-        return reply(200, { type: 'file', encoding: 'base64', ...describe(owner, name, ref, filePath, file), content: wrap64(file.toString('base64')) });
+        return reply(200, {
+          type: 'file',
+          encoding: 'base64',
+          ...describe(owner, name, ref, filePath, file),
+          content: wrap64(file.toString('base64')),
+        });
       }
       const children = listChildren(files, filePath);
       if (children.length === 0) return reply(404, notFound());
-      return reply(200, children.map((c) => c.isDir
-        ? { type: 'dir', name: c.name, path: c.path, sha: sha(c.path), size: 0 }
-        : { type: 'file', ...describe(owner, name, ref, c.path, files.get(c.path)!) }));
+      return reply(
+        200,
+        children.map((c) =>
+          c.isDir
+            ? { type: 'dir', name: c.name, path: c.path, sha: sha(c.path), size: 0 }
+            : { type: 'file', ...describe(owner, name, ref, c.path, files.get(c.path)!) },
+        ),
+      );
     }
 
     const ref = decodeURIComponent(match[5]!);
@@ -136,9 +156,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}) {
     return reply(200, {
       sha: sha(`${owner}/${name}@${ref}`),
       url: `${base()}/repos/${owner}/${name}/git/trees/${encodeURIComponent(ref)}`,
-      tree: (truncateTrees ? entries.slice(0, 1) : entries).map((e) => e.isDir
-        ? { path: e.path, mode: '040000', type: 'tree', sha: sha(e.path) }
-        : { path: e.path, mode: '100644', type: 'blob', sha: blobSha(files.get(e.path)!), size: files.get(e.path)!.length }),
+      tree: (truncateTrees ? entries.slice(0, 1) : entries).map((e) =>
+        e.isDir
+          ? { path: e.path, mode: '040000', type: 'tree', sha: sha(e.path) }
+          : { path: e.path, mode: '100644', type: 'blob', sha: blobSha(files.get(e.path)!), size: files.get(e.path)!.length },
+      ),
       truncated: truncateTrees,
     });
   }
@@ -151,7 +173,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}) {
 
   function describe(owner: string, repo: string, ref: string, path: string, content: Buffer) {
     return {
-      name: path.slice(path.lastIndexOf('/') + 1), path, sha: blobSha(content), size: content.length,
+      name: path.slice(path.lastIndexOf('/') + 1),
+      path,
+      sha: blobSha(content),
+      size: content.length,
       url: `${base()}/repos/${owner}/${repo}/contents/${path}?ref=${ref}`,
       html_url: `https://github.com/${owner}/${repo}/blob/${ref}/${path}`,
       download_url: `${base()}/raw/${owner}/${repo}/${ref}/${path}`,

@@ -14,7 +14,12 @@ describe('fake Kubernetes API server', () => {
   beforeEach(async () => {
     kube = await startFakeKube({ bookmarkIntervalMs: 0 });
     kube.addProject('proj');
-    kube.addRfeWorkflow('proj', 'rfe-1', { title: 'T', description: 'D', jiraLinks: [{ path: 'a.md', jiraKey: 'P-1' }] }, { status: { phase: 'Ready' } });
+    kube.addRfeWorkflow(
+      'proj',
+      'rfe-1',
+      { title: 'T', description: 'D', jiraLinks: [{ path: 'a.md', jiraKey: 'P-1' }] },
+      { status: { phase: 'Ready' } },
+    );
   });
   afterEach(() => kube.close());
 
@@ -24,14 +29,22 @@ describe('fake Kubernetes API server', () => {
       headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': contentType }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    return { status: response.status, body: await response.json() as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    return { status: response.status, body: (await response.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
   };
   const rfe = (name = 'rfe-1') => `${RFE}/namespaces/proj/rfeworkflows/${name}`;
 
   it('refuses a wrong token with a 401 Status', async () => {
     expect(await call('GET', rfe(), undefined, undefined, 'wrong')).toEqual({
       status: 401,
-      body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 },
+      body: {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'Unauthorized',
+        reason: 'Unauthorized',
+        code: 401,
+      },
     });
   });
 
@@ -39,7 +52,12 @@ describe('fake Kubernetes API server', () => {
     expect(await call('GET', rfe('nope'))).toEqual({
       status: 404,
       body: {
-        kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'NotFound', code: 404,
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        reason: 'NotFound',
+        code: 404,
         message: 'rfeworkflows.vteam.ambient-code "nope" not found',
         details: { name: 'nope', group: 'vteam.ambient-code', kind: 'rfeworkflows' },
       },
@@ -49,13 +67,21 @@ describe('fake Kubernetes API server', () => {
 
   it('rejects a PUT with a stale resourceVersion with the exact 409 Conflict Status', async () => {
     const { body: current } = await call('GET', rfe());
-    kube.modify('rfeworkflows', 'proj', 'rfe-1', (o) => { (o.spec as { title: string }).title = 'changed'; });
+    kube.modify('rfeworkflows', 'proj', 'rfe-1', (o) => {
+      (o.spec as { title: string }).title = 'changed';
+    });
     const result = await call('PUT', rfe(), current);
     expect(result).toEqual({
       status: 409,
       body: {
-        kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'Conflict', code: 409,
-        message: 'Operation cannot be fulfilled on rfeworkflows.vteam.ambient-code "rfe-1": the object has been modified; please apply your changes to the latest version and try again',
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        reason: 'Conflict',
+        code: 409,
+        message:
+          'Operation cannot be fulfilled on rfeworkflows.vteam.ambient-code "rfe-1": the object has been modified; please apply your changes to the latest version and try again',
         details: { name: 'rfe-1', group: 'vteam.ambient-code', kind: 'rfeworkflows' },
       },
     });
@@ -72,11 +98,18 @@ describe('fake Kubernetes API server', () => {
     expect(updated.body.metadata.generation).toBe(2);
     expect(updated.body.status).toEqual({ phase: 'Ready' });
 
-    const viaStatus = await call('PUT', `${rfe()}/status`, { ...updated.body, spec: { title: 'ignored' }, status: { phase: 'Initializing' } });
+    const viaStatus = await call('PUT', `${rfe()}/status`, {
+      ...updated.body,
+      spec: { title: 'ignored' },
+      status: { phase: 'Initializing' },
+    });
     expect(viaStatus.body.spec.title).toBe('New');
     expect(viaStatus.body.status).toEqual({ phase: 'Initializing' });
 
-    const { metadata: { resourceVersion: _rv, ...meta }, ...rest } = viaStatus.body;
+    const {
+      metadata: { resourceVersion: _rv, ...meta },
+      ...rest
+    } = viaStatus.body;
     expect((await call('PUT', rfe(), { ...rest, metadata: meta })).status).toBe(422);
   });
 
@@ -88,7 +121,10 @@ describe('fake Kubernetes API server', () => {
       { op: 'add', path: '/spec/jiraLinks/-', value: { path: 'b.md', jiraKey: 'P-2' } },
     ];
     const patched = await call('PATCH', rfe(), patch, 'application/json-patch+json');
-    expect(patched.body.spec.jiraLinks).toEqual([{ path: 'a.md', jiraKey: 'P-1' }, { path: 'b.md', jiraKey: 'P-2' }]);
+    expect(patched.body.spec.jiraLinks).toEqual([
+      { path: 'a.md', jiraKey: 'P-1' },
+      { path: 'b.md', jiraKey: 'P-2' },
+    ]);
     const stale = await call('PATCH', rfe(), patch, 'application/json-patch+json');
     expect(stale.status).toBe(422);
     expect(stale.body.reason).toBe('Invalid');
@@ -109,18 +145,29 @@ describe('fake Kubernetes API server', () => {
     expect(await names(`${RFE}/rfeworkflows`)).toEqual(['rfe-2', 'rfe-1']);
     expect(await names(`${RFE}/rfeworkflows?labelSelector=project%3Dproj`)).toEqual(['rfe-1']);
     const list = await call('GET', `${RFE}/namespaces/proj/rfeworkflows`);
-    expect(list.body).toMatchObject({ apiVersion: 'vteam.ambient-code/v1alpha1', kind: 'RFEWorkflowList', metadata: { resourceVersion: kube.resourceVersion() } });
+    expect(list.body).toMatchObject({
+      apiVersion: 'vteam.ambient-code/v1alpha1',
+      kind: 'RFEWorkflowList',
+      metadata: { resourceVersion: kube.resourceVersion() },
+    });
   });
 
   it('streams watch events, bookmarks, resumes from a resourceVersion and answers 410 when too old', async () => {
     const start = kube.resourceVersion();
     const watch = await openWatch(`${RFE}/namespaces/proj/rfeworkflows?watch=true&allowWatchBookmarks=true&resourceVersion=${start}`);
-    kube.modify('rfeworkflows', 'proj', 'rfe-1', (o) => { (o.spec as { title: string }).title = 'changed'; });
+    kube.modify('rfeworkflows', 'proj', 'rfe-1', (o) => {
+      (o.spec as { title: string }).title = 'changed';
+    });
     kube.addRfeWorkflow('proj', 'rfe-2', { title: 'x', description: '' });
     kube.remove('rfeworkflows', 'proj', 'rfe-2');
     kube.sendBookmarks();
     const events = await watch.next(4);
-    expect(events.map((e) => `${e.type} ${e.object.metadata.name ?? ''}`)).toEqual(['MODIFIED rfe-1', 'ADDED rfe-2', 'DELETED rfe-2', 'BOOKMARK ']);
+    expect(events.map((e) => `${e.type} ${e.object.metadata.name ?? ''}`)).toEqual([
+      'MODIFIED rfe-1',
+      'ADDED rfe-2',
+      'DELETED rfe-2',
+      'BOOKMARK ',
+    ]);
     expect(events[3]!.object.metadata.resourceVersion).toBe(kube.resourceVersion());
 
     expect(kube.activeWatches()).toBe(1);
@@ -144,7 +191,11 @@ describe('fake Kubernetes API server', () => {
 
   it('serves discovery, and hides a resource whose CRD is "uninstalled"', async () => {
     const discovery = await call('GET', RFE);
-    expect(discovery.body.resources.map((r: { name: string }) => r.name)).toEqual(['rfeworkflows', 'rfeworkflows/status', 'projectsettings']);
+    expect(discovery.body.resources.map((r: { name: string }) => r.name)).toEqual([
+      'rfeworkflows',
+      'rfeworkflows/status',
+      'projectsettings',
+    ]);
     kube.setServed('rfeworkflows', false);
     expect((await call('GET', RFE)).body.resources.map((r: { name: string }) => r.name)).toEqual(['projectsettings']);
     expect((await call('GET', rfe())).body.message).toBe('the server could not find the requested resource');
@@ -155,18 +206,34 @@ describe('fake Kubernetes API server', () => {
       { user: 'alice', namespace: 'proj', verb: 'update', resource: 'rfeworkflows', allowed: true, reason: 'admin' },
       { groups: ['viewers'], verb: 'get', allowed: true },
     ]);
-    const review = (spec: object) => call('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec });
-    const allowed = await review({ user: 'alice', resourceAttributes: { namespace: 'proj', verb: 'update', group: 'vteam.ambient-code', resource: 'rfeworkflows' } });
+    const review = (spec: object) =>
+      call('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        spec,
+      });
+    const allowed = await review({
+      user: 'alice',
+      resourceAttributes: { namespace: 'proj', verb: 'update', group: 'vteam.ambient-code', resource: 'rfeworkflows' },
+    });
     expect(allowed.status).toBe(201);
     expect(allowed.body.status).toEqual({ allowed: true, reason: 'admin' });
-    expect((await review({ user: 'bob', groups: ['viewers'], resourceAttributes: { namespace: 'proj', verb: 'get', resource: 'secrets' } })).body.status.allowed).toBe(true);
-    expect((await review({ user: 'bob', resourceAttributes: { namespace: 'proj', verb: 'update', resource: 'rfeworkflows' } })).body.status).toEqual({ allowed: false });
+    expect(
+      (await review({ user: 'bob', groups: ['viewers'], resourceAttributes: { namespace: 'proj', verb: 'get', resource: 'secrets' } })).body
+        .status.allowed,
+    ).toBe(true);
+    expect(
+      (await review({ user: 'bob', resourceAttributes: { namespace: 'proj', verb: 'update', resource: 'rfeworkflows' } })).body.status,
+    ).toEqual({ allowed: false });
     expect(kube.accessReviews).toHaveLength(3);
   });
 
   it('stores leases with optimistic concurrency', async () => {
     const path = '/apis/coordination.k8s.io/v1/namespaces/proj/leases';
-    const created = await call('POST', path, { metadata: { name: 'publish-lock' }, spec: { holderIdentity: 'a', leaseDurationSeconds: 30 } });
+    const created = await call('POST', path, {
+      metadata: { name: 'publish-lock' },
+      spec: { holderIdentity: 'a', leaseDurationSeconds: 30 },
+    });
     expect(created.status).toBe(201);
     expect((await call('POST', path, { metadata: { name: 'publish-lock' }, spec: {} })).body.reason).toBe('AlreadyExists');
     const taken = await call('PUT', `${path}/publish-lock`, { ...created.body, spec: { holderIdentity: 'b' } });
@@ -192,15 +259,26 @@ describe('fake Kubernetes API server', () => {
       config.loadFromFile(await writeKubeconfig(dir, kube.url, kube.token));
       const seen: string[] = [];
       let done!: (err: unknown) => void;
-      const finished = new Promise<unknown>((resolve) => { done = resolve; });
+      const finished = new Promise<unknown>((resolve) => {
+        done = resolve;
+      });
       let sawAdded!: () => void;
-      const added = new Promise<void>((resolve) => { sawAdded = resolve; });
-      await new Watch(config).watch(`${RFE}/namespaces/proj/rfeworkflows`, { allowWatchBookmarks: true }, (phase, object: { metadata: { name?: string } }) => {
-        seen.push(`${phase} ${object.metadata.name ?? ''}`);
-        if (phase === 'ADDED') sawAdded();
-      }, done);
+      const added = new Promise<void>((resolve) => {
+        sawAdded = resolve;
+      });
+      await new Watch(config).watch(
+        `${RFE}/namespaces/proj/rfeworkflows`,
+        { allowWatchBookmarks: true },
+        (phase, object: { metadata: { name?: string } }) => {
+          seen.push(`${phase} ${object.metadata.name ?? ''}`);
+          if (phase === 'ADDED') sawAdded();
+        },
+        done,
+      );
       await added;
-      kube.modify('rfeworkflows', 'proj', 'rfe-1', (o) => { o.metadata.labels = { ...o.metadata.labels, x: 'y' }; });
+      kube.modify('rfeworkflows', 'proj', 'rfe-1', (o) => {
+        o.metadata.labels = { ...o.metadata.labels, x: 'y' };
+      });
       kube.sendBookmarks();
       while (seen.length < 3) await new Promise((r) => setTimeout(r, 5));
       kube.dropWatches();
@@ -218,7 +296,9 @@ describe('fake Kubernetes API server', () => {
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = '';
     let resolveEnded!: (value: boolean) => void;
-    const ended = new Promise<boolean>((resolve) => { resolveEnded = resolve; });
+    const ended = new Promise<boolean>((resolve) => {
+      resolveEnded = resolve;
+    });
     const events: { type: string; object: { metadata: { name?: string; resourceVersion?: string }; [k: string]: unknown } }[] = [];
     let consumed = 0;
     const pump = (async () => {
@@ -243,7 +323,11 @@ describe('fake Kubernetes API server', () => {
       cancel: () => controller.abort(),
       async next(count: number) {
         while (events.length < consumed + count) {
-          if (await Promise.race([ended, new Promise((r) => setTimeout(() => r(false), 10))]) === true && events.length < consumed + count) break;
+          if (
+            (await Promise.race([ended, new Promise((r) => setTimeout(() => r(false), 10))])) === true &&
+            events.length < consumed + count
+          )
+            break;
         }
         void pump;
         const batch = events.slice(consumed, consumed + count);

@@ -11,8 +11,14 @@ import type { AddressInfo } from 'node:net';
 import { applyJsonPatch, applyMergePatch, PatchError } from './fake-kube/json-patch.ts';
 import { parseLabelSelector, type LabelMatcher } from './fake-kube/label-selector.ts';
 import {
-  apiVersionOf, findResource, RESOURCES, resourceByPlural, VTEAM_GROUP, VTEAM_VERSION,
-  type ResourceDefinition, type ResourcePlural,
+  apiVersionOf,
+  findResource,
+  RESOURCES,
+  resourceByPlural,
+  VTEAM_GROUP,
+  VTEAM_VERSION,
+  type ResourceDefinition,
+  type ResourcePlural,
 } from './fake-kube/resources.ts';
 import { StatusError, statuses, type KubeStatus } from './fake-kube/status.ts';
 import { createStore, type KubeObject, type WatchEventType } from './fake-kube/store.ts';
@@ -64,7 +70,15 @@ export interface SubjectAccessReviewSpec {
   groups?: string[];
   uid?: string;
   extra?: Record<string, string[]>;
-  resourceAttributes?: { namespace?: string; verb?: string; group?: string; version?: string; resource?: string; subresource?: string; name?: string };
+  resourceAttributes?: {
+    namespace?: string;
+    verb?: string;
+    group?: string;
+    version?: string;
+    resource?: string;
+    subresource?: string;
+    name?: string;
+  };
   nonResourceAttributes?: { path?: string; verb?: string };
 }
 
@@ -130,7 +144,10 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
   const accessReviews: SubjectAccessReviewSpec[] = [];
   let accessRules: AccessRule[] = options.accessRules ?? [];
   const selfAccessReviews: SubjectAccessReviewSpec[] = [];
-  let selfSubject = options.selfSubject ?? { user: 'system:serviceaccount:ambient-code:vteam-slack', groups: ['system:serviceaccounts', 'system:authenticated'] };
+  let selfSubject = options.selfSubject ?? {
+    user: 'system:serviceaccount:ambient-code:vteam-slack',
+    groups: ['system:serviceaccounts', 'system:authenticated'],
+  };
   const failures: InjectedFailure[] = [];
   const conflicts: InjectedConflict[] = [];
   const unserved = new Set<string>();
@@ -151,7 +168,15 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
     const url = new URL(req.url ?? '/', 'http://fake-kube');
     const query = Object.fromEntries(url.searchParams);
     const method = req.method ?? 'GET';
-    const entry: RecordedRequest = { method, path: url.pathname, query, verb: 'discovery', resource: '', status: 0, contentType: req.headers['content-type'] };
+    const entry: RecordedRequest = {
+      method,
+      path: url.pathname,
+      query,
+      verb: 'discovery',
+      resource: '',
+      status: 0,
+      contentType: req.headers['content-type'],
+    };
     requests.push(entry);
     // Set by an 'apply-then-…' failure: the request is processed, its answer is lost.
     let loseAnswer: 'hang' | 'reset' | undefined;
@@ -187,7 +212,13 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
       if (!isObject(body) || !isObject(body.spec)) return reply(400, statuses.badRequest('invalid SubjectAccessReview'));
       const spec = body.spec as SubjectAccessReviewSpec;
       accessReviews.push(structuredClone(spec));
-      return reply(201, { kind: 'SubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec, status: review(spec) });
+      return reply(201, {
+        kind: 'SubjectAccessReview',
+        apiVersion: 'authorization.k8s.io/v1',
+        metadata: { creationTimestamp: null },
+        spec,
+        status: review(spec),
+      });
     }
 
     if (url.pathname === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') {
@@ -199,16 +230,28 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
       const spec = body.spec as Pick<SubjectAccessReviewSpec, 'resourceAttributes' | 'nonResourceAttributes'>;
       const reviewed: SubjectAccessReviewSpec = { ...spec, user: selfSubject.user, groups: selfSubject.groups ?? [] };
       selfAccessReviews.push(structuredClone(reviewed));
-      return reply(201, { kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec, status: review(reviewed) });
+      return reply(201, {
+        kind: 'SelfSubjectAccessReview',
+        apiVersion: 'authorization.k8s.io/v1',
+        metadata: { creationTimestamp: null },
+        spec,
+        status: review(reviewed),
+      });
     }
 
     const route = parseRoute(segments);
     if (!route || !isServed(route.def)) return reply(404, statuses.pathNotFound());
     const watching = method === 'GET' && route.name === undefined && (query.watch === 'true' || query.watch === '1');
     const verb = verbOf(method, route, watching);
-    Object.assign(entry, { verb, resource: route.subresource ? `${route.def.plural}/${route.subresource}` : route.def.plural, namespace: route.namespace, name: route.name });
+    Object.assign(entry, {
+      verb,
+      resource: route.subresource ? `${route.def.plural}/${route.subresource}` : route.def.plural,
+      namespace: route.namespace,
+      name: route.name,
+    });
     if (!verb) return reply(405, statuses.methodNotAllowed());
-    if (route.subresource !== undefined && !(route.subresource === 'status' && route.def.statusSubresource)) return reply(404, statuses.pathNotFound());
+    if (route.subresource !== undefined && !(route.subresource === 'status' && route.def.statusSubresource))
+      return reply(404, statuses.pathNotFound());
     if (injected()) return;
 
     try {
@@ -217,33 +260,55 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
           const found = store.get(route.def, route.namespace, route.name!);
           return found ? reply(200, found) : reply(404, statuses.notFound(route.def, route.name!));
         }
-        case 'list': return reply(200, listResponse(route, url.searchParams));
-        case 'watch': entry.status = 200; return startWatch(route, url.searchParams, res);
+        case 'list':
+          return reply(200, listResponse(route, url.searchParams));
+        case 'watch':
+          entry.status = 200;
+          return startWatch(route, url.searchParams, res);
         case 'create': {
           const body = await readObject(req);
           if (route.def.namespaced) {
             if (body.metadata.namespace !== undefined && body.metadata.namespace !== route.namespace) {
-              return reply(400, statuses.badRequest('the namespace of the provided object does not match the namespace sent on the request'));
+              return reply(
+                400,
+                statuses.badRequest('the namespace of the provided object does not match the namespace sent on the request'),
+              );
             }
-            if (!store.get(resourceByPlural('namespaces'), undefined, route.namespace!)) return reply(404, statuses.notFound(resourceByPlural('namespaces'), route.namespace!));
+            if (!store.get(resourceByPlural('namespaces'), undefined, route.namespace!))
+              return reply(404, statuses.notFound(resourceByPlural('namespaces'), route.namespace!));
           }
           return reply(201, store.create(route.def, route.namespace, body, { validate: true }));
         }
         case 'update': {
           const body = await readObject(req);
           applyInjectedConflict(entry, route);
-          return reply(200, store.update(route.def, route.namespace, route.name!, body, { subresource: route.subresource === 'status' ? 'status' : undefined, requireResourceVersion: true }));
+          return reply(
+            200,
+            store.update(route.def, route.namespace, route.name!, body, {
+              subresource: route.subresource === 'status' ? 'status' : undefined,
+              requireResourceVersion: true,
+            }),
+          );
         }
         case 'patch': {
           applyInjectedConflict(entry, route);
           const current = store.get(route.def, route.namespace, route.name!);
           if (!current) return reply(404, statuses.notFound(route.def, route.name!));
           const patched = applyPatch(route.def, current, req.headers['content-type'] ?? '', await readJson(req));
-          return reply(200, store.update(route.def, route.namespace, route.name!, patched, { subresource: route.subresource === 'status' ? 'status' : undefined, requireResourceVersion: false }));
+          return reply(
+            200,
+            store.update(route.def, route.namespace, route.name!, patched, {
+              subresource: route.subresource === 'status' ? 'status' : undefined,
+              requireResourceVersion: false,
+            }),
+          );
         }
         case 'delete': {
           const body = await readJson(req).catch(() => undefined);
-          const precondition = isObject(body) && isObject(body.preconditions) && typeof body.preconditions.resourceVersion === 'string' ? body.preconditions.resourceVersion : undefined;
+          const precondition =
+            isObject(body) && isObject(body.preconditions) && typeof body.preconditions.resourceVersion === 'string'
+              ? body.preconditions.resourceVersion
+              : undefined;
           const gone = store.delete(route.def, route.namespace, route.name!, precondition);
           return reply(200, statuses.success(route.def, route.name!, gone.metadata.uid ?? ''));
         }
@@ -263,7 +328,11 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
     }
   }
 
-  function injectedFailure(entry: RecordedRequest, req: IncomingMessage, res: ServerResponse): boolean | 'apply-then-hang' | 'apply-then-reset' {
+  function injectedFailure(
+    entry: RecordedRequest,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): boolean | 'apply-then-hang' | 'apply-then-reset' {
     const due = hooks.filter((hook) => matchesRequest(hook.match, entry));
     if (due.length > 0) {
       hooks = hooks.filter((hook) => !due.includes(hook));
@@ -302,13 +371,21 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
   function review(spec: SubjectAccessReviewSpec): { allowed: boolean; denied?: boolean; reason?: string } {
     const attrs = spec.resourceAttributes ?? {};
     const any = (rule: string | undefined, value: string | undefined) => rule === undefined || rule === '*' || rule === (value ?? '');
-    const rule = accessRules.find((r) =>
-      any(r.user, spec.user) &&
-      (r.groups === undefined || r.groups.some((g) => (spec.groups ?? []).includes(g))) &&
-      any(r.namespace, attrs.namespace) && any(r.verb, attrs.verb) && any(r.group, attrs.group) &&
-      any(r.resource, attrs.resource) && any(r.subresource, attrs.subresource) && any(r.name, attrs.name));
+    const rule = accessRules.find(
+      (r) =>
+        any(r.user, spec.user) &&
+        (r.groups === undefined || r.groups.some((g) => (spec.groups ?? []).includes(g))) &&
+        any(r.namespace, attrs.namespace) &&
+        any(r.verb, attrs.verb) &&
+        any(r.group, attrs.group) &&
+        any(r.resource, attrs.resource) &&
+        any(r.subresource, attrs.subresource) &&
+        any(r.name, attrs.name),
+    );
     if (!rule) return { allowed: false };
-    return rule.allowed ? { allowed: true, ...(rule.reason ? { reason: rule.reason } : {}) } : { allowed: false, denied: true, ...(rule.reason ? { reason: rule.reason } : {}) };
+    return rule.allowed
+      ? { allowed: true, ...(rule.reason ? { reason: rule.reason } : {}) }
+      : { allowed: false, denied: true, ...(rule.reason ? { reason: rule.reason } : {}) };
   }
 
   function listResponse(route: Route, params: URLSearchParams) {
@@ -324,7 +401,11 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
       items = items.slice(0, limit);
       next = Buffer.from(String(offset + limit)).toString('base64url');
     }
-    if (route.def.group === '') for (const item of items) { delete item.apiVersion; delete item.kind; }
+    if (route.def.group === '')
+      for (const item of items) {
+        delete item.apiVersion;
+        delete item.kind;
+      }
     return {
       apiVersion: apiVersionOf(route.def),
       kind: route.def.listKind,
@@ -358,7 +439,10 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
       },
     };
     try {
-      unsubscribe = store.watch({ def: route.def, namespace: route.namespace, matches: (o) => matcher(o.metadata.labels) && fields(o), send: write }, since);
+      unsubscribe = store.watch(
+        { def: route.def, namespace: route.namespace, matches: (o) => matcher(o.metadata.labels) && fields(o), send: write },
+        since,
+      );
     } catch (error) {
       if (error instanceof StatusError) {
         write('ERROR', error.status);
@@ -375,13 +459,20 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
 
   function bookmark(watch: OpenWatch): void {
     if (!watch.allowBookmarks || watch.response.writableEnded) return;
-    const object = { kind: watch.def.kind, apiVersion: apiVersionOf(watch.def), metadata: { resourceVersion: String(store.currentRevision()) } };
+    const object = {
+      kind: watch.def.kind,
+      apiVersion: apiVersionOf(watch.def),
+      metadata: { resourceVersion: String(store.currentRevision()) },
+    };
     watch.response.write(`${JSON.stringify({ type: 'BOOKMARK', object })}\n`);
   }
 
-  const bookmarkTimer = (options.bookmarkIntervalMs ?? 1000) > 0
-    ? setInterval(() => { for (const w of watches) bookmark(w); }, options.bookmarkIntervalMs ?? 1000).unref()
-    : undefined;
+  const bookmarkTimer =
+    (options.bookmarkIntervalMs ?? 1000) > 0
+      ? setInterval(() => {
+          for (const w of watches) bookmark(w);
+        }, options.bookmarkIntervalMs ?? 1000).unref()
+      : undefined;
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const boundPort = (server.address() as AddressInfo).port;
@@ -393,8 +484,12 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
 
   return {
     url,
-    get token() { return token; },
-    setToken(next: string) { token = next; },
+    get token() {
+      return token;
+    },
+    setToken(next: string) {
+      token = next;
+    },
 
     // ── Seeding and inspection (bypass the API: no auth, no counters, no validation) ──
     /** Plant any object; kind/apiVersion/uid/resourceVersion are filled in. */
@@ -411,15 +506,39 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
     /** `data` is plain text; it is stored base64-encoded, as the API serves it. */
     addSecret(namespace: string, name: string, data: Record<string, string>, opts: SeedOptions & { type?: string } = {}): KubeObject {
       const encoded = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
-      return store.create(def('secrets'), namespace, { metadata: { name, namespace, ...meta(opts) }, type: opts.type ?? 'Opaque', data: encoded }, { validate: false });
+      return store.create(
+        def('secrets'),
+        namespace,
+        { metadata: { name, namespace, ...meta(opts) }, type: opts.type ?? 'Opaque', data: encoded },
+        { validate: false },
+      );
     },
     /** An RFEWorkflow with the labels the vTeam backend sets (project, rfe-workflow). */
-    addRfeWorkflow(namespace: string, name: string, spec: Record<string, unknown>, opts: SeedOptions & { status?: Record<string, unknown> } = {}): KubeObject {
+    addRfeWorkflow(
+      namespace: string,
+      name: string,
+      spec: Record<string, unknown>,
+      opts: SeedOptions & { status?: Record<string, unknown> } = {},
+    ): KubeObject {
       const labels = { project: namespace, 'rfe-workflow': name, ...opts.labels };
-      return store.create(def('rfeworkflows'), namespace, { metadata: { name, namespace, labels, ...(opts.annotations ? { annotations: opts.annotations } : {}) }, spec, ...(opts.status ? { status: opts.status } : {}) }, { validate: false });
+      return store.create(
+        def('rfeworkflows'),
+        namespace,
+        {
+          metadata: { name, namespace, labels, ...(opts.annotations ? { annotations: opts.annotations } : {}) },
+          spec,
+          ...(opts.status ? { status: opts.status } : {}),
+        },
+        { validate: false },
+      );
     },
     addProjectSettings(namespace: string, opts: SeedOptions & { spec?: Record<string, unknown>; name?: string } = {}): KubeObject {
-      return store.create(def('projectsettings'), namespace, { metadata: { name: opts.name ?? 'projectsettings', namespace, ...meta(opts) }, spec: opts.spec ?? { groupAccess: [] } }, { validate: false });
+      return store.create(
+        def('projectsettings'),
+        namespace,
+        { metadata: { name: opts.name ?? 'projectsettings', namespace, ...meta(opts) }, spec: opts.spec ?? { groupAccess: [] } },
+        { validate: false },
+      );
     },
     get(resource: ResourcePlural, namespace: string | undefined, name: string): KubeObject | undefined {
       return store.get(def(resource), namespace, name);
@@ -446,12 +565,17 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
      * the writer does (default: sets annotation fake-kube.test/concurrent-write=<n>). `verb: 'patch'` targets
      * PATCHes instead: a JSON patch that `test`s the resourceVersion it read then fails as on a real server.
      */
-    injectConflicts(count: number, opts: { match?: Omit<RequestMatch, 'verb'>; mutate?: (object: KubeObject, nth: number) => void; verb?: 'update' | 'patch' } = {}): void {
+    injectConflicts(
+      count: number,
+      opts: { match?: Omit<RequestMatch, 'verb'>; mutate?: (object: KubeObject, nth: number) => void; verb?: 'update' | 'patch' } = {},
+    ): void {
       conflicts.push({
         match: { resource: 'rfeworkflows', ...opts.match, verb: opts.verb ?? 'update' },
-        mutate: opts.mutate ?? ((object, nth) => {
-          object.metadata.annotations = { ...object.metadata.annotations, 'fake-kube.test/concurrent-write': String(nth) };
-        }),
+        mutate:
+          opts.mutate ??
+          ((object, nth) => {
+            object.metadata.annotations = { ...object.metadata.annotations, 'fake-kube.test/concurrent-write': String(nth) };
+          }),
         remaining: count,
       });
     },
@@ -540,7 +664,8 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
     /** All counts keyed `"<verb> <resource>"`. */
     counts(): Record<string, number> {
       const result: Record<string, number> = {};
-      for (const r of requests) if (r.verb !== 'discovery') result[`${r.verb} ${r.resource}`] = (result[`${r.verb} ${r.resource}`] ?? 0) + 1;
+      for (const r of requests)
+        if (r.verb !== 'discovery') result[`${r.verb} ${r.resource}`] = (result[`${r.verb} ${r.resource}`] ?? 0) + 1;
       return result;
     },
     resetRequests(): void {
@@ -566,20 +691,44 @@ export async function startFakeKube(options: FakeKubeOptions = {}) {
       return { name, versions: [{ groupVersion, version }], preferredVersion: { groupVersion, version } };
     };
     const resourceList = (group: string, version: string) => {
-      const resources = served.filter((r) => r.group === group && r.version === version).flatMap((r) => [
-        { name: r.plural, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs: r.verbs, ...(r.shortNames ? { shortNames: r.shortNames } : {}) },
-        ...(r.statusSubresource ? [{ name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] }] : []),
-      ]);
+      const resources = served
+        .filter((r) => r.group === group && r.version === version)
+        .flatMap((r) => [
+          {
+            name: r.plural,
+            singularName: r.singular,
+            namespaced: r.namespaced,
+            kind: r.kind,
+            verbs: r.verbs,
+            ...(r.shortNames ? { shortNames: r.shortNames } : {}),
+          },
+          ...(r.statusSubresource
+            ? [{ name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] }]
+            : []),
+        ]);
       if (group === 'authorization.k8s.io' && version === 'v1') {
-        resources.push({ name: 'subjectaccessreviews', singularName: 'subjectaccessreview', namespaced: false, kind: 'SubjectAccessReview', verbs: ['create'] });
-        resources.push({ name: 'selfsubjectaccessreviews', singularName: 'selfsubjectaccessreview', namespaced: false, kind: 'SelfSubjectAccessReview', verbs: ['create'] });
+        resources.push({
+          name: 'subjectaccessreviews',
+          singularName: 'subjectaccessreview',
+          namespaced: false,
+          kind: 'SubjectAccessReview',
+          verbs: ['create'],
+        });
+        resources.push({
+          name: 'selfsubjectaccessreviews',
+          singularName: 'selfsubjectaccessreview',
+          namespaced: false,
+          kind: 'SelfSubjectAccessReview',
+          verbs: ['create'],
+        });
       }
       if (resources.length === 0) return null;
       return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group === '' ? version : `${group}/${version}`, resources };
     };
     const path = segments.join('/');
     if (path === 'version') return { major: '1', minor: '31', gitVersion: 'v1.31.0-fake', platform: 'linux/amd64' };
-    if (path === 'api') return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: address }] };
+    if (path === 'api')
+      return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: address }] };
     if (path === 'api/v1') return resourceList('', 'v1');
     if (path === 'apis') return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map(apiGroup) };
     if (segments[0] === 'apis' && segments.length === 2) {
@@ -621,32 +770,43 @@ function verbOf(method: string, route: Route, watching: boolean): KubeVerb | und
   const collection = route.name === undefined;
   const allNamespaces = route.def.namespaced && route.namespace === undefined;
   switch (method) {
-    case 'GET': return collection ? (watching ? 'watch' : 'list') : 'get';
-    case 'POST': return collection && !allNamespaces ? 'create' : undefined;
-    case 'PUT': return collection ? undefined : 'update';
-    case 'PATCH': return collection ? undefined : 'patch';
-    case 'DELETE': return collection ? (allNamespaces ? undefined : 'deletecollection') : 'delete';
-    default: return undefined;
+    case 'GET':
+      return collection ? (watching ? 'watch' : 'list') : 'get';
+    case 'POST':
+      return collection && !allNamespaces ? 'create' : undefined;
+    case 'PUT':
+      return collection ? undefined : 'update';
+    case 'PATCH':
+      return collection ? undefined : 'patch';
+    case 'DELETE':
+      return collection ? (allNamespaces ? undefined : 'deletecollection') : 'delete';
+    default:
+      return undefined;
   }
 }
 
 function matchesRequest(match: RequestMatch, entry: RecordedRequest): boolean {
-  return (match.verb === undefined || match.verb === entry.verb) &&
+  return (
+    (match.verb === undefined || match.verb === entry.verb) &&
     (match.resource === undefined || match.resource === entry.resource) &&
     (match.namespace === undefined || match.namespace === entry.namespace) &&
-    (match.name === undefined || match.name === entry.name);
+    (match.name === undefined || match.name === entry.name)
+  );
 }
 
 function applyPatch(def: ResourceDefinition, current: KubeObject, contentType: string, patch: unknown): KubeObject {
   const type = contentType.split(';')[0]!.trim();
   switch (type) {
-    case 'application/json-patch+json': return applyJsonPatch(current, patch);
-    case 'application/merge-patch+json': return applyMergePatch(current, patch);
+    case 'application/json-patch+json':
+      return applyJsonPatch(current, patch);
+    case 'application/merge-patch+json':
+      return applyMergePatch(current, patch);
     // Built-in types only; approximated as a merge patch (no list merge keys), which is enough for metadata/spec maps.
     case 'application/strategic-merge-patch+json':
       if (def.strategicMergePatch) return applyMergePatch(current, patch);
       throw new StatusError(statuses.unsupportedMediaType(type));
-    default: throw new StatusError(statuses.unsupportedMediaType(type));
+    default:
+      throw new StatusError(statuses.unsupportedMediaType(type));
   }
 }
 
@@ -660,11 +820,15 @@ function selectorOrBadRequest(params: URLSearchParams): LabelMatcher {
 
 /** Only metadata.name and metadata.namespace equality, which is what every type supports. */
 function parseFieldSelector(selector: string | null): (object: KubeObject) => boolean {
-  const terms = (selector ?? '').split(',').map((t) => t.trim()).filter(Boolean).map((t) => {
-    const m = /^(metadata\.name|metadata\.namespace)\s*(==|=|!=)\s*(.*)$/.exec(t);
-    if (!m) throw new StatusError(statuses.badRequest(`field label not supported: ${t}`));
-    return { field: m[1] === 'metadata.name' ? 'name' as const : 'namespace' as const, negate: m[2] === '!=', value: m[3] };
-  });
+  const terms = (selector ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean)
+    .map((t) => {
+      const m = /^(metadata\.name|metadata\.namespace)\s*(==|=|!=)\s*(.*)$/.exec(t);
+      if (!m) throw new StatusError(statuses.badRequest(`field label not supported: ${t}`));
+      return { field: m[1] === 'metadata.name' ? ('name' as const) : ('namespace' as const), negate: m[2] === '!=', value: m[3] };
+    });
   return (object) => terms.every((t) => (object.metadata[t.field] === t.value) !== t.negate);
 }
 
@@ -681,7 +845,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 async function readObject(req: IncomingMessage): Promise<KubeObject> {
   const body = await readJson(req);
-  if (!isObject(body) || !isObject(body.metadata)) throw new StatusError(statuses.badRequest('Object \'metadata\' is missing or not an object'));
+  if (!isObject(body) || !isObject(body.metadata))
+    throw new StatusError(statuses.badRequest("Object 'metadata' is missing or not an object"));
   return body as KubeObject;
 }
 

@@ -125,7 +125,8 @@ export async function startFakeSlack(options: { botToken?: string; teamId?: stri
     calls.push(call);
     if (method === 'apps.connections.open') {
       // Only an app-level token opens Socket Mode connections; Slack names a bot token's mistake.
-      if (token !== socketMode.appToken) return send(200, { ok: false, error: token === botToken ? 'not_allowed_token_type' : 'invalid_auth' });
+      if (token !== socketMode.appToken)
+        return send(200, { ok: false, error: token === botToken ? 'not_allowed_token_type' : 'invalid_auth' });
       const failure = failures.get(method);
       if (failure && failure.times > 0) {
         failure.times--;
@@ -160,14 +161,32 @@ export async function startFakeSlack(options: { botToken?: string; teamId?: stri
       failure.times--;
       return send(200, { ok: false, error: failure.error });
     }
-    const channelFailure = typeof args.channel === 'string' && (method === 'chat.postMessage' || method === 'chat.update') ? channelFailures.get(args.channel) : undefined;
+    const channelFailure =
+      typeof args.channel === 'string' && (method === 'chat.postMessage' || method === 'chat.update')
+        ? channelFailures.get(args.channel)
+        : undefined;
     if (channelFailure) return send(200, { ok: false, error: channelFailure });
     switch (method) {
       case 'auth.test':
-        return send(200, { ok: true, url: 'https://acme.slack.com/', team: 'Acme', user: 'vteam', team_id: teamId, user_id: 'UBOT', bot_id: 'BBOT' });
+        return send(200, {
+          ok: true,
+          url: 'https://acme.slack.com/',
+          team: 'Acme',
+          user: 'vteam',
+          team_id: teamId,
+          user_id: 'UBOT',
+          bot_id: 'BBOT',
+        });
       case 'chat.postMessage': {
         const ts = nextTs();
-        messages.push({ channel: String(args.channel), ts, threadTs: typeof args.thread_ts === 'string' ? args.thread_ts : undefined, text: String(args.text ?? ''), blocks: args.blocks, updates: 0 });
+        messages.push({
+          channel: String(args.channel),
+          ts,
+          threadTs: typeof args.thread_ts === 'string' ? args.thread_ts : undefined,
+          text: String(args.text ?? ''),
+          blocks: args.blocks,
+          updates: 0,
+        });
         return send(200, { ok: true, channel: args.channel, ts, message: { text: args.text, ts, thread_ts: args.thread_ts } });
       }
       case 'chat.update': {
@@ -184,7 +203,17 @@ export async function startFakeSlack(options: { botToken?: string; teamId?: stri
         const custom = users.get(String(args.user));
         const email = custom?.email === undefined ? `${String(args.user).toLowerCase()}@example.com` : custom.email;
         const profile = { ...(email === null ? {} : { email }), real_name: String(args.user) };
-        return send(200, { ok: true, user: { id: args.user, team_id: teamId, name: String(args.user).toLowerCase(), deleted: custom?.deleted ?? false, is_bot: custom?.is_bot ?? false, profile } });
+        return send(200, {
+          ok: true,
+          user: {
+            id: args.user,
+            team_id: teamId,
+            name: String(args.user).toLowerCase(),
+            deleted: custom?.deleted ?? false,
+            is_bot: custom?.is_bot ?? false,
+            profile,
+          },
+        });
       }
       case 'usergroups.users.list': {
         const members = userGroups.get(String(args.usergroup ?? ''));
@@ -253,11 +282,19 @@ export async function startFakeSlack(options: { botToken?: string; teamId?: stri
       for (;;) {
         const value = predicate();
         if (value !== undefined && value !== false) return value as never;
-        if (Date.now() > deadline) throw new Error(`fake Slack: condition not met within ${timeoutMs} ms; calls: ${calls.map((c) => c.method).join(', ')}; responses: ${responses.length}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `fake Slack: condition not met within ${timeoutMs} ms; calls: ${calls.map((c) => c.method).join(', ')}; responses: ${responses.length}`,
+          );
         await new Promise((r) => setTimeout(r, 25));
       }
     },
-    close: () => new Promise<void>((resolve) => { socketMode.close(); server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        socketMode.close();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
   return fake;
 }
@@ -265,7 +302,7 @@ export async function startFakeSlack(options: { botToken?: string; teamId?: stri
 /** A message's text plus the text of its blocks, as a user would read it. */
 export function messageText(message: Record<string, unknown>): string {
   const parts = [typeof message.text === 'string' ? message.text : ''];
-  const blocks = typeof message.blocks === 'string' ? JSON.parse(message.blocks) as unknown : message.blocks;
+  const blocks = typeof message.blocks === 'string' ? (JSON.parse(message.blocks) as unknown) : message.blocks;
   JSON.stringify(blocks ?? [], (key, value: unknown) => {
     if (key === 'text' && typeof value === 'string') parts.push(value);
     return value;
@@ -277,7 +314,9 @@ function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let data = '';
     req.setEncoding('utf8');
-    req.on('data', (chunk: string) => { data += chunk; });
+    req.on('data', (chunk: string) => {
+      data += chunk;
+    });
     req.on('end', () => resolve(data));
     req.on('error', reject);
   });

@@ -93,7 +93,10 @@ export function createFakeSocketMode(options: { baseUrl: () => string; appToken?
     }
     if (typeof message !== 'object' || message === null || typeof (message as { envelope_id?: unknown }).envelope_id !== 'string') return;
     const { envelope_id: envelopeId, payload } = message as { envelope_id: string; payload?: unknown };
-    const ack: SocketModeAck = { envelopeId, payload: typeof payload === 'object' && payload !== null ? payload as Record<string, unknown> : {} };
+    const ack: SocketModeAck = {
+      envelopeId,
+      payload: typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>) : {},
+    };
     acks.push(ack);
     waiting.get(envelopeId)?.(ack);
     waiting.delete(envelopeId);
@@ -109,16 +112,21 @@ export function createFakeSocketMode(options: { baseUrl: () => string; appToken?
         waiting.delete(envelopeId);
         reject(new Error(`fake Socket Mode: envelope ${envelopeId} (${type}) not acknowledged within ${timeoutMs} ms`));
       }, timeoutMs);
-      waiting.set(envelopeId, (ack) => { clearTimeout(timer); resolve(ack); });
+      waiting.set(envelopeId, (ack) => {
+        clearTimeout(timer);
+        resolve(ack);
+      });
     });
-    current[1].send(JSON.stringify({
-      envelope_id: envelopeId,
-      type,
-      accepts_response_payload: envelopeOptions.acceptsResponsePayload ?? false,
-      payload,
-      retry_attempt: envelopeOptions.retryAttempt ?? 0,
-      retry_reason: envelopeOptions.retryReason ?? '',
-    }));
+    current[1].send(
+      JSON.stringify({
+        envelope_id: envelopeId,
+        type,
+        accepts_response_payload: envelopeOptions.acceptsResponsePayload ?? false,
+        payload,
+        retry_attempt: envelopeOptions.retryAttempt ?? 0,
+        retry_reason: envelopeOptions.retryReason ?? '',
+      }),
+    );
     return acked;
   };
 
@@ -131,7 +139,8 @@ export function createFakeSocketMode(options: { baseUrl: () => string; appToken?
     async waitForConnection(count = 1, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       while (hellos < count || !live()) {
-        if (Date.now() > deadline) throw new Error(`fake Socket Mode: ${count} connection(s) not seen within ${timeoutMs} ms (seen ${hellos}, refused ${refused})`);
+        if (Date.now() > deadline)
+          throw new Error(`fake Socket Mode: ${count} connection(s) not seen within ${timeoutMs} ms (seen ${hellos}, refused ${refused})`);
         await new Promise((r) => setTimeout(r, 25));
       }
       return live()![0];
@@ -139,7 +148,11 @@ export function createFakeSocketMode(options: { baseUrl: () => string; appToken?
     send,
     slashCommand: (payload, o = {}) => send('slash_commands', payload, { acceptsResponsePayload: true, ...o }),
     // Slack lets the acknowledgement carry a response only where one means something (modals, suggestions).
-    interactive: (payload, o = {}) => send('interactive', payload, { acceptsResponsePayload: payload.type === 'view_submission' || payload.type === 'block_suggestion', ...o }),
+    interactive: (payload, o = {}) =>
+      send('interactive', payload, {
+        acceptsResponsePayload: payload.type === 'view_submission' || payload.type === 'block_suggestion',
+        ...o,
+      }),
     event: (payload, o = {}) => send('events_api', payload, o),
     drop() {
       for (const socket of sockets.values()) socket.terminate();
@@ -179,12 +192,14 @@ export function createFakeSocketMode(options: { baseUrl: () => string; appToken?
           sockets.delete(connection);
         });
         ws.on('error', () => undefined); // a dropped peer; 'close' follows
-        ws.send(JSON.stringify({
-          type: 'hello',
-          num_connections: sockets.size,
-          debug_info: { host: 'applink-fake', build_number: 1, approximate_connection_time: 18060 },
-          connection_info: { app_id: appId },
-        }));
+        ws.send(
+          JSON.stringify({
+            type: 'hello',
+            num_connections: sockets.size,
+            debug_info: { host: 'applink-fake', build_number: 1, approximate_connection_time: 18060 },
+            connection_info: { app_id: appId },
+          }),
+        );
         hellos++;
       });
     },

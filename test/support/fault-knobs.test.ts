@@ -19,10 +19,13 @@ async function kubeWorld() {
   closers.push(() => kube.close());
   kube.addProject('proj');
   kube.addRfeWorkflow('proj', 'rfe-1', { title: 'T', jiraLinks: [] });
-  const call = (method: string, body?: unknown, timeoutMs = 2000) => fetch(`${kube.url}${RFE}`, {
-    method, headers: { Authorization: `Bearer ${kube.token}`, 'Content-Type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal: AbortSignal.timeout(timeoutMs),
-  });
+  const call = (method: string, body?: unknown, timeoutMs = 2000) =>
+    fetch(`${kube.url}${RFE}`, {
+      method,
+      headers: { Authorization: `Bearer ${kube.token}`, 'Content-Type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
   return { kube, call };
 }
 
@@ -47,7 +50,9 @@ describe('fake Kubernetes fault knobs', () => {
     const body = { ...current, spec: { title: 'T', jiraLinks: [{ path: 'a.md', jiraKey: 'P-1' }] } };
     await expect(call('PUT', body, 300)).rejects.toThrow();
     expect(seen).toEqual(['update rfe-1']);
-    expect((kube.get('rfeworkflows', 'proj', 'rfe-1')!.spec as { jiraLinks: unknown[] }).jiraLinks).toEqual([{ path: 'a.md', jiraKey: 'P-1' }]);
+    expect((kube.get('rfeworkflows', 'proj', 'rfe-1')!.spec as { jiraLinks: unknown[] }).jiraLinks).toEqual([
+      { path: 'a.md', jiraKey: 'P-1' },
+    ]);
   });
 });
 
@@ -69,15 +74,20 @@ describe('fake MCP fault knobs', () => {
   it('a gate holds matching requests until released; hooks and applied failures are recorded', async () => {
     const mcp = await startFakeMcp({ dialect: 'rovo-v1' });
     closers.push(() => mcp.close());
-    const post = (name: string) => fetch(mcp.url, {
-      method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} } }),
-    });
+    const post = (name: string) =>
+      fetch(mcp.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} } }),
+      });
     const hooked: string[] = [];
     mcp.onNextRequest({ tool: 'createJiraIssue' }, () => hooked.push('create'));
     const gate = mcp.gate({ tool: 'createJiraIssue' }, { times: 1 });
     let answered = false;
-    const held = post('createJiraIssue').then((r) => { answered = true; return r.status; });
+    const held = post('createJiraIssue').then((r) => {
+      answered = true;
+      return r.status;
+    });
     await gate.arrived;
     expect(hooked).toEqual(['create']);
     expect(gate.held).toBe(1);
@@ -97,9 +107,13 @@ describe('fake Slack fault knobs', () => {
   it('hangNext holds a matching call unanswered; rateLimitedCalls lists the 429s served', async () => {
     const slack = await startFakeSlack({ botToken: 'xoxb-t' });
     closers.push(() => slack.close());
-    const post = (method: string, args: Record<string, string>, timeoutMs = 2000) => fetch(`${slack.apiUrl}${method}`, {
-      method: 'POST', headers: { authorization: 'Bearer xoxb-t', 'content-type': 'application/json' }, body: JSON.stringify(args), signal: AbortSignal.timeout(timeoutMs),
-    });
+    const post = (method: string, args: Record<string, string>, timeoutMs = 2000) =>
+      fetch(`${slack.apiUrl}${method}`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer xoxb-t', 'content-type': 'application/json' },
+        body: JSON.stringify(args),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
     slack.hangNext('chat.postMessage', { match: (args) => args.thread_ts !== undefined });
     expect((await post('chat.postMessage', { channel: 'C1', text: 'card' })).status).toBe(200);
     await expect(post('chat.postMessage', { channel: 'C1', text: 'reply', thread_ts: '1.1' }, 300)).rejects.toThrow();

@@ -37,11 +37,9 @@ export async function startRedis(options: { binary?: string } = {}): Promise<Red
   let paused = false;
 
   const start = async (): Promise<void> => {
-    const proc = spawn(
-      binary,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmpdir()],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const proc = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmpdir()], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     proc.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const spawned = await Promise.race([

@@ -45,8 +45,12 @@ export interface ButtonClickInput {
 
 export function buttonClickBody(input: ButtonClickInput): string {
   return blockActionsBody(input, {
-    type: 'button', action_id: input.actionId, block_id: 'b1', value: input.value,
-    text: { type: 'plain_text', text: 'Publish to Jira' }, action_ts: String(Date.now() / 1000),
+    type: 'button',
+    action_id: input.actionId,
+    block_id: 'b1',
+    value: input.value,
+    text: { type: 'plain_text', text: 'Publish to Jira' },
+    action_ts: String(Date.now() / 1000),
   });
 }
 
@@ -72,7 +76,12 @@ function blockActionsBody(input: ButtonClickInput & { triggerId?: string }, acti
 }
 
 /** POSTs a signed form body to the app's /slack/events and returns status and body. */
-export async function postToSlackEvents(appUrl: string, signingSecret: string, body: string, options: { timestamp?: number; signature?: string; json?: boolean } = {}): Promise<{ status: number; body: string; ms: number }> {
+export async function postToSlackEvents(
+  appUrl: string,
+  signingSecret: string,
+  body: string,
+  options: { timestamp?: number; signature?: string; json?: boolean } = {},
+): Promise<{ status: number; body: string; ms: number }> {
   const headers = {
     'content-type': options.json ? 'application/json' : 'application/x-www-form-urlencoded',
     ...signSlackBody(signingSecret, body, options.timestamp),
@@ -87,8 +96,12 @@ export async function postToSlackEvents(appUrl: string, signingSecret: string, b
 /** An Events API envelope (JSON), e.g. app_home_opened. */
 export function eventBody(event: Record<string, unknown>, teamId = 'T0001'): string {
   return JSON.stringify({
-    token: 'legacy-unused', team_id: teamId, api_app_id: 'A0001', type: 'event_callback',
-    event_id: `Ev${Math.random().toString(36).slice(2)}`, event_time: Math.floor(Date.now() / 1000),
+    token: 'legacy-unused',
+    team_id: teamId,
+    api_app_id: 'A0001',
+    type: 'event_callback',
+    event_id: `Ev${Math.random().toString(36).slice(2)}`,
+    event_time: Math.floor(Date.now() / 1000),
     event: { ...event, event_ts: String(Date.now() / 1000) },
     authorizations: [{ team_id: teamId, user_id: 'UBOT', is_bot: true }],
   });
@@ -102,13 +115,21 @@ export interface OverflowChoiceInput extends ButtonClickInput {
 /** A block_actions payload for an option chosen in an overflow menu, as Slack sends it. */
 export function overflowChoiceBody(input: OverflowChoiceInput): string {
   return blockActionsBody(input, {
-    type: 'overflow', action_id: input.actionId, block_id: 'b2',
+    type: 'overflow',
+    action_id: input.actionId,
+    block_id: 'b2',
     selected_option: { text: { type: 'plain_text', text: input.optionText ?? 'Publish as…' }, value: input.value },
     action_ts: String(Date.now() / 1000),
   });
 }
 
-export type ViewStateValues = Record<string, Record<string, { type: string; value?: string | null; selected_option?: { text: { type: 'plain_text'; text: string }; value: string } | null }>>;
+export type ViewStateValues = Record<
+  string,
+  Record<
+    string,
+    { type: string; value?: string | null; selected_option?: { text: { type: 'plain_text'; text: string }; value: string } | null }
+  >
+>;
 
 export interface ViewSubmissionInput {
   callbackId: string;
@@ -133,11 +154,24 @@ export function viewSubmissionBody(input: ViewSubmissionInput): string {
     is_enterprise_install: false,
     enterprise: null,
     view: {
-      id: viewId, team_id: teamId, type: 'modal', callback_id: input.callbackId, private_metadata: input.privateMetadata,
-      state: { values: input.values }, hash: '1760000000.abcdef', blocks: [],
-      title: { type: 'plain_text', text: 'Modal' }, close: null, submit: null,
-      app_id: 'A0001', bot_id: 'BBOT', root_view_id: viewId, previous_view_id: null,
-      clear_on_close: false, notify_on_close: false, external_id: '',
+      id: viewId,
+      team_id: teamId,
+      type: 'modal',
+      callback_id: input.callbackId,
+      private_metadata: input.privateMetadata,
+      state: { values: input.values },
+      hash: '1760000000.abcdef',
+      blocks: [],
+      title: { type: 'plain_text', text: 'Modal' },
+      close: null,
+      submit: null,
+      app_id: 'A0001',
+      bot_id: 'BBOT',
+      root_view_id: viewId,
+      previous_view_id: null,
+      clear_on_close: false,
+      notify_on_close: false,
+      external_id: '',
     },
     response_urls: [],
   };

@@ -10,20 +10,33 @@ import { startKubeFixture, type KubeFixture } from './kube-fixture.ts';
 const SPEC = '# Dark mode\n\nUsers can switch themes. ✓\n';
 
 const finalLayout: Workflow = {
-  namespace: 'proj', name: 'rfe-1760000000', title: 'Dark mode', description: '',
-  branchName: 'ambient-dark-mode', umbrellaRepo: { url: 'https://github.com/org/spec-repo.git', branch: 'main' },
-  jiraLinks: [], resourceVersion: '1',
+  namespace: 'proj',
+  name: 'rfe-1760000000',
+  title: 'Dark mode',
+  description: '',
+  branchName: 'ambient-dark-mode',
+  umbrellaRepo: { url: 'https://github.com/org/spec-repo.git', branch: 'main' },
+  jiraLinks: [],
+  resourceVersion: '1',
 };
 const olderLayout: Workflow = { ...finalLayout, name: 'rfe-1', branchName: undefined, umbrellaRepo: undefined };
 
-const codeOf = (promise: Promise<unknown>) => promise.then(() => 'OK', (e: unknown) => (isVteamError(e) ? e.code : String(e)));
+const codeOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'OK',
+    (e: unknown) => (isVteamError(e) ? e.code : String(e)),
+  );
 
 describe('DocumentSource', () => {
   let fx: KubeFixture;
   let github: FakeGitHub;
   let content: FakeContentService;
   beforeEach(async () => {
-    [fx, github, content] = await Promise.all([startKubeFixture(), startFakeGitHub({ tokens: ['ghp_project', 'ghp_bot'] }), startFakeContentService()]);
+    [fx, github, content] = await Promise.all([
+      startKubeFixture(),
+      startFakeGitHub({ tokens: ['ghp_project', 'ghp_bot'] }),
+      startFakeContentService(),
+    ]);
     fx.kube.addProject('proj');
     github.setFiles('org', 'spec-repo', 'ambient-dark-mode', {
       'rfe.md': '# idea',
@@ -35,13 +48,14 @@ describe('DocumentSource', () => {
   });
   afterEach(() => Promise.all([fx.close(), github.close(), content.close()]));
 
-  const source = (opts: Partial<DocumentSourceOptions> = {}) => createDocumentSource({
-    projects: createProjectDirectory(fx.clients, { cacheTtlMs: 0 }),
-    githubApiUrl: github.apiUrl,
-    githubToken: 'ghp_bot',
-    contentServiceUrl: content.url,
-    ...opts,
-  });
+  const source = (opts: Partial<DocumentSourceOptions> = {}) =>
+    createDocumentSource({
+      projects: createProjectDirectory(fx.clients, { cacheTtlMs: 0 }),
+      githubApiUrl: github.apiUrl,
+      githubToken: 'ghp_bot',
+      contentServiceUrl: content.url,
+      ...opts,
+    });
 
   describe('from the umbrella repository on GitHub', () => {
     it('reads a document raw from the feature branch, with a browser link to it', async () => {
@@ -52,13 +66,15 @@ describe('DocumentSource', () => {
         markdown: SPEC,
         sourceUrl: 'https://github.com/org/spec-repo/blob/ambient-dark-mode/specs/001-dark-mode/spec.md',
       });
-      expect(github.requests).toEqual([expect.objectContaining({
-        path: '/repos/org/spec-repo/contents/specs/001-dark-mode/spec.md',
-        prefix: '',
-        query: { ref: 'ambient-dark-mode' },
-        accept: 'application/vnd.github.v3.raw',
-        status: 200,
-      })]);
+      expect(github.requests).toEqual([
+        expect.objectContaining({
+          path: '/repos/org/spec-repo/contents/specs/001-dark-mode/spec.md',
+          prefix: '',
+          query: { ref: 'ambient-dark-mode' },
+          accept: 'application/vnd.github.v3.raw',
+          status: 200,
+        }),
+      ]);
     });
 
     it("uses the project's GIT_TOKEN before the bot's token, and no token when there is neither", async () => {
@@ -81,7 +97,9 @@ describe('DocumentSource', () => {
     it('talks to GitHub Enterprise under /api/v3', async () => {
       const ghe = { ...finalLayout, umbrellaRepo: { url: 'https://github.example.com/org/spec-repo', branch: 'main' } };
       const documents = source({ githubApiUrl: github.enterpriseApiUrl });
-      expect((await documents.read(ghe, 'specs/001-dark-mode/spec.md')).sourceUrl).toBe('https://github.example.com/org/spec-repo/blob/ambient-dark-mode/specs/001-dark-mode/spec.md');
+      expect((await documents.read(ghe, 'specs/001-dark-mode/spec.md')).sourceUrl).toBe(
+        'https://github.example.com/org/spec-repo/blob/ambient-dark-mode/specs/001-dark-mode/spec.md',
+      );
       await documents.list(ghe);
       expect(github.requests.map((r) => `${r.prefix}${r.path}`)).toEqual([
         '/api/v3/repos/org/spec-repo/contents/specs/001-dark-mode/spec.md',
@@ -103,7 +121,10 @@ describe('DocumentSource', () => {
     it('falls back to bare specs/ documents', async () => {
       github.setFiles('org', 'bare', 'feature', { 'specs/spec.md': '# S', 'specs/tasks.md': '# T', 'README.md': '' });
       const bare = { ...finalLayout, branchName: 'feature', umbrellaRepo: { url: 'https://github.com/org/bare', branch: 'main' } };
-      expect(await source().list(bare)).toEqual([{ path: 'specs/spec.md', phase: 'specify' }, { path: 'specs/tasks.md', phase: 'tasks' }]);
+      expect(await source().list(bare)).toEqual([
+        { path: 'specs/spec.md', phase: 'specify' },
+        { path: 'specs/tasks.md', phase: 'tasks' },
+      ]);
     });
 
     it('lists through the contents API when the tree is truncated', async () => {
@@ -125,11 +146,22 @@ describe('DocumentSource', () => {
       const unseeded = await documents.list({ ...finalLayout, branchName: 'no-such-branch' }).catch((e: unknown) => e);
       expect(isVteamError(unseeded, 'NO_FEATURE_BRANCH') && unseeded.userMessage).toContain('`no-such-branch`');
       // The same 404 for a repository that is missing (or that the token cannot see) is a source failure.
-      expect(await codeOf(documents.list({ ...finalLayout, umbrellaRepo: { url: 'https://github.com/org/no-such-repo', branch: 'main' } }))).toBe('DOCUMENT_SOURCE_FAILED');
+      expect(
+        await codeOf(documents.list({ ...finalLayout, umbrellaRepo: { url: 'https://github.com/org/no-such-repo', branch: 'main' } })),
+      ).toBe('DOCUMENT_SOURCE_FAILED');
       github.failNext({ status: 502 });
       expect(await codeOf(documents.read(finalLayout, 'specs/001-dark-mode/spec.md'))).toBe('DOCUMENT_SOURCE_FAILED');
-      expect(await codeOf(source({ githubToken: 'ghp_revoked' }).read(finalLayout, 'specs/001-dark-mode/spec.md'))).toBe('DOCUMENT_SOURCE_FAILED');
-      expect(await codeOf(documents.read({ ...finalLayout, umbrellaRepo: { url: 'https://github.com/org/spec-repo/tree/main', branch: 'main' } }, 'specs/spec.md'))).toBe('DOCUMENT_SOURCE_FAILED');
+      expect(await codeOf(source({ githubToken: 'ghp_revoked' }).read(finalLayout, 'specs/001-dark-mode/spec.md'))).toBe(
+        'DOCUMENT_SOURCE_FAILED',
+      );
+      expect(
+        await codeOf(
+          documents.read(
+            { ...finalLayout, umbrellaRepo: { url: 'https://github.com/org/spec-repo/tree/main', branch: 'main' } },
+            'specs/spec.md',
+          ),
+        ),
+      ).toBe('DOCUMENT_SOURCE_FAILED');
       expect(await codeOf(documents.read(finalLayout, '../secrets.md'))).toBe('PATH_OUTSIDE_WORKSPACE');
     });
 
@@ -163,14 +195,17 @@ describe('DocumentSource', () => {
       fx.kube.addSecret('proj', 'ambient-runner-secrets', { GIT_TOKEN: 'ghp_project' });
       const { sent, fetchImpl } = recordingFetch();
       const documents = source({ githubApiUrl: undefined, fetch: fetchImpl });
-      for (const attempt of [documents.list(onHost('evil.example')), documents.read(onHost('evil.example'), 'specs/001-dark-mode/spec.md')]) {
+      for (const attempt of [
+        documents.list(onHost('evil.example')),
+        documents.read(onHost('evil.example'), 'specs/001-dark-mode/spec.md'),
+      ]) {
         const error = await attempt.catch((e: unknown) => e);
         expect(isVteamError(error, 'DOCUMENT_SOURCE_FAILED') && error.userMessage).toMatch(/`evil\.example`.*GITHUB_ALLOWED_HOSTS/);
       }
       expect(sent).toEqual([]);
     });
 
-    it('sends the token to github.com\'s API and to GitHub Enterprise hosts an admin listed', async () => {
+    it("sends the token to github.com's API and to GitHub Enterprise hosts an admin listed", async () => {
       const { sent, fetchImpl } = recordingFetch();
       const documents = source({ githubApiUrl: undefined, githubAllowedHosts: ['GHE.example.com'], fetch: fetchImpl });
       await documents.read(onHost('github.com'), 'specs/001-dark-mode/spec.md').catch(() => undefined);
@@ -188,11 +223,16 @@ describe('DocumentSource', () => {
 
     it('drops the token when a redirect leaves the origin, and keeps it on the same origin', async () => {
       const { sent, fetchImpl } = recordingFetch((url) => {
-        if (url.pathname.startsWith('/repositories/')) return new Response(null, { status: 302, headers: { location: 'https://cdn.elsewhere.example/blob' } });
-        if (url.pathname.endsWith('/spec.md')) return new Response(null, { status: 301, headers: { location: '/repositories/1/contents/specs/001-dark-mode/spec.md?ref=x' } });
+        if (url.pathname.startsWith('/repositories/'))
+          return new Response(null, { status: 302, headers: { location: 'https://cdn.elsewhere.example/blob' } });
+        if (url.pathname.endsWith('/spec.md'))
+          return new Response(null, { status: 301, headers: { location: '/repositories/1/contents/specs/001-dark-mode/spec.md?ref=x' } });
         return new Response('# Spec', { status: 200, headers: { 'content-type': 'text/plain' } });
       });
-      const document = await source({ githubApiUrl: undefined, fetch: fetchImpl }).read(onHost('github.com'), 'specs/001-dark-mode/spec.md');
+      const document = await source({ githubApiUrl: undefined, fetch: fetchImpl }).read(
+        onHost('github.com'),
+        'specs/001-dark-mode/spec.md',
+      );
       expect(document.markdown).toBe('# Spec');
       expect(sent.map((r) => [new URL(r.url).host, r.authorization])).toEqual([
         ['api.github.com', 'Bearer ghp_bot'],
@@ -217,7 +257,9 @@ describe('DocumentSource', () => {
     it('reads a document under the workflow workspace', async () => {
       const document = await source().read(olderLayout, 'specs/001-feature/spec.md');
       expect(document).toMatchObject({ path: 'specs/001-feature/spec.md', phase: 'specify', markdown: SPEC });
-      expect(content.requests.map((r) => [r.path, r.contentPath])).toEqual([['/content/file', '/rfe-workflows/rfe-1/workspace/specs/001-feature/spec.md']]);
+      expect(content.requests.map((r) => [r.path, r.contentPath])).toEqual([
+        ['/content/file', '/rfe-workflows/rfe-1/workspace/specs/001-feature/spec.md'],
+      ]);
       expect(github.requests).toHaveLength(0);
     });
 

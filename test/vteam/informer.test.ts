@@ -29,10 +29,17 @@ describe('informer', () => {
       kubeConfig: fx.clients.kubeConfig,
       path: PATH,
       resource: 'rfeworkflows',
-      list: ({ limit, continueToken }) => fx.clients.customObjects.listCustomObjectForAllNamespaces(
-        { group: 'vteam.ambient-code', version: 'v1alpha1', resourcePlural: 'rfeworkflows', limit, ...(continueToken ? { _continue: continueToken } : {}) },
-        fx.clients.callOptions,
-      ),
+      list: ({ limit, continueToken }) =>
+        fx.clients.customObjects.listCustomObjectForAllNamespaces(
+          {
+            group: 'vteam.ambient-code',
+            version: 'v1alpha1',
+            resourcePlural: 'rfeworkflows',
+            limit,
+            ...(continueToken ? { _continue: continueToken } : {}),
+          },
+          fx.clients.callOptions,
+        ),
       map: toWorkflow,
       onEvent: (e) => events.push(e),
       metrics,
@@ -60,10 +67,15 @@ describe('informer', () => {
     expect(fx.kube.requests.find((r) => r.verb === 'watch')?.query).toMatchObject({ allowWatchBookmarks: 'true' });
     expect(watch === undefined || watch.namespace === undefined).toBe(true);
 
-    fx.kube.modify('rfeworkflows', 'team-a', 'rfe-1', (o) => { (o.spec as Record<string, unknown>).title = 'Changed'; });
+    fx.kube.modify('rfeworkflows', 'team-a', 'rfe-1', (o) => {
+      (o.spec as Record<string, unknown>).title = 'Changed';
+    });
     fx.kube.remove('rfeworkflows', 'team-b', 'rfe-0');
     await until(() => inf.get('team-a/rfe-1')?.title === 'Changed' && inf.get('team-b/rfe-0') === undefined);
-    expect(events.slice(7).map((e) => [e.type, e.key])).toEqual([['modified', 'team-a/rfe-1'], ['deleted', 'team-b/rfe-0']]);
+    expect(events.slice(7).map((e) => [e.type, e.key])).toEqual([
+      ['modified', 'team-a/rfe-1'],
+      ['deleted', 'team-b/rfe-0'],
+    ]);
 
     // A bookmark moves the resume point past unrelated writes.
     fx.kube.addSecret('team-a', 'x', { a: 'b' });
@@ -102,7 +114,15 @@ describe('informer', () => {
     fx.kube.compactHistory();
     await until(() => inf.get('team-b/rfe-9') !== undefined && inf.get('team-a/rfe-1') === undefined);
     expect(fx.kube.count('list', 'rfeworkflows')).toBe(2);
-    expect(events.slice(2).map((e) => [e.type, e.key]).sort()).toEqual([['added', 'team-b/rfe-9'], ['deleted', 'team-a/rfe-1']]);
+    expect(
+      events
+        .slice(2)
+        .map((e) => [e.type, e.key])
+        .sort(),
+    ).toEqual([
+      ['added', 'team-b/rfe-9'],
+      ['deleted', 'team-a/rfe-1'],
+    ]);
   });
 
   it('stays idle while the collection is not served, then starts', async () => {

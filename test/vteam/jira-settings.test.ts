@@ -15,13 +15,26 @@ describe('Jira settings parsing', () => {
     expect(parseSiteUrl(input)).toBe(expected);
   });
 
-  it.each([['ABC', 'ABC'], [' rhai ', 'RHAI'], ['A_1', 'A_1'], ['1AB', undefined], ['AB-1', undefined], ['', undefined]])('project key %j → %j', (input, expected) => {
+  it.each([
+    ['ABC', 'ABC'],
+    [' rhai ', 'RHAI'],
+    ['A_1', 'A_1'],
+    ['1AB', undefined],
+    ['AB-1', undefined],
+    ['', undefined],
+  ])('project key %j → %j', (input, expected) => {
     expect(parseProjectKey(input)).toBe(expected);
   });
 
   it('parses both issue-type notations and reports what it ignored', () => {
-    expect(parseIssueTypes('{"Specify":"Feature Request","plan":" Feature "}')).toEqual({ types: { specify: 'Feature Request', plan: 'Feature' }, invalid: [] });
-    expect(parseIssueTypes('specify=Feature Request,tasks=Epic,default=Story')).toEqual({ types: { specify: 'Feature Request', tasks: 'Epic', default: 'Story' }, invalid: [] });
+    expect(parseIssueTypes('{"Specify":"Feature Request","plan":" Feature "}')).toEqual({
+      types: { specify: 'Feature Request', plan: 'Feature' },
+      invalid: [],
+    });
+    expect(parseIssueTypes('specify=Feature Request,tasks=Epic,default=Story')).toEqual({
+      types: { specify: 'Feature Request', tasks: 'Epic', default: 'Story' },
+      invalid: [],
+    });
     expect(parseIssueTypes('specify,plan=,=Epic,tasks=Epic')).toEqual({ types: { tasks: 'Epic' }, invalid: ['specify', 'plan', ''] });
     expect(parseIssueTypes('{not json')).toEqual({ types: {}, invalid: ['{not json'] });
     expect(parseIssueTypes('{"plan":3}').types).toEqual({});

@@ -12,7 +12,9 @@ const server = createServer((_req, res) => {
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ major: '1', minor: '31', gitVersion: 'v1.31.0' }));
 });
-server.on('connection', () => { connections += 1; });
+server.on('connection', () => {
+  connections += 1;
+});
 let dir = '';
 
 beforeAll(async () => {

@@ -15,7 +15,15 @@ describe('leader election', () => {
   });
 
   const elector = (identity: string, leaseMs = 1_000) => {
-    const e = createLeaderElector({ coordination: fx.clients.coordination, callOptions: fx.clients.callOptions, namespace: 'bots', name: 'cards', identity, leaseMs, retryMs: 50 });
+    const e = createLeaderElector({
+      coordination: fx.clients.coordination,
+      callOptions: fx.clients.callOptions,
+      namespace: 'bots',
+      name: 'cards',
+      identity,
+      leaseMs,
+      retryMs: 50,
+    });
     electors.push(e);
     return e;
   };

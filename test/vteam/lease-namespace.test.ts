@@ -31,7 +31,9 @@ describe('leaseNamespace', () => {
     dir = await mkdtemp(join(tmpdir(), 'lease-ns-'));
     noPod = join(dir, 'no-service-account-namespace');
   });
-  afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
   const kubeconfigFrom = async (namespace: string | null) => {
     const kc = new KubeConfig();

@@ -2,8 +2,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isVteamError } from '../../src/errors.ts';
 import { createProjectDirectory } from '../../src/vteam/projects.ts';
 import {
-  annotateCommand, annotationPatch, channelsChange, createProjectAdmin, isProjectName, jiraSettingsChange, shellQuote,
-  withChannel, withoutChannel,
+  annotateCommand,
+  annotationPatch,
+  channelsChange,
+  createProjectAdmin,
+  isProjectName,
+  jiraSettingsChange,
+  shellQuote,
+  withChannel,
+  withoutChannel,
 } from '../../src/vteam/project-admin.ts';
 import { startKubeFixture, type KubeFixture } from './kube-fixture.ts';
 
@@ -41,20 +48,40 @@ describe('project administration over Kubernetes', () => {
   });
 
   it('asks a SubjectAccessReview for patch on the projectsettings singleton, as the mapped user and groups', async () => {
-    fx.kube.setAccessRules([{ user: 'alice@example.com', namespace: 'team-a', verb: 'patch', group: 'vteam.ambient-code', resource: 'projectsettings', name: 'projectsettings', allowed: true }]);
+    fx.kube.setAccessRules([
+      {
+        user: 'alice@example.com',
+        namespace: 'team-a',
+        verb: 'patch',
+        group: 'vteam.ambient-code',
+        resource: 'projectsettings',
+        name: 'projectsettings',
+        allowed: true,
+      },
+    ]);
     const a = admin();
     expect(await a.mayEdit({ user: 'alice@example.com', groups: ['system:authenticated'] }, 'team-a')).toBe(true);
     expect(await a.mayEdit({ user: 'alice@example.com', groups: [] }, 'other')).toBe(false);
     expect(await a.mayEdit({ user: 'bob@example.com', groups: [] }, 'team-a')).toBe(false);
     expect(fx.kube.accessReviews[0]).toEqual({
-      user: 'alice@example.com', groups: ['system:authenticated'],
-      resourceAttributes: { namespace: 'team-a', verb: 'patch', group: 'vteam.ambient-code', resource: 'projectsettings', name: 'projectsettings' },
+      user: 'alice@example.com',
+      groups: ['system:authenticated'],
+      resourceAttributes: {
+        namespace: 'team-a',
+        verb: 'patch',
+        group: 'vteam.ambient-code',
+        resource: 'projectsettings',
+        name: 'projectsettings',
+      },
     });
   });
 
   it('writes with a JSON patch that tests the resourceVersion, keeping other annotations', async () => {
     fx.kube.resetRequests();
-    const result = await admin().updateAnnotations('team-a', (current) => ({ change: channelsChange(withChannel(current, 'C222').channels), value: 'ok' }));
+    const result = await admin().updateAnnotations('team-a', (current) => ({
+      change: channelsChange(withChannel(current, 'C222').channels),
+      value: 'ok',
+    }));
     expect(result).toMatchObject({ ok: true, value: 'ok', written: true });
     expect(annotations('team-a')).toEqual({ [CHANNELS]: 'C111,C222', [OTHER]: 'platform' });
     const patch = fx.kube.requests.find((r) => r.verb === 'patch');
@@ -66,7 +93,10 @@ describe('project administration over Kubernetes', () => {
       verb: 'patch',
       match: { resource: 'projectsettings', namespace: 'team-a' },
       mutate: (object, nth) => {
-        object.metadata.annotations = { ...object.metadata.annotations, [CHANNELS]: `${object.metadata.annotations?.[CHANNELS]},C90${nth}` };
+        object.metadata.annotations = {
+          ...object.metadata.annotations,
+          [CHANNELS]: `${object.metadata.annotations?.[CHANNELS]},C90${nth}`,
+        };
       },
     });
     const seen: string[] = [];
@@ -82,7 +112,9 @@ describe('project administration over Kubernetes', () => {
 
   it('gives up with one clear sentence when the object keeps changing', async () => {
     fx.kube.injectConflicts(10, { verb: 'patch', match: { resource: 'projectsettings' } });
-    const error = await admin({ maxAttempts: 3 }).updateAnnotations('team-a', () => ({ change: { set: { [CHANNELS]: 'C1' } }, value: undefined })).catch((e: unknown) => e);
+    const error = await admin({ maxAttempts: 3 })
+      .updateAnnotations('team-a', () => ({ change: { set: { [CHANNELS]: 'C1' } }, value: undefined }))
+      .catch((e: unknown) => e);
     expect(isVteamError(error, 'KUBERNETES_UNAVAILABLE')).toBe(true);
     expect(fx.kube.count('patch', 'projectsettings')).toBe(3);
   });
@@ -91,9 +123,18 @@ describe('project administration over Kubernetes', () => {
     fx.kube.resetRequests();
     const a = admin();
     expect(await a.updateAnnotations('team-a', () => ({ value: 'none' }))).toMatchObject({ ok: true, written: false, value: 'none' });
-    expect(await a.updateAnnotations('team-a', (c) => ({ change: { set: { [CHANNELS]: c[CHANNELS]! } }, value: 1 }))).toMatchObject({ ok: true, written: false });
-    expect(await a.updateAnnotations('plain', () => ({ change: { set: { a: 'b' } }, value: 1 }))).toEqual({ ok: false, state: { kind: 'unmanaged' } });
-    expect(await a.updateAnnotations('fresh', () => ({ change: { set: { a: 'b' } }, value: 1 }))).toEqual({ ok: false, state: { kind: 'no-settings' } });
+    expect(await a.updateAnnotations('team-a', (c) => ({ change: { set: { [CHANNELS]: c[CHANNELS]! } }, value: 1 }))).toMatchObject({
+      ok: true,
+      written: false,
+    });
+    expect(await a.updateAnnotations('plain', () => ({ change: { set: { a: 'b' } }, value: 1 }))).toEqual({
+      ok: false,
+      state: { kind: 'unmanaged' },
+    });
+    expect(await a.updateAnnotations('fresh', () => ({ change: { set: { a: 'b' } }, value: 1 }))).toEqual({
+      ok: false,
+      state: { kind: 'no-settings' },
+    });
     expect(fx.kube.count('patch', 'projectsettings')).toBe(0);
   });
 
@@ -110,14 +151,21 @@ describe('project administration over Kubernetes', () => {
   it('makes its own write visible to the cached directory at once', async () => {
     const projects = createProjectDirectory(fx.clients, { cacheTtlMs: 60_000 });
     expect(await projects.isBound('team-a', 'C222')).toBe(false);
-    await createProjectAdmin({ kube: fx.clients, projects }).updateAnnotations('team-a', (c) => ({ change: channelsChange(withChannel(c, 'C222').channels), value: undefined }));
+    await createProjectAdmin({ kube: fx.clients, projects }).updateAnnotations('team-a', (c) => ({
+      change: channelsChange(withChannel(c, 'C222').channels),
+      value: undefined,
+    }));
     expect(await projects.isBound('team-a', 'C222')).toBe(true);
   });
 
   it('stores Jira settings as three annotations the directory reads back', async () => {
     const projects = createProjectDirectory(fx.clients, { cacheTtlMs: 0 });
     await admin().updateAnnotations('team-a', () => ({
-      change: jiraSettingsChange({ siteUrl: 'https://acme.atlassian.net', projectKey: 'PROJ', issueTypes: { default: 'Task', specify: 'Feature Request' } }),
+      change: jiraSettingsChange({
+        siteUrl: 'https://acme.atlassian.net',
+        projectKey: 'PROJ',
+        issueTypes: { default: 'Task', specify: 'Feature Request' },
+      }),
       value: undefined,
     }));
     expect(annotations('team-a')).toMatchObject({
@@ -127,7 +175,10 @@ describe('project administration over Kubernetes', () => {
       [OTHER]: 'platform',
     });
     expect((await projects.jiraSettings('team-a')).settings).toMatchObject({
-      siteUrl: 'https://acme.atlassian.net', projectKey: 'PROJ', source: 'annotations', issueTypes: { default: 'Task', specify: 'Feature Request' },
+      siteUrl: 'https://acme.atlassian.net',
+      projectKey: 'PROJ',
+      source: 'annotations',
+      issueTypes: { default: 'Task', specify: 'Feature Request' },
     });
   });
 });
@@ -143,12 +194,24 @@ describe('binding arithmetic and the kubectl fallback (pure)', () => {
   });
 
   it('prints the exact kubectl annotate command with the full resulting list', () => {
-    expect(annotateCommand('team-a', channelsChange(['C111', 'C222'])))
-      .toBe('kubectl annotate projectsettings projectsettings -n team-a vteam.ambient-code/slack-channels=C111,C222 --overwrite');
-    expect(annotateCommand('team-a', channelsChange([])))
-      .toBe('kubectl annotate projectsettings projectsettings -n team-a vteam.ambient-code/slack-channels-');
-    expect(annotateCommand('team-a', jiraSettingsChange({ siteUrl: 'https://acme.atlassian.net', projectKey: 'PROJ', issueTypes: { default: "Bob's Task", plan: 'Story' } })))
-      .toBe(`kubectl annotate projectsettings projectsettings -n team-a vteam.ambient-code/jira-site=https://acme.atlassian.net vteam.ambient-code/jira-project=PROJ 'vteam.ambient-code/jira-issue-types={"default":"Bob'\\''s Task","plan":"Story"}' --overwrite`);
+    expect(annotateCommand('team-a', channelsChange(['C111', 'C222']))).toBe(
+      'kubectl annotate projectsettings projectsettings -n team-a vteam.ambient-code/slack-channels=C111,C222 --overwrite',
+    );
+    expect(annotateCommand('team-a', channelsChange([]))).toBe(
+      'kubectl annotate projectsettings projectsettings -n team-a vteam.ambient-code/slack-channels-',
+    );
+    expect(
+      annotateCommand(
+        'team-a',
+        jiraSettingsChange({
+          siteUrl: 'https://acme.atlassian.net',
+          projectKey: 'PROJ',
+          issueTypes: { default: "Bob's Task", plan: 'Story' },
+        }),
+      ),
+    ).toBe(
+      `kubectl annotate projectsettings projectsettings -n team-a vteam.ambient-code/jira-site=https://acme.atlassian.net vteam.ambient-code/jira-project=PROJ 'vteam.ambient-code/jira-issue-types={"default":"Bob'\\''s Task","plan":"Story"}' --overwrite`,
+    );
   });
 
   it('quotes for a POSIX shell only when needed', () => {

@@ -107,7 +107,12 @@ describe('Kubernetes ProjectDirectory', () => {
         spec: { groupAccess: [], runnerSecretsName: 'my-runner' },
         annotations: { 'vteam.ambient-code/jira-issue-types': 'specify=Feature Request, plan = Feature' },
       });
-      fx.kube.addSecret('proj', 'my-runner', { JIRA_URL: 'https://jira.example.com/', JIRA_PROJECT: 'RHAI', JIRA_API_TOKEN: 'secret', GIT_TOKEN: ' ghp_project ' });
+      fx.kube.addSecret('proj', 'my-runner', {
+        JIRA_URL: 'https://jira.example.com/',
+        JIRA_PROJECT: 'RHAI',
+        JIRA_API_TOKEN: 'secret',
+        GIT_TOKEN: ' ghp_project ',
+      });
       const projects = directory();
       expect(await projects.jiraSettings('proj')).toEqual({
         settings: {
@@ -125,11 +130,17 @@ describe('Kubernetes ProjectDirectory', () => {
     it('uses the default Secret name and Task for every phase when nothing else is configured', async () => {
       fx.kube.addSecret('proj', 'ambient-runner-secrets', { JIRA_URL: 'https://acme.atlassian.net', JIRA_PROJECT: 'ABC' });
       const result = await directory().jiraSettings('proj');
-      expect(result.settings).toMatchObject({ source: 'runner-secret', secretName: 'ambient-runner-secrets', issueTypes: { default: 'Task' } });
+      expect(result.settings).toMatchObject({
+        source: 'runner-secret',
+        secretName: 'ambient-runner-secrets',
+        issueTypes: { default: 'Task' },
+      });
     });
 
     it('uses the Secret when the annotations are incomplete or invalid', async () => {
-      fx.kube.addProjectSettings('proj', { annotations: { 'vteam.ambient-code/jira-site': 'ftp://acme', 'vteam.ambient-code/jira-project': 'ABC' } });
+      fx.kube.addProjectSettings('proj', {
+        annotations: { 'vteam.ambient-code/jira-site': 'ftp://acme', 'vteam.ambient-code/jira-project': 'ABC' },
+      });
       fx.kube.addSecret('proj', 'ambient-runner-secrets', { JIRA_URL: 'https://acme.atlassian.net', JIRA_PROJECT: 'ABC' });
       expect((await directory().jiraSettings('proj')).settings?.source).toBe('runner-secret');
     });
@@ -144,7 +155,9 @@ describe('Kubernetes ProjectDirectory', () => {
 
     it('maps an unreachable API server to KUBERNETES_UNAVAILABLE', async () => {
       fx.kube.failNext({ resource: 'secrets' }, 'reset');
-      const error = await directory().jiraSettings('proj').catch((e: unknown) => e);
+      const error = await directory()
+        .jiraSettings('proj')
+        .catch((e: unknown) => e);
       expect(isVteamError(error, 'KUBERNETES_UNAVAILABLE')).toBe(true);
     });
   });

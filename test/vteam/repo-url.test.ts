@@ -43,7 +43,9 @@ describe('GitHub URLs', () => {
   });
 
   it('builds blob links on the feature branch', () => {
-    expect(blobUrl(dotcom, 'ambient-dark-mode', 'specs/001-dark-mode/spec.md')).toBe('https://github.com/org/spec-repo/blob/ambient-dark-mode/specs/001-dark-mode/spec.md');
+    expect(blobUrl(dotcom, 'ambient-dark-mode', 'specs/001-dark-mode/spec.md')).toBe(
+      'https://github.com/org/spec-repo/blob/ambient-dark-mode/specs/001-dark-mode/spec.md',
+    );
     expect(blobUrl(ghe, 'feature/x y', 'specs/a b.md')).toBe('https://github.example.com/team/specs/blob/feature/x%20y/specs/a%20b.md');
   });
 });

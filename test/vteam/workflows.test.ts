@@ -42,8 +42,12 @@ describe('KubeWorkflowRepository', () => {
 
     it('takes the umbrella repo from the legacy repositories list, defaulting its branch to main', async () => {
       fx.kube.addRfeWorkflow('proj-a', 'rfe-1', {
-        title: 'Old', description: 'd',
-        repositories: [{ url: 'https://github.com/org/first', clonePath: 'first' }, { url: 'https://github.com/org/second', branch: 'dev' }],
+        title: 'Old',
+        description: 'd',
+        repositories: [
+          { url: 'https://github.com/org/first', clonePath: 'first' },
+          { url: 'https://github.com/org/second', branch: 'dev' },
+        ],
         workspacePath: '/rfe-workflows/rfe-1/workspace',
       });
       const workflow = await repository().get({ namespace: 'proj-a', name: 'rfe-1' });
@@ -60,7 +64,13 @@ describe('KubeWorkflowRepository', () => {
         jiraLinks: [{ path: 'specs/spec.md', jiraKey: 'P-1' }, { path: 'specs/plan.md' }, 'garbage', null, { path: '', jiraKey: 'P-2' }],
       });
       const workflow = await repository().get({ namespace: 'proj-a', name: 'rfe-2' });
-      expect(workflow).toMatchObject({ title: 'rfe-2', description: '', branchName: undefined, umbrellaRepo: undefined, parentOutcome: undefined });
+      expect(workflow).toMatchObject({
+        title: 'rfe-2',
+        description: '',
+        branchName: undefined,
+        umbrellaRepo: undefined,
+        parentOutcome: undefined,
+      });
       expect(workflow?.jiraLinks).toEqual([{ path: 'specs/spec.md', jiraKey: 'P-1' }]);
     });
 
@@ -90,13 +100,20 @@ describe('KubeWorkflowRepository', () => {
   describe('upsertJiraLink', () => {
     const ref = { namespace: 'proj-a', name: 'rfe-1' };
     beforeEach(() => {
-      fx.kube.addRfeWorkflow('proj-a', 'rfe-1', {
-        title: 'Dark mode', description: 'd', branchName: 'ambient-dark-mode',
-        umbrellaRepo: { url: 'https://github.com/org/spec-repo', branch: 'main' },
-        supportingRepos: [{ url: 'https://github.com/org/lib', branch: 'main' }],
-        futureField: { keep: true },
-        jiraLinks: [{ path: 'specs/001-dark-mode/spec.md', jiraKey: 'PROJ-1', note: 'unknown entry field' }],
-      }, { annotations: { 'example.com/keep': 'yes' }, status: { phase: 'Ready' } });
+      fx.kube.addRfeWorkflow(
+        'proj-a',
+        'rfe-1',
+        {
+          title: 'Dark mode',
+          description: 'd',
+          branchName: 'ambient-dark-mode',
+          umbrellaRepo: { url: 'https://github.com/org/spec-repo', branch: 'main' },
+          supportingRepos: [{ url: 'https://github.com/org/lib', branch: 'main' }],
+          futureField: { keep: true },
+          jiraLinks: [{ path: 'specs/001-dark-mode/spec.md', jiraKey: 'PROJ-1', note: 'unknown entry field' }],
+        },
+        { annotations: { 'example.com/keep': 'yes' }, status: { phase: 'Ready' } },
+      );
       fx.kube.resetRequests();
     });
 
@@ -139,13 +156,21 @@ describe('KubeWorkflowRepository', () => {
       });
       const outcome = await repository().upsertJiraLink(ref, { path: 'specs/001-dark-mode/plan.md', jiraKey: 'PROJ-2' });
       expect(outcome.existingKey).toBe('UI-7');
-      expect(outcome.workflow.jiraLinks.filter((l) => l.path === 'specs/001-dark-mode/plan.md')).toEqual([{ path: 'specs/001-dark-mode/plan.md', jiraKey: 'UI-7' }]);
+      expect(outcome.workflow.jiraLinks.filter((l) => l.path === 'specs/001-dark-mode/plan.md')).toEqual([
+        { path: 'specs/001-dark-mode/plan.md', jiraKey: 'UI-7' },
+      ]);
       const stored = fx.kube.get('rfeworkflows', 'proj-a', 'rfe-1')!.spec as { jiraLinks: { jiraKey: string }[] };
       expect(stored.jiraLinks.map((l) => l.jiraKey)).toEqual(['PROJ-1', 'UI-7']);
     });
 
     it('records an in-flight publish as an annotation, and the link write removes it in the same update', async () => {
-      const intent = { path: 'specs/001-dark-mode/plan.md', since: 1_760_000_000_000, fence: 'host/1/abc', user: { teamId: 'T1', userId: 'U1' }, replyTo: { channelId: 'C1', userId: 'U1' } };
+      const intent = {
+        path: 'specs/001-dark-mode/plan.md',
+        since: 1_760_000_000_000,
+        fence: 'host/1/abc',
+        user: { teamId: 'T1', userId: 'U1' },
+        replyTo: { channelId: 'C1', userId: 'U1' },
+      };
       const marked = await repository().markInFlight(ref, intent);
       expect(marked.inFlight).toEqual([intent]);
       const annotations = fx.kube.get('rfeworkflows', 'proj-a', 'rfe-1')!.metadata.annotations as Record<string, string>;
@@ -157,10 +182,16 @@ describe('KubeWorkflowRepository', () => {
       expect(fx.kube.count('update', 'rfeworkflows')).toBe(2);
     });
 
-    it('ignores in-flight annotations that are malformed or filed under another document\'s key', async () => {
+    it("ignores in-flight annotations that are malformed or filed under another document's key", async () => {
       fx.kube.modify('rfeworkflows', 'proj-a', 'rfe-1', (o) => {
         (o.metadata as { annotations: Record<string, string> }).annotations = {
-          'jira-publish.vteam.ambient-code/0000000000000000': JSON.stringify({ path: 'specs/x.md', since: 1, fence: '', user: { teamId: 'T1', userId: 'U1' }, replyTo: {} }),
+          'jira-publish.vteam.ambient-code/0000000000000000': JSON.stringify({
+            path: 'specs/x.md',
+            since: 1,
+            fence: '',
+            user: { teamId: 'T1', userId: 'U1' },
+            replyTo: {},
+          }),
           'jira-publish.vteam.ambient-code/zzz': '{not json',
         };
       });
@@ -177,7 +208,9 @@ describe('KubeWorkflowRepository', () => {
     it('creates jiraLinks when the workflow has none', async () => {
       fx.kube.addRfeWorkflow('proj-a', 'rfe-empty', { title: 'T', description: '' });
       await repository().upsertJiraLink({ namespace: 'proj-a', name: 'rfe-empty' }, { path: 'specs/spec.md', jiraKey: 'P-1' });
-      expect((fx.kube.get('rfeworkflows', 'proj-a', 'rfe-empty')!.spec as { jiraLinks: unknown }).jiraLinks).toEqual([{ path: 'specs/spec.md', jiraKey: 'P-1' }]);
+      expect((fx.kube.get('rfeworkflows', 'proj-a', 'rfe-empty')!.spec as { jiraLinks: unknown }).jiraLinks).toEqual([
+        { path: 'specs/spec.md', jiraKey: 'P-1' },
+      ]);
     });
 
     it('survives concurrent writers: re-reads and re-applies on 409, keeping what they wrote', async () => {
@@ -197,13 +230,20 @@ describe('KubeWorkflowRepository', () => {
 
     it('gives up after the configured attempts with KUBERNETES_UNAVAILABLE', async () => {
       fx.kube.injectConflicts(10);
-      const error = await repository({ maxAttempts: 3 }).upsertJiraLink(ref, { path: 'specs/x.md', jiraKey: 'P-1' }).catch((e: unknown) => e);
+      const error = await repository({ maxAttempts: 3 })
+        .upsertJiraLink(ref, { path: 'specs/x.md', jiraKey: 'P-1' })
+        .catch((e: unknown) => e);
       expect(isVteamError(error, 'KUBERNETES_UNAVAILABLE')).toBe(true);
       expect(fx.kube.count('update', 'rfeworkflows')).toBe(3);
     });
 
     it('N concurrent upserts of different paths all end up recorded', async () => {
-      const repo = repository({ maxAttempts: 50, sleep: (ms: number) => new Promise((r) => setTimeout(r, ms)), baseDelayMs: 1, maxDelayMs: 5 });
+      const repo = repository({
+        maxAttempts: 50,
+        sleep: (ms: number) => new Promise((r) => setTimeout(r, ms)),
+        baseDelayMs: 1,
+        maxDelayMs: 5,
+      });
       const paths = Array.from({ length: 12 }, (_, i) => `specs/doc-${i}.md`);
       await Promise.all(paths.map((path, i) => repo.upsertJiraLink(ref, { path, jiraKey: `CON-${i}` })));
       const links = (fx.kube.get('rfeworkflows', 'proj-a', 'rfe-1')!.spec as { jiraLinks: { path: string; jiraKey: string }[] }).jiraLinks;
@@ -213,27 +253,37 @@ describe('KubeWorkflowRepository', () => {
     });
 
     it('maps a missing workflow to WORKFLOW_NOT_FOUND', async () => {
-      const error = await repository().upsertJiraLink({ namespace: 'proj-a', name: 'gone' }, { path: 'specs/spec.md', jiraKey: 'P-1' }).catch((e: unknown) => e);
+      const error = await repository()
+        .upsertJiraLink({ namespace: 'proj-a', name: 'gone' }, { path: 'specs/spec.md', jiraKey: 'P-1' })
+        .catch((e: unknown) => e);
       expect(isVteamError(error, 'WORKFLOW_NOT_FOUND')).toBe(true);
     });
 
     it('maps server errors and unreachable clusters to KUBERNETES_UNAVAILABLE', async () => {
       fx.kube.failNext({ verb: 'update', resource: 'rfeworkflows' }, { status: 503 });
-      const unavailable = await repository().upsertJiraLink(ref, { path: 'specs/y.md', jiraKey: 'P-1' }).catch((e: unknown) => e);
+      const unavailable = await repository()
+        .upsertJiraLink(ref, { path: 'specs/y.md', jiraKey: 'P-1' })
+        .catch((e: unknown) => e);
       expect(isVteamError(unavailable, 'KUBERNETES_UNAVAILABLE')).toBe(true);
 
       fx.kube.failNext({ verb: 'get', resource: 'rfeworkflows' }, 'reset');
-      const reset = await repository().get(ref).catch((e: unknown) => e);
+      const reset = await repository()
+        .get(ref)
+        .catch((e: unknown) => e);
       expect(isVteamError(reset, 'KUBERNETES_UNAVAILABLE')).toBe(true);
 
       await fx.kube.close();
-      const closed = await repository().get(ref).catch((e: unknown) => e);
+      const closed = await repository()
+        .get(ref)
+        .catch((e: unknown) => e);
       expect(isVteamError(closed, 'KUBERNETES_UNAVAILABLE')).toBe(true);
     });
 
     it('maps a refusal of the bot (403) to INTERNAL, since only an operator can fix RBAC', async () => {
       fx.kube.failNext({ verb: 'get', resource: 'rfeworkflows' }, { status: 403 });
-      const error = await repository().get(ref).catch((e: unknown) => e);
+      const error = await repository()
+        .get(ref)
+        .catch((e: unknown) => e);
       expect(isVteamError(error, 'INTERNAL')).toBe(true);
     });
   });

@@ -21,10 +21,17 @@ const connectButton = (text = 'Connect Atlassian account') => ({
  */
 export function connectPrompt(reason: 'missing' | 'broken' | 'asked', path?: string): { text: string; blocks: KnownBlock[] } {
   const waiting = path ? ` Your publish of ${code(clip(path, 200))} continues by itself once you are connected.` : '';
-  const text = reason === 'broken'
-    ? `Jira authentication expired. Please re-authenticate: connect your Atlassian account again.${waiting}`
-    : `Connect your Atlassian account so that Jira issues are created as you, with your own permissions.${waiting}`;
-  return { text, blocks: [mrkdwnSection(text), { type: 'actions', elements: [connectButton(reason === 'broken' ? 'Reconnect Atlassian account' : undefined)] }] };
+  const text =
+    reason === 'broken'
+      ? `Jira authentication expired. Please re-authenticate: connect your Atlassian account again.${waiting}`
+      : `Connect your Atlassian account so that Jira issues are created as you, with your own permissions.${waiting}`;
+  return {
+    text,
+    blocks: [
+      mrkdwnSection(text),
+      { type: 'actions', elements: [connectButton(reason === 'broken' ? 'Reconnect Atlassian account' : undefined)] },
+    ],
+  };
 }
 
 /**
@@ -41,7 +48,13 @@ export function signInLink(signInUrl: string, expiresAt: number): { text: string
       {
         type: 'actions',
         elements: [
-          { type: 'button', action_id: OPEN_SIGN_IN, text: { type: 'plain_text', text: 'Open Atlassian sign-in' }, url: signInUrl, style: 'primary' },
+          {
+            type: 'button',
+            action_id: OPEN_SIGN_IN,
+            text: { type: 'plain_text', text: 'Open Atlassian sign-in' },
+            url: signInUrl,
+            style: 'primary',
+          },
           { type: 'button', action_id: ACTIONS.connect, text: { type: 'plain_text', text: 'Get a new link' }, value: 'connect' },
         ],
       },
@@ -65,23 +78,43 @@ export function homeView(linkState: AtlassianLink | undefined, recent: RecentPub
     const sites = listed((linkState.sites ?? []).map((s) => link(s.url, clip(s.name, 80)))) || '_read at your next publish_';
     const since = `<!date^${Math.floor(linkState.linkedAt / 1000)}^{date_short_pretty}|${new Date(linkState.linkedAt).toISOString()}>`;
     const expiry = linkState.expiresAt ? ` · token renews <!date^${Math.floor(linkState.expiresAt / 1000)}^{time}|soon>` : '';
-    const status = linkState.broken ? ':warning: *Atlassian link broken*: reconnect to publish again.' : `:link: *Atlassian account connected*${linkState.accountName ? ` as ${escapeMrkdwn(clip(linkState.accountName, 80))}` : ''}`;
-    blocks.push(
-      mrkdwnSection(`${status}\nSites: ${sites}\nSince ${since}${expiry}`),
-      {
-        type: 'actions',
-        elements: [
-          linkState.broken ? connectButton('Reconnect Atlassian account') : { type: 'button', action_id: ACTIONS.disconnect, text: { type: 'plain_text', text: 'Disconnect' }, style: 'danger', value: 'disconnect', confirm: { title: { type: 'plain_text', text: 'Disconnect Atlassian?' }, text: { type: 'plain_text', text: 'Publishing will ask you to connect again. Issues and links stay as they are.' }, confirm: { type: 'plain_text', text: 'Disconnect' }, deny: { type: 'plain_text', text: 'Cancel' } } },
-        ],
-      },
-    );
+    const status = linkState.broken
+      ? ':warning: *Atlassian link broken*: reconnect to publish again.'
+      : `:link: *Atlassian account connected*${linkState.accountName ? ` as ${escapeMrkdwn(clip(linkState.accountName, 80))}` : ''}`;
+    blocks.push(mrkdwnSection(`${status}\nSites: ${sites}\nSince ${since}${expiry}`), {
+      type: 'actions',
+      elements: [
+        linkState.broken
+          ? connectButton('Reconnect Atlassian account')
+          : {
+              type: 'button',
+              action_id: ACTIONS.disconnect,
+              text: { type: 'plain_text', text: 'Disconnect' },
+              style: 'danger',
+              value: 'disconnect',
+              confirm: {
+                title: { type: 'plain_text', text: 'Disconnect Atlassian?' },
+                text: { type: 'plain_text', text: 'Publishing will ask you to connect again. Issues and links stay as they are.' },
+                confirm: { type: 'plain_text', text: 'Disconnect' },
+                deny: { type: 'plain_text', text: 'Cancel' },
+              },
+            },
+      ],
+    });
   }
   blocks.push({ type: 'divider' }, { type: 'section', text: { type: 'mrkdwn', text: '*Your recent publishes*' } });
   if (recent.length === 0) {
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'Nothing yet. Use `/vteam publish <workflow>` in a channel bound to a vTeam project.' }] });
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: 'Nothing yet. Use `/vteam publish <workflow>` in a channel bound to a vTeam project.' }],
+    });
   }
   for (const entry of recent) {
-    blocks.push(mrkdwnSection(`${link(entry.issue.url, clip(entry.issue.key, 40))} · ${escapeMrkdwn(clip(entry.title, 80))} · ${code(clip(entry.path, 200))} · <!date^${Math.floor(entry.at / 1000)}^{date_short_pretty}|${new Date(entry.at).toISOString()}>`));
+    blocks.push(
+      mrkdwnSection(
+        `${link(entry.issue.url, clip(entry.issue.key, 40))} · ${escapeMrkdwn(clip(entry.title, 80))} · ${code(clip(entry.path, 200))} · <!date^${Math.floor(entry.at / 1000)}^{date_short_pretty}|${new Date(entry.at).toISOString()}>`,
+      ),
+    );
   }
   return { type: 'home', blocks };
 }

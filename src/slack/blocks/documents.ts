@@ -84,10 +84,13 @@ export function documentRowBlocks(workflow: Workflow, row: DocumentRow): KnownBl
 
 export function workflowHeader(workflow: Workflow, vteamUrl?: string): SectionBlock {
   const repoUrl = workflow.umbrellaRepo?.url;
-  const repo = repoUrl !== undefined
-    ? `${link(repoUrl, clip(repoUrl.replace(/^https?:\/\//, ''), SHOWN.url))}${workflow.branchName ? ` @ ${code(clip(workflow.branchName, SHOWN.branch))}` : ''}`
+  const repo =
+    repoUrl !== undefined
+      ? `${link(repoUrl, clip(repoUrl.replace(/^https?:\/\//, ''), SHOWN.url))}${workflow.branchName ? ` @ ${code(clip(workflow.branchName, SHOWN.branch))}` : ''}`
+      : undefined;
+  const ui = vteamUrl
+    ? link(`${vteamUrl}/projects/${encodeURIComponent(workflow.namespace)}/rfe/${encodeURIComponent(workflow.name)}`, 'Open in vTeam')
     : undefined;
-  const ui = vteamUrl ? link(`${vteamUrl}/projects/${encodeURIComponent(workflow.namespace)}/rfe/${encodeURIComponent(workflow.name)}`, 'Open in vTeam') : undefined;
   const lines = [
     `*${shownTitle(workflow, workflow.title)}*  ${code(`${workflow.namespace}/${workflow.name}`)}`,
     workflow.description ? escapeMrkdwn(clip(workflow.description, SHOWN.description)) : undefined,
@@ -126,13 +129,19 @@ export function workflowCard(workflow: Workflow, rows: DocumentRow[], vteamUrl?:
 }
 
 /** What a card becomes once its workflow is deleted: kept for reference, without buttons. */
-export function deletedWorkflowCard(ref: { namespace: string; name: string }, title: string | undefined): { text: string; blocks: KnownBlock[] } {
+export function deletedWorkflowCard(
+  ref: { namespace: string; name: string },
+  title: string | undefined,
+): { text: string; blocks: KnownBlock[] } {
   const name = shownTitle(ref, title);
   return {
     text: `RFE workflow deleted: ${name}`,
     blocks: [
       mrkdwnSection(`~${name}~  ${code(`${ref.namespace}/${ref.name}`)}`),
-      { type: 'context', elements: [{ type: 'mrkdwn', text: ':wastebasket: This workflow was deleted in vTeam; its Jira issues are unchanged.' }] },
+      {
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: ':wastebasket: This workflow was deleted in vTeam; its Jira issues are unchanged.' }],
+      },
     ],
   };
 }
@@ -141,13 +150,21 @@ export function deletedWorkflowCard(ref: { namespace: string; name: string }, ti
  * The document already has its issue. With `duplicate`: another issue was created meanwhile (the link
  * was written by someone else while this publish ran); the link is kept and the user asked to close it.
  */
-export function alreadyLinkedMessage(workflow: Workflow, path: string, issue: JiraIssue, duplicate?: JiraIssue): { text: string; blocks: KnownBlock[] } {
+export function alreadyLinkedMessage(
+  workflow: Workflow,
+  path: string,
+  issue: JiraIssue,
+  duplicate?: JiraIssue,
+): { text: string; blocks: KnownBlock[] } {
   const key = clip(issue.key, SHOWN.key);
   const shownPath = clip(path, SHOWN.path);
   if (duplicate) {
     const extra = clip(duplicate.key, SHOWN.key);
     const text = `${code(shownPath)} was linked to ${link(issue.url, key)} by someone else while it was being published, so it keeps that link; ${link(duplicate.url, extra)}, created by this publish, is a duplicate: close it in Jira.`;
-    return { text: `${escapeMrkdwn(shownPath)} keeps ${escapeMrkdwn(key)}; ${escapeMrkdwn(extra)} is a duplicate to close`, blocks: [mrkdwnSection(text)] };
+    return {
+      text: `${escapeMrkdwn(shownPath)} keeps ${escapeMrkdwn(key)}; ${escapeMrkdwn(extra)} is a duplicate to close`,
+      blocks: [mrkdwnSection(text)],
+    };
   }
   const text = `${code(shownPath)} is already published as ${link(issue.url, key)}; it is never published twice. Use *Update issue* to copy the current document into it.`;
   const button = updateButton(workflow, path);

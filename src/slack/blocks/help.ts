@@ -4,7 +4,7 @@ import { clipMrkdwn, LIMITS, mrkdwnSection } from './text.ts';
 export const HELP_TEXT = [
   '*vTeam for Slack* publishes RFE workflow documents to Jira as you, through your own Atlassian account.',
   '• `/vteam publish <workflow> <path> [--type <IssueType>]`: publish one document, e.g. `/vteam publish rfe-1760000000 specs/001-dark-mode/spec.md`',
-  '• `/vteam publish <workflow>`: list the workflow\'s documents with a *Publish to Jira* button each',
+  "• `/vteam publish <workflow>`: list the workflow's documents with a *Publish to Jira* button each",
   '• `/vteam connect`: link your Atlassian account (Jira issues are created as you); `/vteam disconnect` unlinks it',
   '• `/vteam help`: this message',
   '`<workflow>` is the workflow name (`rfe-1760000000`), `<project>/<name>`, or the start of its title (quote titles with spaces).',

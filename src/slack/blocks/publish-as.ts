@@ -30,9 +30,9 @@ function modal(metadata: PublishAsMetadata | undefined, blocks: KnownBlock[], ex
 
 /** Opened at once with the trigger_id (valid 3 s); replaced once the cluster and Jira have answered. */
 export function publishAsLoadingView(metadata: PublishAsMetadata): ModalView {
-  return modal(metadata, [
-    mrkdwnSection(`:hourglass_flowing_sand: Reading the Jira issue types for ${code(clip(metadata.path, 500))}…`),
-  ], { close: { type: 'plain_text', text: 'Cancel' } });
+  return modal(metadata, [mrkdwnSection(`:hourglass_flowing_sand: Reading the Jira issue types for ${code(clip(metadata.path, 500))}…`)], {
+    close: { type: 'plain_text', text: 'Cancel' },
+  });
 }
 
 /** A view with one sentence and no form: a refusal or a problem to fix first. `text` is mrkdwn (outside values escaped by the caller). */

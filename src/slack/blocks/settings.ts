@@ -6,8 +6,14 @@ import type { KnownBlock, ModalView, PlainTextOption } from '@slack/types';
 import type { JiraSettings } from '../../publishing/model.ts';
 import type { UnavailableProject } from '../../vteam/project-admin.ts';
 import {
-  BLOCKS, ELEMENTS, JIRA_CONFIG_CALLBACK_ID, LOAD_ISSUE_TYPES_ACTION, TYPE_FIELDS, encodeMetadata,
-  type JiraConfigMetadata, type JiraConfigValues,
+  BLOCKS,
+  ELEMENTS,
+  JIRA_CONFIG_CALLBACK_ID,
+  LOAD_ISSUE_TYPES_ACTION,
+  TYPE_FIELDS,
+  encodeMetadata,
+  type JiraConfigMetadata,
+  type JiraConfigValues,
 } from '../subcommands/jira-config-form.ts';
 import { clip, clipMrkdwn, code, codeBlock, cut, escapeMrkdwn, LIMITS, mention, mrkdwnSection, mrkdwnText } from './text.ts';
 
@@ -22,26 +28,27 @@ export function usageText(command: string): string {
 
 export function projectProblemText(project: string, state: UnavailableProject): string {
   switch (state.kind) {
-    case 'missing': return `There is no vTeam project named ${projectCode(project)}; use the project's namespace name as vTeam shows it.`;
-    case 'unmanaged': return `Namespace ${projectCode(project)} is not a vTeam project (it lacks the label ${code('ambient-code.io/managed=true')}).`;
-    case 'no-settings': return `Project ${projectCode(project)} has no ${code('projectsettings')} object yet; vTeam creates it with the project, so ask a cluster admin to check the project.`;
+    case 'missing':
+      return `There is no vTeam project named ${projectCode(project)}; use the project's namespace name as vTeam shows it.`;
+    case 'unmanaged':
+      return `Namespace ${projectCode(project)} is not a vTeam project (it lacks the label ${code('ambient-code.io/managed=true')}).`;
+    case 'no-settings':
+      return `Project ${projectCode(project)} has no ${code('projectsettings')} object yet; vTeam creates it with the project, so ask a cluster admin to check the project.`;
   }
 }
 
 export const directMessageText = `Run this command in the channel you want to bind; a direct message cannot be bound to a project.`;
 
 export const alreadyBoundText = (project: string) => `This channel is already bound to project ${projectCode(project)}.`;
-export const notBoundText = (project: string) => `This channel is not bound to project ${projectCode(project)}, so there is nothing to unsubscribe.`;
+export const notBoundText = (project: string) =>
+  `This channel is not bound to project ${projectCode(project)}, so there is nothing to unsubscribe.`;
 
 export const subscribedText = (project: string, userId: string) =>
   `${mention(userId)} bound this channel to vTeam project ${projectCode(project)}: its RFE workflows show up here, with their documents ready to publish to Jira.`;
 export const unsubscribedText = (project: string, userId: string) =>
   `${mention(userId)} unbound this channel from vTeam project ${projectCode(project)}; its workflows are no longer posted or published from here.`;
 
-export type Refusal =
-  | { reason: 'no-email' }
-  | { reason: 'unmappable'; email: string }
-  | { reason: 'denied'; clusterUser: string };
+export type Refusal = { reason: 'no-email' } | { reason: 'unmappable'; email: string } | { reason: 'denied'; clusterUser: string };
 
 /** Why the caller may not change the project, as one clause. */
 export function refusalReason(project: string, refusal: Refusal): string {
@@ -69,20 +76,24 @@ export function bindingListMessage(bound: BoundProject[]): { text: string; block
     return { text, blocks: [mrkdwnSection(text)] };
   }
   const lines = bound.map(({ project, jira }) => {
-    const status = jira === 'unreadable'
-      ? 'Jira settings could not be read'
-      : jira
-        ? `Jira ${code(clip(jira.projectKey, 100))} on ${escapeMrkdwn(hostOf(jira.siteUrl))}${jira.source === 'runner-secret' ? ` (from Secret ${code(clip(jira.secretName, 253))})` : ''}`
-        : `Jira not configured: run ${code(`/vteam jira-config ${project}`)}`;
+    const status =
+      jira === 'unreadable'
+        ? 'Jira settings could not be read'
+        : jira
+          ? `Jira ${code(clip(jira.projectKey, 100))} on ${escapeMrkdwn(hostOf(jira.siteUrl))}${jira.source === 'runner-secret' ? ` (from Secret ${code(clip(jira.secretName, 253))})` : ''}`
+          : `Jira not configured: run ${code(`/vteam jira-config ${project}`)}`;
     return `• ${projectCode(project)} · ${status}`;
   });
-  const heading = bound.length === 1 ? 'This channel is bound to one vTeam project:' : `This channel is bound to ${bound.length} vTeam projects:`;
+  const heading =
+    bound.length === 1 ? 'This channel is bound to one vTeam project:' : `This channel is bound to ${bound.length} vTeam projects:`;
   const text = `${heading}\n${lines.join('\n')}`;
   return { text: clipMrkdwn(text, LIMITS.messageText), blocks: [mrkdwnSection(text)] };
 }
 
 export function jiraSavedText(project: string, values: JiraConfigValues): string {
-  const types = TYPE_FIELDS.filter((f) => values.issueTypes[f]).map((f) => `${f} ${code(clip(values.issueTypes[f]!, 255))}`).join(', ');
+  const types = TYPE_FIELDS.filter((f) => values.issueTypes[f])
+    .map((f) => `${f} ${code(clip(values.issueTypes[f]!, 255))}`)
+    .join(', ');
   return `:white_check_mark: Saved the Jira settings of project ${projectCode(project)}: project ${code(clip(values.projectKey, 100))} on ${escapeMrkdwn(clip(values.siteUrl, 255))}, issue types ${types}.`;
 }
 
@@ -104,9 +115,11 @@ function modal(metadata: JiraConfigMetadata, blocks: KnownBlock[], extra: Partia
 
 /** Opened at once with the trigger_id (valid 3 s); replaced by the form when the cluster has answered. */
 export function loadingView(metadata: JiraConfigMetadata): ModalView {
-  return modal(metadata, [
-    mrkdwnSection(`:hourglass_flowing_sand: Reading the Jira settings of project ${projectCode(metadata.project)}…`),
-  ], { close: { type: 'plain_text', text: 'Cancel' } });
+  return modal(
+    metadata,
+    [mrkdwnSection(`:hourglass_flowing_sand: Reading the Jira settings of project ${projectCode(metadata.project)}…`)],
+    { close: { type: 'plain_text', text: 'Cancel' } },
+  );
 }
 
 /** A view with a message and no form: a problem, a refusal, or the outcome of a slow save. `text` is mrkdwn (outside values escaped by the caller). */
@@ -132,29 +145,48 @@ export interface FormViewInput {
 export function formView(input: FormViewInput): ModalView {
   const { metadata, current } = input;
   const choices = usableChoices(input.choices);
-  const sourceNote = input.source === 'runner-secret'
-    ? ` Now taken from the Secret ${code(clip(input.secretName ?? 'ambient-runner-secrets', 253))}; saving stores them as annotations on the project's ${code('projectsettings')}, which take precedence.`
-    : ` Stored as annotations on the project's ${code('projectsettings')}.`;
+  const sourceNote =
+    input.source === 'runner-secret'
+      ? ` Now taken from the Secret ${code(clip(input.secretName ?? 'ambient-runner-secrets', 253))}; saving stores them as annotations on the project's ${code('projectsettings')}, which take precedence.`
+      : ` Stored as annotations on the project's ${code('projectsettings')}.`;
   const blocks: KnownBlock[] = [
     mrkdwnSection(`Jira settings of vTeam project ${projectCode(metadata.project)}.${sourceNote}`),
     ...(input.notices ?? []).map((notice): KnownBlock => ({ type: 'context', elements: [mrkdwnText(notice)] })),
-    textInput(BLOCKS.site, 'Jira site', current.siteUrl, { placeholder: 'https://acme.atlassian.net', hint: 'The https address of your Jira Cloud or Data Center site.' }),
-    textInput(BLOCKS.project, 'Project key', current.projectKey, { placeholder: 'PROJ', hint: 'The key in front of issue numbers, such as PROJ in PROJ-123.' }),
+    textInput(BLOCKS.site, 'Jira site', current.siteUrl, {
+      placeholder: 'https://acme.atlassian.net',
+      hint: 'The https address of your Jira Cloud or Data Center site.',
+    }),
+    textInput(BLOCKS.project, 'Project key', current.projectKey, {
+      placeholder: 'PROJ',
+      hint: 'The key in front of issue numbers, such as PROJ in PROJ-123.',
+    }),
   ];
   if (input.canLoadTypes) {
     blocks.push({
       type: 'actions',
       block_id: 'jira_load_types',
-      elements: [{ type: 'button', action_id: LOAD_ISSUE_TYPES_ACTION, text: { type: 'plain_text', text: choices ? 'Reload issue types from Jira' : 'Load issue types from Jira' } }],
+      elements: [
+        {
+          type: 'button',
+          action_id: LOAD_ISSUE_TYPES_ACTION,
+          text: { type: 'plain_text', text: choices ? 'Reload issue types from Jira' : 'Load issue types from Jira' },
+        },
+      ],
     });
   }
   for (const field of TYPE_FIELDS) {
     const label = field === 'default' ? 'Default issue type' : `Issue type for ${field}`;
     const hint = field === 'default' ? 'Used for every phase without its own type.' : 'Leave empty to use the default type.';
     const value = current.issueTypes?.[field] ?? (field === 'default' ? 'Task' : undefined);
-    blocks.push(choices
-      ? selectInput(BLOCKS.type(field), label, choices, value, { optional: field !== 'default', hint })
-      : textInput(BLOCKS.type(field), label, value, { optional: field !== 'default', hint, placeholder: field === 'default' ? 'Task' : 'Same as the default' }));
+    blocks.push(
+      choices
+        ? selectInput(BLOCKS.type(field), label, choices, value, { optional: field !== 'default', hint })
+        : textInput(BLOCKS.type(field), label, value, {
+            optional: field !== 'default',
+            hint,
+            placeholder: field === 'default' ? 'Task' : 'Same as the default',
+          }),
+    );
   }
   return modal(metadata, blocks, { submit: { type: 'plain_text', text: 'Save' }, close: { type: 'plain_text', text: 'Cancel' } });
 }
@@ -166,7 +198,12 @@ function usableChoices(choices: string[] | undefined): string[] | undefined {
   return usable.length > 0 ? usable : undefined;
 }
 
-function textInput(block: string, label: string, value: string | undefined, opts: { optional?: boolean; placeholder?: string; hint?: string }): KnownBlock {
+function textInput(
+  block: string,
+  label: string,
+  value: string | undefined,
+  opts: { optional?: boolean; placeholder?: string; hint?: string },
+): KnownBlock {
   return {
     type: 'input',
     block_id: block,
@@ -183,7 +220,13 @@ function textInput(block: string, label: string, value: string | undefined, opts
   };
 }
 
-function selectInput(block: string, label: string, choices: string[], value: string | undefined, opts: { optional: boolean; hint: string }): KnownBlock {
+function selectInput(
+  block: string,
+  label: string,
+  choices: string[],
+  value: string | undefined,
+  opts: { optional: boolean; hint: string },
+): KnownBlock {
   const option = (text: string): PlainTextOption => ({ text: { type: 'plain_text', text }, value: text });
   const initial = value !== undefined && choices.includes(value) ? option(value) : undefined;
   return {
@@ -191,7 +234,11 @@ function selectInput(block: string, label: string, choices: string[], value: str
     block_id: block,
     optional: opts.optional,
     label: { type: 'plain_text', text: label },
-    hint: { type: 'plain_text', text: value !== undefined && !initial ? `${opts.hint} Currently "${cut(value, 60)}", which this Jira project does not offer.` : opts.hint },
+    hint: {
+      type: 'plain_text',
+      text:
+        value !== undefined && !initial ? `${opts.hint} Currently "${cut(value, 60)}", which this Jira project does not offer.` : opts.hint,
+    },
     element: {
       type: 'static_select',
       action_id: ELEMENTS.select(block),

@@ -9,7 +9,13 @@ import type { PublishFailure } from '../../status/failure-log.ts';
 import type { ProbeResult } from '../../status/probe.ts';
 import type { ChannelProblem } from '../../storage/channel-problems.ts';
 import type {
-  KubernetesStatus, LimitsStatus, LinkStatus, McpStatus, ProjectProblem, StatusReport, StoreStatus,
+  KubernetesStatus,
+  LimitsStatus,
+  LinkStatus,
+  McpStatus,
+  ProjectProblem,
+  StatusReport,
+  StoreStatus,
 } from '../../status/report.ts';
 import { clip, code, escapeMrkdwn, mrkdwnSection } from './text.ts';
 
@@ -41,15 +47,31 @@ export function jiraStatusMessage(report: StatusReport): { text: string; blocks:
   }
 
   const blocks: KnownBlock[] = [
-    { type: 'section', text: { type: 'mrkdwn', text: `*Jira integration status* ${ICON[overall(areas.map(([, line]) => line.verdict))]}` } },
-    { type: 'context', elements: [{ type: 'mrkdwn', text: `Checked ${slackDate(report.generatedAt)} · each check gets ${seconds(report.timeoutMs)}${report.admin ? ' · administrator view' : ''}` }] },
+    {
+      type: 'section',
+      text: { type: 'mrkdwn', text: `*Jira integration status* ${ICON[overall(areas.map(([, line]) => line.verdict))]}` },
+    },
+    {
+      type: 'context',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: `Checked ${slackDate(report.generatedAt)} · each check gets ${seconds(report.timeoutMs)}${report.admin ? ' · administrator view' : ''}`,
+        },
+      ],
+    },
   ];
   areas.forEach(([title, line], index) => {
     if (report.admin !== undefined && index === areas.length - 2) blocks.push({ type: 'divider' });
     blocks.push(mrkdwnSection(`${ICON[line.verdict]} *${title}*  ${line.text}`));
   });
 
-  const summary = areas.map(([title, line]) => `${title}: ${line.verdict === 'ok' ? 'ok' : line.verdict === 'none' ? 'n/a' : line.verdict === 'warn' ? 'warning' : 'failing'}`).join('; ');
+  const summary = areas
+    .map(
+      ([title, line]) =>
+        `${title}: ${line.verdict === 'ok' ? 'ok' : line.verdict === 'none' ? 'n/a' : line.verdict === 'warn' ? 'warning' : 'failing'}`,
+    )
+    .join('; ');
   return { text: `Jira integration status: ${summary}`, blocks };
 }
 
@@ -67,33 +89,58 @@ export function mcpLine(mcp: McpStatus): Line {
     const because = mcp.note ? ` · tools not checked: ${escapeMrkdwn(clip(mcp.note, 300))}` : '';
     if (status >= 500) return { verdict: 'fail', text: `${where} answers HTTP ${status}${rtt}` };
     if (status === 401 || status === 403 || (status >= 200 && status < 300)) {
-      return { verdict: 'ok', text: `${where} reachable${rtt}${mcp.authChallenge ? ' (asks for OAuth sign-in, as it should)' : ` (HTTP ${status})`}${because}` };
+      return {
+        verdict: 'ok',
+        text: `${where} reachable${rtt}${mcp.authChallenge ? ' (asks for OAuth sign-in, as it should)' : ` (HTTP ${status})`}${because}`,
+      };
     }
     return { verdict: 'warn', text: `${where} answers HTTP ${status}${rtt}: check \`ATLASSIAN_MCP_URL\`${because}` };
   }
   if (mcp.tokenRejected) {
-    return { verdict: 'warn', text: `${where} reachable, but it refused your Atlassian token (HTTP ${mcp.httpStatus ?? 401}): run \`/vteam connect\`` };
+    return {
+      verdict: 'warn',
+      text: `${where} reachable, but it refused your Atlassian token (HTTP ${mcp.httpStatus ?? 401}): run \`/vteam connect\``,
+    };
   }
   const facts = [
     `${where} reachable${rtt}`,
     mcp.protocolVersion ? `protocol ${lit(mcp.protocolVersion)}` : undefined,
-    mcp.dialect ? (mcp.dialect === 'rovo' ? 'Rovo tools' : 'self-hosted tools') + (mcp.toolCount === undefined ? '' : ` (${mcp.toolCount})`) : undefined,
+    mcp.dialect
+      ? (mcp.dialect === 'rovo' ? 'Rovo tools' : 'self-hosted tools') + (mcp.toolCount === undefined ? '' : ` (${mcp.toolCount})`)
+      : undefined,
     mcp.server ? `server ${lit(clip(`${mcp.server.name} ${mcp.server.version}`, 60))}` : undefined,
-  ].filter(Boolean).join(' · ');
-  if (mcp.createTool === undefined) return { verdict: 'warn', text: `${facts}\nOffers *no issue-create tool* to your account: publishing cannot work until an Atlassian admin enables Jira for the MCP server.` };
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  if (mcp.createTool === undefined)
+    return {
+      verdict: 'warn',
+      text: `${facts}\nOffers *no issue-create tool* to your account: publishing cannot work until an Atlassian admin enables Jira for the MCP server.`,
+    };
   return { verdict: 'ok', text: `${facts} · can create issues (${lit(clip(mcp.createTool, 60))})` };
 }
 
 export function linkLine(link: LinkStatus, now: number): Line {
   if (link.state === 'missing') return { verdict: 'warn', text: 'not connected: run `/vteam connect` to publish as yourself' };
   const who = link.accountName ? `${escapeMrkdwn(clip(link.accountName, 60))} · ` : '';
-  const sites = link.sites.length === 0 ? 'not read yet (read again at your next publish)' : link.sites.slice(0, 3).map((s) => `${escapeMrkdwn(clip(s.name, 40))} (${lit(hostOf(s.url))})`).join(', ') + (link.sites.length > 3 ? ` and ${link.sites.length - 3} more` : '');
+  const sites =
+    link.sites.length === 0
+      ? 'not read yet (read again at your next publish)'
+      : link.sites
+          .slice(0, 3)
+          .map((s) => `${escapeMrkdwn(clip(s.name, 40))} (${lit(hostOf(s.url))})`)
+          .join(', ') + (link.sites.length > 3 ? ` and ${link.sites.length - 3} more` : '');
   const since = link.linkedAt === undefined ? '' : ` · linked ${slackDate(link.linkedAt)}`;
-  if (link.state === 'broken') return { verdict: 'fail', text: `${who}${sites}${since}\nThe link is *broken* (Atlassian refused to renew it): run \`/vteam connect\` to reconnect.` };
+  if (link.state === 'broken')
+    return {
+      verdict: 'fail',
+      text: `${who}${sites}${since}\nThe link is *broken* (Atlassian refused to renew it): run \`/vteam connect\` to reconnect.`,
+    };
   let expiry = '';
   let verdict: Verdict = 'ok';
   if (link.expiresAt !== undefined) {
-    if (link.expiresAt > now) expiry = ` · token expires ${relative(link.expiresAt - now)}${link.refreshable ? ', renewed automatically' : ''}`;
+    if (link.expiresAt > now)
+      expiry = ` · token expires ${relative(link.expiresAt - now)}${link.refreshable ? ', renewed automatically' : ''}`;
     else if (link.refreshable) expiry = ' · token expired, renewed at the next publish';
     else {
       expiry = ' · token expired and cannot be renewed: run `/vteam connect`';
@@ -149,7 +196,8 @@ export function kubernetesLine(kube: KubernetesStatus): Line {
   permission(kube.permissions.updateWorkflows, 'update RFEWorkflows');
   permission(kube.permissions.patchProjectSettings, 'patch ProjectSettings');
   const head = `API reachable · ${kube.rttMs} ms`;
-  if (problems.length > 0) return { verdict: 'fail', text: `${head}\n${problems.join('; ')} (check the ClusterRole bound to the bot's ServiceAccount)` };
+  if (problems.length > 0)
+    return { verdict: 'fail', text: `${head}\n${problems.join('; ')} (check the ClusterRole bound to the bot's ServiceAccount)` };
   if (unknown.length > 0) return { verdict: 'warn', text: `${head} · could not check ${unknown.join(', ')}` };
   return { verdict: 'ok', text: `${head} · RFEWorkflows served · may watch and update RFEWorkflows and patch ProjectSettings` };
 }
@@ -163,9 +211,14 @@ export function failuresLine(failures: PublishFailure[], now: number): Line {
   if (failures.length === 0) return { verdict: 'ok', text: 'none recorded' };
   const byCause = new Map<string, number>();
   for (const f of failures) byCause.set(f.code, (byCause.get(f.code) ?? 0) + 1);
-  const causes = [...byCause].sort((a, b) => b[1] - a[1]).map(([cause, n]) => `${lit(cause)} ×${n}`).join(', ');
+  const causes = [...byCause]
+    .sort((a, b) => b[1] - a[1])
+    .map(([cause, n]) => `${lit(cause)} ×${n}`)
+    .join(', ');
   const lines = failures.map((f) => {
-    const where = [f.workflow ? lit(clip(f.workflow, 80)) : undefined, f.path ? lit(clip(f.path, 80)) : undefined].filter(Boolean).join(' ');
+    const where = [f.workflow ? lit(clip(f.workflow, 80)) : undefined, f.path ? lit(clip(f.path, 80)) : undefined]
+      .filter(Boolean)
+      .join(' ');
     return `• ${slackDate(f.at)} ${lit(f.code)}${where ? ` ${where}` : ''}: ${escapeMrkdwn(clip(f.message, 160))}`;
   });
   const recent = failures.some((f) => f.at > now - 24 * 3600 * 1000);
@@ -179,14 +232,20 @@ export function projectsLine(problems: ProjectProblem[]): Line {
     return `• ${lit(p.namespace)}${channels ? ` (${channels})` : ''}: ${escapeMrkdwn(clip(p.problem, 300))}`;
   });
   if (problems.length > MAX_LIST) lines.push(`…and ${problems.length - MAX_LIST} more`);
-  return { verdict: 'warn', text: `${problems.length} bound project${problems.length === 1 ? '' : 's'} cannot publish:\n${lines.join('\n')}` };
+  return {
+    verdict: 'warn',
+    text: `${problems.length} bound project${problems.length === 1 ? '' : 's'} cannot publish:\n${lines.join('\n')}`,
+  };
 }
 
 export function channelsLine(problems: ChannelProblem[]): Line {
   if (problems.length === 0) return { verdict: 'ok', text: 'the bot can post in every bound channel it tried' };
   const lines = problems.slice(0, MAX_LIST).map((p) => `• ${channelRef(p.channelId)}: ${lit(p.error)}${hint(p.error)}`);
   if (problems.length > MAX_LIST) lines.push(`…and ${problems.length - MAX_LIST} more`);
-  return { verdict: 'warn', text: `the bot cannot post in ${problems.length} channel${problems.length === 1 ? '' : 's'}:\n${lines.join('\n')}` };
+  return {
+    verdict: 'warn',
+    text: `the bot cannot post in ${problems.length} channel${problems.length === 1 ? '' : 's'}:\n${lines.join('\n')}`,
+  };
 }
 
 function hint(error: string): string {

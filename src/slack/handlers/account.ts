@@ -45,12 +45,18 @@ export function registerAccountHandlers(app: App, deps: AccountDeps): void {
       }
     } catch (error) {
       logger.error({ err: error }, 'could not start the Atlassian sign-in');
-      await respond({ response_type: 'ephemeral', replace_original: false, ...errorMessage('Could not start the Atlassian sign-in; please try again in a minute.') }).catch(() => undefined);
+      await respond({
+        response_type: 'ephemeral',
+        replace_original: false,
+        ...errorMessage('Could not start the Atlassian sign-in; please try again in a minute.'),
+      }).catch(() => undefined);
     }
   });
 
   // The sign-in button opens a URL in the browser; Slack still sends its click, which needs an ack.
-  app.action({ type: 'block_actions', action_id: OPEN_SIGN_IN }, async ({ ack }) => { await ack(); });
+  app.action({ type: 'block_actions', action_id: OPEN_SIGN_IN }, async ({ ack }) => {
+    await ack();
+  });
 
   app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: ACTIONS.disconnect }, async ({ ack, body, client }) => {
     await ack();

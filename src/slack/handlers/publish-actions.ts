@@ -33,7 +33,9 @@ export function registerPublishActions(app: App, deps: ActionDeps): void {
       const value = decodeDocumentValue(action.value);
       if (!value) {
         logger.warn({ actionId, channelId, user: user.userId }, 'refused a button with a malformed value');
-        track(() => deps.ephemeral(replyTo, errorMessage('This button is no longer valid; run `/vteam publish <workflow>` to get a fresh one.')));
+        track(() =>
+          deps.ephemeral(replyTo, errorMessage('This button is no longer valid; run `/vteam publish <workflow>` to get a fresh one.')),
+        );
         return;
       }
       const request = { user, channelId, workflow: { namespace: value.namespace, name: value.name }, path: value.path, replyTo };

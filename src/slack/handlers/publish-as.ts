@@ -15,7 +15,12 @@ import type { PublishService } from '../../publishing/publish-service.ts';
 import { phaseOf, validateDocumentPath } from '../../publishing/paths.ts';
 import { ACTIONS, decodeOverflowChoice, decodePublishAsMetadata, type PublishAsMetadata } from '../action-values.ts';
 import {
-  PUBLISH_AS_CALLBACK_ID, publishAsFormView, publishAsLoadingView, publishAsMessageView, readIssueType, validateIssueType,
+  PUBLISH_AS_CALLBACK_ID,
+  publishAsFormView,
+  publishAsLoadingView,
+  publishAsMessageView,
+  readIssueType,
+  validateIssueType,
 } from '../blocks/publish-as.ts';
 import { errorMessage } from '../blocks/replies.ts';
 import { code, escapeMrkdwn, link } from '../blocks/text.ts';
@@ -38,71 +43,93 @@ export interface PublishAsDeps {
 export function registerPublishAs(app: App, deps: PublishAsDeps): void {
   const { logger } = deps;
 
-  app.action<BlockAction<OverflowAction>>({ type: 'block_actions', action_id: ACTIONS.publishAs }, async ({ ack, body, action, client }) => {
-    await ack();
-    const user = slackUserOf(body);
-    const channelId = body.channel?.id;
-    if (!user || !channelId) {
-      logger.warn({ actionId: ACTIONS.publishAs }, 'overflow choice without team or channel ignored');
-      return;
-    }
-    const responseUrl = body.response_url;
-    const sourceEphemeral = body.container?.is_ephemeral === true;
-    const chosen = decodeOverflowChoice(action.selected_option?.value);
-    if (chosen?.choice === 'publish-now') {
-      // Same as the Publish to Jira button: the project's default type, no modal.
-      const replyTo = replyToOf(user, channelId, { responseUrl, sourceEphemeral });
-      deps.track(() => deps.service.publish({ user, channelId, workflow: { namespace: chosen.value.namespace, name: chosen.value.name }, path: chosen.value.path, replyTo }));
-      return;
-    }
-    const value = chosen?.value;
-    const metadata: PublishAsMetadata | undefined = value && { ...value, channelId, responseUrl, sourceEphemeral };
-    if (!value) logger.warn({ channelId, user: user.userId }, 'refused a Publish as… choice with a malformed value');
+  app.action<BlockAction<OverflowAction>>(
+    { type: 'block_actions', action_id: ACTIONS.publishAs },
+    async ({ ack, body, action, client }) => {
+      await ack();
+      const user = slackUserOf(body);
+      const channelId = body.channel?.id;
+      if (!user || !channelId) {
+        logger.warn({ actionId: ACTIONS.publishAs }, 'overflow choice without team or channel ignored');
+        return;
+      }
+      const responseUrl = body.response_url;
+      const sourceEphemeral = body.container?.is_ephemeral === true;
+      const chosen = decodeOverflowChoice(action.selected_option?.value);
+      if (chosen?.choice === 'publish-now') {
+        // Same as the Publish to Jira button: the project's default type, no modal.
+        const replyTo = replyToOf(user, channelId, { responseUrl, sourceEphemeral });
+        deps.track(() =>
+          deps.service.publish({
+            user,
+            channelId,
+            workflow: { namespace: chosen.value.namespace, name: chosen.value.name },
+            path: chosen.value.path,
+            replyTo,
+          }),
+        );
+        return;
+      }
+      const value = chosen?.value;
+      const metadata: PublishAsMetadata | undefined = value && { ...value, channelId, responseUrl, sourceEphemeral };
+      if (!value) logger.warn({ channelId, user: user.userId }, 'refused a Publish as… choice with a malformed value');
 
-    // Nothing slow before this call: the trigger_id expires 3 s after the click.
-    const first = metadata
-      ? publishAsLoadingView(metadata)
-      : publishAsMessageView(`This menu is no longer valid; run ${code('/vteam publish <workflow>')} to get a fresh one.`);
-    let opened: { view?: { id?: string; hash?: string } };
-    try {
-      opened = await client.views.open({ trigger_id: body.trigger_id, view: first });
-    } catch (error) {
-      logger.warn({ err: error, channelId }, 'could not open the Publish as… modal');
-      const replyTo = replyToOf(user, channelId, { responseUrl, sourceEphemeral });
-      deps.track(() => deps.ephemeral(replyTo, errorMessage('I could not open the issue type form; please choose *Publish as…* again.')));
-      return;
-    }
-    const viewId = opened.view?.id;
-    if (!metadata || !viewId) return;
+      // Nothing slow before this call: the trigger_id expires 3 s after the click.
+      const first = metadata
+        ? publishAsLoadingView(metadata)
+        : publishAsMessageView(`This menu is no longer valid; run ${code('/vteam publish <workflow>')} to get a fresh one.`);
+      let opened: { view?: { id?: string; hash?: string } };
+      try {
+        opened = await client.views.open({ trigger_id: body.trigger_id, view: first });
+      } catch (error) {
+        logger.warn({ err: error, channelId }, 'could not open the Publish as… modal');
+        const replyTo = replyToOf(user, channelId, { responseUrl, sourceEphemeral });
+        deps.track(() => deps.ephemeral(replyTo, errorMessage('I could not open the issue type form; please choose *Publish as…* again.')));
+        return;
+      }
+      const viewId = opened.view?.id;
+      if (!metadata || !viewId) return;
 
-    const view = await initialView(deps, user, metadata);
-    await client.views.update({ view_id: viewId, ...(opened.view?.hash ? { hash: opened.view.hash } : {}), view })
-      .catch((error: unknown) => logger.info({ err: error }, 'could not show the Publish as… form (the modal changed or closed meanwhile)'));
-  });
+      const view = await initialView(deps, user, metadata);
+      await client.views
+        .update({ view_id: viewId, ...(opened.view?.hash ? { hash: opened.view.hash } : {}), view })
+        .catch((error: unknown) =>
+          logger.info({ err: error }, 'could not show the Publish as… form (the modal changed or closed meanwhile)'),
+        );
+    },
+  );
 
   app.view<ViewSubmitAction>({ callback_id: PUBLISH_AS_CALLBACK_ID, type: 'view_submission' }, async ({ ack, body, view }) => {
-    const submission = await readSubmission({ ack, body, view }, {
-      decode: decodePublishAsMetadata,
-      validate: (values) => validateIssueType(readIssueType(values)),
-      stale: {
-        view: () => publishAsMessageView(`This form is no longer valid; choose *Publish as…* again, or run ${code('/vteam publish <workflow> <path> --type <IssueType>')}.`),
-        log: 'refused a Publish as… submission with malformed metadata',
+    const submission = await readSubmission(
+      { ack, body, view },
+      {
+        decode: decodePublishAsMetadata,
+        validate: (values) => validateIssueType(readIssueType(values)),
+        stale: {
+          view: () =>
+            publishAsMessageView(
+              `This form is no longer valid; choose *Publish as…* again, or run ${code('/vteam publish <workflow> <path> --type <IssueType>')}.`,
+            ),
+          log: 'refused a Publish as… submission with malformed metadata',
+        },
+        logger,
       },
-      logger,
-    });
+    );
     if (!submission) return;
     await ack();
     const { metadata, form: validation, user } = submission;
     const replyTo = replyToOf(user, metadata.channelId, { responseUrl: metadata.responseUrl, sourceEphemeral: metadata.sourceEphemeral });
     // The ordinary publish: it authorizes the channel again and answers in the thread or ephemerally.
-    deps.track(() => deps.service.publish({
-      user,
-      channelId: metadata.channelId,
-      workflow: { namespace: metadata.namespace, name: metadata.name },
-      path: metadata.path,
-      issueType: validation.issueType,
-      replyTo,
-    }));
+    deps.track(() =>
+      deps.service.publish({
+        user,
+        channelId: metadata.channelId,
+        workflow: { namespace: metadata.namespace, name: metadata.name },
+        path: metadata.path,
+        issueType: validation.issueType,
+        replyTo,
+      }),
+    );
   });
 }
 
@@ -115,7 +142,9 @@ async function initialView(deps: PublishAsDeps, user: SlackUserRef, metadata: Pu
     if (!settings) throw errors.notConfigured(workflow.namespace, secretName);
     const existing = workflow.jiraLinks.find((l) => l.path === path);
     if (existing) {
-      return publishAsMessageView(`${code(path)} is already published as ${link(deps.jira.browseUrl(settings.siteUrl, existing.jiraKey), existing.jiraKey)}; it is never published twice.`);
+      return publishAsMessageView(
+        `${code(path)} is already published as ${link(deps.jira.browseUrl(settings.siteUrl, existing.jiraKey), existing.jiraKey)}; it is never published twice.`,
+      );
     }
     const state = await deps.links.state(user);
     if (state !== 'linked') throw state === 'broken' ? errors.authExpired() : errors.notLinked();
@@ -131,12 +160,20 @@ async function initialView(deps: PublishAsDeps, user: SlackUserRef, metadata: Pu
     });
   } catch (error) {
     const failure = toVteamError(error);
-    deps.logger[logLevelOf(failure)]({ err: failure.cause ?? error, code: failure.code, workflow: `${metadata.namespace}/${metadata.name}` }, 'Publish as… cannot offer the form');
+    deps.logger[logLevelOf(failure)](
+      { err: failure.cause ?? error, code: failure.code, workflow: `${metadata.namespace}/${metadata.name}` },
+      'Publish as… cannot offer the form',
+    );
     return publishAsMessageView(`:warning: ${escapeMrkdwn(failure.userMessage)}`);
   }
 }
 
-async function loadIssueTypes(deps: PublishAsDeps, user: SlackUserRef, siteUrl: string, projectKey: string): Promise<{ choices?: string[]; notice?: string }> {
+async function loadIssueTypes(
+  deps: PublishAsDeps,
+  user: SlackUserRef,
+  siteUrl: string,
+  projectKey: string,
+): Promise<{ choices?: string[]; notice?: string }> {
   const list = deps.jira.listIssueTypes;
   if (!list) return { notice: `Type the name of an issue type of Jira project ${code(projectKey)}.` };
   try {
@@ -147,7 +184,9 @@ async function loadIssueTypes(deps: PublishAsDeps, user: SlackUserRef, siteUrl: 
   } catch (error) {
     const failure = toVteamError(error);
     deps.logger.info({ err: failure.cause ?? error, code: failure.code, projectKey }, 'could not list Jira issue types');
-    return { notice: `Could not read the issue types of ${code(projectKey)} from Jira (${escapeMrkdwn(failure.userMessage)}); type the one you want.` };
+    return {
+      notice: `Could not read the issue types of ${code(projectKey)} from Jira (${escapeMrkdwn(failure.userMessage)}); type the one you want.`,
+    };
   }
 }
 
@@ -158,6 +197,8 @@ function title(workflow: Workflow): string {
 /** The promise's value, or undefined when it takes longer than `ms` (the call itself continues). */
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), ms); });
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

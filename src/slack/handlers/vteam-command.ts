@@ -64,12 +64,24 @@ export function registerVteamCommand(app: App, deps: CommandDeps): void {
         return;
       }
       await ack();
-      const context: SubcommandContext = { user, channelId: command.channel_id, args: parsed.args, triggerId: command.trigger_id, respond, client };
-      track(() => subcommand.run(context).catch(async (error: unknown) => {
-        const failure = toVteamError(error);
-        logger[logLevelOf(failure)]({ err: failure.cause ?? error, code: failure.code, subcommand: subcommand.name }, '/vteam sub-command failed');
-        await respond({ response_type: 'ephemeral', ...errorMessage(failure.userMessage) }).catch(() => undefined);
-      }));
+      const context: SubcommandContext = {
+        user,
+        channelId: command.channel_id,
+        args: parsed.args,
+        triggerId: command.trigger_id,
+        respond,
+        client,
+      };
+      track(() =>
+        subcommand.run(context).catch(async (error: unknown) => {
+          const failure = toVteamError(error);
+          logger[logLevelOf(failure)](
+            { err: failure.cause ?? error, code: failure.code, subcommand: subcommand.name },
+            '/vteam sub-command failed',
+          );
+          await respond({ response_type: 'ephemeral', ...errorMessage(failure.userMessage) }).catch(() => undefined);
+        }),
+      );
       return;
     }
     if (parsed.kind === 'connect') {
@@ -78,13 +90,24 @@ export function registerVteamCommand(app: App, deps: CommandDeps): void {
     }
     await ack();
     if (parsed.kind === 'disconnect') {
-      track(() => deps.disconnect(user).then(
-        ({ removed }) => respond({ response_type: 'ephemeral', text: removed ? 'Your Atlassian account is disconnected. Issues and links you published stay as they are; `/vteam connect` links it again.' : 'No Atlassian account was connected.' }),
-        (error: unknown) => {
-          logger.error({ err: error }, '/vteam disconnect failed');
-          return respond({ response_type: 'ephemeral', ...errorMessage('Could not disconnect your Atlassian account; please try again in a minute.') });
-        },
-      ));
+      track(() =>
+        deps.disconnect(user).then(
+          ({ removed }) =>
+            respond({
+              response_type: 'ephemeral',
+              text: removed
+                ? 'Your Atlassian account is disconnected. Issues and links you published stay as they are; `/vteam connect` links it again.'
+                : 'No Atlassian account was connected.',
+            }),
+          (error: unknown) => {
+            logger.error({ err: error }, '/vteam disconnect failed');
+            return respond({
+              response_type: 'ephemeral',
+              ...errorMessage('Could not disconnect your Atlassian account; please try again in a minute.'),
+            });
+          },
+        ),
+      );
       return;
     }
 
@@ -102,8 +125,9 @@ export function registerVteamCommand(app: App, deps: CommandDeps): void {
       } catch (error) {
         const failure = toVteamError(error);
         logger[logLevelOf(failure)]({ err: failure.cause ?? error, code: failure.code }, '/vteam publish failed');
-        await respond({ response_type: 'ephemeral', ...errorMessage(failure.userMessage) })
-          .catch((e: unknown) => logger.warn({ err: e }, 'could not answer the command'));
+        await respond({ response_type: 'ephemeral', ...errorMessage(failure.userMessage) }).catch((e: unknown) =>
+          logger.warn({ err: e }, 'could not answer the command'),
+        );
       }
     });
   });

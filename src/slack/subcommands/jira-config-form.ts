@@ -83,7 +83,9 @@ export function validProjectKey(value: string | undefined): string | undefined {
 
 function validIssueType(value: string): string | undefined {
   const type = value.trim();
-  return type !== '' && type.length <= 255 && [...type].every((ch) => ch.charCodeAt(0) >= 0x20 && ch.charCodeAt(0) !== 0x7f) ? type : undefined;
+  return type !== '' && type.length <= 255 && [...type].every((ch) => ch.charCodeAt(0) >= 0x20 && ch.charCodeAt(0) !== 0x7f)
+    ? type
+    : undefined;
 }
 
 export function validateJiraConfig(input: JiraConfigInput): Validation {
@@ -114,7 +116,10 @@ export interface JiraConfigMetadata {
 
 const metadataSchema = z.object({
   project: z.string().refine(isProjectName),
-  channelId: z.string().regex(/^[CDG][A-Z0-9]{2,}$/).optional(),
+  channelId: z
+    .string()
+    .regex(/^[CDG][A-Z0-9]{2,}$/)
+    .optional(),
 });
 
 export function encodeMetadata(metadata: JiraConfigMetadata): string {

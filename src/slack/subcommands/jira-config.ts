@@ -18,15 +18,30 @@ import { ANNOTATIONS } from '../../vteam/resources.ts';
 import { parseIssueTypes, resolveJiraSettings } from '../../vteam/jira-settings.ts';
 import { annotateCommand, isProjectName, jiraSettingsChange, type ProjectAdmin } from '../../vteam/project-admin.ts';
 import {
-  formView, jiraSavedText, loadingView, messageView, projectProblemText, refusalReason, refusalText, usageText,
-  type FormViewInput, type Refusal,
+  formView,
+  jiraSavedText,
+  loadingView,
+  messageView,
+  projectProblemText,
+  refusalReason,
+  refusalText,
+  usageText,
+  type FormViewInput,
+  type Refusal,
 } from '../blocks/settings.ts';
 import { code, escapeMrkdwn } from '../blocks/text.ts';
 import { modalUserOf, readSubmission } from '../handlers/interactions.ts';
 import type { Subcommand } from '../handlers/vteam-command.ts';
 import {
-  JIRA_CONFIG_CALLBACK_ID, LOAD_ISSUE_TYPES_ACTION, decodeMetadata, readJiraConfigForm, validProjectKey,
-  validSiteUrl, validateJiraConfig, type JiraConfigMetadata, type JiraConfigValues,
+  JIRA_CONFIG_CALLBACK_ID,
+  LOAD_ISSUE_TYPES_ACTION,
+  decodeMetadata,
+  readJiraConfigForm,
+  validProjectKey,
+  validSiteUrl,
+  validateJiraConfig,
+  type JiraConfigMetadata,
+  type JiraConfigValues,
 } from './jira-config-form.ts';
 import { checkProjectAccess } from './project-access.ts';
 
@@ -51,13 +66,13 @@ type Client = App['client'];
 export function createJiraConfigSubcommand(deps: JiraConfigDeps): Subcommand {
   return {
     name: 'jira-config',
-    help: '`/vteam jira-config <project>` · the project\'s Jira site, project key and issue types (project admins)',
+    help: "`/vteam jira-config <project>` · the project's Jira site, project key and issue types (project admins)",
     async run(context) {
       const [typed, ...extra] = context.args;
       const project = typed?.trim().toLowerCase();
       const ephemeral = (text: string) => context.respond({ response_type: 'ephemeral', text });
-      if (!project || extra.length > 0) return void await ephemeral(usageText('jira-config'));
-      if (!isProjectName(project)) return void await ephemeral(projectProblemText(project, { kind: 'missing' }));
+      if (!project || extra.length > 0) return void (await ephemeral(usageText('jira-config')));
+      if (!isProjectName(project)) return void (await ephemeral(projectProblemText(project, { kind: 'missing' })));
 
       const metadata: JiraConfigMetadata = { project, channelId: context.channelId };
       // Nothing slow before this call: the trigger_id expires 3 s after the command.
@@ -66,7 +81,7 @@ export function createJiraConfigSubcommand(deps: JiraConfigDeps): Subcommand {
         opened = await context.client.views.open({ trigger_id: context.triggerId, view: loadingView(metadata) });
       } catch (error) {
         deps.logger?.warn({ err: error, project }, 'could not open the jira-config modal');
-        return void await ephemeral('I could not open the Jira settings form; please run the command again.');
+        return void (await ephemeral('I could not open the Jira settings form; please run the command again.'));
       }
       const viewId = opened.view?.id;
       if (!viewId) return;
@@ -75,7 +90,10 @@ export function createJiraConfigSubcommand(deps: JiraConfigDeps): Subcommand {
         view = await initialForm(deps, context.user, metadata);
       } catch (error) {
         const failure = toVteamError(error);
-        deps.logger?.[logLevelOf(failure, { otherwise: 'warn' })]({ err: failure.cause ?? error, project }, 'could not prepare the jira-config form');
+        deps.logger?.[logLevelOf(failure, { otherwise: 'warn' })](
+          { err: failure.cause ?? error, project },
+          'could not prepare the jira-config form',
+        );
         view = messageView(metadata, `:warning: ${escapeMrkdwn(failure.userMessage)}`);
       }
       await context.client.views.update({ view_id: viewId, ...(opened.view?.hash ? { hash: opened.view.hash } : {}), view });
@@ -105,7 +123,15 @@ async function initialForm(deps: JiraConfigDeps, user: SlackUserRef, metadata: J
     choices = loaded.choices;
     if (loaded.notice) notices.push(loaded.notice);
   }
-  return formView({ metadata, current, source: current.source, secretName: current.secretName, choices, canLoadTypes: lister.list !== undefined, notices });
+  return formView({
+    metadata,
+    current,
+    source: current.source,
+    secretName: current.secretName,
+    choices,
+    canLoadTypes: lister.list !== undefined,
+    notices,
+  });
 }
 
 function refusedText(project: string, refusal: Refusal): string {
@@ -113,10 +139,15 @@ function refusedText(project: string, refusal: Refusal): string {
 }
 
 /** Fresh annotations first (raw values too, so a broken setting is shown to be fixed), else the Secret. */
-async function currentSettings(deps: JiraConfigDeps, project: string, annotations: Record<string, string>): Promise<FormViewInput['current'] & Pick<FormViewInput, 'source' | 'secretName'>> {
+async function currentSettings(
+  deps: JiraConfigDeps,
+  project: string,
+  annotations: Record<string, string>,
+): Promise<FormViewInput['current'] & Pick<FormViewInput, 'source' | 'secretName'>> {
   const fromAnnotations = resolveJiraSettings({ annotations, secret: undefined, secretName: '' }).settings;
   const issueTypes = parseIssueTypes(annotations[ANNOTATIONS.jiraIssueTypes]).types;
-  if (fromAnnotations) return { siteUrl: fromAnnotations.siteUrl, projectKey: fromAnnotations.projectKey, issueTypes, source: 'annotations' };
+  if (fromAnnotations)
+    return { siteUrl: fromAnnotations.siteUrl, projectKey: fromAnnotations.projectKey, issueTypes, source: 'annotations' };
   const legacy = await deps.projects.jiraSettings(project).catch((error: unknown) => {
     deps.logger?.warn({ err: error, project }, 'could not read the legacy Jira settings');
     return undefined;
@@ -139,15 +170,23 @@ async function issueTypeLister(deps: JiraConfigDeps, user: SlackUserRef): Promis
   if (!gateway?.listIssueTypes) return {};
   const state = deps.links ? await deps.links.state(user).catch(() => 'missing' as const) : 'linked';
   if (state !== 'linked') {
-    return { notice: `Connect your Atlassian account with ${code('/vteam connect')} to choose from the Jira project's own issue types; until then, type them in.` };
+    return {
+      notice: `Connect your Atlassian account with ${code('/vteam connect')} to choose from the Jira project's own issue types; until then, type them in.`,
+    };
   }
   return { list: (siteUrl, projectKey) => gateway.listIssueTypes!(user, { siteUrl, projectKey }) };
 }
 
-async function loadChoices(deps: JiraConfigDeps, list: ListIssueTypes, siteUrl: string, projectKey: string): Promise<{ choices?: string[]; notice?: string }> {
+async function loadChoices(
+  deps: JiraConfigDeps,
+  list: ListIssueTypes,
+  siteUrl: string,
+  projectKey: string,
+): Promise<{ choices?: string[]; notice?: string }> {
   try {
     const types = await withTimeout(list(siteUrl, projectKey), deps.issueTypesTimeoutMs ?? 8_000);
-    if (types === undefined) return { notice: `Jira did not list the issue types of ${code(projectKey)} in time; type them in, or load them again.` };
+    if (types === undefined)
+      return { notice: `Jira did not list the issue types of ${code(projectKey)} in time; type them in, or load them again.` };
     if (types.length === 0) return { notice: `Jira lists no issue types you may create in ${code(projectKey)}; type them in.` };
     return { choices: types };
   } catch (error) {
@@ -164,15 +203,18 @@ export function registerJiraConfigModal(app: App, deps: JiraConfigDeps): void {
   const logger = deps.logger;
 
   app.view<ViewSubmitAction>({ callback_id: JIRA_CONFIG_CALLBACK_ID, type: 'view_submission' }, async ({ ack, body, view, client }) => {
-    const submission = await readSubmission({ ack, body, view }, {
-      decode: decodeMetadata,
-      validate: (values) => validateJiraConfig(readJiraConfigForm(values)),
-      stale: {
-        view: () => messageView(undefined, `This form is no longer valid; run ${code('/vteam jira-config <project>')} again.`),
-        log: 'refused a jira-config submission with malformed metadata',
+    const submission = await readSubmission(
+      { ack, body, view },
+      {
+        decode: decodeMetadata,
+        validate: (values) => validateJiraConfig(readJiraConfigForm(values)),
+        stale: {
+          view: () => messageView(undefined, `This form is no longer valid; run ${code('/vteam jira-config <project>')} again.`),
+          log: 'refused a jira-config submission with malformed metadata',
+        },
+        logger,
       },
-      logger,
-    });
+    );
     if (!submission) return;
     const { metadata, form: validation, user } = submission;
     const work = save(deps, user, metadata.project, validation.values);
@@ -189,10 +231,14 @@ export function registerJiraConfigModal(app: App, deps: JiraConfigDeps): void {
       await ack({ response_action: 'update', view: messageView(metadata, early.text) });
       return;
     }
-    await ack({ response_action: 'update', view: messageView(metadata, `:hourglass_flowing_sand: Saving the Jira settings of project ${code(metadata.project)}…`) });
+    await ack({
+      response_action: 'update',
+      view: messageView(metadata, `:hourglass_flowing_sand: Saving the Jira settings of project ${code(metadata.project)}…`),
+    });
     const outcome = await work;
     const text = outcome.kind === 'saved' ? jiraSavedText(metadata.project, outcome.values) : outcome.text;
-    await client.views.update({ view_id: view.id, view: messageView(metadata, text) })
+    await client.views
+      .update({ view_id: view.id, view: messageView(metadata, text) })
       .catch((error: unknown) => logger?.warn({ err: error }, 'could not update the jira-config modal'));
     if (outcome.kind === 'saved') await confirm(client, user, metadata, text, logger);
   });
@@ -217,10 +263,13 @@ export function registerJiraConfigModal(app: App, deps: JiraConfigDeps): void {
       if (loaded.notice) notices.push(loaded.notice);
     }
     const current = { siteUrl: input.site, projectKey: input.project, issueTypes: input.types };
-    await client.views.update({
-      view_id: view.id, hash: view.hash,
-      view: formView({ metadata, current, choices, canLoadTypes: lister.list !== undefined, notices }),
-    }).catch((error: unknown) => logger?.info({ err: error }, 'could not refresh the jira-config modal (it changed or closed meanwhile)'));
+    await client.views
+      .update({
+        view_id: view.id,
+        hash: view.hash,
+        view: formView({ metadata, current, choices, canLoadTypes: lister.list !== undefined, notices }),
+      })
+      .catch((error: unknown) => logger?.info({ err: error }, 'could not refresh the jira-config modal (it changed or closed meanwhile)'));
   });
 }
 
@@ -230,11 +279,17 @@ async function save(deps: JiraConfigDeps, user: SlackUserRef, project: string, v
     const access = await checkProjectAccess(deps, user, project);
     if (!access.allowed) {
       deps.logger?.warn({ user: user.userId, project, reason: access.refusal.reason }, 'jira-config submission refused by the cluster');
-      return { kind: 'message', text: `Nothing was saved. ${refusalText(project, access.refusal, annotateCommand(project, jiraSettingsChange(values)), 'apply these settings')}` };
+      return {
+        kind: 'message',
+        text: `Nothing was saved. ${refusalText(project, access.refusal, annotateCommand(project, jiraSettingsChange(values)), 'apply these settings')}`,
+      };
     }
     const result = await deps.admin.updateAnnotations(project, () => ({ change: jiraSettingsChange(values), value: undefined }));
     if (!result.ok) return { kind: 'message', text: projectProblemText(project, result.state) };
-    deps.logger?.info({ user: user.userId, clusterUser: access.identity.user, project, site: values.siteUrl, projectKey: values.projectKey }, 'project Jira settings saved');
+    deps.logger?.info(
+      { user: user.userId, clusterUser: access.identity.user, project, site: values.siteUrl, projectKey: values.projectKey },
+      'project Jira settings saved',
+    );
     return { kind: 'saved', values };
   } catch (error) {
     const failure = toVteamError(error);
@@ -244,7 +299,13 @@ async function save(deps: JiraConfigDeps, user: SlackUserRef, project: string, v
 }
 
 /** Ephemeral in the channel the command came from; a DM (App Home messages) when that is not possible. */
-async function confirm(client: Client, user: SlackUserRef, metadata: JiraConfigMetadata, text: string, logger: Logger | undefined): Promise<void> {
+async function confirm(
+  client: Client,
+  user: SlackUserRef,
+  metadata: JiraConfigMetadata,
+  text: string,
+  logger: Logger | undefined,
+): Promise<void> {
   if (metadata.channelId) {
     try {
       await client.chat.postEphemeral({ channel: metadata.channelId, user: user.userId, text });
@@ -253,13 +314,16 @@ async function confirm(client: Client, user: SlackUserRef, metadata: JiraConfigM
       logger?.debug({ err: error }, 'ephemeral confirmation failed; sending a DM');
     }
   }
-  await client.chat.postMessage({ channel: user.userId, text })
+  await client.chat
+    .postMessage({ channel: user.userId, text })
     .catch((error: unknown) => logger?.warn({ err: error }, 'could not confirm the saved Jira settings'));
 }
 
 /** The promise's value, or undefined when it takes longer than `ms` (the work itself continues). */
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), ms); });
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

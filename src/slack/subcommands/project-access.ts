@@ -19,7 +19,7 @@ export async function checkProjectAccess(
   const mapped = await deps.identities.resolve(user);
   if (mapped.kind === 'no-email') return { allowed: false, refusal: { reason: 'no-email' } };
   if (mapped.kind === 'unmappable') return { allowed: false, refusal: { reason: 'unmappable', email: mapped.email } };
-  return await deps.admin.mayEdit(mapped.identity, project)
+  return (await deps.admin.mayEdit(mapped.identity, project))
     ? { allowed: true, identity: mapped.identity }
     : { allowed: false, refusal: { reason: 'denied', clusterUser: mapped.identity.user } };
 }

@@ -57,7 +57,8 @@ export function viewViolations(view: unknown): string[] {
   blocksViolations(list(view.blocks), LIMITS.viewBlocks, 'view', out);
   if (view.type === 'modal') {
     textObject(view.title, LIMITS.viewTitle, 'view.title', out, true);
-    for (const key of ['close', 'submit'] as const) if (view[key] !== undefined) textObject(view[key], LIMITS.viewButton, `view.${key}`, out, true);
+    for (const key of ['close', 'submit'] as const)
+      if (view[key] !== undefined) textObject(view[key], LIMITS.viewButton, `view.${key}`, out, true);
     max(view.private_metadata, LIMITS.privateMetadata, 'view.private_metadata', out);
     max(view.callback_id, LIMITS.callbackId, 'view.callback_id', out);
   }

@@ -49,8 +49,15 @@ const VTEAM_URL = 'https://vteam.example';
 /** A workflow whose every field is hostile; `namedAs` keeps Kubernetes-valid names so buttons exist. */
 function workflowOf(h: string, namedAs?: { namespace: string; name: string }): Workflow {
   return {
-    namespace: namedAs?.namespace ?? h, name: namedAs?.name ?? h, title: h, description: h, branchName: h,
-    umbrellaRepo: { url: urlOf(h), branch: h }, parentOutcome: h, jiraLinks: [{ path: h, jiraKey: h }], resourceVersion: '1',
+    namespace: namedAs?.namespace ?? h,
+    name: namedAs?.name ?? h,
+    title: h,
+    description: h,
+    branchName: h,
+    umbrellaRepo: { url: urlOf(h), branch: h },
+    parentOutcome: h,
+    jiraLinks: [{ path: h, jiraKey: h }],
+    resourceVersion: '1',
   };
 }
 const validWorkflow = (h: string) => workflowOf(h, { namespace: 'team-a', name: 'rfe-1' });
@@ -67,7 +74,12 @@ const manyRowsOf = (h: string): DocumentRow[] => Array.from({ length: 120 }, (_,
 const issueOf = (h: string): JiraIssue => ({ key: h, url: urlOf(h), summary: h, issueType: h });
 
 const publishAsMetadataOf = (h: string) => ({
-  namespace: 'team-a', name: 'rfe-1', path: prefix(h, 1024), channelId: TRUSTED.channelId, responseUrl: 'https://hooks.slack.com/actions/x', sourceEphemeral: true,
+  namespace: 'team-a',
+  name: 'rfe-1',
+  path: prefix(h, 1024),
+  channelId: TRUSTED.channelId,
+  responseUrl: 'https://hooks.slack.com/actions/x',
+  sourceEphemeral: true,
 });
 /** A project in a jira-config modal passed isProjectName first: at most 63 characters. */
 const jiraConfigMetadataOf = (h: string) => ({ project: prefix(h, 63), channelId: TRUSTED.channelId });
@@ -75,14 +87,24 @@ const jiraConfigMetadataOf = (h: string) => ({ project: prefix(h, 63), channelId
 const choicesOf = (h: string) => [h, prefix(h, 70), 'Story', ...Array.from({ length: 120 }, (_, i) => `${prefix(h, 10)} ${i}`)];
 
 const jiraSettingsOf = (h: string) => ({
-  siteUrl: urlOf(h), projectKey: h, issueTypes: { default: h, plan: h }, source: 'runner-secret' as const, secretName: h,
+  siteUrl: urlOf(h),
+  projectKey: h,
+  issueTypes: { default: h, plan: h },
+  source: 'runner-secret' as const,
+  secretName: h,
 });
 
 const linkOf = (h: string, broken = false): AtlassianLink => ({
-  accessToken: 'token', linkedAt: NOW, expiresAt: NOW + 3_600_000, scope: h, accountName: h, broken,
+  accessToken: 'token',
+  linkedAt: NOW,
+  expiresAt: NOW + 3_600_000,
+  scope: h,
+  accountName: h,
+  broken,
   sites: Array.from({ length: 5 }, (_, i) => ({ id: `${i}`, url: urlOf(h), name: h })),
 });
-const recentOf = (h: string) => Array.from({ length: 10 }, () => ({ workflow: { namespace: h, name: h }, title: h, path: h, issue: { key: h, url: urlOf(h) }, at: NOW }));
+const recentOf = (h: string) =>
+  Array.from({ length: 10 }, () => ({ workflow: { namespace: h, name: h }, title: h, path: h, issue: { key: h, url: urlOf(h) }, at: NOW }));
 
 const done = <T>(value: T) => ({ state: 'done' as const, value, ms: 3 });
 
@@ -92,16 +114,47 @@ function reportOf(h: string, probes: 'done' | 'failed' = 'done'): StatusReport {
   return {
     generatedAt: NOW,
     timeoutMs: 1500,
-    mcp: pick({ url: urlOf(h), mode: 'authenticated' as const, reachable: true, rttMs: 80, protocolVersion: h, dialect: 'rovo' as const, toolCount: 25, server: { name: h, version: h }, createTool: h }),
-    link: pick({ state: 'linked' as const, accountName: h, sites: linkOf(h).sites!, linkedAt: NOW, expiresAt: NOW + 60_000, refreshable: true, scope: h }),
+    mcp: pick({
+      url: urlOf(h),
+      mode: 'authenticated' as const,
+      reachable: true,
+      rttMs: 80,
+      protocolVersion: h,
+      dialect: 'rovo' as const,
+      toolCount: 25,
+      server: { name: h, version: h },
+      createTool: h,
+    }),
+    link: pick({
+      state: 'linked' as const,
+      accountName: h,
+      sites: linkOf(h).sites!,
+      linkedAt: NOW,
+      expiresAt: NOW + 60_000,
+      refreshable: true,
+      scope: h,
+    }),
     limits: pick({ sites: [limitsSiteOf(h), limitsSiteOf(h)], note: h }),
-    kubernetes: pick({ rttMs: 5, rfeWorkflowsServed: false, permissions: { watchWorkflows: false, updateWorkflows: undefined, patchProjectSettings: true } }),
+    kubernetes: pick({
+      rttMs: 5,
+      rfeWorkflowsServed: false,
+      permissions: { watchWorkflows: false, updateWorkflows: undefined, patchProjectSettings: true },
+    }),
     store: pick({ rttMs: 1 }),
     failures: pick(failuresOf(h)),
     admin: { projects: pick(projectProblemsOf(h)), channels: pick(channelProblemsOf(h)) },
   };
 }
-const limitsSiteOf = (h: string) => ({ site: urlOf(h), usedThisHour: 999, hourlyBudget: 1000, inFlight: 4, concurrency: 4, queued: 3, pausedUntil: NOW + 60_000, circuit: 'open' as const });
+const limitsSiteOf = (h: string) => ({
+  site: urlOf(h),
+  usedThisHour: 999,
+  hourlyBudget: 1000,
+  inFlight: 4,
+  concurrency: 4,
+  queued: 3,
+  pausedUntil: NOW + 60_000,
+  circuit: 'open' as const,
+});
 const failuresOf = (h: string) => Array.from({ length: 30 }, () => ({ code: h, message: h, at: NOW, workflow: h, path: h }));
 const projectProblemsOf = (h: string) => Array.from({ length: 12 }, () => ({ namespace: h, channels: [h, TRUSTED.channelId], problem: h }));
 const channelProblemsOf = (h: string) => Array.from({ length: 12 }, () => ({ channelId: h, error: h, at: NOW }));
@@ -111,91 +164,250 @@ const notASurface = (why: string) => ({ notASurface: why });
 export const FIXTURES: Record<string, Record<string, Coverage>> = {
   'src/slack/blocks/text.ts': {
     escapeMrkdwn: { kind: 'fragment', build: (h) => [text.escapeMrkdwn(h)] },
-    link: { kind: 'fragment', build: (h) => [text.link(urlOf(h), h), text.link(h, h), text.link(undefined, h), text.link(`https://a.example/${'x'.repeat(2000)}`, h)] },
+    link: {
+      kind: 'fragment',
+      build: (h) => [
+        text.link(urlOf(h), h),
+        text.link(h, h),
+        text.link(undefined, h),
+        text.link(`https://a.example/${'x'.repeat(2000)}`, h),
+      ],
+    },
     mention: { kind: 'fragment', build: (h) => [text.mention(h), text.mention(TRUSTED.userId)] },
     code: { kind: 'fragment', build: (h) => [text.code(h)] },
     codeBlock: { kind: 'fragment', build: (h) => [text.codeBlock(h)] },
-    clipMrkdwn: { kind: 'mrkdwn', build: (h) => [text.clipMrkdwn(text.escapeMrkdwn(h), 100), text.clipMrkdwn(text.link(urlOf(h), h), 30), text.clipMrkdwn(`x${text.escapeMrkdwn(h)}`, 4)] },
+    clipMrkdwn: {
+      kind: 'mrkdwn',
+      build: (h) => [
+        text.clipMrkdwn(text.escapeMrkdwn(h), 100),
+        text.clipMrkdwn(text.link(urlOf(h), h), 30),
+        text.clipMrkdwn(`x${text.escapeMrkdwn(h)}`, 4),
+      ],
+    },
     mrkdwnText: { kind: 'block', build: (h) => [{ type: 'context', elements: [text.mrkdwnText(text.escapeMrkdwn(h).repeat(3))] }] },
     mrkdwnSection: { kind: 'block', build: (h) => [text.mrkdwnSection(text.escapeMrkdwn(h).repeat(3))] },
     clip: notASurface('plain text out: callers escape its result'),
     cut: notASurface('plain text out, for plain_text fields'),
   },
   'src/slack/blocks/documents.ts': {
-    publishButton: { kind: 'element', echoes: false, build: (h) => [documents.publishButton(workflowOf(h), h), documents.publishButton(validWorkflow(h), h), documents.publishButton(validWorkflow(h), 'specs/a.md')] },
-    updateButton: { kind: 'element', echoes: false, build: (h) => [documents.updateButton(workflowOf(h), h), documents.updateButton(validWorkflow(h), h), documents.updateButton(validWorkflow(h), 'specs/a.md')] },
-    publishAsOverflow: { kind: 'element', echoes: false, build: (h) => [documents.publishAsOverflow(workflowOf(h), h), documents.publishAsOverflow(validWorkflow(h), prefix(h, 20))] },
-    documentRowBlocks: { kind: 'blocks', build: (h) => [...rowsOf(h).map((row) => documents.documentRowBlocks(workflowOf(h), row)), ...rowsOf(h).map((row) => documents.documentRowBlocks(validWorkflow(h), row))] },
-    workflowHeader: { kind: 'block', build: (h) => [documents.workflowHeader(workflowOf(h), VTEAM_URL), documents.workflowHeader({ ...validWorkflow(h), title: '' })] },
-    documentPicker: { kind: 'message', build: (h) => [documents.documentPicker(workflowOf(h), rowsOf(h), VTEAM_URL), documents.documentPicker(validWorkflow(h), manyRowsOf(h)), documents.documentPicker(validWorkflow(h), [])] },
-    workflowCard: { kind: 'message', build: (h) => [documents.workflowCard(workflowOf(h), rowsOf(h), VTEAM_URL), documents.workflowCard(validWorkflow(h), manyRowsOf(h))] },
-    deletedWorkflowCard: { kind: 'message', build: (h) => [documents.deletedWorkflowCard({ namespace: h, name: h }, h), documents.deletedWorkflowCard({ namespace: h, name: h }, undefined)] },
-    alreadyLinkedMessage: { kind: 'message', build: (h) => [documents.alreadyLinkedMessage(workflowOf(h), h, issueOf(h)), documents.alreadyLinkedMessage(validWorkflow(h), prefix(h, 40), issueOf(h)), documents.alreadyLinkedMessage(workflowOf(h), h, issueOf(h), issueOf(h))] },
+    publishButton: {
+      kind: 'element',
+      echoes: false,
+      build: (h) => [
+        documents.publishButton(workflowOf(h), h),
+        documents.publishButton(validWorkflow(h), h),
+        documents.publishButton(validWorkflow(h), 'specs/a.md'),
+      ],
+    },
+    updateButton: {
+      kind: 'element',
+      echoes: false,
+      build: (h) => [
+        documents.updateButton(workflowOf(h), h),
+        documents.updateButton(validWorkflow(h), h),
+        documents.updateButton(validWorkflow(h), 'specs/a.md'),
+      ],
+    },
+    publishAsOverflow: {
+      kind: 'element',
+      echoes: false,
+      build: (h) => [documents.publishAsOverflow(workflowOf(h), h), documents.publishAsOverflow(validWorkflow(h), prefix(h, 20))],
+    },
+    documentRowBlocks: {
+      kind: 'blocks',
+      build: (h) => [
+        ...rowsOf(h).map((row) => documents.documentRowBlocks(workflowOf(h), row)),
+        ...rowsOf(h).map((row) => documents.documentRowBlocks(validWorkflow(h), row)),
+      ],
+    },
+    workflowHeader: {
+      kind: 'block',
+      build: (h) => [documents.workflowHeader(workflowOf(h), VTEAM_URL), documents.workflowHeader({ ...validWorkflow(h), title: '' })],
+    },
+    documentPicker: {
+      kind: 'message',
+      build: (h) => [
+        documents.documentPicker(workflowOf(h), rowsOf(h), VTEAM_URL),
+        documents.documentPicker(validWorkflow(h), manyRowsOf(h)),
+        documents.documentPicker(validWorkflow(h), []),
+      ],
+    },
+    workflowCard: {
+      kind: 'message',
+      build: (h) => [documents.workflowCard(workflowOf(h), rowsOf(h), VTEAM_URL), documents.workflowCard(validWorkflow(h), manyRowsOf(h))],
+    },
+    deletedWorkflowCard: {
+      kind: 'message',
+      build: (h) => [
+        documents.deletedWorkflowCard({ namespace: h, name: h }, h),
+        documents.deletedWorkflowCard({ namespace: h, name: h }, undefined),
+      ],
+    },
+    alreadyLinkedMessage: {
+      kind: 'message',
+      build: (h) => [
+        documents.alreadyLinkedMessage(workflowOf(h), h, issueOf(h)),
+        documents.alreadyLinkedMessage(validWorkflow(h), prefix(h, 40), issueOf(h)),
+        documents.alreadyLinkedMessage(workflowOf(h), h, issueOf(h), issueOf(h)),
+      ],
+    },
   },
   'src/slack/blocks/help.ts': {
     // Its preface is mrkdwn by contract: the caller escapes the unknown command, as vteam-command.ts does.
-    helpMessage: { kind: 'message', build: (h) => [help.helpMessage(), help.helpMessage(`I don't know the command ${text.code(h)}.`, ['`/vteam list` · the bound projects'])] },
+    helpMessage: {
+      kind: 'message',
+      build: (h) => [
+        help.helpMessage(),
+        help.helpMessage(`I don't know the command ${text.code(h)}.`, ['`/vteam list` · the bound projects']),
+      ],
+    },
   },
   'src/slack/blocks/publish-as.ts': {
     publishAsLoadingView: { kind: 'view', build: (h) => [publishAs.publishAsLoadingView(publishAsMetadataOf(h))] },
     // Its text is mrkdwn by contract: callers escape the outside values in it.
-    publishAsMessageView: { kind: 'view', build: (h) => [publishAs.publishAsMessageView(replies.errorMessage(h).text), publishAs.publishAsMessageView(`${text.code(h)} is already published as ${text.link(urlOf(h), h)}`)] },
+    publishAsMessageView: {
+      kind: 'view',
+      build: (h) => [
+        publishAs.publishAsMessageView(replies.errorMessage(h).text),
+        publishAs.publishAsMessageView(`${text.code(h)} is already published as ${text.link(urlOf(h), h)}`),
+      ],
+    },
     publishAsFormView: {
       kind: 'view',
       build: (h) => [
-        publishAs.publishAsFormView({ metadata: publishAsMetadataOf(h), workflowTitle: h, projectKey: h, choices: choicesOf(h), preselected: h, notices: [`Could not read the issue types of ${text.code(h)}`] }),
+        publishAs.publishAsFormView({
+          metadata: publishAsMetadataOf(h),
+          workflowTitle: h,
+          projectKey: h,
+          choices: choicesOf(h),
+          preselected: h,
+          notices: [`Could not read the issue types of ${text.code(h)}`],
+        }),
         publishAs.publishAsFormView({ metadata: publishAsMetadataOf(h), workflowTitle: h, projectKey: h, preselected: prefix(h, 70) }),
-        publishAs.publishAsFormView({ metadata: publishAsMetadataOf(h), workflowTitle: h, projectKey: h, choices: choicesOf(h), preselected: 'Story' }),
+        publishAs.publishAsFormView({
+          metadata: publishAsMetadataOf(h),
+          workflowTitle: h,
+          projectKey: h,
+          choices: choicesOf(h),
+          preselected: 'Story',
+        }),
       ],
     },
     readIssueType: notASurface('reads view state'),
     validateIssueType: notASurface('validates typed input; its errors are our own sentences'),
   },
   'src/slack/blocks/replies.ts': {
-    publishedReply: { kind: 'message', build: (h) => [replies.publishedReply(workflowOf(h), h, issueOf(h), USER, true), replies.publishedReply(workflowOf(h), h, issueOf(h), { teamId: 'T0TEAM', userId: h }, false)] },
-    updatedReply: { kind: 'message', build: (h) => [replies.updatedReply(h, issueOf(h), USER), replies.updatedReply(h, issueOf(h), { teamId: 'T0TEAM', userId: h })] },
-    queuedMessage: { kind: 'message', build: (h) => [replies.queuedMessage(h, { retryAfterMs: 1500 }), replies.queuedMessage(h, { position: 3, retryAfterMs: 9000 })] },
-    errorMessage: { kind: 'message', build: (h) => [replies.errorMessage(h), replies.errorMessage(`Jira rejected the issue: "${h}"; fix the value it names.`)] },
+    publishedReply: {
+      kind: 'message',
+      build: (h) => [
+        replies.publishedReply(workflowOf(h), h, issueOf(h), USER, true),
+        replies.publishedReply(workflowOf(h), h, issueOf(h), { teamId: 'T0TEAM', userId: h }, false),
+      ],
+    },
+    updatedReply: {
+      kind: 'message',
+      build: (h) => [replies.updatedReply(h, issueOf(h), USER), replies.updatedReply(h, issueOf(h), { teamId: 'T0TEAM', userId: h })],
+    },
+    queuedMessage: {
+      kind: 'message',
+      build: (h) => [replies.queuedMessage(h, { retryAfterMs: 1500 }), replies.queuedMessage(h, { position: 3, retryAfterMs: 9000 })],
+    },
+    errorMessage: {
+      kind: 'message',
+      build: (h) => [replies.errorMessage(h), replies.errorMessage(`Jira rejected the issue: "${h}"; fix the value it names.`)],
+    },
     linkPendingMessage: { kind: 'message', build: (h) => [replies.linkPendingMessage(h)] },
     pendingDroppedMessage: { kind: 'message', build: (h) => [replies.pendingDroppedMessage(h, 3_600_000)] },
-    threadFallbackMessage: { kind: 'message', build: (h) => [replies.threadFallbackMessage(replies.publishedReply(workflowOf(h), h, issueOf(h), USER, false)), replies.threadFallbackMessage(replies.errorMessage(h))] },
+    threadFallbackMessage: {
+      kind: 'message',
+      build: (h) => [
+        replies.threadFallbackMessage(replies.publishedReply(workflowOf(h), h, issueOf(h), USER, false)),
+        replies.threadFallbackMessage(replies.errorMessage(h)),
+      ],
+    },
   },
   'src/slack/blocks/settings.ts': {
     // Its argument is the sub-command's own name.
     usageText: { kind: 'mrkdwn', echoes: false, build: () => [settings.usageText('subscribe'), settings.usageText('jira-config')] },
-    projectProblemText: { kind: 'mrkdwn', build: (h) => (['missing', 'unmanaged', 'no-settings'] as const).map((kind) => settings.projectProblemText(h, { kind })) },
+    projectProblemText: {
+      kind: 'mrkdwn',
+      build: (h) => (['missing', 'unmanaged', 'no-settings'] as const).map((kind) => settings.projectProblemText(h, { kind })),
+    },
     alreadyBoundText: { kind: 'mrkdwn', build: (h) => [settings.alreadyBoundText(h)] },
     notBoundText: { kind: 'mrkdwn', build: (h) => [settings.notBoundText(h)] },
     subscribedText: { kind: 'mrkdwn', build: (h) => [settings.subscribedText(h, TRUSTED.userId), settings.subscribedText(h, h)] },
     unsubscribedText: { kind: 'mrkdwn', build: (h) => [settings.unsubscribedText(h, TRUSTED.userId), settings.unsubscribedText(h, h)] },
     refusalReason: { kind: 'mrkdwn', build: (h) => refusalsOf(h).map((refusal) => settings.refusalReason(h, refusal)) },
-    refusalText: { kind: 'mrkdwn', build: (h) => refusalsOf(h).map((refusal) => settings.refusalText(h, refusal, `kubectl annotate projectsettings projectsettings -n team-a 'vteam.ambient-code/jira-site=${h}'`, 'apply these settings')) },
+    refusalText: {
+      kind: 'mrkdwn',
+      build: (h) =>
+        refusalsOf(h).map((refusal) =>
+          settings.refusalText(
+            h,
+            refusal,
+            `kubectl annotate projectsettings projectsettings -n team-a 'vteam.ambient-code/jira-site=${h}'`,
+            'apply these settings',
+          ),
+        ),
+    },
     bindingListMessage: {
       kind: 'message',
       build: (h) => [
         settings.bindingListMessage([]),
-        settings.bindingListMessage([{ project: h, jira: jiraSettingsOf(h) }, { project: h, jira: 'unreadable' }, { project: h, jira: undefined }]),
+        settings.bindingListMessage([
+          { project: h, jira: jiraSettingsOf(h) },
+          { project: h, jira: 'unreadable' },
+          { project: h, jira: undefined },
+        ]),
         settings.bindingListMessage(Array.from({ length: 30 }, () => ({ project: h, jira: jiraSettingsOf(h) }))),
       ],
     },
-    jiraSavedText: { kind: 'mrkdwn', build: (h) => [settings.jiraSavedText(h, { siteUrl: urlOf(h), projectKey: h, issueTypes: { default: h, specify: h } })] },
+    jiraSavedText: {
+      kind: 'mrkdwn',
+      build: (h) => [settings.jiraSavedText(h, { siteUrl: urlOf(h), projectKey: h, issueTypes: { default: h, specify: h } })],
+    },
     loadingView: { kind: 'view', build: (h) => [settings.loadingView(jiraConfigMetadataOf(h))] },
     // Its text is mrkdwn by contract: callers escape the outside values in it.
-    messageView: { kind: 'view', build: (h) => [settings.messageView(jiraConfigMetadataOf(h), replies.errorMessage(h).text), settings.messageView(undefined, settings.refusalText(h, { reason: 'denied', clusterUser: h }, h))] },
+    messageView: {
+      kind: 'view',
+      build: (h) => [
+        settings.messageView(jiraConfigMetadataOf(h), replies.errorMessage(h).text),
+        settings.messageView(undefined, settings.refusalText(h, { reason: 'denied', clusterUser: h }, h)),
+      ],
+    },
     formView: {
       kind: 'view',
       build: (h) => [
-        settings.formView({ metadata: jiraConfigMetadataOf(h), current: { siteUrl: h, projectKey: h, issueTypes: { default: h, plan: h } }, source: 'runner-secret', secretName: h, choices: choicesOf(h), canLoadTypes: true, notices: [`:lock: ${settings.refusalReason(h, { reason: 'unmappable', email: h })}`] }),
+        settings.formView({
+          metadata: jiraConfigMetadataOf(h),
+          current: { siteUrl: h, projectKey: h, issueTypes: { default: h, plan: h } },
+          source: 'runner-secret',
+          secretName: h,
+          choices: choicesOf(h),
+          canLoadTypes: true,
+          notices: [`:lock: ${settings.refusalReason(h, { reason: 'unmappable', email: h })}`],
+        }),
         settings.formView({ metadata: jiraConfigMetadataOf(h), current: { siteUrl: h, projectKey: h }, canLoadTypes: false }),
       ],
     },
   },
   'src/slack/blocks/status.ts': {
-    jiraStatusMessage: { kind: 'message', build: (h) => [status.jiraStatusMessage(reportOf(h)), status.jiraStatusMessage(reportOf(h, 'failed'))] },
+    jiraStatusMessage: {
+      kind: 'message',
+      build: (h) => [status.jiraStatusMessage(reportOf(h)), status.jiraStatusMessage(reportOf(h, 'failed'))],
+    },
     mcpLine: {
       kind: 'line',
       build: (h) => [
-        status.mcpLine({ url: urlOf(h), mode: 'authenticated', reachable: true, protocolVersion: h, server: { name: h, version: h }, createTool: h, dialect: 'rovo' }),
+        status.mcpLine({
+          url: urlOf(h),
+          mode: 'authenticated',
+          reachable: true,
+          protocolVersion: h,
+          server: { name: h, version: h },
+          createTool: h,
+          dialect: 'rovo',
+        }),
         status.mcpLine({ url: h, mode: 'unauthenticated', reachable: true, httpStatus: 404, note: h }),
         status.mcpLine({ url: h, mode: 'authenticated', reachable: true, tokenRejected: true }),
       ],
@@ -203,12 +415,28 @@ export const FIXTURES: Record<string, Record<string, Coverage>> = {
     linkLine: {
       kind: 'line',
       build: (h) => [
-        status.linkLine({ state: 'linked', accountName: h, sites: linkOf(h).sites!, linkedAt: NOW, expiresAt: NOW - 1, refreshable: false, scope: h }, NOW),
+        status.linkLine(
+          { state: 'linked', accountName: h, sites: linkOf(h).sites!, linkedAt: NOW, expiresAt: NOW - 1, refreshable: false, scope: h },
+          NOW,
+        ),
         status.linkLine({ state: 'broken', accountName: h, sites: [{ name: h, url: h }], refreshable: false }, NOW),
       ],
     },
-    limitsLine: { kind: 'line', build: (h) => [status.limitsLine({ sites: [limitsSiteOf(h)] }, NOW), status.limitsLine({ sites: [], note: h }, NOW)] },
-    kubernetesLine: { kind: 'line', echoes: false, build: () => [status.kubernetesLine({ rttMs: 1, rfeWorkflowsServed: undefined, permissions: { watchWorkflows: false, updateWorkflows: undefined, patchProjectSettings: true } })] },
+    limitsLine: {
+      kind: 'line',
+      build: (h) => [status.limitsLine({ sites: [limitsSiteOf(h)] }, NOW), status.limitsLine({ sites: [], note: h }, NOW)],
+    },
+    kubernetesLine: {
+      kind: 'line',
+      echoes: false,
+      build: () => [
+        status.kubernetesLine({
+          rttMs: 1,
+          rfeWorkflowsServed: undefined,
+          permissions: { watchWorkflows: false, updateWorkflows: undefined, patchProjectSettings: true },
+        }),
+      ],
+    },
     storeLine: { kind: 'line', echoes: false, build: () => [status.storeLine({ rttMs: 1 })] },
     failuresLine: { kind: 'line', build: (h) => [status.failuresLine(failuresOf(h), NOW)] },
     projectsLine: { kind: 'line', build: (h) => [status.projectsLine(projectProblemsOf(h))] },
@@ -216,15 +444,41 @@ export const FIXTURES: Record<string, Record<string, Coverage>> = {
     slackDate: { kind: 'fragment', echoes: false, build: () => [status.slackDate(NOW), status.slackDate(Number.NaN)] },
   },
   'src/slack/blocks/account.ts': {
-    connectPrompt: { kind: 'message', build: (h) => [account.connectPrompt('missing', h), account.connectPrompt('broken', h), account.connectPrompt('asked')] },
+    connectPrompt: {
+      kind: 'message',
+      build: (h) => [account.connectPrompt('missing', h), account.connectPrompt('broken', h), account.connectPrompt('asked')],
+    },
     // The sign-in URL is our own OAuth redirect; only its state is random.
-    signInLink: { kind: 'message', echoes: false, build: (h) => [account.signInLink(`https://auth.example/authorize?state=${encodeURIComponent(prefix(h, 40))}`, NOW + 600_000)] },
-    connectedMessage: { kind: 'message', build: (h) => [account.connectedMessage(linkOf(h)), account.connectedMessage({ ...linkOf(h), sites: undefined })] },
-    homeView: { kind: 'view', build: (h) => [account.homeView(undefined, recentOf(h)), account.homeView(linkOf(h), recentOf(h)), account.homeView(linkOf(h, true), [])] },
+    signInLink: {
+      kind: 'message',
+      echoes: false,
+      build: (h) => [account.signInLink(`https://auth.example/authorize?state=${encodeURIComponent(prefix(h, 40))}`, NOW + 600_000)],
+    },
+    connectedMessage: {
+      kind: 'message',
+      build: (h) => [account.connectedMessage(linkOf(h)), account.connectedMessage({ ...linkOf(h), sites: undefined })],
+    },
+    homeView: {
+      kind: 'view',
+      build: (h) => [
+        account.homeView(undefined, recentOf(h)),
+        account.homeView(linkOf(h), recentOf(h)),
+        account.homeView(linkOf(h, true), []),
+      ],
+    },
   },
   'src/cards/render.ts': {
-    renderCard: { kind: 'message', build: (h) => [render.renderCard(workflowOf(h), rowsOf(h), VTEAM_URL), render.renderCard(validWorkflow(h), manyRowsOf(h), undefined)] },
-    renderDeletedCard: { kind: 'message', build: (h) => [render.renderDeletedCard({ namespace: h, name: h }, h), render.renderDeletedCard({ namespace: h, name: h }, undefined)] },
+    renderCard: {
+      kind: 'message',
+      build: (h) => [render.renderCard(workflowOf(h), rowsOf(h), VTEAM_URL), render.renderCard(validWorkflow(h), manyRowsOf(h), undefined)],
+    },
+    renderDeletedCard: {
+      kind: 'message',
+      build: (h) => [
+        render.renderDeletedCard({ namespace: h, name: h }, h),
+        render.renderDeletedCard({ namespace: h, name: h }, undefined),
+      ],
+    },
     linkMap: notASurface('path → key map for the card store'),
   },
   'src/cards/card-changes.ts': {
@@ -232,8 +486,19 @@ export const FIXTURES: Record<string, Record<string, Coverage>> = {
     changesReply: {
       kind: 'message',
       build: (h) => [
-        cardChanges.changesReply({ newDocuments: [h, h], announced: [{ path: h, key: h, url: urlOf(h) }, { path: h, key: h }], removed: [{ path: h, key: h }] }),
-        cardChanges.changesReply({ newDocuments: Array.from({ length: 40 }, () => h), announced: [], removed: Array.from({ length: 40 }, () => ({ path: h, key: h })) }),
+        cardChanges.changesReply({
+          newDocuments: [h, h],
+          announced: [
+            { path: h, key: h, url: urlOf(h) },
+            { path: h, key: h },
+          ],
+          removed: [{ path: h, key: h }],
+        }),
+        cardChanges.changesReply({
+          newDocuments: Array.from({ length: 40 }, () => h),
+          announced: [],
+          removed: Array.from({ length: 40 }, () => ({ path: h, key: h })),
+        }),
       ],
     },
   },

@@ -16,7 +16,8 @@ describe('/vteam subscribe, unsubscribe and list', () => {
   });
   afterEach(() => fx.close());
 
-  const run = (name: string, args: string[], opts: { userId?: string; channelId?: string } = {}) => commands[name]!.run(fx.context({ args, ...opts }));
+  const run = (name: string, args: string[], opts: { userId?: string; channelId?: string } = {}) =>
+    commands[name]!.run(fx.context({ args, ...opts }));
   const annotations = () => fx.kube.get('projectsettings', 'team-a', 'projectsettings')?.metadata.annotations;
 
   it('binds the channel when the cluster says the user may, tells the channel, and the next publish sees it', async () => {
@@ -35,11 +36,15 @@ describe('/vteam subscribe, unsubscribe and list', () => {
     expect(fx.kube.count('patch', 'projectsettings')).toBe(0);
     expect(fx.lastReply()).toMatchObject({ response_type: 'ephemeral' });
     expect(fx.lastReply()?.text).toContain('Your cluster identity `ubob@example.com` may not change');
-    expect(fx.lastReply()?.text).toContain('```kubectl annotate projectsettings projectsettings -n team-a vteam.ambient-code/slack-channels=C111,C0001 --overwrite```');
+    expect(fx.lastReply()?.text).toContain(
+      '```kubectl annotate projectsettings projectsettings -n team-a vteam.ambient-code/slack-channels=C111,C0001 --overwrite```',
+    );
   });
 
   it('unbinds, keeping the other channels; refused, the command lists what would remain', async () => {
-    fx.kube.modify('projectsettings', 'team-a', 'projectsettings', (o) => { o.metadata.annotations![CHANNELS] = 'C111,C0001,C222'; });
+    fx.kube.modify('projectsettings', 'team-a', 'projectsettings', (o) => {
+      o.metadata.annotations![CHANNELS] = 'C111,C0001,C222';
+    });
     await run('unsubscribe', ['team-a'], { userId: 'UBOB' });
     expect(fx.lastReply()?.text).toContain('vteam.ambient-code/slack-channels=C111,C222 --overwrite');
     fx.allowAlice();
@@ -50,7 +55,9 @@ describe('/vteam subscribe, unsubscribe and list', () => {
 
   it('offers the removal form of the command when the last channel would go', async () => {
     await run('unsubscribe', ['team-a'], { userId: 'UBOB', channelId: 'C111' });
-    expect(fx.lastReply()?.text).toContain('```kubectl annotate projectsettings projectsettings -n team-a vteam.ambient-code/slack-channels-```');
+    expect(fx.lastReply()?.text).toContain(
+      '```kubectl annotate projectsettings projectsettings -n team-a vteam.ambient-code/slack-channels-```',
+    );
   });
 
   it('answers each impossible request with one sentence and no cluster write', async () => {
@@ -90,7 +97,13 @@ describe('/vteam subscribe, unsubscribe and list', () => {
 
   it('lists the projects bound to the channel and whether each has Jira configured', async () => {
     fx.kube.addProject('team-b');
-    fx.kube.addProjectSettings('team-b', { annotations: { [CHANNELS]: 'C0001', 'vteam.ambient-code/jira-site': 'https://acme.atlassian.net', 'vteam.ambient-code/jira-project': 'PROJ' } });
+    fx.kube.addProjectSettings('team-b', {
+      annotations: {
+        [CHANNELS]: 'C0001',
+        'vteam.ambient-code/jira-site': 'https://acme.atlassian.net',
+        'vteam.ambient-code/jira-project': 'PROJ',
+      },
+    });
     fx.kube.addProject('team-c');
     fx.kube.addProjectSettings('team-c', { annotations: { [CHANNELS]: 'C0001' } });
     fx.kube.addSecret('team-c', 'ambient-runner-secrets', { JIRA_URL: 'https://legacy.example.com/', JIRA_PROJECT: 'OLD' });
@@ -111,7 +124,13 @@ describe('/vteam subscribe, unsubscribe and list', () => {
 
   it('keeps a channel bound concurrently by someone else', async () => {
     fx.allowAlice();
-    fx.kube.injectConflicts(1, { verb: 'patch', match: { resource: 'projectsettings' }, mutate: (o) => { o.metadata.annotations![CHANNELS] = 'C111,C777'; } });
+    fx.kube.injectConflicts(1, {
+      verb: 'patch',
+      match: { resource: 'projectsettings' },
+      mutate: (o) => {
+        o.metadata.annotations![CHANNELS] = 'C111,C777';
+      },
+    });
     await run('subscribe', ['team-a']);
     expect(annotations()?.[CHANNELS]).toBe('C111,C777,C0001');
   });

@@ -17,7 +17,9 @@ export async function startAdminFixture() {
   // A long TTL, so a test passing shows the write invalidated the cache rather than the cache expiring.
   const projects = createProjectDirectory(fx.clients, { cacheTtlMs: 60_000 });
   const admin = createProjectAdmin({ kube: fx.clients, projects });
-  const identities = createIdentityMapper({ clusterUserTemplate: '{email}', clusterUserGroups: ['system:authenticated'] }, client, { cacheTtlMs: 0 });
+  const identities = createIdentityMapper({ clusterUserTemplate: '{email}', clusterUserGroups: ['system:authenticated'] }, client, {
+    cacheTtlMs: 0,
+  });
   const replies: RespondArguments[] = [];
 
   const context = (input: { args: string[]; userId?: string; channelId?: string; triggerId?: string }): SubcommandContext => ({
@@ -33,10 +35,29 @@ export async function startAdminFixture() {
   });
 
   return {
-    kube: fx.kube, clients: fx.clients, slack, client, projects, admin, identities, replies, context,
+    kube: fx.kube,
+    clients: fx.clients,
+    slack,
+    client,
+    projects,
+    admin,
+    identities,
+    replies,
+    context,
     /** Alice (ualice@example.com) administers team-a. */
     allowAlice(namespace = 'team-a') {
-      fx.kube.setAccessRules([{ user: 'ualice@example.com', groups: ['system:authenticated'], namespace, verb: 'patch', group: 'vteam.ambient-code', resource: 'projectsettings', name: 'projectsettings', allowed: true }]);
+      fx.kube.setAccessRules([
+        {
+          user: 'ualice@example.com',
+          groups: ['system:authenticated'],
+          namespace,
+          verb: 'patch',
+          group: 'vteam.ambient-code',
+          resource: 'projectsettings',
+          name: 'projectsettings',
+          allowed: true,
+        },
+      ]);
     },
     lastReply: () => replies.at(-1),
     async close() {

@@ -79,7 +79,8 @@ export async function completeBrowserLeg(authorizationUrl: string | URL, options
       continue;
     }
     const consent = forms.find((form) => (options.deny ? /\/abort$/ : /\/confirm$/).test(new URL(form.action).pathname));
-    if (consent === undefined) throw new BrowserLegError(`page has no ${options.deny ? 'deny' : 'consent'} form: ${textOf(html).slice(0, 300)}`);
+    if (consent === undefined)
+      throw new BrowserLegError(`page has no ${options.deny ? 'deny' : 'consent'} form: ${textOf(html).slice(0, 300)}`);
     request = submission(consent);
   }
   throw new BrowserLegError('too many steps before the authorization server redirected back');
@@ -171,12 +172,18 @@ function attribute(attributes: string, name: string): string | undefined {
 }
 
 function decodeEntities(text: string): string {
-  return text.replace(/&(amp|lt|gt|quot|#39|#x27|#x2F);/g, (_, entity: string) =>
-    ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#x27': "'", '#x2F': '/' })[entity] ?? '');
+  return text.replace(
+    /&(amp|lt|gt|quot|#39|#x27|#x2F);/g,
+    (_, entity: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#x27': "'", '#x2F': '/' })[entity] ?? '',
+  );
 }
 
 function textOf(html: string): string {
-  return html.replace(/<style[\s\S]*?<\/style>/gi, '').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
+  return html
+    .replace(/<style[\s\S]*?<\/style>/gi, '')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** One origin, so paths and domains are not tracked; expiry and deletion are. */

@@ -116,7 +116,9 @@ export interface AuthServerHandle {
 const DEFAULT_SCOPES = ['read:jira-work', 'write:jira-work'];
 
 export async function startAuthServer(options: AuthServerOptions = {}): Promise<AuthServerHandle> {
-  const accounts = new Map(Object.entries(options.accounts ?? { ada: { password: 'password', name: 'Ada Lovelace', email: 'ada@example.com' } }));
+  const accounts = new Map(
+    Object.entries(options.accounts ?? { ada: { password: 'password', name: 'Ada Lovelace', email: 'ada@example.com' } }),
+  );
   const resources = new Set(options.resource === undefined ? [] : [options.resource]);
   if (options.defaultResource !== undefined) resources.add(options.defaultResource);
   const resourceScopes = options.resourceScopes ?? DEFAULT_SCOPES;
@@ -153,19 +155,29 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     scopes: ['openid', 'offline_access'],
     findAccount: (_ctx: unknown, id: string) =>
-      accounts.has(id) ? { accountId: id, claims: () => ({ sub: id, name: accounts.get(id)?.name, email: accounts.get(id)?.email }) } : undefined,
+      accounts.has(id)
+        ? { accountId: id, claims: () => ({ sub: id, name: accounts.get(id)?.name, email: accounts.get(id)?.email }) }
+        : undefined,
     features: {
       devInteractions: { enabled: false },
       registration: { enabled: true, initialAccessToken: false },
       // A client may revoke only its own tokens.
-      revocation: { enabled: true, allowedPolicy: (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) => token.clientId === client.clientId },
+      revocation: {
+        enabled: true,
+        allowedPolicy: (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) => token.clientId === client.clientId,
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: (_ctx: unknown, _client: unknown, oneOf?: string[]) => oneOf ?? options.defaultResource,
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx: unknown, resourceIndicator: string) => {
           if (!resources.has(resourceIndicator)) throw new oidcErrors.InvalidTarget('unknown resource');
-          return { scope: resourceScopes.join(' '), audience: resourceIndicator, accessTokenTTL: accessTokenTtl, accessTokenFormat: 'opaque' };
+          return {
+            scope: resourceScopes.join(' '),
+            audience: resourceIndicator,
+            accessTokenTTL: accessTokenTtl,
+            accessTokenFormat: 'opaque',
+          };
         },
       },
     },
@@ -247,7 +259,8 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     if (action === 'confirm') {
       const accountId = details.session?.accountId;
       if (accountId === undefined) throw new Error('not signed in');
-      const grant = (details.grantId ? await provider.Grant.find(details.grantId) : undefined) ??
+      const grant =
+        (details.grantId ? await provider.Grant.find(details.grantId) : undefined) ??
         new provider.Grant({ accountId, clientId: details.params.client_id });
       const missing = details.prompt.details;
       if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
@@ -262,7 +275,12 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
       return provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
     }
     if (action === 'abort') {
-      return provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'End-User aborted interaction' }, { mergeWithLastSubmission: false });
+      return provider.interactionFinished(
+        req,
+        res,
+        { error: 'access_denied', error_description: 'End-User aborted interaction' },
+        { mergeWithLastSubmission: false },
+      );
     }
     throw new Error('unknown interaction action');
   }
@@ -281,7 +299,14 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
       if (found === undefined || found.isExpired || found.accountId === undefined) return undefined;
       if (found.grantId !== undefined && (await provider.Grant.find(found.grantId)) === undefined) return undefined;
       const account = accounts.get(found.accountId);
-      return { sub: found.accountId, name: account?.name, email: account?.email, aud: found.aud, scope: found.scope, clientId: found.clientId };
+      return {
+        sub: found.accountId,
+        name: account?.name,
+        email: account?.email,
+        aud: found.aud,
+        scope: found.scope,
+        clientId: found.clientId,
+      };
     },
     async revokeGrant(sub) {
       const grants = grantsByAccount.get(sub) ?? new Set<string>();

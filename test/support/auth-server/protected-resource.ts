@@ -33,7 +33,10 @@ export function protectedResourceMetadata(
 }
 
 /** The `WWW-Authenticate` value of a 401 from the resource, as Atlassian sends it. */
-export function bearerChallenge(resourceUrl: string, options: { error?: 'invalid_token' | 'insufficient_scope'; metadataUrl?: string } = {}): string {
+export function bearerChallenge(
+  resourceUrl: string,
+  options: { error?: 'invalid_token' | 'insufficient_scope'; metadataUrl?: string } = {},
+): string {
   const metadata = options.metadataUrl ?? protectedResourceMetadataUrl(resourceUrl);
   return options.error === undefined
     ? `Bearer resource_metadata="${metadata}"`

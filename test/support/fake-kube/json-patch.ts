@@ -15,7 +15,10 @@ interface Operation {
 function parsePointer(pointer: string): string[] {
   if (pointer === '') return [];
   if (!pointer.startsWith('/')) throw new PatchError(`invalid JSON pointer: ${pointer}`);
-  return pointer.slice(1).split('/').map((t) => t.replaceAll('~1', '/').replaceAll('~0', '~'));
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((t) => t.replaceAll('~1', '/').replaceAll('~0', '~'));
 }
 
 function isContainer(value: Json): value is Record<string, Json> | Json[] {
@@ -72,14 +75,30 @@ export function applyJsonPatch<T>(document: T, operations: unknown): T {
   if (!Array.isArray(operations)) throw new PatchError('json patch must be an array of operations');
   const doc = structuredClone(document) as Json;
   for (const raw of operations as Operation[]) {
-    if (!isContainer(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string') throw new PatchError('malformed json patch operation');
+    if (!isContainer(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string')
+      throw new PatchError('malformed json patch operation');
     const clone = (v: Json) => structuredClone(v);
     switch (raw.op) {
-      case 'add': add(doc, raw.path, clone(raw.value)); break;
-      case 'remove': remove(doc, raw.path); break;
-      case 'replace': get(doc, raw.path); remove(doc, raw.path); add(doc, raw.path, clone(raw.value)); break;
-      case 'move': { const v = get(doc, raw.from ?? ''); remove(doc, raw.from ?? ''); add(doc, raw.path, v); break; }
-      case 'copy': add(doc, raw.path, clone(get(doc, raw.from ?? ''))); break;
+      case 'add':
+        add(doc, raw.path, clone(raw.value));
+        break;
+      case 'remove':
+        remove(doc, raw.path);
+        break;
+      case 'replace':
+        get(doc, raw.path);
+        remove(doc, raw.path);
+        add(doc, raw.path, clone(raw.value));
+        break;
+      case 'move': {
+        const v = get(doc, raw.from ?? '');
+        remove(doc, raw.from ?? '');
+        add(doc, raw.path, v);
+        break;
+      }
+      case 'copy':
+        add(doc, raw.path, clone(get(doc, raw.from ?? '')));
+        break;
       case 'test': {
         let actual: Json;
         try {
@@ -90,7 +109,8 @@ export function applyJsonPatch<T>(document: T, operations: unknown): T {
         if (!isDeepStrictEqual(actual, raw.value)) throw new PatchError(`testing value ${raw.path} failed: test failed`);
         break;
       }
-      default: throw new PatchError(`unexpected kind: ${raw.op}`);
+      default:
+        throw new PatchError(`unexpected kind: ${raw.op}`);
     }
   }
   return doc as T;

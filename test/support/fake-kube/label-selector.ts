@@ -38,7 +38,15 @@ function parseRequirement(text: string): Requirement {
   let m = new RegExp(`^(${KEY})\\s*(==|=|!=)\\s*([-A-Za-z0-9_.]*)$`).exec(text);
   if (m) return { op: m[2] === '!=' ? 'neq' : 'eq', key: m[1]!, value: m[3]! };
   m = new RegExp(`^(${KEY})\\s+(in|notin)\\s*\\(([^)]*)\\)$`).exec(text);
-  if (m) return { op: m[2] as 'in' | 'notin', key: m[1]!, values: m[3]!.split(',').map((v) => v.trim()).filter(Boolean) };
+  if (m)
+    return {
+      op: m[2] as 'in' | 'notin',
+      key: m[1]!,
+      values: m[3]!
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean),
+    };
   m = new RegExp(`^(!?)\\s*(${KEY})$`).exec(text);
   if (m) return { op: m[1] === '!' ? 'notexists' : 'exists', key: m[2]! };
   throw new Error(`unable to parse requirement: ${text}`);
@@ -48,11 +56,17 @@ function matches(r: Requirement, labels: Readonly<Record<string, string>>): bool
   const has = Object.hasOwn(labels, r.key);
   const value = labels[r.key];
   switch (r.op) {
-    case 'eq': return has && value === r.value;
-    case 'neq': return !has || value !== r.value;
-    case 'in': return has && r.values.includes(value!);
-    case 'notin': return !has || !r.values.includes(value!);
-    case 'exists': return has;
-    case 'notexists': return !has;
+    case 'eq':
+      return has && value === r.value;
+    case 'neq':
+      return !has || value !== r.value;
+    case 'in':
+      return has && r.values.includes(value!);
+    case 'notin':
+      return !has || !r.values.includes(value!);
+    case 'exists':
+      return has;
+    case 'notexists':
+      return !has;
   }
 }

@@ -7,7 +7,14 @@ export interface KubeStatus {
   status: 'Failure' | 'Success';
   message?: string;
   reason?: string;
-  details?: { name?: string; group?: string; kind?: string; uid?: string; causes?: { reason?: string; message: string; field?: string }[]; retryAfterSeconds?: number };
+  details?: {
+    name?: string;
+    group?: string;
+    kind?: string;
+    uid?: string;
+    causes?: { reason?: string; message: string; field?: string }[];
+    retryAfterSeconds?: number;
+  };
   code: number;
 }
 
@@ -46,29 +53,64 @@ export const statuses = {
   alreadyExists: (resource: ResourceName, name: string) =>
     failure(409, 'AlreadyExists', `${qualifiedResource(resource)} "${name}" already exists`, nameDetails(resource, name)),
   conflict: (resource: ResourceName, name: string) =>
-    failure(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(resource)} "${name}": the object has been modified; please apply your changes to the latest version and try again`, nameDetails(resource, name)),
+    failure(
+      409,
+      'Conflict',
+      `Operation cannot be fulfilled on ${qualifiedResource(resource)} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      nameDetails(resource, name),
+    ),
   preconditionConflict: (resource: ResourceName, name: string, expected: string, actual: string) =>
-    failure(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(resource)} "${name}": the ResourceVersion in the precondition (${expected}) does not match the ResourceVersion in record (${actual}). The object might have been modified`, nameDetails(resource, name)),
+    failure(
+      409,
+      'Conflict',
+      `Operation cannot be fulfilled on ${qualifiedResource(resource)} "${name}": the ResourceVersion in the precondition (${expected}) does not match the ResourceVersion in record (${actual}). The object might have been modified`,
+      nameDetails(resource, name),
+    ),
   invalid: (kind: string, resource: ResourceName, name: string, field: string, message: string) =>
-    failure(422, 'Invalid', `${kind}.${resource.group || 'core'} "${name}" is invalid: ${field}: ${message}`, { ...nameDetails(resource, name), kind, causes: [{ reason: 'FieldValueInvalid', message, field }] }),
+    failure(422, 'Invalid', `${kind}.${resource.group || 'core'} "${name}" is invalid: ${field}: ${message}`, {
+      ...nameDetails(resource, name),
+      kind,
+      causes: [{ reason: 'FieldValueInvalid', message, field }],
+    }),
   /** What a failed JSON-patch operation (including a failed `test`) produces. */
   patchRejected: (detail: string) =>
-    failure(422, 'Invalid', 'the server rejected our request due to an error in our request', { causes: [{ reason: 'UnexpectedServerResponse', message: detail }] }),
+    failure(422, 'Invalid', 'the server rejected our request due to an error in our request', {
+      causes: [{ reason: 'UnexpectedServerResponse', message: detail }],
+    }),
   badRequest: (message: string) => failure(400, 'BadRequest', message),
   unsupportedMediaType: (contentType: string) =>
-    failure(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got ${contentType})`),
+    failure(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got ${contentType})`,
+    ),
   methodNotAllowed: () => failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
   unauthorized: () => failure(401, 'Unauthorized', 'Unauthorized'),
   /** Sent as a watch ERROR event when the requested resourceVersion has been compacted away. */
   expired: (requested: number, oldest: number) => failure(410, 'Expired', `too old resource version: ${requested} (${oldest})`),
   byCode: (code: number, message?: string): KubeStatus => {
     const reasons: Record<number, string> = {
-      400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict', 410: 'Gone',
-      422: 'Invalid', 429: 'TooManyRequests', 500: 'InternalError', 503: 'ServiceUnavailable', 504: 'Timeout',
+      400: 'BadRequest',
+      401: 'Unauthorized',
+      403: 'Forbidden',
+      404: 'NotFound',
+      409: 'Conflict',
+      410: 'Gone',
+      422: 'Invalid',
+      429: 'TooManyRequests',
+      500: 'InternalError',
+      503: 'ServiceUnavailable',
+      504: 'Timeout',
     };
     const reason = reasons[code] ?? 'Unknown';
     return failure(code, reason, message ?? `injected failure (${reason})`, code === 429 ? { retryAfterSeconds: 1 } : undefined);
   },
-  success: (resource: ResourceName, name: string, uid: string): KubeStatus =>
-    ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { ...nameDetails(resource, name), uid }, code: 200 }),
+  success: (resource: ResourceName, name: string, uid: string): KubeStatus => ({
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    details: { ...nameDetails(resource, name), uid },
+    code: 200,
+  }),
 };

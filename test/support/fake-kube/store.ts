@@ -57,7 +57,7 @@ export function createStore(options: { historyLimit: number }) {
   let floor = 0;
 
   const keyOf = (def: ResourceDefinition, namespace: string | undefined, name: string) =>
-    `${def.group}/${def.plural}/${def.namespaced ? namespace ?? '' : ''}/${name}`;
+    `${def.group}/${def.plural}/${def.namespaced ? (namespace ?? '') : ''}/${name}`;
 
   function deliver(entry: HistoryEntry, watcher: WatchSubscription): void {
     if (watcher.def !== entry.def) return;
@@ -75,7 +75,14 @@ export function createStore(options: { historyLimit: number }) {
   }
 
   function record(type: WatchEventType, def: ResourceDefinition, object: KubeObject, previous?: KubeObject): void {
-    const entry: HistoryEntry = { rv: revision, type, def, namespace: object.metadata.namespace, object: structuredClone(object), previous };
+    const entry: HistoryEntry = {
+      rv: revision,
+      type,
+      def,
+      namespace: object.metadata.namespace,
+      object: structuredClone(object),
+      previous,
+    };
     history.push(entry);
     while (history.length > options.historyLimit) floor = history.shift()!.rv;
     for (const watcher of watchers) deliver(entry, watcher);
@@ -90,10 +97,26 @@ export function createStore(options: { historyLimit: number }) {
   function validateCreate(def: ResourceDefinition, object: KubeObject): void {
     const name = object.metadata.name;
     if (!DNS_SUBDOMAIN.test(name) || name.length > 253) {
-      throw new StatusError(statuses.invalid(def.kind, def, name, 'metadata.name', `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`));
+      throw new StatusError(
+        statuses.invalid(
+          def.kind,
+          def,
+          name,
+          'metadata.name',
+          `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+        ),
+      );
     }
     if (def.plural === 'projectsettings' && name !== 'projectsettings') {
-      throw new StatusError(statuses.invalid(def.kind, def, name, '<nil>', `Invalid value: "object": metadata.name must be 'projectsettings' (singleton per namespace)`));
+      throw new StatusError(
+        statuses.invalid(
+          def.kind,
+          def,
+          name,
+          '<nil>',
+          `Invalid value: "object": metadata.name must be 'projectsettings' (singleton per namespace)`,
+        ),
+      );
     }
   }
 
@@ -107,7 +130,9 @@ export function createStore(options: { historyLimit: number }) {
       return [...objects.values()]
         .filter((o) => o.apiVersion === apiVersionOf(def) && o.kind === def.kind)
         .filter((o) => namespace === undefined || o.metadata.namespace === namespace)
-        .sort((a, b) => `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`))
+        .sort((a, b) =>
+          `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`),
+        )
         .map((o) => structuredClone(o));
     },
     /** `validate: false` is for test seeding, which may plant objects the real API would refuse. */
@@ -139,7 +164,13 @@ export function createStore(options: { historyLimit: number }) {
      * Update (PUT, or the result of a PATCH). A stale metadata.resourceVersion is a 409; an unchanged
      * object is a no-op that keeps its resourceVersion, as on a real server.
      */
-    update(def: ResourceDefinition, namespace: string | undefined, name: string, candidate: KubeObject, opts: { subresource?: 'status'; requireResourceVersion: boolean }): KubeObject {
+    update(
+      def: ResourceDefinition,
+      namespace: string | undefined,
+      name: string,
+      candidate: KubeObject,
+      opts: { subresource?: 'status'; requireResourceVersion: boolean },
+    ): KubeObject {
       const key = keyOf(def, namespace, name);
       const current = objects.get(key);
       if (!current) throw new StatusError(statuses.notFound(def, name));
@@ -148,10 +179,14 @@ export function createStore(options: { historyLimit: number }) {
         throw new StatusError(statuses.conflict(def, name));
       }
       if ((sentVersion === undefined || sentVersion === '') && opts.requireResourceVersion && def.requireResourceVersionOnUpdate) {
-        throw new StatusError(statuses.invalid(def.kind, def, name, 'metadata.resourceVersion', 'Invalid value: 0x0: must be specified for an update'));
+        throw new StatusError(
+          statuses.invalid(def.kind, def, name, 'metadata.resourceVersion', 'Invalid value: 0x0: must be specified for an update'),
+        );
       }
       if (candidate.metadata?.name !== undefined && candidate.metadata.name !== name) {
-        throw new StatusError(statuses.badRequest(`the name of the object (${String(candidate.metadata.name)}) does not match the name on the URL (${name})`));
+        throw new StatusError(
+          statuses.badRequest(`the name of the object (${String(candidate.metadata.name)}) does not match the name on the URL (${name})`),
+        );
       }
       let next: KubeObject;
       if (opts.subresource === 'status') {
@@ -226,7 +261,8 @@ function convertStringData(secret: KubeObject): void {
   const stringData = secret.stringData;
   if (stringData === undefined || typeof stringData !== 'object' || stringData === null) return;
   const data = { ...((secret.data as Record<string, string> | undefined) ?? {}) };
-  for (const [key, value] of Object.entries(stringData as Record<string, unknown>)) data[key] = Buffer.from(String(value), 'utf8').toString('base64');
+  for (const [key, value] of Object.entries(stringData as Record<string, unknown>))
+    data[key] = Buffer.from(String(value), 'utf8').toString('base64');
   secret.data = data;
   delete secret.stringData;
 }

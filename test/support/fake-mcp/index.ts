@@ -226,7 +226,15 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
   let httpFailures: { remaining: number; failure: HttpFailure }[] = [];
   let toolOverrides: { operation: string; remaining: number; override: ToolOverride }[] = [];
   const applied: AppliedFailure[] = [];
-  let gates: { match: RequestMatch; remaining: number; held: number; open: boolean; opened: Promise<void>; openGate: () => void; arrive: () => void }[] = [];
+  let gates: {
+    match: RequestMatch;
+    remaining: number;
+    held: number;
+    open: boolean;
+    opened: Promise<void>;
+    openGate: () => void;
+    arrive: () => void;
+  }[] = [];
   let hooks: { match: RequestMatch; run: () => void }[] = [];
 
   const toolContext = {
@@ -242,7 +250,9 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
       toolOverrides = toolOverrides.filter((candidate) => candidate.remaining > 0);
       return entry.override;
     },
-    onIssueCreated: () => { counters.issuesCreated += 1; },
+    onIssueCreated: () => {
+      counters.issuesCreated += 1;
+    },
     selfHosted: {
       deployment: options.selfHosted?.deployment ?? 'cloud',
       jiraUrl: options.selfHosted?.jiraUrl,
@@ -267,7 +277,11 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
     const url = new URL(req.url ?? '/', origin);
     if (req.method === 'GET' && url.pathname === '/healthz') return json(res, 200, { status: 'ok' });
     if (req.method === 'GET' && url.pathname.startsWith('/.well-known/oauth-protected-resource')) {
-      return json(res, 200, { resource: `${origin}${path}`, authorization_servers: [authorization?.issuer ?? `${origin}/auth`], bearer_methods_supported: ['header'] });
+      return json(res, 200, {
+        resource: `${origin}${path}`,
+        authorization_servers: [authorization?.issuer ?? `${origin}/auth`],
+        bearer_methods_supported: ['header'],
+      });
     }
     if (url.pathname !== path) return json(res, 404, { error: 'Not found' });
 
@@ -319,7 +333,8 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
     if (authorization !== undefined && token !== undefined) await checkIssuedToken(token, authorization);
     if (dialect === 'self-hosted') {
       if (req.headers.authorization === undefined) return json(res, 401, { error: SENTENCES.noCredentials });
-      if (token === undefined) return json(res, 401, { error: 'Unauthorized: unsupported Authorization header (use Bearer, Token or Basic)' });
+      if (token === undefined)
+        return json(res, 401, { error: 'Unauthorized: unsupported Authorization header (use Bearer, Token or Basic)' });
     } else if (jira.validToken(token) === undefined) {
       res.writeHead(401, {
         'content-type': 'application/json',
@@ -453,16 +468,22 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
   async function forgetSessions(): Promise<void> {
     const open = [...sessions.values()];
     sessions.clear();
-    await Promise.all(open.map(async (session) => {
-      await session.server.close().catch(() => undefined);
-    }));
+    await Promise.all(
+      open.map(async (session) => {
+        await session.server.close().catch(() => undefined);
+      }),
+    );
   }
 
   await listen();
 
   const fake: FakeMcp = {
-    get url() { return `${origin}${path}`; },
-    get origin() { return origin; },
+    get url() {
+      return `${origin}${path}`;
+    },
+    get origin() {
+      return origin;
+    },
     dialect,
     jira,
     async close() {
@@ -481,8 +502,11 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
     },
     issues(filter = {}) {
       return jira.issues
-        .filter((issue) => (filter.projectKey === undefined || issue.projectKey === filter.projectKey)
-          && (filter.label === undefined || issue.labels.includes(filter.label)))
+        .filter(
+          (issue) =>
+            (filter.projectKey === undefined || issue.projectKey === filter.projectKey) &&
+            (filter.label === undefined || issue.labels.includes(filter.label)),
+        )
         .map((issue) => structuredClone(issue));
     },
     issue(key) {
@@ -491,8 +515,13 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
     },
     state() {
       return structuredClone({
-        dialect, listening: server !== undefined, sites: jira.sites, projects: jira.projects, issues: jira.issues,
-        openSessions: sessions.size, counters,
+        dialect,
+        listening: server !== undefined,
+        sites: jira.sites,
+        projects: jira.projects,
+        issues: jira.issues,
+        openSessions: sessions.size,
+        counters,
       });
     },
     counters,
@@ -517,13 +546,30 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
     gate(match, { times = Number.POSITIVE_INFINITY } = {}) {
       let openGate: () => void = () => undefined;
       let arrive: () => void = () => undefined;
-      const opened = new Promise<void>((resolve) => { openGate = resolve; });
-      const arrived = new Promise<void>((resolve) => { arrive = resolve; });
-      const entry = { match, remaining: times, held: 0, open: false, opened, openGate: () => { entry.open = true; openGate(); }, arrive };
+      const opened = new Promise<void>((resolve) => {
+        openGate = resolve;
+      });
+      const arrived = new Promise<void>((resolve) => {
+        arrive = resolve;
+      });
+      const entry = {
+        match,
+        remaining: times,
+        held: 0,
+        open: false,
+        opened,
+        openGate: () => {
+          entry.open = true;
+          openGate();
+        },
+        arrive,
+      };
       gates.push(entry);
       return {
         arrived,
-        get held() { return entry.held; },
+        get held() {
+          return entry.held;
+        },
         release() {
           entry.openGate();
           gates = gates.filter((candidate) => candidate !== entry);
@@ -538,7 +584,11 @@ export async function startFakeMcp(options: FakeMcpOptions): Promise<FakeMcp> {
     },
     failNextToolCalls(operation, count, message, opts = {}) {
       const fn = dialect === 'self-hosted' ? operation.replace(/^jira_/, '') : operation;
-      toolOverrides.push({ operation, remaining: count, override: { result: errorResult(toolContext, fn, message), afterEffect: opts.afterEffect ?? false } });
+      toolOverrides.push({
+        operation,
+        remaining: count,
+        override: { result: errorResult(toolContext, fn, message), afterEffect: opts.afterEffect ?? false },
+      });
     },
     overrideNextToolResults(operation, count, result, opts = {}) {
       toolOverrides.push({ operation, remaining: count, override: { result, afterEffect: opts.afterEffect ?? false } });
@@ -567,8 +617,16 @@ interface JsonRpc {
 
 function emptyCounters(): FakeMcpCounters {
   return {
-    httpRequests: 0, httpPosts: 0, initializes: 0, sessionsOpened: 0, sessionsTerminated: 0, issuesCreated: 0, toolCalls: [],
-    inFlight: 0, peakInFlight: 0, rateLimited: 0,
+    httpRequests: 0,
+    httpPosts: 0,
+    initializes: 0,
+    sessionsOpened: 0,
+    sessionsTerminated: 0,
+    issuesCreated: 0,
+    toolCalls: [],
+    inFlight: 0,
+    peakInFlight: 0,
+    rateLimited: 0,
   };
 }
 
@@ -581,7 +639,8 @@ function operationsOf(messages: JsonRpc[]): string[] {
   return messages.map((message) => {
     const name = message.params?.name;
     const inner = (message.params?.arguments as { name?: unknown } | undefined)?.name;
-    if (message.method === 'tools/call' && typeof name === 'string') return name.startsWith('execute') && typeof inner === 'string' ? inner : name;
+    if (message.method === 'tools/call' && typeof name === 'string')
+      return name.startsWith('execute') && typeof inner === 'string' ? inner : name;
     return message.method ?? '';
   });
 }
@@ -621,7 +680,9 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 
 async function send(res: ServerResponse, response: Response): Promise<void> {
   const headers: Record<string, string> = {};
-  response.headers.forEach((value, key) => { headers[key] = value; });
+  response.headers.forEach((value, key) => {
+    headers[key] = value;
+  });
   res.writeHead(response.status, headers);
   if (response.body === null) {
     res.end();

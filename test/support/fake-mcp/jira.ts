@@ -62,9 +62,24 @@ export interface FakeIssue {
   updated: string;
 }
 
-export interface SiteInput { id?: string; url: string; name?: string }
-export interface ProjectInput { site: string; key: string; name?: string; issueTypes?: string[]; anonymous?: boolean }
-export interface TokenInput { token: string; sites: string[]; denyCreateIn?: string[]; account?: Partial<FakeAccount> }
+export interface SiteInput {
+  id?: string;
+  url: string;
+  name?: string;
+}
+export interface ProjectInput {
+  site: string;
+  key: string;
+  name?: string;
+  issueTypes?: string[];
+  anonymous?: boolean;
+}
+export interface TokenInput {
+  token: string;
+  sites: string[];
+  denyCreateIn?: string[];
+  account?: Partial<FakeAccount>;
+}
 
 export interface CreateInput {
   projectKey: string;
@@ -93,7 +108,11 @@ export class FakeJira {
   private readonly createdAt = new Map<string, number>();
 
   addSite(input: SiteInput): FakeSite {
-    const site = { id: input.id ?? randomUUID(), url: input.url.replace(/\/+$/, ''), name: input.name ?? new URL(input.url).hostname.split('.')[0] ?? input.url };
+    const site = {
+      id: input.id ?? randomUUID(),
+      url: input.url.replace(/\/+$/, ''),
+      name: input.name ?? new URL(input.url).hostname.split('.')[0] ?? input.url,
+    };
     this.sites.push(site);
     return site;
   }
@@ -101,7 +120,13 @@ export class FakeJira {
   addProject(input: ProjectInput): FakeProject {
     const site = this.siteFor(input.site);
     if (site === undefined) throw new Error(`addProject: unknown site ${input.site}`);
-    const project = { cloudId: site.id, key: input.key, name: input.name ?? input.key, issueTypes: input.issueTypes ?? [...DEFAULT_ISSUE_TYPES], anonymous: input.anonymous ?? false };
+    const project = {
+      cloudId: site.id,
+      key: input.key,
+      name: input.name ?? input.key,
+      issueTypes: input.issueTypes ?? [...DEFAULT_ISSUE_TYPES],
+      anonymous: input.anonymous ?? false,
+    };
     this.projects.push(project);
     return project;
   }
@@ -114,7 +139,10 @@ export class FakeJira {
     });
     const accountId = input.account?.accountId ?? `acct-${this.tokens.size + 1}`;
     const token: FakeToken = {
-      token: input.token, sites, denyCreateIn: input.denyCreateIn ?? [], revoked: false,
+      token: input.token,
+      sites,
+      denyCreateIn: input.denyCreateIn ?? [],
+      revoked: false,
       account: { accountId, name: input.account?.name ?? `User ${accountId}`, email: input.account?.email ?? `${accountId}@example.com` },
     };
     this.tokens.set(input.token, token);
@@ -138,7 +166,9 @@ export class FakeJira {
   site(token: FakeToken, cloudId: string | undefined): FakeSite {
     const site = cloudId === undefined ? undefined : this.siteFor(cloudId);
     if (site === undefined || !token.sites.includes(site.id)) {
-      throw new JiraError(`Cloud id ${cloudId ?? '(none)'} does not match any site this account can access; use getAccessibleAtlassianResources to find it.`);
+      throw new JiraError(
+        `Cloud id ${cloudId ?? '(none)'} does not match any site this account can access; use getAccessibleAtlassianResources to find it.`,
+      );
     }
     return site;
   }
@@ -163,15 +193,26 @@ export class FakeJira {
     if (input.summary.length > 255) throw new JiraError('Summary must be less than 255 characters.');
     const { labels, parent, rest } = splitFields(input.fields ?? {});
     const parentKey = input.parent ?? parent;
-    if (parentKey !== undefined && this.find(site, parentKey) === undefined) throw new JiraError(`Could not find issue by id or key: ${parentKey}`);
+    if (parentKey !== undefined && this.find(site, parentKey) === undefined)
+      throw new JiraError(`Could not find issue by id or key: ${parentKey}`);
 
     const number = (this.nextNumber.get(`${site.id}/${project.key}`) ?? 0) + 1;
     this.nextNumber.set(`${site.id}/${project.key}`, number);
     const now = new Date().toISOString();
     const issue: FakeIssue = {
-      id: String(this.nextId++), key: `${project.key}-${number}`, cloudId: site.id, projectKey: project.key,
-      summary: input.summary, description: input.description ?? '', labels, issueType: canonicalType(project, input.issueType),
-      parent: parentKey, otherFields: rest, reporter: token.account.accountId, created: now, updated: now,
+      id: String(this.nextId++),
+      key: `${project.key}-${number}`,
+      cloudId: site.id,
+      projectKey: project.key,
+      summary: input.summary,
+      description: input.description ?? '',
+      labels,
+      issueType: canonicalType(project, input.issueType),
+      parent: parentKey,
+      otherFields: rest,
+      reporter: token.account.accountId,
+      created: now,
+      updated: now,
     };
     this.issues.push(issue);
     this.createdAt.set(issue.id, Date.now());
@@ -200,8 +241,12 @@ export class FakeJira {
   search(site: FakeSite, jql: string): FakeIssue[] {
     const clauses = parseJql(jql);
     const indexedBefore = Date.now() - this.searchLagMs;
-    return this.issues.filter((issue) => issue.cloudId === site.id && (this.createdAt.get(issue.id) ?? 0) <= indexedBefore
-      && clauses.every((clause) => matches(issue, clause)));
+    return this.issues.filter(
+      (issue) =>
+        issue.cloudId === site.id &&
+        (this.createdAt.get(issue.id) ?? 0) <= indexedBefore &&
+        clauses.every((clause) => matches(issue, clause)),
+    );
   }
 }
 
@@ -219,7 +264,8 @@ function splitFields(fields: Record<string, unknown>): { labels: string[]; paren
   }
   let parentKey: string | undefined;
   if (typeof parent === 'string') parentKey = parent;
-  else if (typeof parent === 'object' && parent !== null && typeof (parent as { key?: unknown }).key === 'string') parentKey = (parent as { key: string }).key;
+  else if (typeof parent === 'object' && parent !== null && typeof (parent as { key?: unknown }).key === 'string')
+    parentKey = (parent as { key: string }).key;
   else if (parent !== undefined) throw new JiraError('parent: Could not find issue by id or key.');
   return { labels: [...((labels as string[] | undefined) ?? [])], parent: parentKey, rest };
 }
@@ -234,7 +280,10 @@ export function hostOf(url: string): string | undefined {
 
 // --- A small JQL subset: `field = value [AND field = value]* [ORDER BY …]` ---------------------
 
-export interface JqlClause { field: 'project' | 'labels' | 'key' | 'issuetype'; value: string }
+export interface JqlClause {
+  field: 'project' | 'labels' | 'key' | 'issuetype';
+  value: string;
+}
 
 export function parseJql(jql: string): JqlClause[] {
   const withoutOrder = jql.replace(/\s+ORDER\s+BY\s+[\s\S]*$/i, '');
@@ -273,9 +322,13 @@ export function parseJql(jql: string): JqlClause[] {
 
 function matches(issue: FakeIssue, clause: JqlClause): boolean {
   switch (clause.field) {
-    case 'project': return issue.projectKey === clause.value;
-    case 'labels': return issue.labels.includes(clause.value);
-    case 'key': return issue.key === clause.value;
-    case 'issuetype': return issue.issueType.toLowerCase() === clause.value.toLowerCase();
+    case 'project':
+      return issue.projectKey === clause.value;
+    case 'labels':
+      return issue.labels.includes(clause.value);
+    case 'key':
+      return issue.key === clause.value;
+    case 'issuetype':
+      return issue.issueType.toLowerCase() === clause.value.toLowerCase();
   }
 }

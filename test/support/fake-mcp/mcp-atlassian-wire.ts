@@ -58,7 +58,9 @@ export function inputSchema(jsonSchema: Record<string, unknown>): Record<string,
   const required = new Set((schema.required ?? []) as string[]);
   return {
     ...schema,
-    properties: Object.fromEntries(Object.entries(properties).map(([name, property]) => [name, required.has(name) ? property : { ...property, default: null }])),
+    properties: Object.fromEntries(
+      Object.entries(properties).map(([name, property]) => [name, required.has(name) ? property : { ...property, default: null }]),
+    ),
     additionalProperties: false,
   };
 }
