@@ -197,18 +197,14 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     options: config.publishing,
   });
 
-  const {
-    app: bolt,
-    slackConnected: socketState,
-    socketClient,
-  } = createBoltApp(config, logger, [
+  const { app: bolt, socketClient } = createBoltApp(config, logger, (slack) => [
     ...healthRoutes(
       readinessChecks({
         store: () => store.ping(),
         kubernetes: () => kube.ping(),
         accepting: () => accepting,
-        // Socket Mode: ready only while the WebSocket is connected (known once the receiver exists).
-        ...(config.slack.mode === 'socket' ? { slackConnected: () => socketState?.() ?? false } : {}),
+        // Socket Mode: ready only while the WebSocket is connected.
+        ...(slack.connected ? { slackConnected: slack.connected } : {}),
       }),
     ),
     metricsRoute(metrics.registry),

@@ -3,7 +3,7 @@ import { toBoltRoutes, type AppRoute } from '../http/routes.ts';
 import type { SocketModeConnector } from './socket-supervisor.ts';
 import { slackLogger } from '../lib/slack-logger.ts';
 import { webClientOptions, withTrailingSlash } from './web-client.ts';
-import { trackSocketModeConnection } from './slack-connection.ts';
+import { socketModeConnection } from './slack-connection.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 
@@ -18,9 +18,14 @@ export interface BoltApp {
   socketClient?: SocketModeConnector;
 }
 
-export function createBoltApp(config: Config, logger: Logger, routes: AppRoute[]): BoltApp {
+/**
+ * `routes` receives what only the receiver knows (Socket Mode: whether the WebSocket is up), so the
+ * composition root builds its routes, readiness included, without reading Bolt's result back.
+ */
+export function createBoltApp(config: Config, logger: Logger, routes: (slack: { connected?: () => boolean }) => AppRoute[]): BoltApp {
   const boltLog = slackLogger(logger, 'bolt');
-  const customRoutes = toBoltRoutes(routes, logger.child({ component: 'http' }));
+  const connection = config.slack.mode === 'socket' ? socketModeConnection() : undefined;
+  const customRoutes = toBoltRoutes(routes({ connected: connection?.connected }), logger.child({ component: 'http' }));
   const apiUrl = config.slack.apiUrl ? { slackApiUrl: withTrailingSlash(config.slack.apiUrl) } : {};
   const common = {
     token: config.slack.botToken,
@@ -47,8 +52,8 @@ export function createBoltApp(config: Config, logger: Logger, routes: AppRoute[]
         clientOptions: { ...apiUrl, retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 4_000 } },
       },
     });
-    const slackConnected = trackSocketModeConnection(receiver.client);
-    return { app: new App({ ...common, receiver }), slackConnected, socketClient: receiver.client };
+    connection?.follow(receiver.client);
+    return { app: new App({ ...common, receiver }), slackConnected: connection?.connected, socketClient: receiver.client };
   }
   return { app: new App({ ...common, signingSecret: config.slack.signingSecret ?? '' }) };
 }

@@ -22,3 +22,17 @@ export function trackSocketModeConnection(client: ConnectionEvents): () => boole
   }
   return () => connected;
 }
+
+/**
+ * The same state, usable before the client exists: routes (readiness) are built before Bolt's
+ * receiver, which needs them; the receiver's client is followed once it is made.
+ */
+export function socketModeConnection(): { connected: () => boolean; follow(client: ConnectionEvents): void } {
+  let current: () => boolean = () => false;
+  return {
+    connected: () => current(),
+    follow(client) {
+      current = trackSocketModeConnection(client);
+    },
+  };
+}

@@ -16,7 +16,7 @@ afterAll(async () => {
 describe("the bot's Slack Web API client", () => {
   it('retries a failing Slack twice, then gives up instead of retrying for half an hour', async () => {
     const config = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_SIGNING_SECRET: 's', SLACK_API_URL: slack.apiUrl, PORT: '0' });
-    const { app } = createBoltApp(config, pino({ level: 'silent' }), []);
+    const { app } = createBoltApp(config, pino({ level: 'silent' }), () => []);
     slack.httpErrorNext('chat.postMessage', 503, 100);
     const started = Date.now();
     await expect(app.client.chat.postMessage({ channel: 'C1', text: 'hello' })).rejects.toThrow();
