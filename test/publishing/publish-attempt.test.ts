@@ -19,6 +19,15 @@ const leftovers = async (w: World) => [
   ...(await w.store.keys('lock:')),
   ...(w.workflows.workflow.inFlight ?? []).map((i) => `in-flight ${i.path}`),
 ];
+/** A record on the workflow as a worker (maybe long gone) left it. */
+const recordInFlight = (w: World, r: { ageMs: number; userId: string; channelId: string }) =>
+  w.workflows.markInFlight(w.workflows.workflow, {
+    path: SPEC,
+    since: Date.now() - r.ageMs,
+    fence: 'another-worker',
+    user: { teamId: 'T1', userId: r.userId },
+    replyTo: { channelId: r.channelId, userId: r.userId },
+  });
 const wipeJournal = async (w: World) => {
   for (const key of await w.store.keys('journal:')) await w.store.delete(key);
 };
@@ -177,13 +186,7 @@ describe('recovery from the record on the workflow (the store lost everything)',
 
   it('a record whose create never reached Jira is cleared and the user told to publish again', async () => {
     const w = (world = await createWorld({ leaseMs: 50 }));
-    await w.workflows.markInFlight(w.workflows.workflow, {
-      path: SPEC,
-      since: Date.now() - 10_000,
-      fence: 'gone',
-      user: { teamId: 'T1', userId: 'U1' },
-      replyTo: { channelId: 'C1', userId: 'U1' },
-    });
+    await recordInFlight(w, { ageMs: 10_000, userId: 'U1', channelId: 'C1' });
     await w.replica('b').recoverInterrupted();
     expect(w.jira.issues).toHaveLength(0);
     expect(told(w)).toEqual(['failed:NOT_PUBLISHED']);
@@ -192,13 +195,7 @@ describe('recovery from the record on the workflow (the store lost everything)',
 
   it('a forged record naming a channel not bound to the project is ignored', async () => {
     const w = (world = await createWorld({ leaseMs: 50 }));
-    await w.workflows.markInFlight(w.workflows.workflow, {
-      path: SPEC,
-      since: Date.now() - 10_000,
-      fence: 'x',
-      user: { teamId: 'T1', userId: 'U9' },
-      replyTo: { channelId: 'C-ATTACKER', userId: 'U9' },
-    });
+    await recordInFlight(w, { ageMs: 10_000, userId: 'U9', channelId: 'C-ATTACKER' });
     await w.replica('b').recoverInterrupted();
     expect(w.jira.calls).toEqual([]);
     expect(told(w)).toEqual([]);
@@ -206,13 +203,7 @@ describe('recovery from the record on the workflow (the store lost everything)',
 
   it('a record younger than a live attempt could be is left alone', async () => {
     const w = (world = await createWorld({ leaseMs: 30_000 }));
-    await w.workflows.markInFlight(w.workflows.workflow, {
-      path: SPEC,
-      since: Date.now(),
-      fence: 'live',
-      user: { teamId: 'T1', userId: 'U1' },
-      replyTo: { channelId: 'C1', userId: 'U1' },
-    });
+    await recordInFlight(w, { ageMs: 0, userId: 'U1', channelId: 'C1' });
     await w.replica('b').recoverInterrupted();
     expect(w.jira.calls).toEqual([]);
     expect(w.workflows.workflow.inFlight).toHaveLength(1);
