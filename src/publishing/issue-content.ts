@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { DocumentContent, JiraSettings, Phase, Workflow, WorkflowRef } from './model.ts';
+import type { DocumentContent, JiraIssue, JiraSettings, Phase, Workflow, WorkflowRef } from './model.ts';
+import { phaseOf } from './paths.ts';
 
 /** Jira limits: summary 255 characters, description (a text field) 32,767. */
 const SUMMARY_MAX = 255;
@@ -54,4 +55,9 @@ export function isIssueKey(text: string): boolean {
 export function parentKey(workflow: Workflow): string | undefined {
   const key = workflow.parentOutcome?.trim();
   return key && isIssueKey(key) ? key : undefined;
+}
+
+/** An issue known only from the workflow's link (no Jira call): what "already published" shows. */
+export function linkedIssue(workflow: Workflow, path: string, key: string, url: string): JiraIssue {
+  return { key, url, summary: issueSummary(workflow, phaseOf(path)), issueType: '' };
 }

@@ -12,8 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { errors, isVteamError } from '../errors.ts';
 import type { HeldLease } from '../storage/types.ts';
-import { phaseOf } from './paths.ts';
-import { BOT_LABEL, chooseIssueType, idempotencyLabel, issueDescription, issueSummary, parentKey } from './issue-content.ts';
+import { BOT_LABEL, chooseIssueType, idempotencyLabel, issueDescription, issueSummary, linkedIssue, parentKey } from './issue-content.ts';
 import type { Journal, JournalEntry } from './journal.ts';
 import type { JiraIssue, JiraSettings, PublishIntent, PublishRequest, ReplyTo, Workflow, WorkflowRef } from './model.ts';
 import type { DocumentSource, JiraGateway, PublishNotifier, WorkflowRepository } from './ports.ts';
@@ -85,28 +84,19 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
     const intent = workflow.inFlight?.find((i) => i.path === path);
 
     const link = workflow.jiraLinks.find((l) => l.path === path);
-    if (link && entry?.issue?.key === link.jiraKey) {
-      // This attempt's own issue is linked, but the process died before its user was told (the journal
-      // entry is removed only after the reply): tell them now.
-      if (intent) {
-        await lease.confirm();
-        await workflows.clearInFlight(workflow, path);
-      }
-      await announce(attempt, workflow, entry.issue, true);
-      return 'linked';
-    }
     if (link) {
-      if (entry) await journal.remove(workflow, path);
       if (intent) {
         await lease.confirm();
         await workflows.clearInFlight(workflow, path);
       }
-      const issue = {
-        key: link.jiraKey,
-        url: jira.browseUrl(settings.siteUrl, link.jiraKey),
-        summary: issueSummary(workflow, phaseOf(path)),
-        issueType: '',
-      };
+      if (entry?.issue?.key === link.jiraKey) {
+        // This attempt's own issue is linked, but the process died before its user was told (the
+        // journal entry is removed only after the reply): tell them now.
+        await announce(attempt, workflow, entry.issue, true);
+        return 'linked';
+      }
+      if (entry) await journal.remove(workflow, path);
+      const issue = linkedIssue(workflow, path, link.jiraKey, jira.browseUrl(settings.siteUrl, link.jiraKey));
       await notifier.alreadyLinked(replyTo, { workflow, path, issue });
       return 'linked';
     }
@@ -162,12 +152,7 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
         { workflow: qualifiedName(workflow), path, existingKey: outcome.existingKey, duplicateKey: issue.key, created },
         'the document already links another issue; kept it, reported the duplicate',
       );
-      const existing = {
-        key: outcome.existingKey,
-        url: jira.browseUrl(settings.siteUrl, outcome.existingKey),
-        summary: issueSummary(workflow, phaseOf(path)),
-        issueType: '',
-      };
+      const existing = linkedIssue(workflow, path, outcome.existingKey, jira.browseUrl(settings.siteUrl, outcome.existingKey));
       await notifier.alreadyLinked(replyTo, { workflow, path, issue: existing, duplicate: issue });
       return 'linked';
     }

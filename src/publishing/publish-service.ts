@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import { errors, isVteamError, logLevelOf, toVteamError, type VteamError } from '../errors.ts';
 import { isLeaseLost } from '../storage/locks.ts';
 import type { HeldLease, KeyValueStore, LockService } from '../storage/types.ts';
-import { phaseOf, validateDocumentPath } from './paths.ts';
-import { documentId, issueDescription, issueSummary } from './issue-content.ts';
+import { validateDocumentPath } from './paths.ts';
+import { documentId, issueDescription, issueSummary, linkedIssue } from './issue-content.ts';
 import { createJournal, journalKey, type JournalEntry } from './journal.ts';
 import { linkedIssueRefusal } from './linked-issue-guard.ts';
 import type {
@@ -110,16 +110,9 @@ export function createPublishService(deps: PublishServiceDeps) {
     return settings;
   }
 
-  async function existingIssue(workflow: Workflow, path: string, settings?: JiraSettings): Promise<JiraIssue | undefined> {
+  function existingIssue(workflow: Workflow, path: string, settings: JiraSettings): JiraIssue | undefined {
     const link = workflow.jiraLinks.find((l) => l.path === path);
-    if (!link) return undefined;
-    const site = settings ?? (await projects.jiraSettings(workflow.namespace)).settings;
-    return {
-      key: link.jiraKey,
-      url: site ? jira.browseUrl(site.siteUrl, link.jiraKey) : '',
-      summary: issueSummary(workflow, phaseOf(path)),
-      issueType: '',
-    };
+    return link && linkedIssue(workflow, path, link.jiraKey, jira.browseUrl(settings.siteUrl, link.jiraKey));
   }
 
   /** `/vteam publish <workflow>` without a path: the picker's content. */
@@ -201,7 +194,7 @@ export function createPublishService(deps: PublishServiceDeps) {
       const req = { ...request, path };
       const workflow = await authorize(request.channelId, request.workflow);
       const settings = await requireSettings(workflow.namespace);
-      const linked = await existingIssue(workflow, path, settings);
+      const linked = existingIssue(workflow, path, settings);
       if (linked) {
         await notifier.alreadyLinked(request.replyTo, { workflow, path, issue: linked });
         return;
