@@ -16,10 +16,11 @@ import type { Logger } from 'pino';
 import type { AtlassianCredential, AtlassianCredentials } from '../atlassian/credentials.ts';
 import { errors } from '../errors.ts';
 import type { SlackUserRef } from '../publishing/model.ts';
-import type { ReplaceResult, StoredLink, StoredRecord, TokenStore } from '../storage/tokens.ts';
+import type { ReplaceResult, StoredLink, TokenStore } from '../storage/tokens.ts';
 import { tokenKey } from '../storage/tokens.ts';
 import type { AtlassianLink, LockService } from '../storage/types.ts';
 import { OAuthError, toOAuthError } from './errors.ts';
+import { createUnsavedPairs, reasonOf } from './unsaved-pairs.ts';
 import type { AtlassianOAuth } from './oauth-client.ts';
 
 export interface TokenRefresherOptions {
@@ -76,18 +77,6 @@ interface Refreshed {
   saving?: Promise<void>;
 }
 
-/** A new pair the store has not taken yet, kept until it does (or the budget runs out). */
-interface Unsaved {
-  user: SlackUserRef;
-  previous: StoredRecord;
-  link: AtlassianLink;
-  deadline: number;
-  attempts: number;
-  timer?: NodeJS.Timeout;
-  finished: boolean;
-  settle: () => void;
-}
-
 export function createTokenRefresher(options: TokenRefresherOptions): TokenRefresher {
   const { tokens, locks, logger } = options;
   const now = options.now ?? Date.now;
@@ -95,21 +84,27 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
   const lockTtlMs = options.lockTtlMs ?? 30_000;
   const lockWaitMs = options.lockWaitMs ?? 20_000;
   const pollMs = options.pollMs ?? 50;
-  const saveBudgetMs = options.saveBudgetMs ?? 10 * 60_000;
-  const saveRetryMinMs = options.saveRetryMinMs ?? 500;
-  const saveRetryMaxMs = options.saveRetryMaxMs ?? 30_000;
   const inFlight = new Map<string, Promise<AtlassianLink | undefined>>();
-  const unsaved = new Map<string, Unsaved>();
+  const unsaved = createUnsavedPairs({
+    tokens,
+    logger,
+    now,
+    budgetMs: options.saveBudgetMs ?? 10 * 60_000,
+    minDelayMs: options.saveRetryMinMs ?? 500,
+    maxDelayMs: options.saveRetryMaxMs ?? 30_000,
+    onConflict: (user, result, link) => {
+      afterSave(user, result, link);
+    },
+  });
   /** Locks still held for unsaved pairs, so close() can wait for their release. */
   const holding = new Set<Promise<void>>();
-  let closed = false;
   const who = (user: SlackUserRef) => ({ teamId: user.teamId, enterpriseId: user.enterpriseId, userId: user.userId });
 
   const expiring: NeedsRefresh = (link) => link.expiresAt !== undefined && link.expiresAt - skewMs <= now();
   const settled = (link: AtlassianLink | undefined, needsRefresh: NeedsRefresh) =>
     link === undefined || link.broken === true || !needsRefresh(link);
   /** This process's view of the link: an unsaved new pair wins over the stored (spent) one. */
-  const linkOf = async (user: SlackUserRef) => unsaved.get(tokenKey(user))?.link ?? tokens.get(user);
+  const linkOf = async (user: SlackUserRef) => unsaved.get(user) ?? tokens.get(user);
 
   /** The link after making sure `needsRefresh` no longer holds (or that it cannot be helped). */
   async function ensure(user: SlackUserRef, needsRefresh: NeedsRefresh): Promise<AtlassianLink | undefined> {
@@ -119,7 +114,7 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
       const link = await linkOf(user);
       if (settled(link, needsRefresh)) return link;
       // Refreshing an unsaved pair would fork the chain of rotations: wait until it is saved.
-      if (unsaved.has(key)) throw new OAuthError('unavailable', 'A refreshed Atlassian token is not saved yet');
+      if (unsaved.has(user)) throw new OAuthError('unavailable', 'A refreshed Atlassian token is not saved yet');
       let pending = inFlight.get(key);
       if (pending === undefined) {
         pending = refreshAcrossProcesses(user, needsRefresh).finally(() => inFlight.delete(key));
@@ -233,7 +228,7 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
         { ...who(user), reason: reasonOf(error) },
         'Could not save the refreshed Atlassian token; using it from memory and retrying',
       );
-      return { link: next, saving: keepUntilSaved(user, stored.record, next) };
+      return { link: next, saving: unsaved.keep(user, stored.record, next) };
     }
   }
 
@@ -246,60 +241,6 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
     }
     logger?.warn(who(user), 'The Atlassian link was rewritten (relinked) during a token refresh; the new token is dropped');
     return result.current;
-  }
-
-  /** Retries with jittered exponential backoff within the budget; settles once saved or dropped. */
-  function keepUntilSaved(user: SlackUserRef, previous: StoredRecord, link: AtlassianLink): Promise<void> {
-    return new Promise((settle) => {
-      const entry: Unsaved = { user, previous, link, deadline: now() + saveBudgetMs, attempts: 1, finished: false, settle };
-      unsaved.set(tokenKey(user), entry);
-      scheduleSave(entry);
-    });
-  }
-
-  function scheduleSave(entry: Unsaved): void {
-    const left = entry.deadline - now();
-    if (closed || left <= 0) return giveUp(entry);
-    const step = Math.min(saveRetryMaxMs, saveRetryMinMs * 2 ** (entry.attempts - 1));
-    const wait = Math.min(left, step / 2 + (Math.random() * step) / 2);
-    entry.timer = setTimeout(() => void retrySave(entry, false), wait);
-    entry.timer.unref();
-  }
-
-  async function retrySave(entry: Unsaved, last: boolean): Promise<void> {
-    entry.attempts += 1;
-    let result: ReplaceResult;
-    try {
-      result = await tokens.replaceIfUnchanged(entry.user, entry.previous, entry.link);
-    } catch (error) {
-      if (entry.finished) return;
-      logger?.warn(
-        { ...who(entry.user), attempt: entry.attempts, reason: reasonOf(error) },
-        'Could not save the refreshed Atlassian token yet; retrying',
-      );
-      return last ? giveUp(entry) : scheduleSave(entry);
-    }
-    if (entry.finished) return; // forgotten (disconnect) meanwhile
-    if (result.outcome === 'replaced')
-      logger?.info({ ...who(entry.user), attempts: entry.attempts }, 'Saved the refreshed Atlassian token');
-    else afterSave(entry.user, result, entry.link);
-    finish(entry);
-  }
-
-  function giveUp(entry: Unsaved): void {
-    logger?.error(
-      { ...who(entry.user), attempts: entry.attempts },
-      'Gave up saving the refreshed Atlassian token (store unavailable); it is dropped and the user will need to reconnect',
-    );
-    finish(entry);
-  }
-
-  function finish(entry: Unsaved): void {
-    entry.finished = true;
-    clearTimeout(entry.timer);
-    const key = tokenKey(entry.user);
-    if (unsaved.get(key) === entry) unsaved.delete(key);
-    entry.settle();
   }
 
   /** Marks the link read under the lock broken, unless it was deleted or rewritten meanwhile. */
@@ -322,9 +263,6 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
   function expiresIn(link: AtlassianLink): number | undefined {
     return link.expiresAt === undefined ? undefined : Math.round((link.expiresAt - now()) / 1000);
   }
-
-  /** Store errors name the operation, never the value; kept short anyway. */
-  const reasonOf = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error').slice(0, 200);
 
   const credentialOf = (link: AtlassianLink): AtlassianCredential => ({
     accessToken: link.accessToken,
@@ -353,7 +291,7 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
     async rememberSites(user, sites) {
       // Under the refresh lock, on the link as it is now: a refresh racing this write must not lose its new token.
       // A refresh in progress (or an unsaved pair) means the lock is busy: skip, the next lookup stores them.
-      if (unsaved.has(tokenKey(user))) return;
+      if (unsaved.has(user)) return;
       await locks.withLock(refreshLockName(user), lockTtlMs, async () => {
         const stored = await tokens.read(user);
         // Only over the record just read: a disconnect meanwhile is not undone.
@@ -376,19 +314,10 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
       return credentialOf(link);
     },
 
-    forget(user) {
-      const entry = unsaved.get(tokenKey(user));
-      if (entry === undefined) return undefined;
-      logger?.info(who(user), 'Dropped a refreshed Atlassian token not saved yet (disconnect)');
-      finish(entry);
-      return entry.link;
-    },
+    forget: (user) => unsaved.forget(user),
 
     async close() {
-      closed = true;
-      const entries = [...unsaved.values()];
-      for (const entry of entries) clearTimeout(entry.timer);
-      await Promise.all(entries.map((entry) => retrySave(entry, true)));
+      await unsaved.close();
       await Promise.all([...holding]);
     },
   };
