@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { createGuardedJiraGateway } from './atlassian/guarded-gateway.ts';
 import { createMcpJiraGateway } from './atlassian/jira-gateway.ts';
 import { createClassicSites } from './atlassian/classic-sites.ts';
+import { createContextForge } from './atlassian/contextforge/index.ts';
 import { createAccountEmailLookup, createSiteLookup } from './atlassian/site-lookup.ts';
 import { createCardService } from './cards/card-service.ts';
 import { createCardThreads } from './cards/card-threads.ts';
@@ -12,8 +13,11 @@ import { healthRoutes, readinessChecks } from './http/health-routes.ts';
 import { metricsRoute } from './http/metrics-route.ts';
 import { oauthCallbackRoute } from './http/oauth-callback-route.ts';
 import { oauthStartRoute } from './http/oauth-start-route.ts';
+import { gatewayUserOf } from './identity/gateway-user.ts';
 import { createIdentityMapper } from './identity/identity-mapper.ts';
 import { createDisconnect } from './oauth/disconnect.ts';
+import { createGatewayLinkFlow } from './oauth/gateway-link-flow.ts';
+import { createGatewayLinkWatch } from './oauth/gateway-link-watch.ts';
 import type { CompletedLink } from './oauth/link-flow.ts';
 import { createLinkFlow } from './oauth/link-flow.ts';
 import type { LinkIdentityCheck } from './oauth/link-identity.ts';
@@ -23,10 +27,12 @@ import { createTokenRefresher } from './oauth/token-refresher.ts';
 import { createMetrics } from './observability/metrics.ts';
 import type { AccountLinks } from './publishing/ports.ts';
 import { createDocumentRows } from './publishing/document-rows.ts';
-import type { Workflow } from './publishing/model.ts';
+import type { SlackUserRef, Workflow } from './publishing/model.ts';
+import type { AtlassianLink } from './storage/types.ts';
 import { createPublishService } from './publishing/publish-service.ts';
 import { createPendingPublishes, createPublishHistory } from './publishing/user-records.ts';
-import { connectedMessage } from './slack/blocks/account.ts';
+import { connectedMessage, gatewayConnectedMessage, gatewayDisconnectMessage } from './slack/blocks/account.ts';
+import { errorMessage } from './slack/blocks/replies.ts';
 import { createBoltApp } from './slack/bolt-app.ts';
 import { createSlackWebClient } from './slack/web-client.ts';
 import { createChannelProblems } from './storage/channel-problems.ts';
@@ -85,6 +91,19 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     contentServiceUrl: config.documents.contentServiceUrl,
     logger: logger.child({ component: 'documents' }),
   });
+  // The notifier's Slack client, also used to read profile emails (users.info) for identities.
+  const slackClient = createSlackWebClient(config, logger);
+  const identities = createIdentityMapper(config.identity, slackClient, { logger });
+  const gatewayConfig = config.atlassian.gateway;
+  // Behind MCP Context Forge, MCF holds users' Atlassian tokens: the bot signs a JWT per user instead.
+  const contextForge =
+    gatewayConfig.kind === 'contextforge'
+      ? createContextForge(gatewayConfig, {
+          store,
+          userOf: gatewayUserOf(identities, gatewayConfig.userTemplate),
+          logger: logger.child({ component: 'contextforge' }),
+        })
+      : undefined;
   // One authorization-code flow, configured either MCP-native (discovery + DCR) or as a classic 3LO app.
   const oauthMode = oauthModeFromConfig({ mcpUrl: config.atlassian.mcpUrl, ...config.atlassian.oauth });
   const oauth = createAtlassianOAuth({
@@ -94,8 +113,7 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     logger: logger.child({ component: 'oauth' }),
   });
   const siteLookup = createSiteLookup({ mode: oauthMode.kind, mcpUrl: config.atlassian.mcpUrl, apiUrl: config.atlassian.apiUrl, logger });
-  // A Connect link opened by someone else links nothing: the account's email must be the Slack user's
-  // (the closure reads `identities`, built with the Slack client below, only at link time).
+  // A Connect link opened by someone else links nothing: the account's email must be the Slack user's.
   const identityCheck: LinkIdentityCheck =
     config.atlassian.linkEmailMatch === 'off'
       ? { policy: 'off' }
@@ -112,7 +130,6 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
       'ATLASSIAN_OAUTH_SCOPES lacks read:me: no account can be checked against its Slack email, so every link will be refused; add read:me (and the User identity API to the 3LO app) or set ATLASSIAN_LINK_EMAIL_MATCH=off',
     );
   }
-  const linkFlow = createLinkFlow({ store, tokens, oauth, logger: logger.child({ component: 'oauth' }), siteLookup, identityCheck });
   // Binds each sign-in to the browser that opened the link: /oauth/start sets it, /oauth/callback requires it.
   const signInCookie = createSignInCookie(config.http.publicUrl);
   // A link found dead surfaces as AUTH_EXPIRED in the publish that needed it, which DMs the
@@ -132,19 +149,29 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     oauthMode.kind === 'classic'
       ? createClassicSites({ lookup: siteLookup, remember: (user, sites) => credentials.rememberSites(user, sites), logger: mcpLogger })
       : undefined;
-  const mcp = createMcpJiraGateway({ mcpUrl: config.atlassian.mcpUrl, logger: mcpLogger, credentials, metrics, classicSites });
+  const mcp = createMcpJiraGateway({
+    mcpUrl: config.atlassian.mcpUrl,
+    logger: mcpLogger,
+    credentials: contextForge?.credentials ?? credentials,
+    metrics,
+    classicSites,
+    profile: contextForge?.profile,
+  });
   // Per-site concurrency cap, hourly budget, fair queue and shared 429 pauses (Redis with several replicas).
   const jira = createGuardedJiraGateway(mcp, {
     store,
     concurrency: config.rateLimit.concurrency,
     hourlyBudget: config.rateLimit.hourlyBudget,
     maxWaitMs: config.publishing.rateLimitMaxWaitMs,
+    costPerCall: contextForge?.profile.upstreamRequestsPerCall,
     metrics,
     logger: logger.child({ component: 'rate-limit' }),
   });
   const pending = createPendingPublishes(store, { maxAgeMs: 15 * 60_000 });
   const links: AccountLinks = {
     async state(user) {
+      // MCF holds the link: only asking it as the user tells, which the publish itself does.
+      if (contextForge !== undefined) return 'linked';
       const link = await tokens.get(user);
       return !link ? 'missing' : link.broken ? 'broken' : 'linked';
     },
@@ -169,7 +196,6 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
   const documentRows = createDocumentRows({ documents, projects, jira });
   // What cards and pickers show: a workflow not seeded yet is shown with no documents yet.
   const rowsOf = (workflow: Workflow) => documentRows(workflow, { branchMayBeMissing: true });
-  const slackClient = createSlackWebClient(config, logger);
   const threads = createCardThreads({ client: slackClient, store, locks, logger, rowsOf, vteamUrl: config.vteamUrl });
   const notifier = createSlackNotifier({
     client: slackClient,
@@ -197,6 +223,35 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     options: config.publishing,
   });
 
+  const onLinked = async (user: SlackUserRef, link: AtlassianLink | undefined) => {
+    await notifier.direct(user.userId, link === undefined ? gatewayConnectedMessage() : connectedMessage(link));
+    await service.resumeAfterLink(user);
+  };
+  const oauthLogger = logger.child({ component: 'oauth' });
+  // MCF tells nobody when a user finishes authorizing: the bot asks MCF as that user until it knows.
+  const gatewayWatch =
+    contextForge === undefined
+      ? undefined
+      : createGatewayLinkWatch({
+          check: async (user) => (await mcp.checkAccess(user)).state,
+          onLinked: (user) => onLinked(user, undefined),
+          onRefused: (user, error) => notifier.direct(user.userId, errorMessage(error.userMessage)),
+          logger: oauthLogger,
+        });
+  const linkFlow =
+    contextForge === undefined || gatewayWatch === undefined
+      ? createLinkFlow({ store, tokens, oauth, logger: oauthLogger, siteLookup, identityCheck })
+      : createGatewayLinkFlow({
+          store,
+          redirectUri: oauth.redirectUri,
+          userOf: contextForge.userOf,
+          gatewayIds: contextForge.gatewayIds,
+          startAuthorization: contextForge.startAuthorization,
+          checkAccess: async (user) => (await mcp.checkAccess(user)).state,
+          watch: (user) => gatewayWatch.watch(user),
+          logger: oauthLogger,
+        });
+
   const { app: bolt, socketClient } = createBoltApp(config, logger, (slack) => [
     ...healthRoutes(
       readinessChecks({
@@ -213,27 +268,24 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
       linkFlow,
       cookie: signInCookie,
       logger: logger.child({ component: 'oauth' }),
-      onLinked: async (completed: CompletedLink) => {
-        await notifier.direct(completed.user.userId, connectedMessage(completed.link));
-        await service.resumeAfterLink(completed.user);
-      },
+      onLinked: (completed: CompletedLink) => onLinked(completed.user, completed.link),
     }),
   ]);
 
   // Project administration: who may bind channels and configure Jira is decided by the cluster (SAR).
   const projectAdmin = createProjectAdmin({ kube, projects, logger: logger.child({ component: 'project-admin' }) });
-  const identities = createIdentityMapper(config.identity, bolt.client, { logger });
   const adminDeps = { admin: projectAdmin, projects, identities, jira, links, logger: logger.child({ component: 'project-admin' }) };
   registerJiraConfigModal(bolt, adminDeps);
 
   const status = createStatusService({
     mcpUrl: config.atlassian.mcpUrl,
-    credentials,
+    credentials: contextForge?.credentials ?? credentials,
     tokens,
     store,
     kube,
     failures,
     limits: jira,
+    gateway: contextForge === undefined ? undefined : { profile: contextForge.profile, checkAccess: (user) => mcp.checkAccess(user) },
     projects,
     channelProblems: createChannelProblems(store),
     logger: logger.child({ component: 'status' }),
@@ -245,13 +297,21 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     vteamUrl: config.vteamUrl,
     track,
     disconnect,
+    disconnectElsewhere: contextForge === undefined ? undefined : gatewayDisconnectMessage(contextForge.teamId),
     subcommands: [
       ...createChannelSubcommands(adminDeps),
       createJiraConfigSubcommand(adminDeps),
       createJiraStatusSubcommand({ status, isAdmin: createAdminCheck(config.admins, bolt.client, { logger }), logger }),
     ],
   });
-  registerAccountHandlers(bolt, { linkFlow, disconnect, tokens, history, logger });
+  registerAccountHandlers(bolt, {
+    linkFlow,
+    disconnect,
+    tokens,
+    history,
+    logger,
+    signInVia: contextForge === undefined ? 'bot' : 'contextforge',
+  });
   registerPublishActions(bolt, { service, logger, ephemeral: notifier.ephemeral, track });
   registerRetiredActions(bolt, {
     logger,
@@ -310,6 +370,7 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     async stop() {
       accepting = false;
       supervisor?.stop();
+      gatewayWatch?.close();
       clearInterval(recoveryTimer);
       await cards.stop().catch((error: unknown) => logger.warn({ err: error }, 'cards did not stop cleanly'));
       await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, 25_000).unref())]);

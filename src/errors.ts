@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'JIRA_REJECTED'
   | 'MCP_UNREACHABLE'
   | 'MCP_NO_CREATE_TOOL'
+  | 'GATEWAY_ACCESS_DENIED'
+  | 'GATEWAY_REFUSED'
   | 'RATE_LIMITED'
   | 'RATE_BUDGET_EXHAUSTED'
   | 'PUBLISH_IN_PROGRESS'
@@ -167,6 +169,29 @@ export const errors = {
     new VteamError(
       'MCP_NO_CREATE_TOOL',
       `The Atlassian MCP server offers no tool to ${what} for your account; ask your Atlassian admin to enable Jira in the Rovo MCP server, then try again.`,
+    ),
+  gatewayAccessDenied: (teamId: string | undefined) =>
+    new VteamError(
+      'GATEWAY_ACCESS_DENIED',
+      teamId === undefined
+        ? `MCP Context Forge does not let your account run this server's Atlassian tools; ask your vTeam admin to set ${bt('CONTEXTFORGE_TEAM_ID')} to the MCF team that owns the server and your MCF admin to add you to that team, then publish again.`
+        : `MCP Context Forge does not let your account run this server's Atlassian tools; ask your MCF admin to add you to the team ${bt(teamId)} (Admin UI → Teams), then publish again.`,
+    ),
+  gatewayUnknownUser: () =>
+    new VteamError(
+      'GATEWAY_REFUSED',
+      "MCP Context Forge has no user with the email of your Slack profile; ask your MCF admin to create one (and add it to the Atlassian server's team), then publish again.",
+    ),
+  gatewayNoEmail: () =>
+    new VteamError(
+      'GATEWAY_REFUSED',
+      `Slack shows no email for your account, so the bot cannot tell MCP Context Forge who you are; ask your vTeam admin to grant the bot ${bt('users:read.email')} (or add an email to your Slack profile), then publish again.`,
+    ),
+  gatewayMisconfigured: (cause?: unknown) =>
+    new VteamError(
+      'GATEWAY_REFUSED',
+      `MCP Context Forge refused the bot's credentials, a setup problem only your vTeam admin can fix (${bt('/vteam jira-status')} shows what to change); please publish again once it is fixed.`,
+      { cause },
     ),
   rateLimited: (retryAfterMs: number, cause?: unknown) =>
     new VteamError(

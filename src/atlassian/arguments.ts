@@ -7,8 +7,11 @@ import { encodingOf } from './dialect.ts';
 import type { CreateTool, Dialect, FieldEncoding, OperationRoute } from './dialect.ts';
 
 export interface ToolCall {
+  /** The tool as listed: what is called. */
   name: string;
   arguments: Record<string, unknown>;
+  /** Metric label from canonical names (`createJiraIssue`, `executeRead/searchJiraIssuesUsingJql`): unchanged behind a gateway. */
+  label: string;
 }
 
 /** How many issues a label search asks for: one is expected, a few more reveal duplicates. */
@@ -45,7 +48,7 @@ export function buildCreateCall(
     }
     args[tool.additionalFields.name] = encode(additional, tool.additionalFields.encoding);
   }
-  return { name: tool.tool, arguments: args };
+  return { name: tool.tool, arguments: args, label: tool.operation };
 }
 
 export function buildSearchCall(route: OperationRoute, family: Dialect['family'], jql: string, cloudId: string | undefined): ToolCall {
@@ -85,11 +88,13 @@ export const ISSUE_TYPES_LIMIT = 100;
 /** Direct calls carry `cloudId` among the arguments (when declared); execute calls at top level, never in `inputs`. */
 function callFor(route: OperationRoute, inputs: Record<string, unknown>, cloudId: string | undefined): ToolCall {
   if (route.via === 'execute') {
-    return { name: route.tool, arguments: { name: route.operation, ...(cloudId === undefined ? {} : { cloudId }), inputs } };
+    // The inner name stays canonical: gateways pass arguments through untouched.
+    const args = { name: route.operation, ...(cloudId === undefined ? {} : { cloudId }), inputs };
+    return { name: route.tool, arguments: args, label: `${route.executor}/${route.operation}` };
   }
   const declaresCloudId = Object.hasOwn(route.properties, 'cloudId') || Object.keys(route.properties).length === 0;
   const args = cloudId !== undefined && declaresCloudId ? { cloudId, ...inputs } : inputs;
-  return { name: route.tool, arguments: args };
+  return { name: route.tool, arguments: args, label: route.operation };
 }
 
 function encode(value: Record<string, unknown>, encoding: FieldEncoding): unknown {

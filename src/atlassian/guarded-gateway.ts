@@ -32,8 +32,10 @@ export interface GuardedJiraGatewayOptions {
   store: KeyValueStore;
   /** Calls in flight per site (config.rateLimit.concurrency). */
   concurrency: number;
-  /** Calls per hour per site (config.rateLimit.hourlyBudget). */
+  /** Upstream requests per hour per site (config.rateLimit.hourlyBudget). */
   hourlyBudget: number;
+  /** Upstream requests one call costs (a gateway's `upstreamRequestsPerCall`); default 1. */
+  costPerCall?: number | undefined;
   /** Longest a call waits out a 429 pause or an exhausted budget (config.publishing.rateLimitMaxWaitMs). */
   maxWaitMs: number;
   metrics?: Pick<Metrics, 'rateLimited' | 'queueLength' | 'budgetUsed'> | undefined;
@@ -61,6 +63,7 @@ export function createGuardedJiraGateway(inner: GuardableGateway, options: Guard
     store: options.store,
     concurrency: options.concurrency,
     hourlyBudget: options.hourlyBudget,
+    costPerCall: options.costPerCall,
     maxWaitMs: options.maxWaitMs,
     slotLeaseMs: options.slotLeaseMs,
     pollMs: options.pollMs,

@@ -12,6 +12,7 @@
  * behind a dead server (see circuit-breaker.ts).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import { errors, isVteamError } from '../errors.ts';
@@ -31,7 +32,8 @@ import type { CircuitBreakerOptions, CircuitState } from './circuit-breaker.ts';
 import type { ClassicSites } from './classic-sites.ts';
 import type { ToolCall } from './arguments.ts';
 import type { AtlassianCredential, AtlassianCredentials } from './credentials.ts';
-import { SITE_LOOKUP_TOOL } from './dialect.ts';
+import { SITE_LOOKUP_TOOL, USER_INFO_TOOL } from './dialect.ts';
+import type { McpGatewayProfile } from './gateway-profile.ts';
 import { RecoverableFailure, classifyTransportError, isOutage } from './failures.ts';
 import { newProbe } from './http.ts';
 import type { CallProbe, FetchLike } from './http.ts';
@@ -73,7 +75,12 @@ export interface McpJiraGatewayOptions {
    * it. Without it, the credential's own `cloudId` is sent.
    */
   classicSites?: ClassicSites | undefined;
+  /** A gateway in front of the server (MCP Context Forge): which answers are its own. */
+  profile?: McpGatewayProfile | undefined;
 }
+
+/** Whether a gateway holding users' tokens has a working Atlassian authorization for the user. */
+export type GatewayAccessCheck = { state: 'authorized'; sites: AtlassianSite[] | undefined } | { state: 'unauthorized' };
 
 export interface McpJiraGatewayStats {
   sessions: SessionPoolStats;
@@ -85,6 +92,11 @@ export interface McpJiraGatewayStats {
 
 export type McpJiraGateway = JiraGateway & {
   listIssueTypes(user: SlackUserRef, request: { siteUrl: string; projectKey: string }): Promise<string[]>;
+  /**
+   * One read call as the user (their sites, or who they are): behind a gateway holding users'
+   * tokens, the only way to learn whether the user has linked there. Throws the gateway's refusals.
+   */
+  checkAccess(user: SlackUserRef): Promise<GatewayAccessCheck>;
   /** Whether calls currently reach the MCP server (for jira-status and the rate limiter). */
   circuitState(): CircuitState;
   close(): Promise<void>;
@@ -116,9 +128,11 @@ class McpJiraGatewayImpl implements JiraGateway {
   private readonly metrics: McpJiraGatewayOptions['metrics'];
   private readonly breaker: CircuitBreaker;
   private readonly classicSites: ClassicSites | undefined;
+  private readonly profile: McpGatewayProfile | undefined;
 
   constructor(options: McpJiraGatewayOptions) {
     this.credentials = options.credentials;
+    this.profile = options.profile;
     this.classicSites = options.classicSites;
     this.logger = options.logger;
     this.metrics = options.metrics;
@@ -232,6 +246,30 @@ class McpJiraGatewayImpl implements JiraGateway {
     });
   }
 
+  async checkAccess(user: SlackUserRef): Promise<GatewayAccessCheck> {
+    try {
+      return await this.run(user, 'checkAccess', async (context) => {
+        const { dialect } = context.session;
+        const read = dialect.siteLookup ?? dialect.userInfo;
+        if (read === undefined) {
+          // The self-hosted server has neither: a search bounded to the last minute reads little.
+          if (dialect.search === undefined) throw errors.mcpNoCreateTool('read Jira');
+          const call = buildSearchCall(dialect.search, dialect.family, 'created >= -1m', undefined);
+          await this.callTool(context, call, { mutating: false, projectKey: '' });
+          return { state: 'authorized', sites: undefined };
+        }
+        const label = read === dialect.siteLookup ? SITE_LOOKUP_TOOL : USER_INFO_TOOL;
+        const value = await this.callTool(context, { name: read, arguments: {}, label }, { mutating: false, projectKey: '' });
+        const sites = read === dialect.siteLookup ? readSites(value) : undefined;
+        if (sites !== undefined) this.sites.set(sessionKey(user), { sites, readAt: Date.now() });
+        return { state: 'authorized', sites };
+      });
+    } catch (error) {
+      if (isVteamError(error, 'NOT_LINKED') || isVteamError(error, 'AUTH_EXPIRED')) return { state: 'unauthorized' };
+      throw error;
+    }
+  }
+
   browseUrl(siteUrl: string, key: string): string {
     return browseUrl(siteUrl, key);
   }
@@ -335,7 +373,8 @@ class McpJiraGatewayImpl implements JiraGateway {
       return undefined;
     }
     // Without a lookup tool, Rovo accepts the site URL itself as the cloud id.
-    if (!session.dialect.hasSiteLookup) return session.credential.cloudId ?? siteUrl;
+    const siteLookup = session.dialect.siteLookup;
+    if (siteLookup === undefined) return session.credential.cloudId ?? siteUrl;
 
     const key = sessionKey(context.user);
     const cached = this.sites.get(key);
@@ -345,7 +384,8 @@ class McpJiraGatewayImpl implements JiraGateway {
     }
     // Unknown or stale: read again, since the user may have granted the site since.
     this.counters.siteLookups += 1;
-    const value = await this.callTool(context, { name: SITE_LOOKUP_TOOL, arguments: {} }, { mutating: false, projectKey: '' });
+    const lookup = { name: siteLookup, arguments: {}, label: SITE_LOOKUP_TOOL };
+    const value = await this.callTool(context, lookup, { mutating: false, projectKey: '' });
     const sites = readSites(value);
     if (sites === undefined) throw errors.mcpUnreachable(new Error('The site list is not in the expected form'));
     this.sites.set(key, { sites, readAt: Date.now() });
@@ -370,6 +410,8 @@ class McpJiraGatewayImpl implements JiraGateway {
     if (outcome.kind === 'garbled') {
       throw errors.mcpUnreachable(new Error(`Unreadable result from ${call.name}: ${outcome.reason}`), meta.mutating);
     }
+    const ownAnswer = this.profile?.toolFailure(outcome.message);
+    if (ownAnswer !== undefined) throw ownAnswer;
     const failure = classifyFailure(outcome.message, meta.projectKey);
     if (failure.kind === 'auth') throw new RecoverableFailure('auth', new Error(failure.message), failure.certain);
     if (failure.kind === 'rate-limited') throw errors.rateLimited(failure.retryAfterMs, new Error(failure.message));
@@ -395,7 +437,9 @@ class McpJiraGatewayImpl implements JiraGateway {
       if (isOutage(error, probe)) this.breaker.failure();
       else this.breaker.success();
       this.metrics?.mcpCalls.inc({ tool: meta.tool, status: failureStatus(error, probe) });
-      throw classifyTransportError(error, probe, meta.mutating);
+      // The gateway's own refusals (its 401/403/404) are about its setup, never the user's Atlassian token.
+      const refusal = error instanceof StreamableHTTPError ? this.profile?.httpRefusal(error.code ?? 0, error.message) : undefined;
+      throw refusal ?? classifyTransportError(error, probe, meta.mutating);
     } finally {
       clearTimeout(timer);
     }
@@ -403,7 +447,9 @@ class McpJiraGatewayImpl implements JiraGateway {
 
   private logFailure(session: string, operation: string, error: unknown): void {
     if (isVteamError(error)) {
-      this.logger?.warn(
+      // A gateway's "not linked yet" is the expected answer while a user is linking (asked every few seconds).
+      const level = error.code === 'NOT_LINKED' ? 'debug' : 'warn';
+      this.logger?.[level](
         { session, operation, code: error.code, outcomeUnknown: error.outcomeUnknown, err: describe(error.cause) },
         'Jira call through MCP failed',
       );
@@ -418,10 +464,9 @@ class McpJiraGatewayImpl implements JiraGateway {
   }
 }
 
-/** Metric label of a tool call: the tool, and for Rovo v2's execute tools the operation inside. */
+/** Metric label of a tool call: canonical names (`executeRead/<operation>` for execute tools), same behind a gateway. */
 function toolLabel(call: ToolCall): string {
-  const inner = call.arguments.name;
-  return call.name.startsWith('execute') && typeof inner === 'string' ? `${call.name}/${inner}` : call.name;
+  return call.label;
 }
 
 /** Metric status of a failed request: its HTTP status when the server answered, else how it failed. */

@@ -26,8 +26,13 @@ export interface RateLimiterOptions {
   store: KeyValueStore;
   /** Calls in flight per site, across replicas. */
   concurrency: number;
-  /** Calls per clock hour per site, across replicas. */
+  /** Upstream requests per clock hour per site, across replicas. */
   hourlyBudget: number;
+  /**
+   * Upstream requests one call costs: 1 without a gateway; MCP Context Forge makes four of every
+   * tool call (initialize, initialized, the call, tools/list). Default 1.
+   */
+  costPerCall?: number;
   /** Longest a call waits for a 429 pause or the next budget window before it fails. */
   maxWaitMs: number;
   /** Lease of a concurrency slot; renewed while the call runs, so only a dead replica's slot expires. */
@@ -88,6 +93,8 @@ export class RateLimiter {
   constructor(options: RateLimiterOptions) {
     if (!(options.concurrency >= 1) || !(options.hourlyBudget >= 1))
       throw new RangeError('concurrency and hourlyBudget must be at least 1');
+    if (!Number.isInteger(options.costPerCall ?? 1) || (options.costPerCall ?? 1) < 1 || (options.costPerCall ?? 1) > options.hourlyBudget)
+      throw new RangeError('costPerCall must be a whole number from 1 to hourlyBudget');
     this.options = options;
     this.now = options.now ?? Date.now;
     this.owner = options.owner ?? `${hostname()}/${process.pid}`;
@@ -219,9 +226,10 @@ export class RateLimiter {
 
       const window = this.windowOf(this.now());
       const budgetKey = this.budgetKey(state.name, window);
-      const used = await store.increment(budgetKey, 1, HOUR_MS + 60_000);
+      const cost = this.options.costPerCall ?? 1;
+      const used = await store.increment(budgetKey, cost, HOUR_MS + 60_000);
       if (used > hourlyBudget) {
-        await store.increment(budgetKey, -1);
+        await store.increment(budgetKey, -cost);
         await permit.release();
         const resetAt = (window + 1) * HOUR_MS;
         this.rejectWhere(
@@ -238,7 +246,7 @@ export class RateLimiter {
       const waiter = state.queue.shift();
       this.options.metrics?.queueLength.set({ site: state.name }, state.queue.size);
       if (waiter === undefined) {
-        await store.increment(budgetKey, -1);
+        await store.increment(budgetKey, -cost);
         await permit.release();
         return;
       }

@@ -19,6 +19,8 @@ export interface Config {
     oauth: { clientId?: string | undefined; clientSecret?: string | undefined; issuer?: string | undefined; scopes?: string[] | undefined };
     /** Must a linked Atlassian account have the Slack user's email (ATLASSIAN_LINK_EMAIL_MATCH)? */
     linkEmailMatch: 'required' | 'off';
+    /** An MCP gateway holding users' Atlassian tokens (MCP_GATEWAY), or none. */
+    gateway: { kind: 'none' } | ContextForgeConfig;
   };
   store: { url: string; tokenEncryptionKey: string | undefined };
   kubernetes: { kubeconfigPath: string | undefined };
@@ -31,6 +33,19 @@ export interface Config {
   rateLimit: { concurrency: number; hourlyBudget: number };
   leaderElection: { namespace: string | undefined; leaseName: string; leaseMs: number; identity: string };
   cards: { resyncMs: number };
+}
+
+export interface ContextForgeConfig {
+  kind: 'contextforge';
+  /** Where MCF itself is served: ATLASSIAN_MCP_URL without `/servers/<id>/mcp`. */
+  baseUrl: string;
+  /** The virtual server of ATLASSIAN_MCP_URL; users' tokens are limited to it. */
+  serverId: string;
+  jwt: { secret: string; issuer: string; audience: string; ttlMs: number };
+  teamId: string | undefined;
+  /** Slack profile email → MCF user email. */
+  userTemplate: string;
+  gatewayId: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -72,6 +87,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       }
     });
   }
+  const gateway = env.MCP_GATEWAY === 'contextforge' ? contextForgeConfig(env, problems) : undefined;
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -94,6 +110,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
         scopes: env.ATLASSIAN_OAUTH_SCOPES?.split(/\s+/).filter(Boolean),
       },
       linkEmailMatch: env.ATLASSIAN_LINK_EMAIL_MATCH,
+      gateway: gateway ?? { kind: 'none' },
     },
     store: { url: env.STORE_URL, tokenEncryptionKey: env.TOKEN_ENCRYPTION_KEY },
     kubernetes: { kubeconfigPath: env.KUBECONFIG },
@@ -135,6 +152,47 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       identity: env.POD_NAME ?? `${hostname()}-${process.pid}`,
     },
     cards: { resyncMs: env.CARDS_RESYNC_SECONDS * 1000 },
+  };
+}
+
+/** MCP_GATEWAY=contextforge: the virtual server's URL, the JWT secret, and nothing of our own OAuth client. */
+function contextForgeConfig(env: Env, problems: string[]): ContextForgeConfig | undefined {
+  const endpoint = /^(.*?)\/servers\/([A-Za-z0-9_-]{1,128})\/mcp\/?$/.exec(new URL(env.ATLASSIAN_MCP_URL).pathname);
+  if (endpoint === null) {
+    problems.push(
+      'ATLASSIAN_MCP_URL must be the virtual server endpoint of MCP Context Forge with MCP_GATEWAY=contextforge, e.g. https://mcf.example.com/servers/<server id>/mcp.',
+    );
+  }
+  if (!env.CONTEXTFORGE_JWT_SECRET) {
+    problems.push(
+      "CONTEXTFORGE_JWT_SECRET is required with MCP_GATEWAY=contextforge: set it from a Secret holding MCP Context Forge's JWT_SECRET_KEY.",
+    );
+  }
+  if (env.ATLASSIAN_OAUTH_CLIENT_ID || env.ATLASSIAN_OAUTH_CLIENT_SECRET) {
+    problems.push(
+      'ATLASSIAN_OAUTH_CLIENT_ID/SECRET are not used with MCP_GATEWAY=contextforge (MCP Context Forge holds the OAuth client): remove them.',
+    );
+  }
+  if (env.RATE_LIMIT_HOURLY_BUDGET < 4) {
+    problems.push(
+      'RATE_LIMIT_HOURLY_BUDGET must be at least 4 with MCP_GATEWAY=contextforge: each tool call through MCP Context Forge costs the Atlassian server four requests.',
+    );
+  }
+  if (endpoint === null || !env.CONTEXTFORGE_JWT_SECRET) return undefined;
+  const base = new URL(env.ATLASSIAN_MCP_URL);
+  return {
+    kind: 'contextforge',
+    baseUrl: `${base.origin}${endpoint[1] ?? ''}`,
+    serverId: endpoint[2] ?? '',
+    jwt: {
+      secret: env.CONTEXTFORGE_JWT_SECRET,
+      issuer: env.CONTEXTFORGE_JWT_ISSUER,
+      audience: env.CONTEXTFORGE_JWT_AUDIENCE,
+      ttlMs: env.CONTEXTFORGE_TOKEN_TTL_SECONDS * 1000,
+    },
+    teamId: env.CONTEXTFORGE_TEAM_ID,
+    userTemplate: env.CONTEXTFORGE_USER_TEMPLATE,
+    gatewayId: env.CONTEXTFORGE_GATEWAY_ID,
   };
 }
 

@@ -11,6 +11,7 @@ export const SECRET_KEYS = [
   'ATLASSIAN_OAUTH_CLIENT_SECRET',
   'TOKEN_ENCRYPTION_KEY',
   'GITHUB_TOKEN',
+  'CONTEXTFORGE_JWT_SECRET',
 ] as const;
 
 const optionalString = z.string().trim().min(1).optional();
@@ -65,6 +66,42 @@ export const envSchema = z.object({
       error: 'must be required (an Atlassian account links only if its email is the Slack profile email) or off (no such check)',
     })
     .default('required'),
+  /**
+   * `contextforge`: ATLASSIAN_MCP_URL is a virtual server of IBM MCP Context Forge, which holds each
+   * user's Atlassian tokens; the bot signs a short-lived JWT per user instead of running OAuth itself.
+   */
+  MCP_GATEWAY: z
+    .enum(['none', 'contextforge'], {
+      error: 'must be none (the bot talks to the Atlassian MCP server itself) or contextforge (through IBM MCP Context Forge)',
+    })
+    .default('none'),
+  /** MCF's JWT_SECRET_KEY (HS256): whoever holds it can act as any MCF user, so it comes from a Secret. */
+  CONTEXTFORGE_JWT_SECRET: optionalString,
+  CONTEXTFORGE_JWT_ISSUER: z.string().trim().min(1).default('mcpgateway'),
+  CONTEXTFORGE_JWT_AUDIENCE: z.string().trim().min(1).default('mcpgateway-api'),
+  /** The MCF team whose members may run the server's tools; carried in every user's token. */
+  CONTEXTFORGE_TEAM_ID: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{1,128}$/, "must be an MCF team id (letters, digits, - and _), as shown in MCF's Admin UI under Teams")
+    .optional(),
+  /** Slack profile email → MCF user email: {email}, {local}, {domain}, as CLUSTER_USER_TEMPLATE. */
+  CONTEXTFORGE_USER_TEMPLATE: z
+    .string()
+    .trim()
+    .refine(
+      (v) => /\{(email|local)\}/.test(v) && /@/.test(v.replace(/\{email\}/g, '@')),
+      'must yield an email, e.g. {email} or {local}@corp.example.com',
+    )
+    .default('{email}'),
+  /** Lifetime of the JWTs the bot signs for users. */
+  CONTEXTFORGE_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
+  /** The id of the Atlassian gateway in MCF (for /oauth/authorize/<id>); learned from MCF's answers when unset. */
+  CONTEXTFORGE_GATEWAY_ID: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be an MCF gateway id (letters, digits, - and _)')
+    .optional(),
   STORE_URL: z
     .string()
     .trim()

@@ -31,7 +31,9 @@ export function oauthStartRoute(deps: { linkFlow: LinkFlow; cookie: SignInCookie
       } catch (error) {
         if (!isLinkError(error)) throw error;
         deps.logger.info({ kind: error.kind }, 'Atlassian sign-in not started');
-        sendPage(res, error.kind === 'unavailable' ? 503 : 400, 'Not connected', describeLinkFailure(error.kind, { format: 'plain' }));
+        const page = describeLinkFailure(error.kind, { advice: error.advice, format: 'plain' });
+        if (error.kind === 'already_linked') sendPage(res, 200, 'Already connected', page);
+        else sendPage(res, error.kind === 'unavailable' ? 503 : 400, 'Not connected', page);
       }
     },
   };

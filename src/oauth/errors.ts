@@ -95,7 +95,11 @@ export type LinkFailureKind =
   /** Either email could not be read, so the account could not be checked against the Slack user; nothing is stored. */
   | 'unverified_account'
   /** Starting a link failed: the authorization server cannot be discovered or registered with. */
-  | 'unavailable';
+  | 'unavailable'
+  /** MCP Context Forge refused to start the sign-in for this user (not provisioned, no access, bot misconfigured). */
+  | 'gateway_refused'
+  /** MCP Context Forge already holds a working Atlassian authorization for this user. */
+  | 'already_linked';
 
 export class LinkError extends Error {
   readonly kind: LinkFailureKind;
@@ -107,11 +111,13 @@ export class LinkError extends Error {
   readonly oauthError: string | undefined;
   /** For `other_account`: the masked email of the Atlassian account signed in (`g***@example.com`). */
   readonly signedInAs: string | undefined;
+  /** For `gateway_refused`: the one sentence saying what to do (a VteamError's userMessage). */
+  readonly advice: string | undefined;
 
   constructor(
     kind: LinkFailureKind,
     message: string,
-    options: { user?: SlackUserRef; context?: unknown; oauthError?: string; signedInAs?: string; cause?: unknown } = {},
+    options: { user?: SlackUserRef; context?: unknown; oauthError?: string; signedInAs?: string; advice?: string; cause?: unknown } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LinkError';
@@ -120,6 +126,7 @@ export class LinkError extends Error {
     this.context = options.context;
     this.oauthError = options.oauthError;
     this.signedInAs = options.signedInAs;
+    this.advice = options.advice;
   }
 }
 
@@ -134,7 +141,7 @@ export function isLinkError(error: unknown, kind?: LinkFailureKind): error is Li
  */
 export function describeLinkFailure(
   kind: LinkFailureKind,
-  options: { signedInAs?: string | undefined; format?: 'mrkdwn' | 'plain' } = {},
+  options: { signedInAs?: string | undefined; advice?: string | undefined; format?: 'mrkdwn' | 'plain' } = {},
 ): string {
   const plain = options.format === 'plain';
   const connect = plain ? 'Connect Atlassian account' : '*Connect Atlassian account*';
@@ -160,6 +167,11 @@ export function describeLinkFailure(
       return `We could not reach Atlassian to finish connecting your account. Please try again in a minute: ${again}`;
     case 'other_account':
       return `The Atlassian account you signed in with${signedInAs} is not the one of the Slack user who asked to connect, so nothing was connected: go back to Slack, press ${connect} again and sign in with your own Atlassian account, the one with the email of your Slack profile.`;
+    case 'gateway_refused':
+      if (options.advice !== undefined) return plain ? options.advice.replace(/`/g, '') : options.advice;
+      return `MCP Context Forge refused to start the sign-in for your account. ${again}`;
+    case 'already_linked':
+      return 'Your Atlassian account is already connected through MCP Context Forge, so there is nothing to do here: you can close this page and go back to Slack.';
     case 'unverified_account':
       return `We could not verify that this Atlassian account belongs to the Slack user who asked to connect, so nothing was connected: press ${connect} in Slack to try again, and if it keeps failing ask your administrator to check that the bot may read email addresses (Slack scope users:read.email, Atlassian scope read:me) or to set ATLASSIAN_LINK_EMAIL_MATCH=off.`;
   }

@@ -26,17 +26,11 @@ import type { TokenStore } from '../storage/tokens.ts';
 import type { AtlassianLink, KeyValueStore } from '../storage/types.ts';
 import { LinkError, OAuthError, toOAuthError } from './errors.ts';
 import { beginIdentityCheck, type LinkIdentityCheck } from './link-identity.ts';
-import {
-  isSameBrowser,
-  pendingSchema,
-  sha256,
-  signInKey,
-  signInSchema,
-  stateKey,
-  type PendingLink,
-  type SignInLink,
-} from './link-records.ts';
+import { isSameBrowser, pendingSchema, sha256, stateKey, type PendingLink } from './link-records.ts';
 import type { AtlassianOAuth } from './oauth-client.ts';
+import { createSignInLinks, who, type StartedLink } from './sign-in-links.ts';
+
+export type { StartedLink } from './sign-in-links.ts';
 
 export interface AtlassianSite {
   id: string;
@@ -68,13 +62,6 @@ export interface LinkFlowOptions {
   /** How long an expired or used state is remembered, to say so instead of "unknown". Default 1 hour. */
   stateGraceMs?: number;
   now?: () => number;
-}
-
-export interface StartedLink {
-  /** The bot's `/oauth/start?flow=…` URL the user opens; it works once. */
-  signInUrl: string;
-  /** Epoch ms after which the URL no longer opens. */
-  expiresAt: number;
 }
 
 /** What `/oauth/start` needs to send the browser on to Atlassian, bound to it. */
@@ -112,65 +99,31 @@ export function createLinkFlow(options: LinkFlowOptions): LinkFlow {
   const now = options.now ?? Date.now;
   const stateTtlMs = options.stateTtlMs ?? DEFAULT_STATE_TTL_MS;
   const graceMs = options.stateGraceMs ?? DEFAULT_STATE_GRACE_MS;
-  const who = (user: SlackUserRef) => ({ teamId: user.teamId, enterpriseId: user.enterpriseId, userId: user.userId });
-
   // Beside the callback, wherever PUBLIC_URL puts it: `<PUBLIC_URL>/oauth/start`.
-  const signInBase = new URL('start', options.oauth.redirectUri);
+  const signIns = createSignInLinks({ store, redirectUri: options.oauth.redirectUri, ttlMs: stateTtlMs, graceMs, logger, now });
 
   async function startLink(user: SlackUserRef, context: { resumePublish?: unknown } = {}): Promise<StartedLink> {
-    const flowId = randomBytes(32).toString('base64url');
-    const createdAt = now();
-    const record: SignInLink = {
-      user: { teamId: user.teamId, ...(user.enterpriseId ? { enterpriseId: user.enterpriseId } : {}), userId: user.userId },
-      createdAt,
-      expiresAt: createdAt + stateTtlMs,
-      ...(context === undefined ? {} : { context }),
-    };
-    await store.set(signInKey(flowId), record, stateTtlMs + graceMs);
-    logger?.info(who(user), 'Started linking an Atlassian account');
-    const url = new URL(signInBase);
-    url.searchParams.set('flow', flowId);
-    return { signInUrl: url.href, expiresAt: record.expiresAt };
+    return signIns.issue(user, context);
   }
 
   async function openSignIn(flowId: string | null): Promise<OpenedSignIn> {
-    if (!flowId) throw new LinkError('unknown_state', 'The sign-in link carries no id');
-    const key = signInKey(flowId);
-    const raw = await store.get<unknown>(key);
-    const parsed = raw === undefined ? undefined : signInSchema.safeParse(raw);
-    if (parsed === undefined || !parsed.success) {
-      logger?.warn('Sign-in link opened with an id never issued here (forged, or from another deployment)');
-      throw new LinkError('unknown_state', 'The sign-in link was never issued here');
-    }
-    const signIn = parsed.data;
-    const user: SlackUserRef = signIn.user;
-    const context = signIn.context;
-    if (signIn.openedAt !== undefined) {
-      logger?.warn(who(user), 'Sign-in link opened again (a reload, or another browser); refused');
-      throw new LinkError('used_state', 'The sign-in link was already opened', { user, context });
-    }
-    if (now() > signIn.expiresAt) {
-      logger?.info(who(user), 'Sign-in link opened after it expired');
-      throw new LinkError('expired_state', 'The sign-in link has expired', { user, context });
-    }
-
     // Prepared before the link is spent: an Atlassian outage leaves the link usable for a retry.
-    const state = oauth.randomState();
-    const verifier = oauth.randomPKCECodeVerifier();
-    let request;
-    try {
-      request = await options.oauth.authorizationRequest({ state, codeChallenge: await oauth.calculatePKCECodeChallenge(verifier) });
-    } catch (error) {
-      const failure = toOAuthError(error, 'Starting the Atlassian sign-in');
-      logger?.warn({ ...who(user), kind: failure.kind, reason: failure.message }, 'Could not start linking an Atlassian account');
-      throw new LinkError('unavailable', failure.message, { user, context, cause: failure });
-    }
-    // Once, atomically: of two browsers opening the same link, only one gets a flow.
-    if (!(await store.compareAndSwap(key, raw, { ...signIn, openedAt: now() }, graceMs))) {
-      logger?.warn(who(user), 'Sign-in link opened twice at once; the other browser got it');
-      throw new LinkError('used_state', 'The sign-in link was already opened', { user, context });
-    }
-
+    const { user, context, prepared, signIn } = await signIns.open(flowId, async (user, context) => {
+      const state = oauth.randomState();
+      const verifier = oauth.randomPKCECodeVerifier();
+      try {
+        const request = await options.oauth.authorizationRequest({
+          state,
+          codeChallenge: await oauth.calculatePKCECodeChallenge(verifier),
+        });
+        return { state, verifier, request };
+      } catch (error) {
+        const failure = toOAuthError(error, 'Starting the Atlassian sign-in');
+        logger?.warn({ ...who(user), kind: failure.kind, reason: failure.message }, 'Could not start linking an Atlassian account');
+        throw new LinkError('unavailable', failure.message, { user, context, cause: failure });
+      }
+    });
+    const { state, verifier, request } = prepared;
     const browserSecret = randomBytes(32).toString('base64url');
     const createdAt = now();
     const record: PendingLink = {

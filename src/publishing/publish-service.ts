@@ -213,8 +213,10 @@ export function createPublishService(deps: PublishServiceDeps) {
       }));
       if (!ran) throw errors.publishInProgress(path);
     } catch (error) {
-      if (isVteamError(error, 'AUTH_EXPIRED')) {
-        await waitForLink({ ...request }, 'broken').catch((e: unknown) => report(request.replyTo, e, context));
+      // A gateway holding users' tokens (MCP Context Forge) says "not linked" only when asked.
+      if (isVteamError(error, 'AUTH_EXPIRED') || isVteamError(error, 'NOT_LINKED')) {
+        const reason = error.code === 'AUTH_EXPIRED' ? 'broken' : 'missing';
+        await waitForLink({ ...request }, reason).catch((e: unknown) => report(request.replyTo, e, context));
         return;
       }
       await report(request.replyTo, error, context);

@@ -10,6 +10,8 @@ import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { AtlassianCredential } from '../atlassian/credentials.ts';
 import { detectDialect, type ToolDescription } from '../atlassian/dialect.ts';
+import { detailOf } from '../atlassian/contextforge/profile.ts';
+import type { McpGatewayProfile } from '../atlassian/gateway-profile.ts';
 import type { FetchLike } from '../atlassian/http.ts';
 import { createMcpClient } from '../atlassian/mcp-client.ts';
 import type { McpStatus } from './report.ts';
@@ -20,6 +22,8 @@ export interface McpProbeOptions {
   logger?: Logger | undefined;
   clientName?: string;
   clientVersion?: string;
+  /** A gateway in front of the server: its own refusals are reported as such. */
+  gateway?: Pick<McpGatewayProfile, 'name'> | undefined;
 }
 
 /** As the caller: initialize and list tools on a throwaway session, then end it. */
@@ -41,11 +45,15 @@ export async function probeMcpAsUser(options: McpProbeOptions, credential: Atlas
     clientVersion: options.clientVersion ?? '1',
     onError: () => undefined, // background stream notices are irrelevant to a one-shot probe
   });
-  const base: McpStatus = { url: options.mcpUrl, mode: 'authenticated', reachable: false };
+  const base: McpStatus = { url: options.mcpUrl, mode: 'authenticated', reachable: false, gateway: options.gateway?.name };
   try {
     try {
       await client.connect(transport, { signal });
     } catch (error) {
+      if (options.gateway !== undefined && (lastStatus === 401 || lastStatus === 403 || lastStatus === 404)) {
+        // The gateway's own refusal: its setup (secret, user, team, server), not the user's Atlassian token.
+        return { ...base, reachable: true, httpStatus: lastStatus, gatewayRefusal: detailOf((error as Error).message ?? '') };
+      }
       if (lastStatus === 401 || lastStatus === 403) return { ...base, reachable: true, httpStatus: lastStatus, tokenRejected: true };
       throw error;
     }

@@ -30,6 +30,10 @@ export interface McpStatus {
   createTool?: string | undefined;
   /** Why no authenticated probe ran (not linked, link broken). */
   note?: string | undefined;
+  /** The gateway in front of the server (MCP Context Forge), when there is one. */
+  gateway?: string | undefined;
+  /** The gateway refused the bot's token for the caller: its own words (`detail`), bounded. */
+  gatewayRefusal?: string | undefined;
 }
 
 export interface LinkStatus {
@@ -41,6 +45,10 @@ export interface LinkStatus {
   /** A refresh token is held, so an expired access token is renewed without the user. */
   refreshable: boolean;
   scope?: string | undefined;
+  /** A gateway holds the Atlassian tokens (MCP Context Forge); the state is what it answered. */
+  heldBy?: string | undefined;
+  /** The gateway refused the caller (no team, not provisioned): what to do. */
+  refusal?: string | undefined;
 }
 
 export interface LimitsStatus {

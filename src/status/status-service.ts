@@ -4,6 +4,8 @@
  */
 import type { Logger } from 'pino';
 import type { AtlassianCredential, AtlassianCredentials } from '../atlassian/credentials.ts';
+import type { McpGatewayProfile } from '../atlassian/gateway-profile.ts';
+import type { GatewayAccessCheck } from '../atlassian/jira-gateway.ts';
 import type { FetchLike } from '../atlassian/http.ts';
 import type { JiraLimits } from '../atlassian/limits.ts';
 import { isVteamError } from '../errors.ts';
@@ -40,6 +42,11 @@ export interface StatusServiceOptions {
   fetch?: FetchLike | undefined;
   logger?: Logger | undefined;
   now?: () => number;
+  /**
+   * A gateway holding users' Atlassian tokens (MCP Context Forge): the link section is what it
+   * answers to a read call as the caller, not what the token store holds.
+   */
+  gateway?: { profile: Pick<McpGatewayProfile, 'name'>; checkAccess(user: SlackUserRef): Promise<GatewayAccessCheck> } | undefined;
 }
 
 export interface StatusService {
@@ -53,7 +60,7 @@ export interface StatusService {
 export function createStatusService(options: StatusServiceOptions): StatusService {
   const timeoutMs = options.timeoutMs ?? 1500;
   const now = options.now ?? Date.now;
-  const mcpOptions = { mcpUrl: options.mcpUrl, fetch: options.fetch, logger: options.logger };
+  const mcpOptions = { mcpUrl: options.mcpUrl, fetch: options.fetch, logger: options.logger, gateway: options.gateway?.profile };
 
   async function mcpProbe(user: SlackUserRef, signal: AbortSignal): Promise<McpStatus> {
     let credential: AtlassianCredential | undefined;
@@ -63,7 +70,11 @@ export function createStatusService(options: StatusServiceOptions): StatusServic
       if (credential === undefined) note = 'you have not connected an Atlassian account';
     } catch (error) {
       // A broken link (or a refresh that cannot happen now) still lets us check the server.
-      note = isVteamError(error, 'AUTH_EXPIRED') ? 'your Atlassian link needs reconnecting' : 'your Atlassian token could not be refreshed';
+      note = isVteamError(error, 'AUTH_EXPIRED')
+        ? 'your Atlassian link needs reconnecting'
+        : isVteamError(error)
+          ? error.userMessage
+          : 'your Atlassian token could not be refreshed';
     }
     if (signal.aborted) throw signal.reason;
     return credential === undefined ? probeMcpUnauthenticated(mcpOptions, signal, note) : probeMcpAsUser(mcpOptions, credential, signal);
@@ -82,15 +93,30 @@ export function createStatusService(options: StatusServiceOptions): StatusServic
     };
   }
 
-  async function limitsOf(linkPromise: Promise<AtlassianLink | undefined>): Promise<LimitsStatus> {
+  /** Behind a gateway: what it answers to a read call as the caller. */
+  async function gatewayLinkStatus(gateway: NonNullable<StatusServiceOptions['gateway']>, user: SlackUserRef): Promise<LinkStatus> {
+    const heldBy = gateway.profile.name;
+    try {
+      const access = await gateway.checkAccess(user);
+      if (access.state === 'unauthorized') return { state: 'missing', sites: [], refreshable: false, heldBy };
+      return { state: 'linked', sites: (access.sites ?? []).map(({ name, url }) => ({ name, url })), refreshable: true, heldBy };
+    } catch (error) {
+      if (isVteamError(error, 'GATEWAY_REFUSED') || isVteamError(error, 'GATEWAY_ACCESS_DENIED')) {
+        return { state: 'broken', sites: [], refreshable: false, heldBy, refusal: error.userMessage };
+      }
+      throw error;
+    }
+  }
+
+  async function limitsOf(statusPromise: Promise<LinkStatus>): Promise<LimitsStatus> {
     const limits = options.limits;
     if (limits === undefined) return { sites: [], note: 'no rate limiter is configured' };
-    const link = await linkPromise;
-    const sites = [...new Set((link?.sites ?? []).map((site) => site.url))].slice(0, 5);
+    const link = await statusPromise;
+    const sites = [...new Set(link.sites.map((site) => site.url))].slice(0, 5);
     if (sites.length === 0)
       return {
         sites: [],
-        note: link === undefined ? "connect your Atlassian account to see your site's budget" : 'your Atlassian link names no site',
+        note: link.state === 'missing' ? "connect your Atlassian account to see your site's budget" : 'your Atlassian link names no site',
       };
     return { sites: await Promise.all(sites.map((site) => limits.status(site))) };
   }
@@ -111,7 +137,8 @@ export function createStatusService(options: StatusServiceOptions): StatusServic
       const deadline = generatedAt + timeoutMs;
       const probe = <T>(fn: (signal: AbortSignal) => Promise<T>) => runProbe(deadline, fn, now);
 
-      const linkPromise = options.tokens.get(user);
+      const linkPromise: Promise<LinkStatus> =
+        options.gateway === undefined ? options.tokens.get(user).then(linkStatus) : gatewayLinkStatus(options.gateway, user);
       linkPromise.catch(() => undefined);
 
       // An admin check that fails or misses the deadline counts as "not an administrator".
@@ -135,7 +162,7 @@ export function createStatusService(options: StatusServiceOptions): StatusServic
 
       const [mcp, link, limits, kubernetes, store, failures, adminSections] = await Promise.all([
         probe((signal) => mcpProbe(user, signal)),
-        probe(async () => linkStatus(await linkPromise)),
+        probe(() => linkPromise),
         probe(() => limitsOf(linkPromise)),
         probe((signal) => probeKubernetes(options.kube, signal)),
         probe(async () => {

@@ -53,6 +53,7 @@ describe('buildCreateCall', () => {
         parent: 'RFE-1',
         additional_fields: { labels: ['vteam-rfe-1-spec'] },
       },
+      label: 'createJiraIssue',
     });
   });
 
@@ -89,9 +90,10 @@ describe('buildSearchCall and buildEditCall', () => {
   const direct = {
     via: 'direct' as const,
     tool: 'searchJiraIssuesUsingJql',
+    operation: 'searchJiraIssuesUsingJql',
     properties: { cloudId: { type: 'string' }, jql: { type: 'string' } },
   };
-  const execute = { via: 'execute' as const, tool: 'executeRead', operation: 'searchJiraIssuesUsingJql' };
+  const execute = { via: 'execute' as const, tool: 'executeRead', executor: 'executeRead', operation: 'searchJiraIssuesUsingJql' };
 
   it('calls a listed tool directly with cloudId among the arguments', () => {
     expect(buildSearchCall(direct, 'rovo', 'labels = "x"', 'c1').arguments).toMatchObject({ cloudId: 'c1', jql: 'labels = "x"' });
@@ -100,6 +102,7 @@ describe('buildSearchCall and buildEditCall', () => {
   it('wraps an unlisted operation with cloudId at top level, never inside inputs', () => {
     const call = buildSearchCall(execute, 'rovo', 'labels = "x"', 'c1');
     expect(call.name).toBe('executeRead');
+    expect(call.label).toBe('executeRead/searchJiraIssuesUsingJql');
     expect(call.arguments).toEqual({
       name: 'searchJiraIssuesUsingJql',
       cloudId: 'c1',
@@ -109,17 +112,17 @@ describe('buildSearchCall and buildEditCall', () => {
 
   it('uses jira_search with a limit on the self-hosted server', () => {
     const call = buildSearchCall(
-      { via: 'direct', tool: 'jira_search', properties: { jql: { type: 'string' } } },
+      { via: 'direct', tool: 'jira_search', operation: 'jira_search', properties: { jql: { type: 'string' } } },
       'self-hosted',
       'labels = "x"',
       undefined,
     );
-    expect(call).toEqual({ name: 'jira_search', arguments: { jql: 'labels = "x"', limit: 10 } });
+    expect(call).toEqual({ name: 'jira_search', arguments: { jql: 'labels = "x"', limit: 10 }, label: 'jira_search' });
   });
 
   it('edits with a fields object on Rovo and a JSON string on the self-hosted server', () => {
     const rovo = buildEditCall(
-      { via: 'execute', tool: 'executeWrite', operation: 'editJiraIssue' },
+      { via: 'execute', tool: 'executeWrite', executor: 'executeWrite', operation: 'editJiraIssue' },
       'rovo',
       'RFE-2',
       { summary: 's', description: 'd' },
@@ -131,7 +134,7 @@ describe('buildSearchCall and buildEditCall', () => {
       inputs: { issueIdOrKey: 'RFE-2', fields: { summary: 's', description: 'd' } },
     });
     const selfHosted = buildEditCall(
-      { via: 'direct', tool: 'jira_update_issue', properties: { fields: { type: 'string' } } },
+      { via: 'direct', tool: 'jira_update_issue', operation: 'jira_update_issue', properties: { fields: { type: 'string' } } },
       'self-hosted',
       'RFE-2',
       { summary: 's', description: 'd' },

@@ -69,7 +69,8 @@ describe('detectDialect', () => {
   it('reads Rovo v1: issueTypeName, parent argument, object additional_fields, direct tools', () => {
     const dialect = detectDialect(V1_TOOLS);
     expect(dialect.family).toBe('rovo');
-    expect(dialect.hasSiteLookup).toBe(true);
+    expect(dialect.siteLookup).toBe('getAccessibleAtlassianResources');
+    expect(dialect.userInfo).toBe('atlassianUserInfo');
     expect(dialect.create).toMatchObject({
       tool: 'createJiraIssue',
       projectKey: 'projectKey',
@@ -86,20 +87,21 @@ describe('detectDialect', () => {
   it('reads Rovo v2: issueType, and search/edit through executeRead/executeWrite', () => {
     const dialect = detectDialect(V2_TOOLS);
     expect(dialect.create?.issueType).toBe('issueType');
-    expect(dialect.search).toEqual({ via: 'execute', tool: 'executeRead', operation: 'searchJiraIssuesUsingJql' });
-    expect(dialect.edit).toEqual({ via: 'execute', tool: 'executeWrite', operation: 'editJiraIssue' });
+    expect(dialect.search).toEqual({ via: 'execute', tool: 'executeRead', executor: 'executeRead', operation: 'searchJiraIssuesUsingJql' });
+    expect(dialect.edit).toEqual({ via: 'execute', tool: 'executeWrite', executor: 'executeWrite', operation: 'editJiraIssue' });
   });
 
   it('falls back to a single execute tool when that is what the client is offered', () => {
     const dialect = detectDialect([V1_CREATE, tool('execute')]);
-    expect(dialect.search).toEqual({ via: 'execute', tool: 'execute', operation: 'searchJiraIssuesUsingJql' });
-    expect(dialect.hasSiteLookup).toBe(false);
+    expect(dialect.search).toEqual({ via: 'execute', tool: 'execute', executor: 'execute', operation: 'searchJiraIssuesUsingJql' });
+    expect(dialect.siteLookup).toBeUndefined();
   });
 
   it('reads sooperset/mcp-atlassian: snake_case names and JSON-string additional_fields', () => {
     const dialect = detectDialect(SELF_HOSTED_TOOLS);
     expect(dialect.family).toBe('self-hosted');
-    expect(dialect.hasSiteLookup).toBe(false);
+    expect(dialect.siteLookup).toBeUndefined();
+    expect(dialect.userInfo).toBeUndefined();
     expect(dialect.create).toMatchObject({
       tool: 'jira_create_issue',
       projectKey: 'project_key',

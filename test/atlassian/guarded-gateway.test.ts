@@ -235,6 +235,19 @@ describe('hourly budget', () => {
     expect((await a.guarded.status(SITE)).usedThisHour).toBe(2); // the new hour's count
   });
 
+  it('counts what each call costs the upstream: four requests per call behind MCP Context Forge', async () => {
+    const fake = await fakeWith(2);
+    const now = clockAt(20 * 60_000);
+    const [a, b] = await replicas(fake, { hourlyBudget: 10, costPerCall: 4, maxWaitMs: 1_000, now });
+    await a.guarded.createIssue(user(0), create('cost-1'));
+    await b.guarded.createIssue(user(1), create('cost-2'));
+    const third = await a.guarded.createIssue(user(0), create('cost-3')).catch((error: unknown) => error as VteamError);
+
+    expect(fake.toolCalls('createJiraIssue')).toHaveLength(2); // 8 of 10 used; a third call would make 12
+    expect(third).toMatchObject({ code: 'RATE_BUDGET_EXHAUSTED' });
+    expect(await b.guarded.status(SITE)).toMatchObject({ usedThisHour: 8, hourlyBudget: 10 });
+  });
+
   it('warns once at 80 % of the budget, across replicas, and exports the used share', async () => {
     const fake = await fakeWith(2);
     const now = clockAt(5 * 60_000);

@@ -81,4 +81,66 @@ describe('loadConfig', () => {
     expect(described).toEqual({ SLACK_BOT_TOKEN: '(set)', SLACK_SIGNING_SECRET: '(set)', GITHUB_TOKEN: '(set)', PORT: '8080' });
     expect(describeConfig({ STORE_URL: 'redis://default:hunter2@redis:6379/0' })).toEqual({ STORE_URL: 'redis://***@redis:6379/0' });
   });
+  describe('behind MCP Context Forge (MCP_GATEWAY=contextforge)', () => {
+    const mcf = { ...base, MCP_GATEWAY: 'contextforge', ATLASSIAN_MCP_URL: 'https://mcf.example.com/servers/9f3c2a/mcp' };
+
+    it('reads the virtual server, MCF itself and the JWT settings, with the documented defaults', () => {
+      const config = loadConfig({ ...mcf, CONTEXTFORGE_JWT_SECRET: 'jwt-secret-value' });
+      expect(config.atlassian.gateway).toEqual({
+        kind: 'contextforge',
+        baseUrl: 'https://mcf.example.com',
+        serverId: '9f3c2a',
+        jwt: { secret: 'jwt-secret-value', issuer: 'mcpgateway', audience: 'mcpgateway-api', ttlMs: 300_000 },
+        teamId: undefined,
+        userTemplate: '{email}',
+        gatewayId: undefined,
+      });
+      const behindProxy = loadConfig({
+        ...mcf,
+        ATLASSIAN_MCP_URL: 'https://gw.example.com/mcf/servers/abc_1/mcp/',
+        CONTEXTFORGE_JWT_SECRET: 's',
+        CONTEXTFORGE_JWT_ISSUER: 'corp-mcf',
+        CONTEXTFORGE_JWT_AUDIENCE: 'corp-api',
+        CONTEXTFORGE_TEAM_ID: 'team-42',
+        CONTEXTFORGE_USER_TEMPLATE: '{local}@corp.example.com',
+        CONTEXTFORGE_TOKEN_TTL_SECONDS: '120',
+        CONTEXTFORGE_GATEWAY_ID: 'gw-7',
+      }).atlassian.gateway;
+      expect(behindProxy).toMatchObject({
+        baseUrl: 'https://gw.example.com/mcf',
+        serverId: 'abc_1',
+        jwt: { issuer: 'corp-mcf', audience: 'corp-api', ttlMs: 120_000 },
+        teamId: 'team-42',
+        userTemplate: '{local}@corp.example.com',
+        gatewayId: 'gw-7',
+      });
+      expect(loadConfig(base).atlassian.gateway).toEqual({ kind: 'none' });
+    });
+
+    it('refuses to start without the secret, with a URL that is no virtual server, or with an OAuth client of our own', () => {
+      let message = '';
+      try {
+        loadConfig({ ...mcf, ATLASSIAN_MCP_URL: 'https://mcf.example.com/mcp', ATLASSIAN_OAUTH_CLIENT_ID: 'x' });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(/CONTEXTFORGE_JWT_SECRET is required with MCP_GATEWAY=contextforge/);
+      expect(message).toMatch(/ATLASSIAN_MCP_URL must be the virtual server endpoint of MCP Context Forge/);
+      expect(message).toMatch(/ATLASSIAN_OAUTH_CLIENT_ID\/SECRET are not used with MCP_GATEWAY=contextforge/);
+      expect(() => loadConfig({ ...mcf, MCP_GATEWAY: 'mcf' })).toThrow(/MCP_GATEWAY must be none .* or contextforge/);
+      expect(() => loadConfig({ ...mcf, CONTEXTFORGE_JWT_SECRET: 's', CONTEXTFORGE_USER_TEMPLATE: 'svc-{local}' })).toThrow(
+        /CONTEXTFORGE_USER_TEMPLATE must yield an email/,
+      );
+      expect(() => loadConfig({ ...mcf, CONTEXTFORGE_JWT_SECRET: 's', CONTEXTFORGE_TOKEN_TTL_SECONDS: '86400' })).toThrow(
+        /CONTEXTFORGE_TOKEN_TTL_SECONDS/,
+      );
+    });
+
+    it('never shows the JWT secret when describing the configuration', () => {
+      expect(describeConfig({ ...mcf, CONTEXTFORGE_JWT_SECRET: 'jwt-secret-value' })).toMatchObject({
+        CONTEXTFORGE_JWT_SECRET: '(set)',
+        MCP_GATEWAY: 'contextforge',
+      });
+    });
+  });
 });

@@ -38,9 +38,18 @@ export function connectPrompt(reason: 'missing' | 'broken' | 'asked', path?: str
  * What replaces the prompt after a click: a fresh sign-in link (the bot's `/oauth/start`, which
  * binds the sign-in to the browser that opens it) and a way to get another.
  */
-export function signInLink(signInUrl: string, expiresAt: number): { text: string; blocks: KnownBlock[] } {
+export function signInLink(
+  signInUrl: string,
+  expiresAt: number,
+  via: 'bot' | 'contextforge' = 'bot',
+): { text: string; blocks: KnownBlock[] } {
   const minutes = Math.max(1, Math.round((expiresAt - Date.now()) / 60_000));
-  const text = `Sign in to Atlassian to connect your account. This link works once, for ${minutes} minutes; finish the sign-in in the browser it opens.`;
+  // MCF's own page after the sign-in is written for its admins; the bot notices the link by itself.
+  const after =
+    via === 'contextforge'
+      ? ' When a page says "OAuth Authorization Successful", close it: the bot notices within seconds and tells you here.'
+      : '';
+  const text = `Sign in to Atlassian to connect your account. This link works once, for ${minutes} minutes; finish the sign-in in the browser it opens.${after}`;
   return {
     text,
     blocks: [
@@ -68,6 +77,21 @@ export function connectedMessage(link: AtlassianLink): { text: string } {
   // No site list (it could not be read just now) is not "no site": it is read again at the first publish.
   const where = sites === '' ? '' : ` to ${escapeMrkdwn(sites)}`;
   return { text: `:white_check_mark: Connected${who}${where}. Jira issues you publish are now created with your own Atlassian account.` };
+}
+
+/** After a link through MCP Context Forge: MCF holds the tokens, so there is no account or site list to show. */
+export function gatewayConnectedMessage(): { text: string } {
+  return {
+    text: ':white_check_mark: Connected: MCP Context Forge now holds your Atlassian authorization, and Jira issues you publish are created with your own Atlassian account.',
+  };
+}
+
+/** `/vteam disconnect` behind MCP Context Forge: the link is MCF's, and MCF offers no way to remove it. */
+export function gatewayDisconnectMessage(teamId: string | undefined): { text: string } {
+  const team = teamId === undefined ? "the Atlassian server's team" : `the team ${code(clip(teamId, 128))}`;
+  return {
+    text: `Your Atlassian authorization is held by MCP Context Forge, not by this bot, and MCF offers no way to remove it from here: revoke it yourself in your Atlassian account settings (Connected apps), or ask your MCF admin to remove you from ${team} or to deactivate your MCF user.`,
+  };
 }
 
 export function homeView(linkState: AtlassianLink | undefined, recent: RecentPublish[]): HomeView {

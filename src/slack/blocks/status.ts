@@ -96,6 +96,13 @@ export function mcpLine(mcp: McpStatus): Line {
     }
     return { verdict: 'warn', text: `${where} answers HTTP ${status}${rtt}: check \`ATLASSIAN_MCP_URL\`${because}` };
   }
+  if (mcp.gatewayRefusal !== undefined) {
+    const gateway = mcp.gateway ?? 'The gateway';
+    return {
+      verdict: 'fail',
+      text: `${where} reachable, but ${escapeMrkdwn(gateway)} refused the bot's token for you (HTTP ${mcp.httpStatus ?? 401}: ${lit(clip(mcp.gatewayRefusal, 200))}): ${gatewayAdvice(mcp.httpStatus, mcp.gatewayRefusal)}`,
+    };
+  }
   if (mcp.tokenRejected) {
     return {
       verdict: 'warn',
@@ -120,7 +127,19 @@ export function mcpLine(mcp: McpStatus): Line {
   return { verdict: 'ok', text: `${facts} · can create issues (${lit(clip(mcp.createTool, 60))})` };
 }
 
+/** What an admin changes when MCP Context Forge refuses the bot's token (reference Part D's answers). */
+function gatewayAdvice(status: number | undefined, detail: string): string {
+  if (/user not found/i.test(detail))
+    return 'an MCF admin must create an MCF user with your Slack email (see `CONTEXTFORGE_USER_TEMPLATE`)';
+  if (/member of the associated team/i.test(detail))
+    return "an MCF admin must add you to the team in `CONTEXTFORGE_TEAM_ID`, or the bot's admin must correct that id";
+  if (status === 404) return 'check the server id in `ATLASSIAN_MCP_URL` against the virtual servers in MCF';
+  if (status === 403) return 'the token is limited to another server: check the server id in `ATLASSIAN_MCP_URL`';
+  return "an admin must set `CONTEXTFORGE_JWT_SECRET`, `CONTEXTFORGE_JWT_ISSUER` and `CONTEXTFORGE_JWT_AUDIENCE` to MCF's `JWT_SECRET_KEY`, `JWT_ISSUER` and `JWT_AUDIENCE`";
+}
+
 export function linkLine(link: LinkStatus, now: number): Line {
+  if (link.heldBy !== undefined) return gatewayLinkLine(link);
   if (link.state === 'missing') return { verdict: 'warn', text: 'not connected: run `/vteam connect` to publish as yourself' };
   const who = link.accountName ? `${escapeMrkdwn(clip(link.accountName, 60))} · ` : '';
   const sites =
@@ -149,6 +168,19 @@ export function linkLine(link: LinkStatus, now: number): Line {
   }
   const scope = link.scope ? ` · scopes ${lit(clip(link.scope, 120))}` : '';
   return { verdict, text: `${who}${sites}${since}${expiry}${scope}` };
+}
+
+/** Behind MCP Context Forge there is no token here to describe: only whether the gateway lets the caller through. */
+function gatewayLinkLine(link: LinkStatus): Line {
+  const gateway = escapeMrkdwn(link.heldBy ?? 'the gateway');
+  if (link.state === 'missing')
+    return { verdict: 'warn', text: `not authorized in ${gateway} yet: run \`/vteam connect\` to publish as yourself` };
+  if (link.state === 'broken') return { verdict: 'fail', text: escapeMrkdwn(clip(link.refusal ?? `${gateway} refused you`, 400)) };
+  const sites = link.sites
+    .slice(0, 3)
+    .map((s) => `${escapeMrkdwn(clip(s.name, 40))} (${lit(hostOf(s.url))})`)
+    .join(', ');
+  return { verdict: 'ok', text: `authorized in ${gateway}, which holds and renews your Atlassian token${sites ? ` · ${sites}` : ''}` };
 }
 
 export function limitsLine(limits: LimitsStatus, now: number): Line {

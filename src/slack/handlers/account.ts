@@ -15,6 +15,8 @@ export interface AccountDeps {
   tokens: TokenStore;
   history: PublishHistory;
   logger: Logger;
+  /** Where the sign-in link leads: our own OAuth client, or MCP Context Forge (default bot). */
+  signInVia?: 'bot' | 'contextforge';
 }
 
 /** Connect/Disconnect buttons (DMs, ephemeral prompts, App Home) and the App Home tab itself. */
@@ -33,7 +35,7 @@ export function registerAccountHandlers(app: App, deps: AccountDeps): void {
     try {
       // A fresh, single-use state on every click: no stale link lives in any message.
       const started = await linkFlow.startLink(user);
-      const message = signInLink(started.signInUrl, started.expiresAt);
+      const message = signInLink(started.signInUrl, started.expiresAt, deps.signInVia);
       if (body.container?.is_ephemeral === true) {
         await respond({ replace_original: true, ...message });
       } else if (body.channel?.id && body.message?.ts) {

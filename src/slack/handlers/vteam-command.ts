@@ -36,6 +36,8 @@ export interface CommandDeps {
   /** Keeps work started after ack() visible to graceful shutdown. */
   track: (start: () => Promise<unknown>) => void;
   disconnect: (user: SlackUserRef) => Promise<{ removed: boolean; revoked: boolean }>;
+  /** Behind MCP Context Forge the link is MCF's: `/vteam disconnect` explains instead of disconnecting. */
+  disconnectElsewhere?: { text: string } | undefined;
   subcommands?: Subcommand[];
 }
 
@@ -86,6 +88,10 @@ export function registerVteamCommand(app: App, deps: CommandDeps): void {
     }
     if (parsed.kind === 'connect') {
       await ack({ response_type: 'ephemeral', ...connectPrompt('asked') });
+      return;
+    }
+    if (parsed.kind === 'disconnect' && deps.disconnectElsewhere !== undefined) {
+      await ack({ response_type: 'ephemeral', ...deps.disconnectElsewhere });
       return;
     }
     await ack();

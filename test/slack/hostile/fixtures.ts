@@ -410,6 +410,8 @@ export const FIXTURES: Record<string, Record<string, Coverage>> = {
         }),
         status.mcpLine({ url: h, mode: 'unauthenticated', reachable: true, httpStatus: 404, note: h }),
         status.mcpLine({ url: h, mode: 'authenticated', reachable: true, tokenRejected: true }),
+        // MCP Context Forge's own `detail` is an outside value.
+        status.mcpLine({ url: h, mode: 'authenticated', reachable: true, httpStatus: 401, gateway: h, gatewayRefusal: h }),
       ],
     },
     linkLine: {
@@ -420,6 +422,9 @@ export const FIXTURES: Record<string, Record<string, Coverage>> = {
           NOW,
         ),
         status.linkLine({ state: 'broken', accountName: h, sites: [{ name: h, url: h }], refreshable: false }, NOW),
+        status.linkLine({ state: 'linked', sites: [{ name: h, url: urlOf(h) }], refreshable: true, heldBy: h }, NOW),
+        status.linkLine({ state: 'broken', sites: [], refreshable: false, heldBy: h, refusal: h }, NOW),
+        status.linkLine({ state: 'missing', sites: [], refreshable: false, heldBy: h }, NOW),
       ],
     },
     limitsLine: {
@@ -452,7 +457,16 @@ export const FIXTURES: Record<string, Record<string, Coverage>> = {
     signInLink: {
       kind: 'message',
       echoes: false,
-      build: (h) => [account.signInLink(`https://auth.example/authorize?state=${encodeURIComponent(prefix(h, 40))}`, NOW + 600_000)],
+      build: (h) => [
+        account.signInLink(`https://auth.example/authorize?state=${encodeURIComponent(prefix(h, 40))}`, NOW + 600_000),
+        account.signInLink(`https://auth.example/authorize?state=${encodeURIComponent(prefix(h, 40))}`, NOW + 600_000, 'contextforge'),
+      ],
+    },
+    gatewayConnectedMessage: { kind: 'message', echoes: false, build: () => [account.gatewayConnectedMessage()] },
+    // The team id comes from configuration, but is rendered like any outside value.
+    gatewayDisconnectMessage: {
+      kind: 'message',
+      build: (h) => [account.gatewayDisconnectMessage(h), account.gatewayDisconnectMessage(undefined)],
     },
     connectedMessage: {
       kind: 'message',
