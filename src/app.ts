@@ -17,9 +17,9 @@ import { gatewayUserOf } from './identity/gateway-user.ts';
 import { createIdentityMapper } from './identity/identity-mapper.ts';
 import { createDisconnect } from './oauth/disconnect.ts';
 import { createGatewayLinkFlow } from './oauth/gateway-link-flow.ts';
-import { createGatewayLinkWatch } from './oauth/gateway-link-watch.ts';
+import { createGatewayLinkWatch, type GatewayLinkWatch } from './oauth/gateway-link-watch.ts';
 import type { CompletedLink } from './oauth/link-flow.ts';
-import { createLinkFlow } from './oauth/link-flow.ts';
+import { createLinkFlow, type LinkFlow } from './oauth/link-flow.ts';
 import type { LinkIdentityCheck } from './oauth/link-identity.ts';
 import { createAtlassianOAuth, oauthModeFromConfig } from './oauth/oauth-client.ts';
 import { createSignInCookie } from './oauth/sign-in-cookie.ts';
@@ -228,29 +228,31 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     await service.resumeAfterLink(user);
   };
   const oauthLogger = logger.child({ component: 'oauth' });
-  // MCF tells nobody when a user finishes authorizing: the bot asks MCF as that user until it knows.
-  const gatewayWatch =
-    contextForge === undefined
-      ? undefined
-      : createGatewayLinkWatch({
-          check: async (user) => (await mcp.checkAccess(user)).state,
-          onLinked: (user) => onLinked(user, undefined),
-          onRefused: (user, error) => notifier.direct(user.userId, errorMessage(error.userMessage)),
-          logger: oauthLogger,
-        });
-  const linkFlow =
-    contextForge === undefined || gatewayWatch === undefined
-      ? createLinkFlow({ store, tokens, oauth, logger: oauthLogger, siteLookup, identityCheck })
-      : createGatewayLinkFlow({
-          store,
-          redirectUri: oauth.redirectUri,
-          userOf: contextForge.userOf,
-          gatewayIds: contextForge.gatewayIds,
-          startAuthorization: contextForge.startAuthorization,
-          checkAccess: async (user) => (await mcp.checkAccess(user)).state,
-          watch: (user) => gatewayWatch.watch(user),
-          logger: oauthLogger,
-        });
+  let linkFlow: LinkFlow;
+  let gatewayWatch: GatewayLinkWatch | undefined;
+  if (contextForge === undefined) {
+    linkFlow = createLinkFlow({ store, tokens, oauth, logger: oauthLogger, siteLookup, identityCheck });
+  } else {
+    // MCF tells nobody when a user finishes authorizing: the bot asks MCF as that user until it knows.
+    const checkAccess = async (user: SlackUserRef) => (await mcp.checkAccess(user)).state;
+    const watch = createGatewayLinkWatch({
+      check: checkAccess,
+      onLinked: (user) => onLinked(user, undefined),
+      onRefused: (user, error) => notifier.direct(user.userId, errorMessage(error.userMessage)),
+      logger: oauthLogger,
+    });
+    gatewayWatch = watch;
+    linkFlow = createGatewayLinkFlow({
+      store,
+      redirectUri: oauth.redirectUri,
+      userOf: contextForge.userOf,
+      gatewayIds: contextForge.gatewayIds,
+      startAuthorization: contextForge.startAuthorization,
+      checkAccess,
+      watch: (user) => watch.watch(user),
+      logger: oauthLogger,
+    });
+  }
 
   const { app: bolt, socketClient } = createBoltApp(config, logger, (slack) => [
     ...healthRoutes(

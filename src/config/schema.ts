@@ -152,7 +152,7 @@ export const envSchema = z.object({
   CLUSTER_USER_GROUPS: optionalString,
   /** Concurrent MCP calls per Atlassian site (well under the ~20 that trigger 429s). */
   RATE_LIMIT_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(4),
-  /** MCP calls per Atlassian site per hour. */
+  /** Requests to the MCP server per Atlassian site per hour (a gateway may make several per call). */
   RATE_LIMIT_HOURLY_BUDGET: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   /** Lease for electing the one replica that posts workflow cards (coordination.k8s.io, own namespace). */
   LEADER_ELECTION_NAMESPACE: optionalString,

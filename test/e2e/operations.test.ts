@@ -50,7 +50,7 @@ describe('operations', () => {
     expect(text).toMatch(/can create issues/);
     expect(text).toMatch(/Your Atlassian account/);
     expect(text).toMatch(/Alice Example · acme \(`acme\.atlassian\.net`\)/);
-    expect(text).toMatch(/calls used this hour \(\d[\d,]* left\)/);
+    expect(text).toMatch(/requests used this hour \(\d[\d,]* left\)/);
     expect(text).toMatch(/Kubernetes\* {2}API reachable · \d+ ms · RFEWorkflows served · may watch and update RFEWorkflows/);
     expect(text).toMatch(/Store\* {2}reachable/);
     expect(text).not.toContain('atl-access-alice');

@@ -72,7 +72,7 @@ describe('jira-status report', () => {
     expect(link).toMatch(/token expires in \d+ min, renewed automatically/);
 
     expect(limits.asked).toEqual([SITE]);
-    expect(section(report, 'Jira rate budget')).toContain('120 of 1,000 calls used this hour (880 left) · 1/4 in flight · 0 queued');
+    expect(section(report, 'Jira rate budget')).toContain('120 of 1,000 requests used this hour (880 left) · 1/4 in flight · 0 queued');
     expect(section(report, 'Kubernetes')).toMatch(
       /:white_check_mark: \*Kubernetes\* {2}API reachable · \d+ ms · RFEWorkflows served · may watch and update RFEWorkflows and patch ProjectSettings/,
     );
@@ -287,7 +287,7 @@ describe('jira-status report', () => {
       .report(ALICE, { isAdmin: false, channelId: CHANNEL });
     const budget = section(report, 'Jira rate budget');
     expect(budget).toContain(':x:');
-    expect(budget).toContain('850 of 1,000 calls used this hour (150 left)');
+    expect(budget).toContain('850 of 1,000 requests used this hour (150 left)');
     expect(budget).toContain('3 queued');
     expect(budget).toContain('paused by Jira (429) until');
     expect(budget).toContain('*MCP circuit open*');

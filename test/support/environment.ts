@@ -8,6 +8,7 @@ import { createStore } from '../../src/storage/store.ts';
 import { createTokenStore } from '../../src/storage/tokens.ts';
 import { freePort, startApp, type AppProcess } from './app-process.ts';
 import { startFakeAtlassianApi, type FakeAtlassianApi } from './fake-atlassian-api.ts';
+import { startFakeContextForge, type FakeContextForge } from './fake-contextforge.ts';
 import { startFakeGitHub, type FakeGitHub } from './fake-github.ts';
 import { startFakeKube, type FakeKube } from './fake-kube.ts';
 import { startFakeMcp, type FakeDialect, type FakeMcp } from './fake-mcp/index.ts';
@@ -37,6 +38,8 @@ export interface Environment {
   auth: AuthServerHandle | undefined;
   /** Atlassian's API gateway (ATLASSIAN_API_URL), with `classic`: where the bot lists a token's sites. */
   atlassianApi: FakeAtlassianApi | undefined;
+  /** MCP Context Forge in front of the MCP server, with `contextforge`. */
+  contextForge: FakeContextForge | undefined;
   app: AppProcess;
   signingSecret: string;
   /** Sends `/vteam <text>` as a signed slash command; returns the HTTP answer and the response_url used. */
@@ -75,6 +78,13 @@ export async function startEnvironment(
      * authorization server, the sites read from a test gateway at ATLASSIAN_API_URL: the self-hosted setup.
      */
     classic?: boolean;
+    /**
+     * IBM MCP Context Forge in front of the Rovo server (MCP_GATEWAY=contextforge): MCF holds each
+     * user's Atlassian tokens (Alice is linked there already) and users authorize at a real
+     * authorization server through MCF's redirect. MCF users: Alice (U0001) and Bob (U0002) in the
+     * team, Carol (U0003) in none.
+     */
+    contextforge?: boolean;
   } = {},
 ): Promise<Environment> {
   const dir = await mkdtemp(join(tmpdir(), 'vteam-e2e-'));
@@ -98,8 +108,10 @@ export async function startEnvironment(
   const kubeconfig = await writeKubeconfig(dir, kube.url, kube.token);
   const appPort = await freePort();
   const classic = options.classic === true ? await startClassicAtlassian(mcp, appPort) : undefined;
-  const auth = options.oauth ? await startAuthServer({ resource: mcp.url }) : classic?.auth;
-  if (options.oauth && auth) mcp.setAuthorization({ issuer: auth.issuer, verify: (token) => auth.verifyAccessToken(token), sites: [SITE] });
+  const auth = options.oauth || options.contextforge ? await startAuthServer({ resource: mcp.url }) : classic?.auth;
+  if ((options.oauth || options.contextforge) && auth)
+    mcp.setAuthorization({ issuer: auth.issuer, verify: (token) => auth.verifyAccessToken(token), sites: [SITE] });
+  const contextForge = options.contextforge && auth ? await startContextForgeFor(mcp, auth) : undefined;
 
   kube.addNamespace('vteam-slack'); // the bot's own namespace, for its Lease
   // What the bot's ServiceAccount may do, as its RBAC grants it (SelfSubjectAccessReviews answer from this).
@@ -142,6 +154,7 @@ export async function startEnvironment(
     KUBECONFIG: kubeconfig,
     GITHUB_API_URL: github.apiUrl,
     ...classic?.appEnv,
+    ...(contextForge === undefined ? {} : contextForgeEnv(contextForge)),
     PUBLISH_LEASE_SECONDS: '2',
     LEADER_ELECTION_NAMESPACE: 'vteam-slack',
     LEADER_ELECTION_LEASE_SECONDS: '3',
@@ -155,6 +168,7 @@ export async function startEnvironment(
     mcp,
     auth,
     atlassianApi: classic?.api,
+    contextForge,
     app: undefined as unknown as AppProcess,
     signingSecret: SIGNING_SECRET,
     async command(text, { app, ...opts } = {}) {
@@ -197,13 +211,45 @@ export async function startEnvironment(
     },
     async close() {
       await env.app?.kill('SIGKILL');
+      await Promise.allSettled([contextForge?.close()]);
       await Promise.allSettled([slack.close(), kube.close(), github.close(), mcp.close(), auth?.close(), classic?.api.close()]);
       await rm(dir, { recursive: true, force: true });
     },
   };
-  await env.link(ALICE, ALICE_TOKEN, options.dialect === 'self-hosted' ? 'cloud-acme' : undefined);
+  if (contextForge !== undefined) contextForge.linkUser(ALICE_EMAIL, ALICE_TOKEN);
+  else await env.link(ALICE, ALICE_TOKEN, options.dialect === 'self-hosted' ? 'cloud-acme' : undefined);
   await env.startApp();
   return env;
+}
+
+export const CONTEXTFORGE = { secret: 'mcf-jwt-secret-0123456789abcdef0123', team: 'team-vteam-0001' };
+/** The fake Slack's users.info answers `<user id lowercased>@example.com`. */
+export const ALICE_EMAIL = 'u0001@example.com';
+
+/** MCF in front of the Rovo server; it registers itself with the authorization server users sign in at. */
+async function startContextForgeFor(mcp: FakeMcp, auth: AuthServerHandle): Promise<FakeContextForge> {
+  return startFakeContextForge({
+    upstreamUrl: mcp.url,
+    catalogToken: ALICE_TOKEN,
+    jwtSecret: CONTEXTFORGE.secret,
+    users: {
+      [ALICE_EMAIL]: { teams: [CONTEXTFORGE.team] },
+      'u0002@example.com': { teams: [CONTEXTFORGE.team] },
+      'u0003@example.com': {},
+    },
+    // The upstream URL as resource (as newer MCF sends it): the audience the MCP server already accepts.
+    // `prompt=consent` only makes the test authorization server issue a refresh token, as Atlassian's does anyway.
+    authorization: { issuer: auth.issuer, resource: 'url', extraParams: { prompt: 'consent' } },
+  });
+}
+
+function contextForgeEnv(mcf: FakeContextForge): Record<string, string> {
+  return {
+    MCP_GATEWAY: 'contextforge',
+    ATLASSIAN_MCP_URL: mcf.mcpUrl,
+    CONTEXTFORGE_JWT_SECRET: CONTEXTFORGE.secret,
+    CONTEXTFORGE_TEAM_ID: CONTEXTFORGE.team,
+  };
 }
 
 export const CLASSIC_CLIENT = { id: 'classic-3lo-app', secret: 'classic-3lo-secret-0123456789abcdef' };

@@ -193,7 +193,7 @@ function siteBudget(site: JiraLimitsStatus, now: number): Line {
   const left = Math.max(0, site.hourlyBudget - site.usedThisHour);
   const share = site.hourlyBudget > 0 ? site.usedThisHour / site.hourlyBudget : 1;
   const parts = [
-    `${lit(hostOf(site.site))}: ${fmt(site.usedThisHour)} of ${fmt(site.hourlyBudget)} calls used this hour (${fmt(left)} left)`,
+    `${lit(hostOf(site.site))}: ${fmt(site.usedThisHour)} of ${fmt(site.hourlyBudget)} requests used this hour (${fmt(left)} left)`,
     `${site.inFlight}/${site.concurrency} in flight`,
     `${site.queued} queued`,
   ];
