@@ -9,6 +9,7 @@ import { createCardService } from './cards/card-service.ts';
 import { createCardThreads } from './cards/card-threads.ts';
 import { createCardsSlackClient } from './cards/slack-writer.ts';
 import type { Config } from './config/config.ts';
+import type { VteamError } from './errors.ts';
 import { healthRoutes, readinessChecks } from './http/health-routes.ts';
 import { metricsRoute } from './http/metrics-route.ts';
 import { oauthCallbackRoute } from './http/oauth-callback-route.ts';
@@ -16,6 +17,7 @@ import { oauthStartRoute } from './http/oauth-start-route.ts';
 import { gatewayUserOf } from './identity/gateway-user.ts';
 import { createIdentityMapper } from './identity/identity-mapper.ts';
 import { createDisconnect } from './oauth/disconnect.ts';
+import { createGatewayAccounts } from './oauth/gateway-account.ts';
 import { createGatewayLinkFlow } from './oauth/gateway-link-flow.ts';
 import { createGatewayLinkWatch, type GatewayLinkWatch } from './oauth/gateway-link-watch.ts';
 import type { CompletedLink } from './oauth/link-flow.ts';
@@ -113,16 +115,17 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     logger: logger.child({ component: 'oauth' }),
   });
   const siteLookup = createSiteLookup({ mode: oauthMode.kind, mcpUrl: config.atlassian.mcpUrl, apiUrl: config.atlassian.apiUrl, logger });
+  const slackEmailOf = async (user: SlackUserRef) => {
+    const found = await identities.resolve(user);
+    return found.kind === 'no-email' ? undefined : found.email;
+  };
   // A Connect link opened by someone else links nothing: the account's email must be the Slack user's.
   const identityCheck: LinkIdentityCheck =
     config.atlassian.linkEmailMatch === 'off'
       ? { policy: 'off' }
       : {
           policy: 'required',
-          slackEmailOf: async (user) => {
-            const found = await identities.resolve(user);
-            return found.kind === 'no-email' ? undefined : found.email;
-          },
+          slackEmailOf,
           atlassianEmailOf: oauthMode.kind === 'classic' ? createAccountEmailLookup({ apiUrl: config.atlassian.apiUrl }) : undefined,
         };
   if (oauthMode.kind === 'classic' && identityCheck.policy === 'required' && !oauthMode.scopes.includes('read:me')) {
@@ -157,6 +160,18 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     classicSites,
     profile: contextForge?.profile,
   });
+  const oauthLogger = logger.child({ component: 'oauth' });
+  // Behind MCF: an account someone else authorized under a user's MCF identity is never published with.
+  const gatewayAccounts =
+    contextForge === undefined
+      ? undefined
+      : createGatewayAccounts({
+          policy: config.atlassian.linkEmailMatch,
+          checkAccess: (user, options) => mcp.checkAccess(user, options),
+          slackEmailOf,
+          store,
+          logger: oauthLogger,
+        });
   // Per-site concurrency cap, hourly budget, fair queue and shared 429 pauses (Redis with several replicas).
   const jira = createGuardedJiraGateway(mcp, {
     store,
@@ -171,7 +186,7 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
   const links: AccountLinks = {
     async state(user) {
       // MCF holds the link: only asking it as the user tells, which the publish itself does.
-      if (contextForge !== undefined) return 'linked';
+      if (gatewayAccounts !== undefined) return (await gatewayAccounts.refusal(user)) === undefined ? 'linked' : 'broken';
       const link = await tokens.get(user);
       return !link ? 'missing' : link.broken ? 'broken' : 'linked';
     },
@@ -227,18 +242,24 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     await notifier.direct(user.userId, link === undefined ? gatewayConnectedMessage() : connectedMessage(link));
     await service.resumeAfterLink(user);
   };
-  const oauthLogger = logger.child({ component: 'oauth' });
   let linkFlow: LinkFlow;
   let gatewayWatch: GatewayLinkWatch | undefined;
-  if (contextForge === undefined) {
+  if (contextForge === undefined || gatewayAccounts === undefined) {
     linkFlow = createLinkFlow({ store, tokens, oauth, logger: oauthLogger, siteLookup, identityCheck });
   } else {
-    // MCF tells nobody when a user finishes authorizing: the bot asks MCF as that user until it knows.
+    // MCF tells nobody when a user finishes authorizing: the bot asks MCF as that user until it knows,
+    // and takes the account only if it has the user's Slack email (ATLASSIAN_LINK_EMAIL_MATCH).
     const checkAccess = async (user: SlackUserRef) => (await mcp.checkAccess(user)).state;
+    const accounts = gatewayAccounts;
+    const tell = (user: SlackUserRef, error: VteamError) => notifier.direct(user.userId, errorMessage(error.userMessage));
     const watch = createGatewayLinkWatch({
-      check: checkAccess,
+      check: (user) => accounts.check(user),
       onLinked: (user) => onLinked(user, undefined),
-      onRefused: (user, error) => notifier.direct(user.userId, errorMessage(error.userMessage)),
+      onRefused: tell,
+      onExpired: async (user) => {
+        const refusal = await accounts.refusal(user);
+        if (refusal !== undefined) await tell(user, refusal);
+      },
       logger: oauthLogger,
     });
     gatewayWatch = watch;
@@ -249,7 +270,10 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
       gatewayIds: contextForge.gatewayIds,
       startAuthorization: contextForge.startAuthorization,
       checkAccess,
-      watch: (user) => watch.watch(user),
+      watch: async (user) => {
+        await accounts.begin(user);
+        watch.watch(user);
+      },
       logger: oauthLogger,
     });
   }

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'MCP_NO_CREATE_TOOL'
   | 'GATEWAY_ACCESS_DENIED'
   | 'GATEWAY_REFUSED'
+  | 'ACCOUNT_NOT_OWN'
   | 'RATE_LIMITED'
   | 'RATE_BUDGET_EXHAUSTED'
   | 'PUBLISH_IN_PROGRESS'
@@ -177,10 +178,18 @@ export const errors = {
         ? `MCP Context Forge does not let your account run this server's Atlassian tools; ask your vTeam admin to set ${bt('CONTEXTFORGE_TEAM_ID')} to the MCF team that owns the server and your MCF admin to add you to that team, then publish again.`
         : `MCP Context Forge does not let your account run this server's Atlassian tools; ask your MCF admin to add you to the team ${bt(teamId)} (Admin UI → Teams), then publish again.`,
     ),
-  gatewayUnknownUser: () =>
+  accountNotOwn: (signedInAs: string | undefined) =>
+    new VteamError(
+      'ACCOUNT_NOT_OWN',
+      signedInAs === undefined
+        ? 'The bot could not check that the Atlassian account MCP Context Forge holds for you has your Slack email, so it will not publish with it; press Connect Atlassian account to try again, or ask your vTeam admin about ATLASSIAN_LINK_EMAIL_MATCH if it keeps failing.'
+        : `The Atlassian account MCP Context Forge holds for you (${bt(signedInAs)}) is not the one with your Slack email, so the bot will not publish with it; press Connect Atlassian account and sign in with your own account.`,
+    ),
+  gatewayUnknownUser: (cause?: unknown) =>
     new VteamError(
       'GATEWAY_REFUSED',
       "MCP Context Forge has no user with the email of your Slack profile; ask your MCF admin to create one (and add it to the Atlassian server's team), then publish again.",
+      { cause },
     ),
   gatewayNoEmail: () =>
     new VteamError(

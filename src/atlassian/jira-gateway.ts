@@ -38,6 +38,7 @@ import { RecoverableFailure, classifyTransportError, isOutage } from './failures
 import { newProbe } from './http.ts';
 import type { CallProbe, FetchLike } from './http.ts';
 import {
+  readAccountEmail,
   browseUrl,
   chooseBrowseUrl,
   classifyFailure,
@@ -80,7 +81,14 @@ export interface McpJiraGatewayOptions {
 }
 
 /** Whether a gateway holding users' tokens has a working Atlassian authorization for the user. */
-export type GatewayAccessCheck = { state: 'authorized'; sites: AtlassianSite[] | undefined } | { state: 'unauthorized' };
+export type GatewayAccessCheck =
+  | {
+      state: 'authorized';
+      sites: AtlassianSite[] | undefined;
+      /** With `account`: the Atlassian account's email (atlassianUserInfo), when the server tells it. */
+      accountEmail?: string | undefined;
+    }
+  | { state: 'unauthorized' };
 
 export interface McpJiraGatewayStats {
   sessions: SessionPoolStats;
@@ -96,7 +104,7 @@ export type McpJiraGateway = JiraGateway & {
    * One read call as the user (their sites, or who they are): behind a gateway holding users'
    * tokens, the only way to learn whether the user has linked there. Throws the gateway's refusals.
    */
-  checkAccess(user: SlackUserRef): Promise<GatewayAccessCheck>;
+  checkAccess(user: SlackUserRef, options?: { account?: boolean }): Promise<GatewayAccessCheck>;
   /** Whether calls currently reach the MCP server (for jira-status and the rate limiter). */
   circuitState(): CircuitState;
   close(): Promise<void>;
@@ -246,11 +254,11 @@ class McpJiraGatewayImpl implements JiraGateway {
     });
   }
 
-  async checkAccess(user: SlackUserRef): Promise<GatewayAccessCheck> {
+  async checkAccess(user: SlackUserRef, options: { account?: boolean } = {}): Promise<GatewayAccessCheck> {
     try {
       return await this.run(user, 'checkAccess', async (context) => {
         const { dialect } = context.session;
-        const read = dialect.siteLookup ?? dialect.userInfo;
+        const read = options.account === true ? (dialect.userInfo ?? dialect.siteLookup) : (dialect.siteLookup ?? dialect.userInfo);
         if (read === undefined) {
           // The self-hosted server has neither: a search bounded to the last minute reads little.
           if (dialect.search === undefined) throw errors.mcpNoCreateTool('read Jira');
@@ -262,7 +270,7 @@ class McpJiraGatewayImpl implements JiraGateway {
         const value = await this.callTool(context, { name: read, arguments: {}, label }, { mutating: false, projectKey: '' });
         const sites = read === dialect.siteLookup ? readSites(value) : undefined;
         if (sites !== undefined) this.sites.set(sessionKey(user), { sites, readAt: Date.now() });
-        return { state: 'authorized', sites };
+        return { state: 'authorized', sites, accountEmail: read === dialect.userInfo ? readAccountEmail(value) : undefined };
       });
     } catch (error) {
       if (isVteamError(error, 'NOT_LINKED') || isVteamError(error, 'AUTH_EXPIRED')) return { state: 'unauthorized' };

@@ -213,6 +213,12 @@ export function readIssueTypes(value: unknown): string[] | undefined {
   return [...names];
 }
 
+/** `atlassianUserInfo`'s `email`: one bounded address, or undefined. */
+export function readAccountEmail(value: unknown): string | undefined {
+  const email = typeof value === 'object' && value !== null ? (value as { email?: unknown }).email : undefined;
+  return typeof email === 'string' && email.length <= 254 && /^[^\s@]+@[^\s@]+$/.test(email.trim()) ? email.trim() : undefined;
+}
+
 export interface AtlassianSite {
   id: string;
   url: string;

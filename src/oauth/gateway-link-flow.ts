@@ -26,8 +26,8 @@ export interface GatewayLinkFlowOptions {
   startAuthorization: AuthorizationStarter;
   /** A read call as the user (it also teaches `gatewayIds` the id MCF names). */
   checkAccess(user: SlackUserRef): Promise<GatewayAccess>;
-  /** Called once the browser is on its way to Atlassian (or the user turned out to be linked already). */
-  watch(user: SlackUserRef): void;
+  /** Called right before the browser is sent to Atlassian (or when the user turned out to be linked already). */
+  watch(user: SlackUserRef): void | Promise<void>;
   logger?: Logger | undefined;
   /** How long a sign-in link may be opened. Default 10 minutes. */
   linkTtlMs?: number;
@@ -66,7 +66,7 @@ export function createGatewayLinkFlow(options: GatewayLinkFlowOptions): LinkFlow
         if (gatewayId === undefined) {
           // MCF names its gateway only in its answer to an unlinked user: ask as this one.
           if ((await options.checkAccess(user)) === 'authorized') {
-            options.watch(user);
+            await options.watch(user);
             throw new LinkError('already_linked', 'MCP Context Forge already holds an authorization', { user, context });
           }
           gatewayId = await options.gatewayIds.current();
@@ -92,7 +92,7 @@ export function createGatewayLinkFlow(options: GatewayLinkFlowOptions): LinkFlow
 
     async openSignIn(flowId): Promise<OpenedSignIn> {
       const { user, prepared } = await signIns.open(flowId, authorizationUrl);
-      options.watch(user);
+      await options.watch(user);
       logger?.info(who(user), 'Sign-in link opened; sending the browser to Atlassian through MCP Context Forge');
       // The cookie binds nothing here (MCF receives the callback), but the route sets one anyway.
       return { authorizationUrl: prepared, browserSecret: randomBytes(32).toString('base64url'), validForMs: MCF_STATE_MS };

@@ -15,8 +15,10 @@ export interface GatewayLinkWatchOptions {
   /** A read call as the user; throws a VteamError when MCF refuses them. */
   check(user: SlackUserRef): Promise<GatewayAccess>;
   onLinked(user: SlackUserRef): Promise<void>;
-  /** MCF refused the user for a reason authorizing cannot cure (no team, not provisioned). */
+  /** MCF refused the user for a reason authorizing cannot cure (no team, not provisioned), or the account is not theirs. */
   onRefused(user: SlackUserRef, error: VteamError): Promise<void>;
+  /** The window ended without an answer either way. */
+  onExpired?(user: SlackUserRef): Promise<void>;
   logger?: Logger | undefined;
   /** How long to keep asking; default MCF's state lifetime plus a minute. */
   windowMs?: number;
@@ -32,7 +34,7 @@ export interface GatewayLinkWatch {
 
 const DEFAULT_WINDOW_MS = 360_000;
 const DEFAULT_DELAYS_MS = [2_000, 3_000, 5_000];
-const REFUSALS = new Set(['GATEWAY_ACCESS_DENIED', 'GATEWAY_REFUSED']);
+const REFUSALS = new Set(['GATEWAY_ACCESS_DENIED', 'GATEWAY_REFUSED', 'ACCOUNT_NOT_OWN']);
 
 export function createGatewayLinkWatch(options: GatewayLinkWatchOptions): GatewayLinkWatch {
   const { logger } = options;
@@ -49,6 +51,7 @@ export function createGatewayLinkWatch(options: GatewayLinkWatchOptions): Gatewa
     if (Date.now() >= deadline) {
       watches.delete(key);
       logger?.info({ userId: user.userId }, 'stopped waiting for the user to finish authorizing in MCP Context Forge');
+      void options.onExpired?.(user).catch((error: unknown) => logger?.warn({ err: error }, 'could not tell the user'));
       return;
     }
     const delay = delays[Math.min(attempt, delays.length - 1)] ?? 5_000;

@@ -23,8 +23,15 @@ let env: Environment;
 const BOB = { userId: 'U0002', dm: 'DU0002', email: 'u0002@example.com' };
 const CAROL = { userId: 'U0003', dm: 'DU0003' };
 
+const DAVE = { userId: 'U0004', dm: 'DU0004', email: 'u0004@example.com' };
+
 beforeAll(async () => {
   env = await startEnvironment({ contextforge: true });
+  // Atlassian accounts with the users' Slack emails, and Grace's own.
+  env.auth!.addAccount('bob', { password: 'password', name: 'Bob Builder', email: BOB.email });
+  env.auth!.addAccount('dave', { password: 'password', name: 'Dave', email: DAVE.email });
+  env.auth!.addAccount('grace', { password: 'password', name: 'Grace Hopper', email: 'grace@example.com' });
+  env.contextForge!.addUser(DAVE.email, { teams: [CONTEXTFORGE.team] });
 });
 afterAll(async () => {
   await env?.close();
@@ -135,7 +142,7 @@ describe('linking through MCP Context Forge', () => {
     // The link works once.
     expect((await new TestBrowser().open(signInUrl)).status).toBe(400);
 
-    const callback = await completeBrowserLeg(authorize, { login: 'ada' });
+    const callback = await completeBrowserLeg(authorize, { login: 'bob' });
     expect(callback.origin).toBe(new URL(mcf().url).origin);
     const page = await fetch(callback);
     expect(await page.text()).toMatch(/OAuth Authorization Successful/);
@@ -187,15 +194,18 @@ describe("MCF's own refusals", () => {
   });
 
   it('without CONTEXTFORGE_TEAM_ID the tokens carry no team, and MCF answers "Access denied": users learn what the admins must set', async () => {
+    const main = env.app; // startApp makes the new process the default one
     const app = await env.startApp({ CONTEXTFORGE_TEAM_ID: '' });
     const click = await env.click('publish_to_jira', buttonValue(TASKS), { app });
     const failure = await env.slack.waitFor(() => env.slack.responses.find((r) => r.id === click.responseId));
     expect(messageText(failure.body)).toMatch(/ask your vTeam admin to set `CONTEXTFORGE_TEAM_ID` to the MCF team that owns the server/);
     expect(mcf().counters.toolCalls.at(-1)).toMatchObject({ email: ALICE_EMAIL, outcome: 'access-denied' });
     await app.kill();
+    env.app = main;
   });
 
   it('a wrong JWT secret shows up in jira-status for the admin, and users get one sentence', async () => {
+    const main = env.app; // startApp makes the new process the default one
     const app = await env.startApp({ CONTEXTFORGE_JWT_SECRET: 'not-the-mcf-secret-0123456789abcdef' });
     const answer = await env.command('jira-status', { app });
     const status = await env.slack.waitFor(() => env.slack.responses.find((r) => r.id === answer.responseId));
@@ -211,5 +221,53 @@ describe("MCF's own refusals", () => {
     expect(messageText(failure.body)).not.toMatch(/authentication expired/i);
     expect(app.output.join('\n')).not.toContain('not-the-mcf-secret');
     await app.kill();
+    env.app = main;
+  });
+});
+
+describe('a Connect link opened by someone else (ATLASSIAN_LINK_EMAIL_MATCH=required)', () => {
+  /** Clicks Connect in the user's DM and returns the sign-in link it was replaced with. */
+  async function signInLinkFor(user: { userId: string; dm: string }): Promise<string> {
+    const before = env.slack.callsTo('chat.update').length;
+    await env.click('connect_atlassian', 'connect', { userId: user.userId, channelId: user.dm, messageTs: '1760000000.000002' });
+    const update = await env.slack.waitFor(() =>
+      env.slack
+        .callsTo('chat.update')
+        .slice(before)
+        .find((c) => c.args.channel === user.dm),
+    );
+    return /"url":"([^"]+)"/.exec(JSON.stringify(update.args.blocks))?.[1] ?? '';
+  }
+
+  async function authorizeThrough(link: string, login: string): Promise<void> {
+    const opened = await new TestBrowser().open(link);
+    const callback = await completeBrowserLeg(opened.headers.get('location')!, { login });
+    expect((await fetch(callback)).status).toBe(200);
+  }
+
+  it("an account that is not the user's own is never published with, and the user is told why", async () => {
+    // Dave forwards his link unopened; Grace opens it and signs in as herself.
+    await authorizeThrough(await signInLinkFor(DAVE), 'grace');
+    expect(mcf().hasToken(DAVE.email)).toBe(true); // MCF took it, and cannot be told to drop it
+    const refusal = await env.slack.waitFor(() => dmTexts(DAVE.dm).find((t) => /is not the one with your Slack email/.test(t)), 20_000);
+    expect(refusal).toContain('g***@example.com');
+
+    const dmsBefore = dmTexts(DAVE.dm).length;
+    const createsBefore = mcf().counters.toolCalls.filter((c) => c.listedName === 'rovo-createjiraissue').length;
+    await env.click('publish_to_jira', buttonValue(TASKS), { userId: DAVE.userId });
+    await env.slack.waitFor(() =>
+      dmTexts(DAVE.dm)
+        .slice(dmsBefore)
+        .find((t) => /connect your Atlassian account again/i.test(t)),
+    );
+    expect(mcf().counters.toolCalls.filter((c) => c.listedName === 'rovo-createjiraissue')).toHaveLength(createsBefore);
+  });
+
+  it('signing in with his own account clears it, and the waiting publish goes through as Dave', async () => {
+    await authorizeThrough(await signInLinkFor(DAVE), 'dave');
+    await env.slack.waitFor(() => dmTexts(DAVE.dm).find((t) => /Connected: MCP Context Forge/.test(t)), 20_000);
+    const reply = await env.slack.waitFor(() => threadReplies().find((c) => /<@U0004>/.test(messageText(c.args))), 20_000);
+    expect(messageText(reply.args)).toMatch(/PROJ-\d+/);
+    expect(env.workflowLinks().find((l) => l.path === TASKS)).toBeDefined();
   });
 });

@@ -89,7 +89,9 @@ function createFlow(overrides: Partial<GatewayLinkFlowOptions> = {}): LinkFlow {
       accessChecks.push(user.userId);
       return checkAccess(user);
     },
-    watch: (user) => watched.push(user.userId),
+    watch: (user) => {
+      watched.push(user.userId);
+    },
     now: () => clock,
     ...overrides,
   });
@@ -275,11 +277,9 @@ describe('linking through MCP Context Forge', () => {
     await failure(flow.completeLink(new URL('https://vteam.example.com/oauth/callback'), undefined), 'unknown_state');
   });
 
-  // BUG (src/atlassian/contextforge/gateway-ids.ts current() + src/oauth/gateway-link-flow.ts round loop):
-  // when CONTEXTFORGE_GATEWAY_ID names a gateway MCF no longer knows (it was registered again) and no
-  // id was learned yet, forget() cannot drop the configured id, so the retry asks MCF about the same
-  // id again and never runs the access check that would learn the new one: Connect fails for good.
-  it.fails('recovers from a stale CONTEXTFORGE_GATEWAY_ID by learning the id MCF names', async () => {
+  // CONTEXTFORGE_GATEWAY_ID names a gateway MCF no longer knows (it was registered again), no id learned yet:
+  // the configured id is dropped, and the access check learns the one MCF names.
+  it('recovers from a stale CONTEXTFORGE_GATEWAY_ID by learning the id MCF names', async () => {
     const ids = createGatewayIds(store, OLD_ID);
     checkAccess = async () => {
       ids.learn(NEW_ID); // what MCF's "Please authorize rovo first. Visit /oauth/authorize/<new>" teaches

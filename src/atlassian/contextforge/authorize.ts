@@ -5,6 +5,7 @@
  * MCF refuses this request to server-limited tokens, hence the `authorize` token.
  */
 import type { VteamError } from '../../errors.ts';
+import { readCapped } from '../../lib/http-body.ts';
 import type { FetchLike } from '../http.ts';
 import type { McpGatewayProfile } from '../gateway-profile.ts';
 import type { ContextForgeTokens } from './tokens.ts';
@@ -24,7 +25,7 @@ export interface AuthorizationStarterOptions {
   timeoutMs?: number;
 }
 
-const MAX_BODY_CHARS = 4096;
+const MAX_BODY_BYTES = 4096;
 
 export function createAuthorizationStarter(options: AuthorizationStarterOptions) {
   const doFetch: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
@@ -41,7 +42,10 @@ export function createAuthorizationStarter(options: AuthorizationStarterOptions)
       signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
     });
     const location = response.headers.get('location');
-    const body = (await response.text().catch(() => '')).slice(0, MAX_BODY_CHARS);
+    // MCF's refusals are a line of JSON; more is not read (a larger body is cut off, never downloaded).
+    const body = await readCapped(response, MAX_BODY_BYTES)
+      .then((bytes) => new TextDecoder().decode(bytes))
+      .catch(() => '');
     if (response.status >= 300 && response.status < 400 && location !== null) {
       const url = new URL(location, endpoint);
       if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`MCP Context Forge redirected to a ${url.protocol} URL`);

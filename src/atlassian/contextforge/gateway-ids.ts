@@ -19,12 +19,14 @@ export interface GatewayIds {
 
 export function createGatewayIds(store: KeyValueStore, configured: string | undefined, logger?: Logger): GatewayIds {
   let known: string | undefined;
+  // A configured id MCF no longer knows (the gateway was registered again) is not offered again.
+  let configuredStale = false;
   return {
     async current() {
       if (known !== undefined) return known;
       const stored = await store.get<string>(KEY);
       if (typeof stored === 'string' && VALID.test(stored)) known = stored;
-      return known ?? configured;
+      return known ?? (configuredStale ? undefined : configured);
     },
     learn(gatewayId) {
       if (!VALID.test(gatewayId) || gatewayId === known) return;
@@ -39,6 +41,7 @@ export function createGatewayIds(store: KeyValueStore, configured: string | unde
     },
     async forget(gatewayId) {
       if (known === gatewayId) known = undefined;
+      if (configured === gatewayId) configuredStale = true;
       if ((await store.get<string>(KEY)) === gatewayId) await store.delete(KEY);
     },
   };

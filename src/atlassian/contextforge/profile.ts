@@ -11,7 +11,10 @@
 import { errors } from '../../errors.ts';
 import type { McpGatewayProfile } from '../gateway-profile.ts';
 
-const AUTHORIZE_FIRST = /Please authorize .{1,200}? first\.?\s*Visit\s+\S*?\/oauth\/authorize\/([A-Za-z0-9_-]{1,128})\b/i;
+/** MCF's own sentence, from its start: Jira text relayed inside a tool error cannot pose as it. */
+const AUTHORIZE_FIRST = /^\s*(?:Tool invocation failed:\s*)?Please authorize \S.{0,200}? first\b/i;
+/** The gateway id, whole: followed by the end of the path (a space, the sentence's dot, or the end). */
+const AUTHORIZE_PATH = /\sVisit\s+\S*?\/oauth\/authorize\/([A-Za-z0-9_-]{1,128})(?=\.?(?:\s|$))/i;
 const ACCESS_DENIED = /^\s*(?:Tool invocation failed:\s*)?Access denied\.?\s*$/i;
 const NOT_TEAM_MEMBER = /no longer a member of the associated team/i;
 const UNKNOWN_USER = /User not found/i;
@@ -27,9 +30,9 @@ export function contextForgeProfile(options: ContextForgeProfileOptions): McpGat
     name: 'MCP Context Forge',
     upstreamRequestsPerCall: 4,
     toolFailure(message) {
-      const authorize = AUTHORIZE_FIRST.exec(message);
-      if (authorize?.[1] !== undefined) {
-        options.onGatewayId?.(authorize[1]);
+      if (AUTHORIZE_FIRST.test(message)) {
+        const gatewayId = AUTHORIZE_PATH.exec(message)?.[1];
+        if (gatewayId !== undefined) options.onGatewayId?.(gatewayId);
         return errors.notLinked();
       }
       if (ACCESS_DENIED.test(message)) return errors.gatewayAccessDenied(options.teamId);
@@ -37,7 +40,7 @@ export function contextForgeProfile(options: ContextForgeProfileOptions): McpGat
     },
     httpRefusal(status, body) {
       const detail = new Error(`MCP Context Forge answered HTTP ${status}: ${detailOf(body)}`);
-      if (status === 401) return UNKNOWN_USER.test(body) ? errors.gatewayUnknownUser() : errors.gatewayMisconfigured(detail);
+      if (status === 401) return UNKNOWN_USER.test(body) ? errors.gatewayUnknownUser(detail) : errors.gatewayMisconfigured(detail);
       if (status === 403)
         return NOT_TEAM_MEMBER.test(body) ? errors.gatewayAccessDenied(options.teamId) : errors.gatewayMisconfigured(detail);
       // MCF knows no such virtual server (or gateway): ATLASSIAN_MCP_URL is wrong.
