@@ -38,6 +38,19 @@ afterAll(async () => {
 });
 
 const mcf = () => env.contextForge!;
+
+/** Clicks Connect in the user's DM; returns the message it was replaced with and the sign-in link in it. */
+async function clickConnect(user: { userId: string; dm: string }): Promise<{ text: string; url: string }> {
+  const before = env.slack.callsTo('chat.update').length;
+  await env.click('connect_atlassian', 'connect', { userId: user.userId, channelId: user.dm, messageTs: '1760000000.000001' });
+  const update = await env.slack.waitFor(() =>
+    env.slack
+      .callsTo('chat.update')
+      .slice(before)
+      .find((c) => c.args.channel === user.dm),
+  );
+  return { text: messageText(update.args), url: /"url":"([^"]+)"/.exec(JSON.stringify(update.args.blocks))?.[1] ?? '' };
+}
 const threadReplies = () => env.slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts !== undefined);
 const dmTexts = (dm: string) => env.slack.calls.filter((c) => c.args.channel === dm).map((c) => messageText(c.args));
 
@@ -117,16 +130,9 @@ describe('linking through MCP Context Forge', () => {
   });
 
   it('Connect mints a sign-in link; opening it sends the browser to the authorization URL MCF minted for Bob at that moment', async () => {
-    const before = env.slack.callsTo('chat.update').length;
-    await env.click('connect_atlassian', 'connect', { userId: BOB.userId, channelId: BOB.dm, messageTs: '1760000000.000001' });
-    const update = await env.slack.waitFor(() =>
-      env.slack
-        .callsTo('chat.update')
-        .slice(before)
-        .find((c) => c.args.channel === BOB.dm),
-    );
-    expect(messageText(update.args)).toMatch(/OAuth Authorization Successful/);
-    signInUrl = /"url":"([^"]+)"/.exec(JSON.stringify(update.args.blocks))?.[1] ?? '';
+    const replaced = await clickConnect(BOB);
+    expect(replaced.text).toMatch(/OAuth Authorization Successful/);
+    signInUrl = replaced.url;
     expect(signInUrl.startsWith(`${env.app.url}/oauth/start?flow=`)).toBe(true);
     expect(mcf().counters.authorizeRequests).toHaveLength(0); // nothing minted before the browser opens the link
   });
@@ -226,18 +232,7 @@ describe("MCF's own refusals", () => {
 });
 
 describe('a Connect link opened by someone else (ATLASSIAN_LINK_EMAIL_MATCH=required)', () => {
-  /** Clicks Connect in the user's DM and returns the sign-in link it was replaced with. */
-  async function signInLinkFor(user: { userId: string; dm: string }): Promise<string> {
-    const before = env.slack.callsTo('chat.update').length;
-    await env.click('connect_atlassian', 'connect', { userId: user.userId, channelId: user.dm, messageTs: '1760000000.000002' });
-    const update = await env.slack.waitFor(() =>
-      env.slack
-        .callsTo('chat.update')
-        .slice(before)
-        .find((c) => c.args.channel === user.dm),
-    );
-    return /"url":"([^"]+)"/.exec(JSON.stringify(update.args.blocks))?.[1] ?? '';
-  }
+  const signInLinkFor = async (user: { userId: string; dm: string }) => (await clickConnect(user)).url;
 
   async function authorizeThrough(link: string, login: string): Promise<void> {
     const opened = await new TestBrowser().open(link);
