@@ -79,9 +79,10 @@ describe.each(backends)('LockService on %s', (_name, open) => {
   });
 
   it('withLock renews while work runs and releases afterwards', async () => {
-    const result = await mine.withLock('long', 150, async () => {
-      await sleep(500); // over three times the TTL: only renewal keeps the lock
-      return (await theirs.tryAcquire('long', 150)) === undefined ? 'still held' : 'lost';
+    // A lease long enough that a busy machine's scheduling stall (hundreds of ms) does not outlast it.
+    const result = await mine.withLock('long', 1000, async () => {
+      await sleep(3200); // over three times the TTL: only renewal keeps the lock
+      return (await theirs.tryAcquire('long', 1000)) === undefined ? 'still held' : 'lost';
     });
     expect(result).toEqual({ acquired: true, value: 'still held' });
     expect(await theirs.tryAcquire('long', 1000)).toBeDefined();
