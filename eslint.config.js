@@ -5,7 +5,7 @@ import globals from 'globals';
 import { layerRules } from './eslint.layers.js';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'coverage/', '.ci/.node/'] },
+  { ignores: ['node_modules/', 'dist/', 'data/', 'coverage/', '.ci/.node/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,49 +1,31 @@
 /**
- * `node bench/app-memory.ts [count] [node options…]`: resident memory of the whole app (`node src/main.ts`,
- * as deployed) watching `count` RFEWorkflows (PRODUCT.md §8: 10,000 in under 200 MB), with its cards
- * posted. Node options after the count are passed to the app (e.g. --max-semi-space-size=2, as the
- * Containerfile sets). Prints one JSON object.
+ * `node bench/app-memory.ts [count] [--entry=<script>] [--image] [node options…]`: resident memory of the
+ * whole app watching `count` RFEWorkflows (default 10,000), with its cards posted, the time from spawning
+ * it to its first /healthz, and the CPU it used. The app runs as `node src/main.ts` unless `--entry`
+ * names another script, e.g. the production build: `npm run build && node bench/app-memory.ts 0
+ * --entry=dist/main.js --image`. `--image` adds what the Containerfile runs it with (CMD node options,
+ * NODE_OPTIONS, MALLOC_ARENA_MAX); node options after the count are passed on the command line (any
+ * option, V8's too: `node bench/app-memory.ts 10000 --max-semi-space-size=2`).
+ * Prints one JSON object. `npm run bench -- --only footprint` measures both against the targets.
  */
-import { readFile } from 'node:fs/promises';
-import { startEnvironment } from '../test/support/environment.ts';
+import { resolve } from 'node:path';
+import { FOOTPRINT_TARGETS, imageLaunch, measureFootprint, SOURCE_ENTRY, type Launch } from './scenarios/footprint.ts';
 
 const count = Number(process.argv[2] ?? 10_000);
-const nodeOptions = process.argv.slice(3).join(' ');
-const env = await startEnvironment({ appEnv: { LOG_LEVEL: 'info', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) } });
-try {
-  for (let i = 0; i < count; i++) {
-    const project = `project-${i % 50}`;
-    if (i < 50) env.kube.addProject(project);
-    env.kube.addRfeWorkflow(project, `rfe-${1_800_000_000 + i}`, {
-      title: `Workflow ${i}`,
-      description: 'A'.repeat(200),
-      branchName: `b-${i}`,
-      umbrellaRepo: { url: 'https://github.com/org/spec-repo', branch: 'main' },
-      jiraLinks: [{ path: 'specs/001-x/spec.md', jiraKey: `PROJ-${i + 1}` }],
-    });
-  }
-  // Restart so the informer lists all of them at once, as after a deploy.
-  await env.app.kill('SIGTERM');
-  const app = await env.startApp({ LOG_LEVEL: 'info', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) });
-  const started = Date.now();
-  await app
-    .waitForLog((r) => r.component === 'cards' && /synced|reconciled|became the leader/.test(String(r.msg)), 60_000)
-    .catch(() => undefined);
-  await new Promise((r) => setTimeout(r, 15_000)); // informer sync, a reconcile pass, GC settling
-  const status = await readFile(`/proc/${app.child.pid}/status`, 'utf8');
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  const hwmKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  console.log(
-    JSON.stringify({
-      workflows: count,
-      nodeOptions: nodeOptions || '(none)',
-      rssMb: Math.round(rssKb / 1024),
-      peakRssMb: Math.round(hwmKb / 1024),
-      cardsPosted: env.slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === undefined).length,
-      measuredAfterMs: Date.now() - started,
-      targetRssMb: 200,
-    }),
-  );
-} finally {
-  await env.close();
-}
+const rest = process.argv.slice(3);
+const entryArg = rest.find((a) => a.startsWith('--entry='));
+const entry = entryArg === undefined ? SOURCE_ENTRY : resolve(entryArg.slice('--entry='.length));
+const image = rest.includes('--image');
+const nodeOptions = rest.filter((a) => a !== entryArg && a !== '--image');
+const base: Launch = image ? imageLaunch(entry) : { entry, execArgv: [], env: {} };
+const launch: Launch = { ...base, execArgv: [...base.execArgv, ...nodeOptions] };
+
+const [measurement] = await measureFootprint(launch, { counts: [count] });
+console.log(
+  JSON.stringify({
+    command: ['node', ...launch.execArgv, entry === SOURCE_ENTRY ? 'src/main.ts' : entry].join(' '),
+    env: launch.env,
+    ...measurement,
+    targetRssMb: count === 0 ? FOOTPRINT_TARGETS.idleRssMb : FOOTPRINT_TARGETS.rssAt10kMb,
+  }),
+);

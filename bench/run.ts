@@ -5,22 +5,24 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { PROJECT, startEnvironment, type Environment } from '../test/support/environment.ts';
 import { audit } from './audit.ts';
+import { benchOptionsOrExit, type Scenario } from './cli.ts';
 import { observeSlack } from './observe.ts';
 import { runAckScenario } from './scenarios/ack.ts';
 import { runConcurrentUsers, runSimultaneous } from './scenarios/ack-users.ts';
 import { runBurstScenario } from './scenarios/burst.ts';
+import { runFootprintScenario } from './scenarios/footprint.ts';
 import { runOverheadScenario } from './scenarios/overhead.ts';
 import { runRateLimitScenario } from './scenarios/rate-limit.ts';
 import { progress, round } from './stats.ts';
 import { documentsOf, seedUsers, seedWorkflows } from './world.ts';
 
-// `npm run bench -- --only ack` runs one scenario (ack, ack-stress, overhead, burst, rate-limit); `--app-node-options`
-// adds flags to the app process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it.
-const { values: cli } = parseArgs({ options: { only: { type: 'string' }, 'app-node-options': { type: 'string' } } });
-const runs = (scenario: string) => cli.only === undefined || cli.only === scenario;
+// `npm run bench -- --help` lists the scenarios and options (bench/cli.ts); `--only ack` runs one scenario,
+// `--app-node-options` adds flags to the app process. --help and bad options exit before anything starts.
+const cli = benchOptionsOrExit();
+// A scenario run here must be listed in SCENARIOS (bench/cli.ts), which --only and --help use.
+const runs = (scenario: Scenario) => cli.only === undefined || cli.only === scenario;
 
 const WORKFLOWS = 200;
 const USERS = 50;
@@ -30,6 +32,15 @@ async function main(): Promise<void> {
   const started = performance.now();
   const loadAtStart = loadavg().map((v) => round(v, 2));
   const pressureAtStart = await cpuPressure();
+  // Footprint starts its own app processes (and builds): first, alone, so nothing else competes for the CPU.
+  const footprint = runs('footprint') ? await runFootprintScenario() : undefined;
+  if (cli.only === 'footprint') {
+    const machine = { loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map((v) => round(v, 2)) };
+    process.stdout.write(
+      `${JSON.stringify({ bench: 'vteam-slack', node: process.version, cpus: availableParallelism(), machine, footprint }, null, 2)}\n`,
+    );
+    return;
+  }
   progress('starting the environment (fakes + app process)');
   let env: Environment | undefined;
   const abort = () => {
@@ -45,7 +56,7 @@ async function main(): Promise<void> {
       appEnv: {
         LOG_LEVEL: 'info',
         PUBLISH_LEASE_SECONDS: '30',
-        NODE_OPTIONS: `--import ${fileURLToPath(new URL('./app-probe.ts', import.meta.url))} ${cli['app-node-options'] ?? ''}`.trim(),
+        NODE_OPTIONS: `--import ${fileURLToPath(new URL('./app-probe.ts', import.meta.url))} ${cli.appNodeOptions ?? ''}`.trim(),
       },
     });
     const workflows = seedWorkflows(env, WORKFLOWS);
@@ -121,6 +132,7 @@ async function main(): Promise<void> {
       requestsPerPublish,
       exactlyOnceBurst: burst,
       rateLimitSimulated: rateLimit,
+      footprint,
       allScenarios: {
         issues: env.mcp.issues().length,
         duplicates: everything.duplicates,

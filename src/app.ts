@@ -9,7 +9,7 @@ import { createCardService } from './cards/card-service.ts';
 import { createCardThreads } from './cards/card-threads.ts';
 import { createCardsSlackClient } from './cards/slack-writer.ts';
 import type { Config } from './config/config.ts';
-import type { VteamError } from './errors.ts';
+import { isVteamError, type VteamError } from './errors.ts';
 import { healthRoutes, readinessChecks } from './http/health-routes.ts';
 import { metricsRoute } from './http/metrics-route.ts';
 import { oauthCallbackRoute } from './http/oauth-callback-route.ts';
@@ -56,10 +56,12 @@ import { createLockService } from './storage/locks.ts';
 import { createStore, parseStoreUrl } from './storage/store.ts';
 import { createTokenStore } from './storage/tokens.ts';
 import { createDocumentSource } from './vteam/documents.ts';
-import { createKubeClients } from './vteam/kube-clients.ts';
+import { createKubeClients, NO_CLUSTER_WARNING } from './vteam/kube-clients.ts';
+import { describeKubeFailure, kubeFailureSummary } from './vteam/kube-errors.ts';
 import { createProjectAdmin } from './vteam/project-admin.ts';
 import { createProjectDirectory } from './vteam/projects.ts';
 import { createWorkflowRepository } from './vteam/workflows.ts';
+import { watchApiHealth, type ApiHealth } from './vteam/api-health.ts';
 
 export interface VteamSlack {
   start(): Promise<void>;
@@ -83,6 +85,9 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
   const locks = createLockService(store, { logger: logger.child({ component: 'locks' }) });
 
   const kube = createKubeClients({ kubeconfigPath: config.kubernetes.kubeconfigPath });
+  // Said once: the loops that need the cluster retry quietly (debug) from here on.
+  if (kube.configured) logger.info({ kubernetes: kube.server, kubeconfig: kube.source }, `Kubernetes API: ${kube.server}`);
+  else logger.warn({ kubernetes: 'none' }, NO_CLUSTER_WARNING);
   const workflows = createWorkflowRepository(kube, { logger: logger.child({ component: 'workflows' }) });
   const projects = createProjectDirectory(kube, { logger: logger.child({ component: 'projects' }) });
   const documents = createDocumentSource({
@@ -94,7 +99,7 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     logger: logger.child({ component: 'documents' }),
   });
   // The notifier's Slack client, also used to read profile emails (users.info) for identities.
-  const slackClient = createSlackWebClient(config, logger);
+  const slackClient = createSlackWebClient(config, logger, metrics);
   const identities = createIdentityMapper(config.identity, slackClient, { logger });
   const gatewayConfig = config.atlassian.gateway;
   // Behind MCP Context Forge, MCF holds users' Atlassian tokens: the bot signs a JWT per user instead.
@@ -278,11 +283,10 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     });
   }
 
-  const { app: bolt, socketClient } = createBoltApp(config, logger, (slack) => [
+  const routes = (slack: { connected?: () => boolean }) => [
     ...healthRoutes(
       readinessChecks({
         store: () => store.ping(),
-        kubernetes: () => kube.ping(),
         accepting: () => accepting,
         // Socket Mode: ready only while the WebSocket is connected.
         ...(slack.connected ? { slackConnected: slack.connected } : {}),
@@ -296,7 +300,8 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
       logger: logger.child({ component: 'oauth' }),
       onLinked: (completed: CompletedLink) => onLinked(completed.user, completed.link),
     }),
-  ]);
+  ];
+  const { app: bolt, socketClient } = createBoltApp(config, logger, routes, metrics);
 
   // Project administration: who may bind channels and configure Jira is decided by the cluster (SAR).
   const projectAdmin = createProjectAdmin({ kube, projects, logger: logger.child({ component: 'project-admin' }) });
@@ -360,7 +365,7 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     metrics,
     logger: logger.child({ component: 'cards' }),
     vteamUrl: config.vteamUrl,
-    client: createCardsSlackClient({ token: config.slack.botToken, slackApiUrl: config.slack.apiUrl, logger }),
+    client: createCardsSlackClient({ token: config.slack.botToken, slackApiUrl: config.slack.apiUrl, logger, metrics }),
     leaderElection: config.leaderElection,
     resyncMs: config.cards.resyncMs,
   });
@@ -368,11 +373,22 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
   // Publishes interrupted by a crash (here or on another replica) are finished in the background.
   let recoveryTimer: NodeJS.Timeout | undefined;
   let supervisor: SocketSupervisor | undefined;
+  let apiHealth: ApiHealth | undefined;
   const recover = () =>
     track(() =>
-      service.recoverInterrupted().then((n) => {
-        if (n > 0) logger.info({ examined: n }, 'recovery pass done');
-      }),
+      service.recoverInterrupted().then(
+        (n) => {
+          if (n > 0) logger.info({ examined: n }, 'recovery pass done');
+        },
+        (error: unknown) => {
+          // The cluster being away is the lease loop's news (said once); here it only postpones the pass.
+          const failure = isVteamError(error, 'KUBERNETES_UNAVAILABLE') ? describeKubeFailure(error, kube.server) : undefined;
+          if (failure === undefined || failure.kind === 'other') throw error;
+          const text = `recovery pass postponed: ${kubeFailureSummary(failure)}`;
+          if (failure.kind === 'answered') logger.warn({ kubernetes: failure.kubernetes, cause: failure.cause }, text);
+          else logger.debug({ kubernetes: failure.kubernetes, cause: failure.cause }, text);
+        },
+      ),
     );
 
   return {
@@ -392,10 +408,18 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
       await cards.start();
       recover();
       recoveryTimer = setInterval(recover, config.publishing.leaseMs).unref();
+      // vteam_slack_kubernetes_up: the API's state for metrics and alerts (readiness does not wait for it).
+      apiHealth = watchApiHealth({
+        ping: () => kube.ping(),
+        metrics,
+        apiServer: kube.server,
+        logger: logger.child({ component: 'kubernetes' }),
+      });
     },
     async stop() {
       accepting = false;
       supervisor?.stop();
+      apiHealth?.stop();
       gatewayWatch?.close();
       clearInterval(recoveryTimer);
       await cards.stop().catch((error: unknown) => logger.warn({ err: error }, 'cards did not stop cleanly'));

@@ -5,6 +5,7 @@
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { errors, isVteamError } from '../errors.ts';
+import { networkErrorCode } from '../lib/network-errors.ts';
 import type { VteamError } from '../errors.ts';
 import type { CallProbe } from './http.ts';
 
@@ -82,15 +83,5 @@ export function isOutage(error: unknown, probe: CallProbe): boolean {
   return true;
 }
 
-/** undici wraps the socket error: `TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } })`. */
-export function networkErrorCode(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    const errorsList = (current as { errors?: unknown }).errors;
-    if (Array.isArray(errorsList) && errorsList.length > 0) current = errorsList[0];
-    else current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
+/** The socket error under undici's `fetch failed` (lives in src/lib/, shared with the Kubernetes adapters). */
+export { networkErrorCode };

@@ -17,7 +17,8 @@ import type { DocumentRow } from '../publishing/model.ts';
 import { createChannelProblems } from '../storage/channel-problems.ts';
 import type { KeyValueStore, LockService } from '../storage/types.ts';
 import type { Informer, InformerOptions } from '../vteam/informer.ts';
-import type { KubeClients } from '../vteam/kube-clients.ts';
+import { apiServerOf, type KubeClients } from '../vteam/kube-clients.ts';
+import { describeKubeFailure, kubeFailureFields, kubeFailureSummary } from '../vteam/kube-errors.ts';
 import { createLeaderElector, type LeaderElector } from '../vteam/leader-election.ts';
 import { leaseNamespace } from '../vteam/lease-namespace.ts';
 import { CardQueue, type CardPriority } from './card-queue.ts';
@@ -33,7 +34,8 @@ export interface CardServiceOptions {
   /** A client that rejects rate-limited calls (createCardsSlackClient), not Bolt's retrying one. */
   client: WebClient;
   rowsOf: (workflow: Workflow) => Promise<DocumentRow[]>;
-  metrics?: Pick<Metrics, 'cardsPosted' | 'cardsUpdated' | 'reportCardsQueued' | 'watchRestarts'> | undefined;
+  metrics?: Pick<Metrics, 'cardsPosted' | 'cardsUpdated' | 'reportCardsQueued' | 'watchRestarts' | 'cardsLeader'> | undefined;
+  /** Bound by the caller (the composition root binds `component: cards`); the service adds no binding of its own. */
   logger: Logger;
   vteamUrl?: string | undefined;
   leaderElection: { namespace?: string | undefined; leaseName: string; leaseMs: number; identity: string };
@@ -77,8 +79,7 @@ export interface CardServiceStats {
 const RETRY_AFTER_FAILURE_MS = 30_000;
 
 export function createCardService(options: CardServiceOptions): CardService {
-  const { kube, store, locks, client, logger } = options;
-  const log = logger.child({ component: 'cards' });
+  const { kube, store, locks, client, logger: log } = options;
   const cards = createCardStore(store);
   const problems = createChannelProblems(store);
   const writer = createSlackWriter({ client, problems, logger: log, intervalMs: options.postIntervalMs });
@@ -114,6 +115,9 @@ export function createCardService(options: CardServiceOptions): CardService {
 
   const queuedCount = () => [...queues.values()].reduce((n, q) => n + q.size + (q.running ? 1 : 0), 0);
   options.metrics?.reportCardsQueued(queuedCount);
+  /** vteam_slack_cards_leader follows the Lease: 1 from winning it until losing or releasing it. */
+  const reportLeader = (leader: boolean) => options.metrics?.cardsLeader.set(leader ? 1 : 0);
+  reportLeader(false);
 
   /** Work nobody awaits (timers, watch callbacks): a failure is logged, never an unhandled rejection. */
   function inBackground(what: string, work: () => Promise<void>): void {
@@ -258,7 +262,11 @@ export function createCardService(options: CardServiceOptions): CardService {
     try {
       managed = await managedNamespaces(kube, log);
     } catch (error) {
-      log.warn({ err: error }, 'could not list the managed namespaces; bindings unchanged for now');
+      const failure = describeKubeFailure(error, apiServerOf(kube.kubeConfig));
+      log.warn(
+        kubeFailureFields(failure, error),
+        `could not list the managed namespaces (${kubeFailureSummary(failure)}); bindings unchanged for now`,
+      );
       if (!stillLeadingWith(watched)) return;
       bindingsTimer = setTimeout(() => inBackground('channel bindings', recomputeBindings), RETRY_AFTER_FAILURE_MS);
       bindingsTimer.unref();
@@ -365,10 +373,15 @@ export function createCardService(options: CardServiceOptions): CardService {
         identity: options.leaderElection.identity,
         leaseMs: options.leaderElection.leaseMs,
         ...(options.leaseRetryMs ? { retryMs: options.leaseRetryMs } : {}),
+        apiServer: apiServerOf(kube.kubeConfig),
         logger: log,
-        onStartedLeading: () => serially(startLeading),
+        onStartedLeading: () => {
+          reportLeader(true);
+          serially(startLeading);
+        },
         onStoppedLeading: () => {
           leading = false;
+          reportLeader(false);
           serially(stopLeading);
         },
       });

@@ -10,6 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { KnownBlock } from '@slack/types';
 import { ErrorCode, WebClient } from '@slack/web-api';
 import { slackLogger } from '../lib/slack-logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { slackApiFetch } from '../observability/slack-api.ts';
 import type { Logger } from 'pino';
 import { UNPOSTABLE, type ChannelProblems } from '../storage/channel-problems.ts';
 
@@ -46,6 +48,8 @@ export function createCardsSlackClient(options: {
   token: string;
   slackApiUrl?: string | undefined;
   logger?: Logger | undefined;
+  /** Times every request (vteam_slack_slack_api_duration_seconds). */
+  metrics?: Pick<Metrics, 'slackApiDuration'> | undefined;
 }): WebClient {
   return new WebClient(options.token, {
     ...(options.slackApiUrl ? { slackApiUrl: options.slackApiUrl.endsWith('/') ? options.slackApiUrl : `${options.slackApiUrl}/` } : {}),
@@ -54,6 +58,7 @@ export function createCardsSlackClient(options: {
     retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 2_000 },
     timeout: 15_000,
     ...(options.logger ? { logger: slackLogger(options.logger, 'cards-slack') } : {}),
+    ...(options.metrics ? { fetch: slackApiFetch(options.metrics) } : {}),
   });
 }
 

@@ -75,6 +75,12 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   if (env.NODE_ENV === 'production' && !env.TOKEN_ENCRYPTION_KEY) {
     problems.push('TOKEN_ENCRYPTION_KEY is required in production: generate one with `openssl rand -base64 32`.');
   }
+  if (env.NODE_ENV === 'production' && !env.PUBLIC_URL) {
+    // The localhost default would put a link no user's browser can open into every Connect message.
+    problems.push(
+      "PUBLIC_URL is required in production: set it to the https URL where users' browsers reach this bot (the host of its Ingress or Route), e.g. https://vteam-slack.example.com.",
+    );
+  }
   if (env.ATLASSIAN_OAUTH_CLIENT_SECRET && !env.ATLASSIAN_OAUTH_CLIENT_ID) {
     problems.push(
       'ATLASSIAN_OAUTH_CLIENT_SECRET is set without ATLASSIAN_OAUTH_CLIENT_ID: set both (classic 3LO app) or neither (dynamic registration).',

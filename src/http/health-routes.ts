@@ -5,19 +5,22 @@ export type ReadinessCheck = () => Promise<void>;
 
 export interface ReadinessOptions {
   store: ReadinessCheck;
-  kubernetes: ReadinessCheck;
   /** False once shutdown began: the replica stops receiving new work. */
   accepting?: () => boolean;
   /** Socket Mode only: whether the WebSocket to Slack is up (see trackSocketModeConnection). */
   slackConnected?: () => boolean;
 }
 
-/** The checks /readyz runs: store and Kubernetes reachable, Slack connected (Socket Mode), not shutting down. */
+/**
+ * The checks /readyz runs, whether this replica can serve Slack: store reachable, Slack connected
+ * (Socket Mode), not shutting down. Not the Kubernetes API: it is shared by every replica, so a blip
+ * would take them all out of the Service at once, and Slack would get 503s instead of the friendly
+ * "cluster unavailable" answer. Its state shows in /vteam jira-status and vteam_slack_kubernetes_up.
+ */
 export function readinessChecks(options: ReadinessOptions): Record<string, ReadinessCheck> {
   const { accepting, slackConnected } = options;
   return {
     store: options.store,
-    kubernetes: options.kubernetes,
     ...(slackConnected === undefined
       ? {}
       : {
@@ -36,8 +39,8 @@ export function readinessChecks(options: ReadinessOptions): Record<string, Readi
 }
 
 /**
- * `/healthz`: the process answers. `/readyz`: every dependency the bot needs to serve a publish
- * answers within a short timeout; the body names the ones that do not (no secrets, no stack traces).
+ * `/healthz`: the process answers. `/readyz`: every check (readinessChecks) passes within a short
+ * timeout; the body names the ones that do not (no secrets, no stack traces).
  */
 export function healthRoutes(checks: Record<string, ReadinessCheck>, timeoutMs = 2000): AppRoute[] {
   return [

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
@@ -14,13 +15,22 @@ export const processMetrics = {
 
 /**
  * Every Prometheus metric the bot exposes, in one registry (prom-client), created once by the
- * composition root and passed to whoever records. Names follow Prometheus conventions.
+ * composition root and passed to whoever records. Names follow Prometheus conventions: the bot's own
+ * metrics start with `vteam_slack_`; Node's standard process metrics (process_cpu_seconds_total,
+ * nodejs_heap_size_used_bytes, nodejs_eventloop_lag_seconds…) keep their usual names, so stock
+ * Node.js dashboards work. deploy/components/monitoring queries them (test/ship/monitoring.test.ts).
  */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'vteam_slack_' });
+  collectDefaultMetrics({ register: registry });
   registry.registerMetric(processMetrics.unhandledRejections);
   const r = [registry];
+  new Gauge({
+    name: 'vteam_slack_build_info',
+    help: 'Always 1; the labels tell the version of the bot and of Node.js this process runs.',
+    labelNames: ['version', 'node'] as const,
+    registers: r,
+  }).set({ version: packageVersion(), node: process.version }, 1);
   // Read when scraped, from whoever owns the number (the card service registers itself).
   let cardsQueuedNow = (): number => 0;
   return {
@@ -33,13 +43,28 @@ export function createMetrics() {
     }),
     publishDuration: new Histogram({
       name: 'vteam_slack_publish_duration_seconds',
-      help: 'Wall time of a publish, from request to result.',
+      help: 'Wall time of a publish or update, from request to result, by outcome (as vteam_slack_publishes_total counts them).',
+      labelNames: ['outcome'] as const,
       buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers: r,
+    }),
+    ackDuration: new Histogram({
+      name: 'vteam_slack_ack_duration_seconds',
+      help: 'Time from a Slack request reaching the app (HTTP or Socket Mode) to its acknowledgement; Slack gives up after 3 s.',
+      labelNames: ['kind'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5],
+      registers: r,
+    }),
+    slackApiDuration: new Histogram({
+      name: 'vteam_slack_slack_api_duration_seconds',
+      help: 'Slack Web API requests (each HTTP attempt, retries included) by method and outcome: ok, the Slack error code, ratelimited, http_<status>, timeout or unreachable.',
+      labelNames: ['method', 'outcome'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: r,
     }),
     mcpCalls: new Counter({
       name: 'vteam_slack_mcp_calls_total',
-      help: 'MCP tool calls by tool and status (ok, error, http_<code>, unreachable).',
+      help: 'MCP tool calls by tool and status (ok, error, garbled, timeout, unreachable, http_<code>).',
       labelNames: ['tool', 'status'] as const,
       registers: r,
     }),
@@ -57,7 +82,7 @@ export function createMetrics() {
     }),
     tokenRefreshes: new Counter({
       name: 'vteam_slack_token_refreshes_total',
-      help: 'Atlassian token refreshes by outcome.',
+      help: 'Atlassian token refreshes by outcome: ok, broken (Atlassian refused the refresh token: the user reconnects), failed (the refresh could not be done).',
       labelNames: ['outcome'] as const,
       registers: r,
     }),
@@ -74,6 +99,16 @@ export function createMetrics() {
     reportCardsQueued(count: () => number) {
       cardsQueuedNow = count;
     },
+    cardsLeader: new Gauge({
+      name: 'vteam_slack_cards_leader',
+      help: '1 on the replica that holds the cards Lease and keeps the workflow cards current, 0 on the others.',
+      registers: r,
+    }),
+    kubernetesUp: new Gauge({
+      name: 'vteam_slack_kubernetes_up',
+      help: "1 while the Kubernetes API answers this replica's periodic probe (GET /version), 0 when it does not.",
+      registers: r,
+    }),
     watchRestarts: new Counter({
       name: 'vteam_slack_watch_restarts_total',
       help: 'Kubernetes watch restarts by resource and reason.',
@@ -95,3 +130,18 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+let version: string | undefined;
+
+/** The version in package.json (beside src/ in the image), read once. */
+function packageVersion(): string {
+  if (version === undefined) {
+    try {
+      const parsed = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+      version = typeof parsed.version === 'string' ? parsed.version : 'unknown';
+    } catch {
+      version = 'unknown';
+    }
+  }
+  return version;
+}

@@ -47,27 +47,38 @@ export interface Attempt {
    * journal is gone: find and link, never create behind the user's back.
    */
   createIfMissing: boolean;
+  /** The publish's own logger (bound to its publishId); default: the module's. */
+  logger?: Logger | undefined;
+  /** The publish's own notifier (it records the outcome); default: the module's. */
+  notifier?: PublishNotifier | undefined;
 }
 
 /** `linked`: the document has its issue (now or already); `absent`: nothing found and nothing created. */
 export type AttemptOutcome = 'linked' | 'absent';
 
 export function createPublishAttempts(deps: PublishAttemptDeps) {
-  const { workflows, documents, jira, journal, history, notifier, rateLimitWaits, logger, settleMs } = deps;
+  const { workflows, documents, jira, journal, history, rateLimitWaits, settleMs } = deps;
   const now = deps.now ?? Date.now;
   const wait = deps.wait ?? sleep;
+  const logOf = (attempt: Attempt) => attempt.logger ?? deps.logger;
+  const notifierOf = (attempt: Attempt) => attempt.notifier ?? deps.notifier;
 
   /** Searches by label until found or `settleMs` after `since` (the possibly creating attempt). */
   async function findEarlier(attempt: Attempt, workflow: Workflow, since: number): Promise<JiraIssue | undefined> {
     const { request, settings } = attempt;
     const label = idempotencyLabel(workflow, request.path);
     for (let delay = 250; ; delay = Math.min(delay * 2, 2000)) {
-      const found = await rateLimitWaits(request.replyTo, workflow, request.path, (callOptions) =>
-        jira.findIssueByLabel(request.user, { siteUrl: settings.siteUrl, projectKey: settings.projectKey, label }, callOptions),
+      const found = await rateLimitWaits(
+        request.replyTo,
+        workflow,
+        request.path,
+        (callOptions) =>
+          jira.findIssueByLabel(request.user, { siteUrl: settings.siteUrl, projectKey: settings.projectKey, label }, callOptions),
+        logOf(attempt),
       );
       const left = since + settleMs - now();
       if (found || left <= 0) return found;
-      logger.debug(
+      logOf(attempt).debug(
         { workflow: qualifiedName(workflow), path: request.path, leftMs: left },
         "no issue found by label yet; Jira's search may lag, searching again",
       );
@@ -78,6 +89,8 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
   async function run(attempt: Attempt): Promise<AttemptOutcome> {
     const { request, settings, lease, entry, recovered } = attempt;
     const { user, replyTo, path } = request;
+    const logger = logOf(attempt);
+    const notifier = notifierOf(attempt);
     const read = await workflows.get(request.workflow);
     if (!read) throw errors.workflowNotFound(qualifiedName(request.workflow));
     let workflow: Workflow = read;
@@ -147,7 +160,7 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
     workflow = outcome.workflow;
 
     if (outcome.existingKey !== undefined) {
-      await forget(workflow, path);
+      await forget(workflow, path, logger);
       logger.warn(
         { workflow: qualifiedName(workflow), path, existingKey: outcome.existingKey, duplicateKey: issue.key, created },
         'the document already links another issue; kept it, reported the duplicate',
@@ -170,11 +183,12 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
       request: { user, replyTo, path },
       recovered,
     } = attempt;
+    const logger = logOf(attempt);
     await history
       .add(user, { workflow: ref(workflow), title: workflow.title, path, issue: { key: issue.key, url: issue.url }, at: now() })
       .catch((error: unknown) => logger.warn({ err: error }, 'could not record the publish in the user history'));
     try {
-      await notifier.published(replyTo, { workflow, path, issue, user, created, recovered });
+      await notifierOf(attempt).published(replyTo, { workflow, path, issue, user, created, recovered });
     } catch (error) {
       logger.warn(
         { err: error, workflow: qualifiedName(workflow), path, jiraKey: issue.key },
@@ -182,10 +196,10 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
       );
       if (!recovered) return;
     }
-    await forget(workflow, path);
+    await forget(workflow, path, logger);
   }
 
-  async function forget(workflow: WorkflowRef, path: string): Promise<void> {
+  async function forget(workflow: WorkflowRef, path: string, logger: Logger): Promise<void> {
     await journal
       .remove(workflow, path)
       .catch((error: unknown) =>
@@ -200,6 +214,7 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
   async function create(attempt: Attempt, current: Workflow): Promise<{ issue: JiraIssue; workflow: Workflow }> {
     const { request, settings, lease } = attempt;
     const { user, replyTo, path } = request;
+    const logger = logOf(attempt);
     const document = await documents.read(current, path);
     const issueType = chooseIssueType(settings, document.phase, request.issueType);
     const label = idempotencyLabel(current, path);
@@ -208,20 +223,25 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
     const workflow = await workflows.markInFlight(current, intent);
     await journal.put({ state: 'creating', workflow: ref(workflow), path, label, user, issueType: request.issueType, replyTo });
     try {
-      const issue = await rateLimitWaits(replyTo, workflow, path, (callOptions) =>
-        jira.createIssue(
-          user,
-          {
-            siteUrl: settings.siteUrl,
-            projectKey: settings.projectKey,
-            issueType,
-            summary: issueSummary(workflow, document.phase),
-            description: issueDescription(document),
-            parentKey: parentKey(workflow),
-            labels: [BOT_LABEL, label],
-          },
-          { ...callOptions, beforeSend: () => lease.confirm() },
-        ),
+      const issue = await rateLimitWaits(
+        replyTo,
+        workflow,
+        path,
+        (callOptions) =>
+          jira.createIssue(
+            user,
+            {
+              siteUrl: settings.siteUrl,
+              projectKey: settings.projectKey,
+              issueType,
+              summary: issueSummary(workflow, document.phase),
+              description: issueDescription(document),
+              parentKey: parentKey(workflow),
+              labels: [BOT_LABEL, label],
+            },
+            { ...callOptions, beforeSend: () => lease.confirm() },
+          ),
+        logger,
       );
       return { issue, workflow };
     } catch (error) {

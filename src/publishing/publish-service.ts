@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { errors, isVteamError, logLevelOf, toVteamError, type VteamError } from '../errors.ts';
 import { isLeaseLost } from '../storage/locks.ts';
@@ -38,6 +39,7 @@ export interface PublishServiceDeps {
   notifier: PublishNotifier;
   pending: PendingPublishes;
   history: PublishHistory;
+  /** Outcomes counted (publishes) and, for publishes and updates, timed by outcome (publishDuration). */
   metrics?: Pick<Metrics, 'publishes' | 'publishDuration'> | undefined;
   /** Recent failures by cause, for /vteam jira-status. */
   failures?:
@@ -58,6 +60,9 @@ export interface PublishServiceDeps {
  * a time across replicas, fenced before each side effect), the CR's jiraLinks (the source of truth
  * for "already published"), and evidence of attempts in flight (a record on the CR, a journal entry,
  * an idempotency label on the issue): see publish-attempt.ts.
+ *
+ * Each publish, update or recovery is a run: its log lines carry one `publishId` (attempt included),
+ * and its outcome labels its duration.
  */
 export function createPublishService(deps: PublishServiceDeps) {
   const { workflows, projects, documents, jira, links, locks, pending, history, logger, options } = deps;
@@ -77,10 +82,33 @@ export function createPublishService(deps: PublishServiceDeps) {
     settleMs,
   });
 
+  /** A new run: a child logger with its own publishId, and a notifier that counts and remembers its outcome. */
+  function begin(): PublishRun {
+    const run: PublishRun = {
+      log: logger.child({ publishId: randomBytes(4).toString('hex') }),
+      notifier: deps.notifier,
+      outcome: undefined,
+    };
+    run.notifier = countingNotifier(deps.notifier, deps.metrics, (outcome) => {
+      run.outcome = outcome;
+    });
+    return run;
+  }
+
+  /** Times `work` into publishDuration, labelled with the run's outcome (its last one). */
+  async function timed(run: PublishRun, work: () => Promise<void>): Promise<void> {
+    const stopTimer = deps.metrics?.publishDuration.startTimer();
+    try {
+      await work();
+    } finally {
+      stopTimer?.({ outcome: run.outcome ?? 'none' });
+    }
+  }
+
   /** A click or command may only act on a project that binds the channel it came from. */
-  async function authorize(channelId: string, ref: WorkflowRef): Promise<Workflow> {
+  async function authorize(channelId: string, ref: WorkflowRef, log: Logger = logger): Promise<Workflow> {
     if (!(await projects.isBound(ref.namespace, channelId))) {
-      logger.warn({ channelId, namespace: ref.namespace, workflow: ref.name }, 'refused: channel is not bound to the project');
+      log.warn({ channelId, namespace: ref.namespace, workflow: ref.name }, 'refused: channel is not bound to the project');
       throw errors.channelNotBound(ref.namespace, channelId);
     }
     const workflow = await workflows.get(ref);
@@ -133,19 +161,20 @@ export function createPublishService(deps: PublishServiceDeps) {
    * new lease, searching before creating. False when another worker holds the lease.
    */
   async function attemptUnderLease(
+    run: PublishRun,
     request: PublishRequest,
-    attempt: (lease: HeldLease) => Omit<Attempt, 'lease'> | Promise<Omit<Attempt, 'lease'> | undefined>,
+    attempt: (lease: HeldLease) => PreparedAttempt | Promise<PreparedAttempt | undefined>,
   ): Promise<{ ran: boolean; outcome?: 'linked' | 'absent' }> {
     let outcome: 'linked' | 'absent' | undefined;
     const work = async (lease: HeldLease) => {
       const prepared = await attempt(lease);
-      if (prepared) outcome = await attempts.run({ ...prepared, lease });
+      if (prepared) outcome = await attempts.run({ ...prepared, lease, logger: run.log, notifier: run.notifier });
     };
     try {
       return { ran: await underLease(request, work), outcome };
     } catch (error) {
       if (!isLeaseLost(error)) throw error;
-      logger.warn(
+      run.log.warn(
         { workflow: qualifiedName(request.workflow), path: request.path },
         'publish lost its lease; starting over under a new one',
       );
@@ -157,10 +186,10 @@ export function createPublishService(deps: PublishServiceDeps) {
     }
   }
 
-  async function report(replyTo: ReplyTo, error: unknown, context: Record<string, unknown>): Promise<void> {
+  async function report(run: PublishRun, replyTo: ReplyTo, error: unknown, context: Record<string, unknown>): Promise<void> {
     const failure: VteamError = toVteamError(error);
     const level = logLevelOf(failure, { alsoErrors: ['KUBERNETES_UNAVAILABLE', 'MCP_UNREACHABLE'] });
-    logger[level](
+    run.log[level](
       { ...context, code: failure.code, err: failure.cause ?? (failure.code === 'INTERNAL' ? error : undefined) },
       'publish failed',
     );
@@ -174,37 +203,33 @@ export function createPublishService(deps: PublishServiceDeps) {
         user: typeof context.user === 'string' ? context.user : undefined,
       })
       .catch(() => undefined);
-    await notifier.failed(replyTo, failure).catch((e: unknown) => logger.error({ err: e }, 'could not report a failure to the user'));
+    await run.notifier.failed(replyTo, failure).catch((e: unknown) => run.log.error({ err: e }, 'could not report a failure to the user'));
   }
 
   /** Publish one document. Never throws: every outcome reaches the notifier. */
   async function publish(request: PublishRequest): Promise<void> {
-    const stopTimer = deps.metrics?.publishDuration.startTimer();
-    try {
-      await publishOnce(request);
-    } finally {
-      stopTimer?.();
-    }
+    const run = begin();
+    await timed(run, () => publishOnce(request, run));
   }
 
-  async function publishOnce(request: PublishRequest): Promise<void> {
+  async function publishOnce(request: PublishRequest, run: PublishRun): Promise<void> {
     const context = { workflow: qualifiedName(request.workflow), path: request.path, user: request.user.userId };
     try {
       const path = validateDocumentPath(request.path);
       const req = { ...request, path };
-      const workflow = await authorize(request.channelId, request.workflow);
+      const workflow = await authorize(request.channelId, request.workflow, run.log);
       const settings = await requireSettings(workflow.namespace);
       const linked = existingIssue(workflow, path, settings);
       if (linked) {
-        await notifier.alreadyLinked(request.replyTo, { workflow, path, issue: linked });
+        await run.notifier.alreadyLinked(request.replyTo, { workflow, path, issue: linked });
         return;
       }
       const linkState = await links.state(request.user);
       if (linkState !== 'linked') {
-        await waitForLink(req, linkState);
+        await waitForLink(run, req, linkState);
         return;
       }
-      const { ran } = await attemptUnderLease(req, async () => ({
+      const { ran } = await attemptUnderLease(run, req, async () => ({
         request: req,
         settings,
         entry: await journal.get(workflow, path),
@@ -216,21 +241,21 @@ export function createPublishService(deps: PublishServiceDeps) {
       // A gateway holding users' tokens (MCP Context Forge) says "not linked" only when asked.
       if (isVteamError(error, 'AUTH_EXPIRED') || isVteamError(error, 'NOT_LINKED')) {
         const reason = error.code === 'AUTH_EXPIRED' ? 'broken' : 'missing';
-        await waitForLink({ ...request }, reason).catch((e: unknown) => report(request.replyTo, e, context));
+        await waitForLink(run, { ...request }, reason).catch((e: unknown) => report(run, request.replyTo, e, context));
         return;
       }
-      await report(request.replyTo, error, context);
+      await report(run, request.replyTo, error, context);
     }
   }
 
   /** Park the publish and ask the user to (re)connect; `resumeAfterLink` picks it up. */
-  async function waitForLink(request: PublishRequest, reason: 'missing' | 'broken'): Promise<void> {
+  async function waitForLink(run: PublishRun, request: PublishRequest, reason: 'missing' | 'broken'): Promise<void> {
     await pending.save(request);
-    logger.info(
+    run.log.info(
       { workflow: qualifiedName(request.workflow), path: request.path, user: request.user.userId, reason },
       'publish waits for the user to connect Atlassian',
     );
-    await notifier.needsLink(request.replyTo, { user: request.user, path: request.path, reason });
+    await run.notifier.needsLink(request.replyTo, { user: request.user, path: request.path, reason });
   }
 
   /** After a successful OAuth callback: finish the publish that was waiting for it, if any. */
@@ -241,28 +266,34 @@ export function createPublishService(deps: PublishServiceDeps) {
       await notifier.pendingDropped(waiting.request.replyTo, { path: waiting.request.path, maxAgeMs: pending.maxAgeMs });
       return;
     }
-    logger.info(
+    const run = begin();
+    run.log.info(
       { workflow: qualifiedName(waiting.request.workflow), path: waiting.request.path },
       'resuming a publish after the user connected',
     );
-    await publish(waiting.request);
+    await timed(run, () => publishOnce(waiting.request, run));
   }
 
   /** Re-publish an already linked document: edit the issue's summary and description. */
   async function update(request: PublishRequest): Promise<void> {
+    const run = begin();
+    await timed(run, () => updateOnce(request, run));
+  }
+
+  async function updateOnce(request: PublishRequest, run: PublishRun): Promise<void> {
     const context = { workflow: qualifiedName(request.workflow), path: request.path, user: request.user.userId, action: 'update' };
     try {
       const path = validateDocumentPath(request.path);
-      const workflow = await authorize(request.channelId, request.workflow);
+      const workflow = await authorize(request.channelId, request.workflow, run.log);
       const settings = await requireSettings(workflow.namespace);
       const link = workflow.jiraLinks.find((l) => l.path === path);
       if (!link) {
-        await publish({ ...request, path });
+        await publishOnce({ ...request, path }, run);
         return;
       }
       const refusal = linkedIssueRefusal(link, settings, workflow);
       if (refusal) {
-        logger.warn(
+        run.log.warn(
           { ...context, jiraKey: link.jiraKey.slice(0, 64), projectKey: settings.projectKey },
           "refused to update an issue outside the project's Jira project",
         );
@@ -272,24 +303,29 @@ export function createPublishService(deps: PublishServiceDeps) {
       if (linkState !== 'linked') throw linkState === 'broken' ? errors.authExpired() : errors.notLinked();
       const ran = await underLease({ ...request, path }, async (lease) => {
         const document = await documents.read(workflow, path);
-        const issue = await withRateLimitWaits(request.replyTo, workflow, path, (callOptions) =>
-          jira.updateIssue(
-            request.user,
-            {
-              siteUrl: settings.siteUrl,
-              issueKey: link.jiraKey,
-              summary: issueSummary(workflow, document.phase),
-              description: issueDescription(document),
-            },
-            { ...callOptions, beforeSend: () => lease.confirm() },
-          ),
+        const issue = await withRateLimitWaits(
+          request.replyTo,
+          workflow,
+          path,
+          (callOptions) =>
+            jira.updateIssue(
+              request.user,
+              {
+                siteUrl: settings.siteUrl,
+                issueKey: link.jiraKey,
+                summary: issueSummary(workflow, document.phase),
+                description: issueDescription(document),
+              },
+              { ...callOptions, beforeSend: () => lease.confirm() },
+            ),
+          run.log,
         );
-        logger.info({ ...context, jiraKey: issue.key }, 'issue updated');
-        await notifier.updated(request.replyTo, { workflow, path, issue, user: request.user });
+        run.log.info({ ...context, jiraKey: issue.key }, 'issue updated');
+        await run.notifier.updated(request.replyTo, { workflow, path, issue, user: request.user });
       });
       if (!ran) throw errors.publishInProgress(path);
     } catch (error) {
-      await report(request.replyTo, error, context);
+      await report(run, request.replyTo, error, context);
     }
   }
 
@@ -327,27 +363,29 @@ export function createPublishService(deps: PublishServiceDeps) {
       state: entry.state,
       recovery: true,
     };
+    const run = begin();
     try {
-      const { outcome } = await attemptUnderLease(request, async () => {
+      const { outcome } = await attemptUnderLease(run, request, async () => {
         const fresh = await journal.get(entry.workflow, entry.path);
         if (!fresh) return undefined;
-        logger.info(context, 'recovering an interrupted publish');
+        run.log.info(context, 'recovering an interrupted publish');
         const settings = await requireSettings(entry.workflow.namespace);
         // A create cut short by a crash is finished; one the user was told failed is only found.
         return { request, settings, entry: fresh, recovered: true, createIfMissing: fresh.state === 'creating' };
       });
-      if (outcome === 'absent') await notifier.failed(entry.replyTo, errors.notPublished(entry.path));
+      if (outcome === 'absent') await run.notifier.failed(entry.replyTo, errors.notPublished(entry.path));
     } catch (error) {
       const attempt = (entry.recoveryAttempts ?? 0) + 1;
       if (TRANSIENT.has(toVteamError(error).code) && attempt < MAX_RECOVERY_ATTEMPTS) {
         // Left in the journal: the next recovery round tries again, without pestering the user.
-        logger.warn({ ...context, err: error, attempts: attempt }, 'recovery postponed');
+        // The code and the cause's message say why; a stack per round would only bury them.
+        run.log.warn({ ...context, ...transientCause(error), attempts: attempt }, 'recovery postponed');
         const latest = await journal.get(entry.workflow, entry.path);
         if (latest) await journal.put({ ...latest, recoveryAttempts: attempt });
         return;
       }
       await journal.remove(entry.workflow, entry.path);
-      await report(entry.replyTo, error, context);
+      await report(run, entry.replyTo, error, context);
     }
   }
 
@@ -386,8 +424,9 @@ export function createPublishService(deps: PublishServiceDeps) {
       replyTo: intent.replyTo,
     };
     const context = { workflow: qualifiedName(workflow), path: intent.path, user: intent.user.userId, recovery: 'in-flight record' };
+    const run = begin();
     try {
-      const { outcome } = await attemptUnderLease(request, async (lease) => {
+      const { outcome } = await attemptUnderLease(run, request, async (lease) => {
         const fresh = await workflows.get(workflow);
         if (!fresh?.inFlight?.some((i) => i.path === intent.path)) return undefined;
         if (fresh.jiraLinks.some((l) => l.path === intent.path)) {
@@ -395,30 +434,47 @@ export function createPublishService(deps: PublishServiceDeps) {
           await workflows.clearInFlight(fresh, intent.path);
           return undefined;
         }
-        logger.info(context, 'recovering a publish from its record on the workflow');
+        run.log.info(context, 'recovering a publish from its record on the workflow');
         return { request, settings: await requireSettings(workflow.namespace), entry: undefined, recovered: true, createIfMissing: false };
       });
-      if (outcome === 'absent') await notifier.failed(intent.replyTo, errors.notPublished(intent.path));
+      if (outcome === 'absent') await run.notifier.failed(intent.replyTo, errors.notPublished(intent.path));
     } catch (error) {
       if (TRANSIENT.has(toVteamError(error).code)) {
-        logger.warn({ ...context, err: error }, 'recovery postponed');
+        run.log.warn({ ...context, ...transientCause(error) }, 'recovery postponed');
         return;
       }
       // The record stays, so a later publish still searches first; the user hears why this failed.
-      await report(intent.replyTo, error, context);
+      await report(run, intent.replyTo, error, context);
     }
   }
 
   return { resolve, authorize, documentsOf, publish, update, resumeAfterLink, recoverInterrupted };
 }
 
+/** One publish, update or recovery: its logger (bound to its publishId), its notifier, its last outcome. */
+interface PublishRun {
+  log: Logger;
+  notifier: PublishNotifier;
+  outcome: string | undefined;
+}
+
+/** What publish-service prepares for an attempt; the lease and the run's logger and notifier are added. */
+type PreparedAttempt = Omit<Attempt, 'lease' | 'logger' | 'notifier'>;
+
 /**
- * Counts each outcome where it is decided: the notifier sees every one exactly once. Durations are
- * measured from the request; queued and link prompts are intermediate, not outcomes.
+ * Counts each outcome where it is decided: the notifier sees every one exactly once, and tells
+ * `onOutcome` (the run's duration is labelled with it). Queued is intermediate, not an outcome.
  */
-function countingNotifier(notifier: PublishNotifier, metrics: PublishServiceDeps['metrics']): PublishNotifier {
-  if (!metrics) return notifier;
-  const count = (outcome: string) => metrics.publishes.inc({ outcome });
+function countingNotifier(
+  notifier: PublishNotifier,
+  metrics: PublishServiceDeps['metrics'],
+  onOutcome?: (outcome: string) => void,
+): PublishNotifier {
+  if (!metrics && !onOutcome) return notifier;
+  const count = (outcome: string) => {
+    metrics?.publishes.inc({ outcome });
+    onOutcome?.(outcome);
+  };
   return {
     ...notifier,
     queued: (r, i) => notifier.queued(r, i),
@@ -461,3 +517,10 @@ const TRANSIENT = new Set([
 ]);
 
 export type PublishService = ReturnType<typeof createPublishService>;
+
+/** A transient failure for a log line: its code and its cause's message, without stacks. */
+function transientCause(error: unknown): { code: string; cause: string } {
+  const failure = toVteamError(error);
+  const cause = failure.cause instanceof Error ? failure.cause.message : String(failure.cause ?? failure.message);
+  return { code: failure.code, cause: cause.slice(0, 300) };
+}

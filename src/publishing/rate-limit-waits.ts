@@ -10,6 +10,8 @@ export type RateLimitWaits = <T>(
   workflow: Workflow,
   path: string,
   call: (options: JiraCallOptions) => Promise<T>,
+  /** The publish's own logger (its publishId); default: the one given at creation. */
+  log?: Logger,
 ) => Promise<T>;
 
 /**
@@ -22,9 +24,10 @@ export function createRateLimitWaits(deps: {
   maxWaitMs: number;
   wait?: (ms: number) => Promise<unknown>;
 }): RateLimitWaits {
-  const { notifier, logger, maxWaitMs } = deps;
+  const { notifier, maxWaitMs } = deps;
   const wait = deps.wait ?? sleep;
-  return async (replyTo, workflow, path, call) => {
+  return async (replyTo, workflow, path, call, log) => {
+    const logger = log ?? deps.logger;
     let waited = 0;
     // Told once per position change at most, so a long queue is not a stream of messages.
     let toldPosition: number | undefined;

@@ -6,6 +6,9 @@ import { webClientOptions, withTrailingSlash } from './web-client.ts';
 import { socketModeConnection } from './slack-connection.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { slackApiFetch } from '../observability/slack-api.ts';
+import { timeAcks } from './ack-metrics.ts';
 
 /**
  * Bolt in one of its two shapes: HTTP (signed requests at /slack/events) or Socket Mode when an app
@@ -21,8 +24,14 @@ export interface BoltApp {
 /**
  * `routes` receives what only the receiver knows (Socket Mode: whether the WebSocket is up), so the
  * composition root builds its routes, readiness included, without reading Bolt's result back.
+ * With `metrics`, acknowledgements and Web API requests are timed.
  */
-export function createBoltApp(config: Config, logger: Logger, routes: (slack: { connected?: () => boolean }) => AppRoute[]): BoltApp {
+export function createBoltApp(
+  config: Config,
+  logger: Logger,
+  routes: (slack: { connected?: () => boolean }) => AppRoute[],
+  metrics?: Pick<Metrics, 'ackDuration' | 'slackApiDuration'>,
+): BoltApp {
   const boltLog = slackLogger(logger, 'bolt');
   const connection = config.slack.mode === 'socket' ? socketModeConnection() : undefined;
   const customRoutes = toBoltRoutes(routes({ connected: connection?.connected }), logger.child({ component: 'http' }));
@@ -31,7 +40,7 @@ export function createBoltApp(config: Config, logger: Logger, routes: (slack: { 
     token: config.slack.botToken,
     logger: boltLog,
     customRoutes,
-    clientOptions: webClientOptions(config),
+    clientOptions: webClientOptions(config, metrics),
     // Keep the 200 immediate: listeners ack() first and continue after the response is sent.
     processBeforeResponse: false,
     // No listener reads context.conversation: skip Bolt's per-request conversation-store lookup.
@@ -49,11 +58,20 @@ export function createBoltApp(config: Config, logger: Logger, routes: (slack: { 
       autoReconnectEnabled: false,
       installerOptions: {
         port: config.http.port,
-        clientOptions: { ...apiUrl, retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 4_000 } },
+        clientOptions: {
+          ...apiUrl,
+          retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 4_000 },
+          ...(metrics ? { fetch: slackApiFetch(metrics) } : {}),
+        },
       },
     });
     connection?.follow(receiver.client);
-    return { app: new App({ ...common, receiver }), slackConnected: connection?.connected, socketClient: receiver.client };
+    return { app: timed(new App({ ...common, receiver })), slackConnected: connection?.connected, socketClient: receiver.client };
   }
-  return { app: new App({ ...common, signingSecret: config.slack.signingSecret ?? '' }) };
+  return { app: timed(new App({ ...common, signingSecret: config.slack.signingSecret ?? '' })) };
+
+  function timed(app: App): App {
+    if (metrics) timeAcks(app, metrics);
+    return app;
+  }
 }

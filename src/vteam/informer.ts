@@ -7,11 +7,15 @@
  * - watches from the list's resourceVersion with allowWatchBookmarks, and resumes from the last seen
  *   resourceVersion (bookmarks advance it) after a dropped or timed-out connection;
  * - relists from scratch on 410 Gone (HTTP status or an ERROR event with code 410);
- * - backs off exponentially on failures; a collection that is not served (404) is checked again slowly.
+ * - backs off exponentially on failures; a collection that is not served (404) is checked again slowly;
+ * - says an outage once: a warning naming the API server and the cause when it starts, debug lines
+ *   for the retries, an info line when the list or watch works again.
  */
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { kubeStatusCode } from './kube-errors.ts';
+import { backoffDelay, formatDelay } from '../lib/backoff.ts';
+import { apiServerOf } from './kube-clients.ts';
+import { describeKubeFailure, kubeFailureFields, kubeFailureSummary, kubeStatusCode } from './kube-errors.ts';
 import { isRecord } from './workflow-mapping.ts';
 
 export interface InformerEvent<T> {
@@ -77,6 +81,9 @@ export function createInformer<T>(options: InformerOptions<T>): Informer<T> {
   const backoff = options.backoff ?? { initialMs: 1_000, maxMs: 30_000 };
   const notServedRetryMs = options.notServedRetryMs ?? 300_000;
   const watchTimeoutSeconds = options.watchTimeoutSeconds ?? 300;
+  const apiServer = apiServerOf(options.kubeConfig);
+  /** The cause of the failures in a row so far (said once, as a warning), if any. */
+  let failing: string | undefined;
 
   let cache = new Map<string, Entry<T>>();
   let resourceVersion = '';
@@ -224,7 +231,11 @@ export function createInformer<T>(options: InformerOptions<T>): Informer<T> {
         )
         .then((c) => {
           if (stopped) c.abort();
-          else controller = c;
+          else {
+            controller = c;
+            // Still open once the call returns: the API server accepted the watch.
+            if (!c.signal.aborted) working('watch');
+          }
         }, done);
     });
   }
@@ -244,12 +255,32 @@ export function createInformer<T>(options: InformerOptions<T>): Informer<T> {
     });
   }
 
+  /** A failed list or watch: a warning when an outage starts (or its cause changes), debug for its retries. */
+  function failed(what: 'list' | 'watch connection', error: unknown, attempt: number, retryInMs: number): void {
+    const failure = describeKubeFailure(error, apiServer);
+    const fields = { kubernetes: failure.kubernetes, cause: failure.cause, resource, attempt, retryInMs };
+    const text = `${resource}: ${what} failed: ${kubeFailureSummary(failure)}; retrying in ${formatDelay(retryInMs)}`;
+    if (failing !== failure.cause) logger?.warn({ ...kubeFailureFields(failure, error), ...fields }, text);
+    else logger?.debug(fields, text);
+    failing = failure.cause;
+  }
+
+  function working(what: string): void {
+    if (failing === undefined) return;
+    logger?.info({ kubernetes: apiServer, resource, after: failing }, `${resource}: ${what} works again`);
+    failing = undefined;
+  }
+
   async function run(): Promise<void> {
     let failures = 0;
-    const delay = () => Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.max(0, failures - 1)) * (0.5 + Math.random() / 2);
+    // Half jitter (50–100 % of the step), as before.
+    const delay = () => backoffDelay(failures, { ...backoff, jitter: 0.5 });
     while (!stopped) {
       try {
-        if (!resourceVersion) await relist();
+        if (!resourceVersion) {
+          await relist();
+          working('list');
+        }
       } catch (error) {
         if (stopped) return;
         if (kubeStatusCode(error) === 404) {
@@ -264,8 +295,9 @@ export function createInformer<T>(options: InformerOptions<T>): Informer<T> {
         }
         failures++;
         restarted('list_failed');
-        logger?.warn({ err: error, resource, attempt: failures }, 'list failed; retrying');
-        await pause(delay());
+        const wait = delay();
+        failed('list', error, failures, wait);
+        await pause(wait);
         continue;
       }
       if (stopped) return;
@@ -291,12 +323,15 @@ export function createInformer<T>(options: InformerOptions<T>): Informer<T> {
             await pause(delay());
           }
           break;
-        case 'error':
+        case 'error': {
           failures++;
           restarted('error');
-          logger?.warn({ err: end.error, resource, attempt: failures }, 'watch connection failed; resuming from the last resourceVersion');
-          await pause(delay());
+          // Resumed from the last resourceVersion once the wait is over.
+          const wait = delay();
+          failed('watch connection', end.error, failures, wait);
+          await pause(wait);
           break;
+        }
       }
     }
   }

@@ -6,10 +6,22 @@
  *   measured by this replica's own clock since it last saw it change (no trust in other clocks);
  * - a leader that cannot renew for `renewDeadline` stops leading before its lease can expire elsewhere;
  * - stop() releases the lease (empty holder) so another replica takes over at once.
+ *
+ * While the API server cannot be reached a replica that does not lead retries with exponential
+ * backoff (from the renew period up to 30 s, or 5 min when no cluster is configured at all), and says
+ * so once: a warning naming the API server and the cause when the outage starts, debug lines for the
+ * retries, "Kubernetes API reachable again" when it ends. A leader keeps its renew period, so that it
+ * steps down in time.
  */
 import { V1MicroTime, type CoordinationV1Api, type ConfigurationOptions, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { isConflict, isNotFound } from './kube-errors.ts';
+import { backoffDelay, formatDelay } from '../lib/backoff.ts';
+import { describeKubeFailure, isConflict, isNotFound, kubeFailureFields, kubeFailureSummary, type KubeFailure } from './kube-errors.ts';
+
+/** Longest wait between tries while the API server is unreachable. */
+export const UNREACHABLE_BACKOFF_MAX_MS = 30_000;
+/** Longest wait between tries when no cluster is configured (nothing will change until a restart). */
+export const NOT_CONFIGURED_BACKOFF_MAX_MS = 300_000;
 
 export interface LeaderElectorOptions {
   coordination: CoordinationV1Api;
@@ -26,6 +38,10 @@ export interface LeaderElectorOptions {
   renewDeadlineMs?: number;
   onStartedLeading?: () => void;
   onStoppedLeading?: () => void;
+  /** The API server, for log lines (apiServerOf(kubeConfig)). */
+  apiServer?: string | undefined;
+  /** Backoff caps; tests shorten them. */
+  backoff?: { unreachableMaxMs?: number; notConfiguredMaxMs?: number } | undefined;
   logger?: Logger | undefined;
   now?: () => number;
 }
@@ -35,7 +51,14 @@ export interface LeaderElector {
   /** Stops trying; a leader releases the lease unless `release: false` (e.g. a test simulating a crash). */
   stop(options?: { release?: boolean }): Promise<void>;
   isLeader(): boolean;
-  stats(): { identity: string; leader: boolean; holder: string | undefined; transitions: number };
+  stats(): {
+    identity: string;
+    leader: boolean;
+    holder: string | undefined;
+    transitions: number;
+    /** Consecutive failed tries (0 while the lease can be read and written). */
+    failures: number;
+  };
 }
 
 export function createLeaderElector(options: LeaderElectorOptions): LeaderElector {
@@ -53,6 +76,12 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
   /** The last record seen and when (locally) it was first seen in that form. */
   let observed: { fingerprint: string; holder: string | undefined; at: number } | undefined;
   let transitions = 0;
+  const apiServer = options.apiServer ?? 'the configured API server';
+  /** Consecutive failed tries, and the failure that started the run (its first log line). */
+  let failures = 0;
+  let outage: (KubeFailure & { since: number }) | undefined;
+  /** The wait after a failed try, when it is not the renew period. */
+  let retryInMs: number | undefined;
 
   function setLeader(next: boolean): void {
     if (next === leader) return;
@@ -128,16 +157,54 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
   }
 
   async function tick(): Promise<void> {
+    retryInMs = undefined;
     try {
       const held = await tryAcquireOrRenew();
       if (held) lastRenewed = now();
+      recovered();
       if (stopped) return;
       setLeader(held || (leader && now() - lastRenewed < renewDeadlineMs));
     } catch (error) {
-      logger?.warn({ err: error, lease: `${namespace}/${name}` }, 'could not read or renew the lease');
       // Keep leading only while the last renewal is fresh enough that nobody else can have taken over.
       if (leader && now() - lastRenewed >= renewDeadlineMs) setLeader(false);
+      if (!stopped) failed(error);
     }
+  }
+
+  /** A failed try: back off (unless leading) and log it once per outage, then at debug. */
+  function failed(error: unknown): void {
+    failures++;
+    const failure = describeKubeFailure(error, apiServer);
+    const maxMs =
+      failure.kind === 'not-configured'
+        ? (options.backoff?.notConfiguredMaxMs ?? NOT_CONFIGURED_BACKOFF_MAX_MS)
+        : (options.backoff?.unreachableMaxMs ?? UNREACHABLE_BACKOFF_MAX_MS);
+    const wait = leader ? retryMs : backoffDelay(failures, { initialMs: retryMs, maxMs: Math.max(retryMs, maxMs) });
+    retryInMs = wait;
+    const lease = `${namespace}/${name}`;
+    const fields = { kubernetes: failure.kubernetes, cause: failure.cause, lease, attempt: failures, retryInMs: wait };
+    const text =
+      failure.kind === 'unreachable' || failure.kind === 'not-configured'
+        ? `${kubeFailureSummary(failure)}; retrying in ${formatDelay(wait)}`
+        : `could not read or renew the lease ${lease}: ${kubeFailureSummary(failure)}; retrying in ${formatDelay(wait)}`;
+    // Said once: at the start of an outage, or when its cause changes. No cluster at all was said at start.
+    const news = failure.kind !== 'not-configured' && (outage === undefined || outage.cause !== failure.cause);
+    // The stack of an unexpected error once, with the warning; never with every retry.
+    if (news) logger?.warn({ ...kubeFailureFields(failure, error), ...fields }, text);
+    else logger?.debug(fields, text);
+    if (outage === undefined || outage.cause !== failure.cause) outage = { ...failure, since: outage?.since ?? now() };
+  }
+
+  function recovered(): void {
+    if (outage === undefined) return;
+    const { kubernetes, cause, kind, since } = outage;
+    if (kind !== 'not-configured')
+      logger?.info(
+        { kubernetes, lease: `${namespace}/${name}`, after: cause, failedTries: failures, downForMs: now() - since },
+        kind === 'answered' ? 'the lease can be read and renewed again' : 'Kubernetes API reachable again',
+      );
+    outage = undefined;
+    failures = 0;
   }
 
   function schedule(): void {
@@ -146,7 +213,7 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
       () => {
         running = tick().finally(schedule);
       },
-      retryMs * (leader ? 1 : 0.8 + Math.random() * 0.4),
+      retryInMs ?? retryMs * (leader ? 1 : 0.8 + Math.random() * 0.4),
     );
     timer.unref();
   }
@@ -166,7 +233,11 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
       );
       logger?.info({ lease: `${namespace}/${name}` }, 'released the lease');
     } catch (error) {
-      logger?.warn({ err: error }, 'could not release the lease; another replica takes over when it expires');
+      const failure = describeKubeFailure(error, apiServer);
+      logger?.warn(
+        { ...kubeFailureFields(failure, error), lease: `${namespace}/${name}` },
+        `could not release the lease (${kubeFailureSummary(failure)}); another replica takes over when it expires`,
+      );
     }
   }
 
@@ -185,6 +256,6 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
       if (wasLeader && shouldRelease) await release();
     },
     isLeader: () => leader,
-    stats: () => ({ identity, leader, holder: observed?.holder, transitions }),
+    stats: () => ({ identity, leader, holder: observed?.holder, transitions, failures }),
   };
 }

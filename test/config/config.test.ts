@@ -76,6 +76,28 @@ describe('loadConfig', () => {
     expect(() => loadConfig({})).toThrow(/SLACK_BOT_TOKEN is required/);
   });
 
+  it('needs PUBLIC_URL in production (the localhost default is for development only)', () => {
+    const production = { ...base, NODE_ENV: 'production', TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') };
+    expect(() => loadConfig(production)).toThrow(
+      /PUBLIC_URL is required in production: set it to the https URL where users' browsers reach this bot/,
+    );
+    expect(() => loadConfig({ ...production, PUBLIC_URL: '' })).toThrow(/PUBLIC_URL is required in production/);
+    expect(loadConfig({ ...production, PUBLIC_URL: 'https://vteam-slack.example.com/' }).http.publicUrl).toBe(
+      'https://vteam-slack.example.com',
+    );
+    expect(loadConfig({ ...base, NODE_ENV: 'development' }).http.publicUrl).toBe('http://localhost:3000');
+    expect(loadConfig({ ...base, NODE_ENV: 'test', PORT: '8080' }).http.publicUrl).toBe('http://localhost:8080');
+    // Reported together with the other production requirement, each with its fix.
+    let message = '';
+    try {
+      loadConfig({ ...base, NODE_ENV: 'production' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/TOKEN_ENCRYPTION_KEY is required in production/);
+    expect(message).toMatch(/PUBLIC_URL is required in production/);
+  });
+
   it('describes the configuration with secrets masked', () => {
     const described = describeConfig({ ...base, GITHUB_TOKEN: 'ghp_x', PORT: '8080' });
     expect(described).toEqual({ SLACK_BOT_TOKEN: '(set)', SLACK_SIGNING_SECRET: '(set)', GITHUB_TOKEN: '(set)', PORT: '8080' });

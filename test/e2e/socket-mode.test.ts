@@ -118,7 +118,7 @@ describe('Socket Mode', () => {
     const connectionsBefore = socket.connections.length;
     socket.setAccepting(false);
     socket.drop();
-    expect(await waitForReadiness(503)).toMatchObject({ body: { checks: { slack: 'unavailable', store: 'ok', kubernetes: 'ok' } } });
+    expect(await waitForReadiness(503)).toMatchObject({ body: { checks: { slack: 'unavailable', store: 'ok', accepting: 'ok' } } });
 
     // It keeps trying; each refused attempt leaves it unready.
     await env.slack.waitFor(() => socket.refusedUpgrades() >= 1, 20_000);

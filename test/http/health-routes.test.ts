@@ -7,12 +7,6 @@ import { healthRoutes, readinessChecks } from '../../src/http/health-routes.ts';
 import { toBoltRoutes, type AppRoute } from '../../src/http/routes.ts';
 import { trackSocketModeConnection } from '../../src/slack/slack-connection.ts';
 import { createStore } from '../../src/storage/store.ts';
-import { createKubeClients } from '../../src/vteam/kube-clients.ts';
-import { startFakeKube, type FakeKube } from '../support/fake-kube.ts';
-import { writeKubeconfig } from '../support/kubeconfig.ts';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 /** Serves the routes as Bolt's HTTP receiver would (path + method match, wrapped as the app wraps them). */
 async function serve(routes: AppRoute[]): Promise<{ url: string; server: Server }> {
@@ -33,9 +27,6 @@ describe('/healthz and /readyz', () => {
   });
 
   async function world() {
-    const kube: FakeKube = await startFakeKube({ bookmarkIntervalMs: 0 });
-    const dir = await mkdtemp(join(tmpdir(), 'vteam-ready-'));
-    const clients = createKubeClients({ kubeconfigPath: await writeKubeconfig(dir, kube.url, kube.token) });
     const store = await createStore('sqlite::memory:');
     const socket = new EventEmitter();
     const state = { accepting: true };
@@ -43,7 +34,6 @@ describe('/healthz and /readyz', () => {
       healthRoutes(
         readinessChecks({
           store: () => store.ping(),
-          kubernetes: () => clients.ping(),
           accepting: () => state.accepting,
           slackConnected: trackSocketModeConnection(socket),
         }),
@@ -53,22 +43,20 @@ describe('/healthz and /readyz', () => {
     cleanups.push(async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
-      await kube.close();
       await store.close().catch(() => undefined);
-      await rm(dir, { recursive: true, force: true });
     });
     const ready = async () => {
       const response = await fetch(`${url}/readyz`);
       return { status: response.status, body: (await response.json()) as { status: string; checks: Record<string, string> } };
     };
-    return { url, kube, store, socket, state, ready };
+    return { url, store, socket, state, ready };
   }
 
   it('ready only once the Socket Mode connection is up; not ready while it reconnects', async () => {
     const w = await world();
     expect(await w.ready()).toEqual({
       status: 503,
-      body: { status: 'not ready', checks: { store: 'ok', kubernetes: 'ok', slack: 'unavailable', accepting: 'ok' } },
+      body: { status: 'not ready', checks: { store: 'ok', slack: 'unavailable', accepting: 'ok' } },
     });
     w.socket.emit('connected');
     expect((await w.ready()).status).toBe(200);
@@ -86,18 +74,19 @@ describe('/healthz and /readyz', () => {
     expect((await fetch(`${w.url}/healthz`)).status).toBe(200);
   });
 
-  it('names the store and Kubernetes when they are down, without details', async () => {
+  it('names the store when it is down, without details', async () => {
     const w = await world();
     w.socket.emit('connected');
     await w.store.close();
-    w.kube.setToken('rotated');
     const { status, body } = await w.ready();
     expect(status).toBe(503);
-    expect(body.checks).toEqual({ store: 'unavailable', kubernetes: 'unavailable', slack: 'ok', accepting: 'ok' });
+    expect(body.checks).toEqual({ store: 'unavailable', slack: 'ok', accepting: 'ok' });
   });
 
-  it('HTTP mode: no slack check at all', () => {
-    const checks = readinessChecks({ store: async () => undefined, kubernetes: async () => undefined });
-    expect(Object.keys(checks)).toEqual(['store', 'kubernetes']);
+  // Not the Kubernetes API: shared by every replica, it would take them all out of the Service at once
+  // (test/e2e/operations.test.ts: /readyz stays 200 while the API refuses the bot).
+  it('HTTP mode: no slack check at all, and never a Kubernetes check', () => {
+    const checks = readinessChecks({ store: async () => undefined });
+    expect(Object.keys(checks)).toEqual(['store']);
   });
 });

@@ -6,7 +6,7 @@
  */
 import pino from 'pino';
 import { errors } from '../../src/errors.ts';
-import { createPublishService, type PublishService } from '../../src/publishing/publish-service.ts';
+import { createPublishService, type PublishService, type PublishServiceDeps } from '../../src/publishing/publish-service.ts';
 import type {
   CreateIssueRequest,
   JiraIssue,
@@ -167,8 +167,8 @@ export interface World {
   jira: InMemoryJira;
   told: Told[];
   slackFaults: { published: number };
-  /** A replica: its own service (and lock owner) over the shared store, cluster and Jira. */
-  replica(name: string): PublishService;
+  /** A replica: its own service (and lock owner) over the shared store, cluster and Jira; `overrides` e.g. a logger or metrics. */
+  replica(name: string, overrides?: Partial<PublishServiceDeps>): PublishService;
   close(): Promise<void>;
 }
 
@@ -196,7 +196,7 @@ export async function createWorld(options: { settleMs?: number; leaseMs?: number
     jira,
     told,
     slackFaults,
-    replica(name) {
+    replica(name, overrides = {}) {
       return createPublishService({
         workflows,
         jira,
@@ -211,6 +211,7 @@ export async function createWorld(options: { settleMs?: number; leaseMs?: number
         pending: createPendingPublishes(store, { maxAgeMs: 60_000 }),
         history: createPublishHistory(store),
         options: { leaseMs: options.leaseMs ?? 30_000, rateLimitMaxWaitMs: 60_000, searchSettleMs: options.settleMs ?? 0 },
+        ...overrides,
       });
     },
     close: () => store.close(),

@@ -1,9 +1,12 @@
 /**
  * deploy/: every overlay renders; the bot's Deployment is hardened and probed; the store decides the
- * replica count; the public routes reach the Service; RBAC grants exactly what src/ needs.
+ * replica count; the public routes reach the Service; RBAC grants exactly what src/ needs; settings live
+ * in a hashed, generated ConfigMap so that changing one rolls the pods; the example site replaces the
+ * placeholder image; Redis runs under OpenShift's restricted-v2 SCC.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   describe as describeObject,
@@ -17,8 +20,18 @@ import {
 import { findKubeCalls, grantedPermissions, permissionKey, PLANNED, USED, type Permission } from './kube-permissions.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const OVERLAYS = ['base', 'overlays/ingress', 'overlays/openshift', 'overlays/redis-replicas'] as const;
+const OVERLAYS = [
+  'base',
+  'overlays/ingress',
+  'overlays/openshift',
+  'overlays/redis-replicas',
+  'overlays/openshift-redis-replicas',
+  'overlays/example-site',
+] as const;
 const BOT = 'vteam-slack';
+const REDIS = 'vteam-slack-redis';
+/** deploy/base/deployment.yaml's image: a name no registry serves, replaced by a site's `images:`. */
+const PLACEHOLDER_IMAGE = 'vteam-slack:set-in-your-overlay';
 const rendered = new Map(OVERLAYS.map((overlay) => [overlay, renderKustomization(join(ROOT, 'deploy', overlay))]));
 
 function objectsOf(overlay: string): KubeObject[] {
@@ -132,6 +145,8 @@ describe.each(OVERLAYS)('deploy/%s', (overlay) => {
     expect(sources.map((s) => Object.keys(s)[0])).toEqual(['configMapRef', 'secretRef']);
     expect(rec(sources[1]?.secretRef).name).toBe(BOT);
     expect(env.get('NODE_ENV')).toBe('production');
+    // Production refuses to start without PUBLIC_URL (src/config/config.ts).
+    expect(env.get('PUBLIC_URL')).toMatch(/^https:\/\/[^/]+/);
     expect(String(container.image)).toMatch(/^[^:@]+(:[\w.-]+|@sha256:[0-9a-f]{64})$/);
     expect(String(container.image)).not.toMatch(/:latest$/);
     // The Secret itself is never part of the rendered output: it is created by the operator.
@@ -193,8 +208,8 @@ describe.each(OVERLAYS)('deploy/%s', (overlay) => {
     }
     if (overlay === 'base') expect(exposed).toEqual([]);
     else expect(exposed.sort()).toEqual(['/oauth', '/slack/events']);
-    if (overlay === 'overlays/openshift') {
-      expect(routes).toHaveLength(2);
+    if (overlay.startsWith('overlays/openshift')) expect(routes).toHaveLength(2);
+    if (routes.length > 0) {
       // restricted-v2 assigns the fsGroup itself and refuses pods that pin one.
       expect(rec(pod.securityContext).fsGroup).toBeUndefined();
     }
@@ -232,11 +247,142 @@ describe.each(OVERLAYS)('deploy/%s', (overlay) => {
     }
   });
 
+  it('reads its settings from a generated ConfigMap named after its content, so a change rolls the pods', () => {
+    const configMaps = recs(container.envFrom)
+      .map((source) => rec(source.configMapRef).name)
+      .filter((name) => name !== undefined);
+    expect(configMaps).toHaveLength(1);
+    // kustomize's hash suffix: 10 hex digits, with 0, 1, 3, a and e re-encoded as g, h, k, m and t.
+    expect(String(configMaps[0])).toMatch(/^vteam-slack-[2456789bcdfghkmt]{10}$/);
+    const configMap = find(objects, 'ConfigMap', String(configMaps[0]));
+    expect(configMap.metadata.labels).toEqual({ 'app.kubernetes.io/name': BOT });
+    expect(configMap.metadata.annotations).toBeUndefined();
+    // Every ConfigMap a pod refers to is rendered under that (hashed) name.
+    for (const workload of objects) {
+      for (const c of podContainers(workload)) {
+        const names = [
+          ...recs(c.envFrom).map((source) => rec(source.configMapRef).name),
+          ...recs(c.env).map((variable) => rec(rec(variable.valueFrom).configMapKeyRef).name),
+        ].filter((name) => name !== undefined);
+        for (const name of names) find(objects, 'ConfigMap', String(name));
+      }
+    }
+  });
+
+  it('runs the image a site names, or the placeholder that no registry serves', () => {
+    if (overlay === 'overlays/example-site') {
+      expect(container.image).toBe('registry.example.org/platform/vteam-slack:0.1.0');
+    } else {
+      expect(container.image).toBe(PLACEHOLDER_IMAGE);
+    }
+  });
+
+  it("runs Redis, where bundled, as OpenShift's restricted-v2 SCC requires, and as a fixed non-root UID elsewhere", (context) => {
+    const redis = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === REDIS);
+    if (!redis) {
+      context.skip('no bundled Redis in this overlay');
+      return;
+    }
+    const redisPod = podSpec(redis);
+    const podSecurity = rec(redisPod.securityContext);
+    const [redisContainer, ...others] = podContainers(redis);
+    expect(others).toEqual([]);
+    const security = rec(redisContainer?.securityContext);
+    expect(podSecurity.runAsNonRoot).toBe(true);
+    expect(rec(podSecurity.seccompProfile).type).toBe('RuntimeDefault');
+    expect(security).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });
+    expect(rec(security.capabilities).drop).toEqual(['ALL']);
+    expect(rec(security.capabilities).add).toBeUndefined();
+    expect(security.privileged ?? false).toBe(false);
+    // The image's entrypoint starts redis-server itself (and drops privileges only when it runs as root):
+    // no command of our own, and every file goes to the writable /data.
+    expect(redisContainer?.command).toBeUndefined();
+    const args = (redisContainer?.args as string[] | undefined) ?? [];
+    expect(args[args.indexOf('--dir') + 1]).toBe('/data');
+    const dataMount = recs(redisContainer?.volumeMounts).find((m) => m.mountPath === '/data');
+    const dataVolume = recs(redisPod.volumes).find((v) => v.name === dataMount?.name);
+    expect(dataVolume?.persistentVolumeClaim ?? dataVolume?.emptyDir).toBeDefined();
+    if (dataVolume?.persistentVolumeClaim !== undefined) {
+      find(objects, 'PersistentVolumeClaim', String(rec(dataVolume.persistentVolumeClaim).claimName));
+    }
+    const pinned = [podSecurity, security].flatMap((s) => ['runAsUser', 'runAsGroup', 'fsGroup'].filter((key) => s[key] !== undefined));
+    if (objects.some((o) => o.kind === 'Route')) {
+      // OpenShift: the SCC assigns the UID, GID and fsGroup from the project's range (group 0 too) and
+      // refuses a pod that names its own; the assigned fsGroup makes the PVC writable.
+      expect(pinned, 'restricted-v2 refuses a fixed runAsUser/runAsGroup/fsGroup').toEqual([]);
+    } else {
+      // Kubernetes: nobody assigns a UID, and the image's default user is root, which runAsNonRoot refuses.
+      expect(Number(podSecurity.runAsUser)).toBeGreaterThan(0);
+      expect(podSecurity.fsGroup).toBeDefined();
+    }
+  });
+
   it('grants the ServiceAccount exactly the permissions src/ needs (used now, or planned with a reason)', () => {
     const granted = grantedPermissions(objects, BOT, namespace).map(permissionKey).sort();
     const needed = [...USED.flatMap((u) => u.permissions), ...PLANNED.map((p) => p.permission)];
     expect(granted).toEqual([...new Set(needed.map(permissionKey))].sort());
     expect(granted.join('\n')).not.toMatch(/\*/);
+  });
+});
+
+describe('deploy/components/redis', () => {
+  it("pins no UID, GID or fsGroup anywhere, so OpenShift's restricted-v2 SCC admits the pod in any overlay", () => {
+    const objects = readObjects(join(ROOT, 'deploy/components/redis/redis.yaml'));
+    const redis = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === REDIS);
+    expect(redis).toBeDefined();
+    expect(JSON.stringify(objects)).not.toMatch(/"(runAsUser|runAsGroup|fsGroup|supplementalGroups)"/);
+    const kustomization = readFileSync(join(ROOT, 'deploy/components/redis/kustomization.yaml'), 'utf8');
+    expect(kustomization).not.toMatch(/runAsUser|runAsGroup|fsGroup/);
+    // The fixed UID lives in its own component, which only the plain-Kubernetes overlays use.
+    const openshift = objectsOf('overlays/openshift-redis-replicas').find((o) => o.kind === 'Deployment' && o.metadata.name === REDIS);
+    expect(rec(podSpec(openshift!).securityContext)).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+  });
+});
+
+describe('deploy/overlays/example-site', () => {
+  const directory = join(ROOT, 'deploy/overlays/example-site');
+
+  it('is documented in its own README, which names the files a site edits', () => {
+    const readme = readFileSync(join(directory, 'README.md'), 'utf8');
+    for (const word of ['site.env', 'images:', 'kubectl apply -k', 'behavior: merge', 'Containerfile', 'PUBLIC_URL']) {
+      expect(readme, word).toContain(word);
+    }
+  });
+
+  it('rolls the pods when a setting changes: a new ConfigMap name, and the Deployment refers to it', () => {
+    const configMapOf = (objects: KubeObject[]) => {
+      const name = String(rec(recs(botContainer(find(objects, 'Deployment', BOT)).envFrom)[0]?.configMapRef).name);
+      return find(objects, 'ConfigMap', name);
+    };
+    const before = configMapOf(objectsOf('overlays/example-site'));
+    // A site's next edit of site.env, as one more generator layered on top (the same merge).
+    const scratch = mkdtempSync(join(tmpdir(), 'vteam-slack-site-'));
+    try {
+      writeFileSync(
+        join(scratch, 'kustomization.yaml'),
+        [
+          'apiVersion: kustomize.config.k8s.io/v1beta1',
+          'kind: Kustomization',
+          'resources:',
+          `  - ${relative(scratch, directory)}`,
+          'configMapGenerator:',
+          '  - name: vteam-slack',
+          '    behavior: merge',
+          '    literals:',
+          '      - LOG_LEVEL=debug',
+          '',
+        ].join('\n'),
+      );
+      const changed = renderKustomization(scratch);
+      const after = configMapOf(changed);
+      expect(after.metadata.name).not.toBe(before.metadata.name);
+      expect(rec(after.data)).toEqual({ ...rec(before.data), LOG_LEVEL: 'debug' });
+      expect(changed.filter((o) => o.kind === 'ConfigMap')).toHaveLength(1);
+      const real = realKustomize(scratch);
+      if (real) expect(real.find((o) => o.kind === 'ConfigMap')).toEqual(after);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 });
 

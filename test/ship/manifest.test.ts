@@ -1,9 +1,12 @@
 /**
  * manifest.yml and manifest.socket-mode.yml: valid for Slack's manifest schema, the scopes the code needs
- * and no more, events covered by scopes, and the two variants identical except for how Slack reaches the bot.
+ * (every Slack Web API method src/ calls, by any receiver, mapped to its scopes) and no more, optional
+ * scopes marked as such, events covered by scopes, and the two variants identical except for how Slack
+ * reaches the bot.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { allowedValues, loadManifestSchema, validateManifest } from './slack-manifest-schema.ts';
@@ -24,6 +27,8 @@ const socket = readManifest('manifest.socket-mode.yml');
 
 /** Bot scopes each Slack Web API method needs (docs.slack.dev method pages). */
 const METHOD_SCOPES: Record<string, string[]> = {
+  'usergroups.users.list': ['usergroups:read'],
+  'usergroups.list': ['usergroups:read'],
   'chat.postMessage': ['chat:write'],
   'chat.postEphemeral': ['chat:write'],
   'chat.update': ['chat:write'],
@@ -45,18 +50,29 @@ const EVENT_SCOPES: Record<string, string[]> = {
   app_home_opened: [],
 };
 
+/**
+ * Scopes for what the code reads in a method's answer, beyond the method's own scopes: in a file calling
+ * `method`, source matching `reads` needs `scopes`.
+ */
+const FIELD_SCOPES: { method: string; reads: RegExp; scopes: string[] }[] = [
+  // users.info answers profile.email only with users:read.email.
+  { method: 'users.info', reads: /\bprofile\??\.email\b/, scopes: ['users:read.email'] },
+];
+
 /** Scopes needed by what src/ registers rather than by a Web API call. */
 const REGISTRATION_SCOPES = { command: ['commands'] };
 
-/** Requested ahead of the code that uses them (PRODUCT.md §1, §3, §4; issues 3 and 4). */
-const PLANNED_SCOPES: Record<string, string> = {
-  'im:write': 'conversations.open for the "connect your Atlassian account" DM',
-  'users:read': 'users.info for the clicking user (required by users:read.email)',
-  'users:read.email': 'users.info profile.email maps a Slack user to a cluster identity for SubjectAccessReviews',
+/**
+ * Scopes only an optional feature needs, with the variable that turns it on: the manifests ask for them
+ * (so the feature works once configured) and say on the scope's line that it is optional and for what.
+ */
+const OPTIONAL_SCOPES: Record<string, string> = {
+  'usergroups:read': 'ADMIN_SLACK_USERGROUP',
 };
-const PLANNED_EVENTS: Record<string, string> = {
-  app_home_opened: 'the App Home tab: link status and recent publishes',
-};
+
+/** Requested ahead of the code that uses them, each with its reason. None at the moment. */
+const PLANNED_SCOPES: Record<string, string> = {};
+const PLANNED_EVENTS: Record<string, string> = {};
 
 /** Scopes that must stay out: they would let the bot post where nobody invited it, or read messages. */
 const FORBIDDEN_SCOPES = ['chat:write.public', 'channels:history', 'groups:history', 'im:history', 'mpim:history', 'chat:write.customize'];
@@ -69,13 +85,46 @@ function sourceFiles(directory: string): string[] {
   });
 }
 
-const source = sourceFiles(join(ROOT, 'src'))
-  .map((path) => readFileSync(path, 'utf8'))
-  .join('\n');
-const methodsCalled = new Set([
-  ...[...source.matchAll(/\bclient\.((?:[a-z]+\.)+[A-Za-z]+)\s*\(/g)].map((m) => m[1]!),
-  ...[...source.matchAll(/\.apiCall\(\s*['"]([\w.]+)['"]/g)].map((m) => m[1]!),
-]);
+/** Every Web API method of the installed @slack/web-api (each is bound by name in its methods.js). */
+function slackWebApiMethods(): Set<string> {
+  const require = createRequire(import.meta.url);
+  const methods = join(dirname(require.resolve('@slack/web-api/package.json')), 'dist/methods.js');
+  return new Set([...readFileSync(methods, 'utf8').matchAll(/bindApiCall\w*\(this, '([\w.]+)'\)/g)].map((m) => m[1]!));
+}
+const SLACK_METHODS = slackWebApiMethods();
+
+/**
+ * The Slack Web API methods a source text calls, whatever the receiver is named (`client.chat.update(`,
+ * `slack.usergroups.users.list(`, `app.client.views.publish(`, `deps.web?.users.info(`), plus `apiCall('…')`:
+ * a call chain counts when one of its tails is a method of @slack/web-api.
+ */
+function slackMethodsIn(text: string): Set<string> {
+  const found = new Set<string>();
+  for (const match of text.matchAll(/\b[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)+(?=\s*(?:<[^>()]*>)?\s*\()/g)) {
+    const parts = match[0].replaceAll('?.', '.').split('.');
+    for (let start = 0; start < parts.length - 1; start++) {
+      const tail = parts.slice(start).join('.');
+      if (SLACK_METHODS.has(tail)) {
+        found.add(tail);
+        break;
+      }
+    }
+  }
+  for (const match of text.matchAll(/\.apiCall\(\s*['"]([\w.]+)['"]/g)) found.add(match[1]!);
+  return found;
+}
+
+const sources = new Map(sourceFiles(join(ROOT, 'src')).map((path) => [relative(ROOT, path), readFileSync(path, 'utf8')]));
+const source = [...sources.values()].join('\n');
+/** method → the files calling it. */
+const callers = new Map<string, string[]>();
+for (const [file, text] of sources) {
+  for (const method of slackMethodsIn(text)) callers.set(method, [...(callers.get(method) ?? []), file]);
+}
+const methodsCalled = new Set(callers.keys());
+const fieldScopes = FIELD_SCOPES.filter((rule) =>
+  (callers.get(rule.method) ?? []).some((file) => rule.reads.test(sources.get(file) ?? '')),
+);
 const eventsHandled = new Set([...source.matchAll(/\.event\(\s*['"](\w+)['"]/g)].map((m) => m[1]!));
 const commandsRegistered = new Set([...source.matchAll(/\.command\(\s*['"](\/[\w-]+)['"]/g)].map((m) => m[1]!));
 const hasInteractivity = /\.(action|view|shortcut|options)\s*[<(]/.test(source);
@@ -83,7 +132,7 @@ const hasInteractivity = /\.(action|view|shortcut|options)\s*[<(]/.test(source);
 describe.each([
   ['manifest.yml', http],
   ['manifest.socket-mode.yml', socket],
-] as const)('%s', (_name, manifest) => {
+] as const)('%s', (name, manifest) => {
   const features = rec(manifest.features);
   const settings = rec(manifest.settings);
   const scopes = strings(rec(rec(manifest.oauth_config).scopes).bot);
@@ -132,6 +181,7 @@ describe.each([
     expect(unknownMethods, 'add these Slack methods and their scopes to METHOD_SCOPES').toEqual([]);
     const needed = new Set([
       ...[...methodsCalled].flatMap((method) => METHOD_SCOPES[method] ?? []),
+      ...fieldScopes.flatMap((rule) => rule.scopes),
       ...[...eventsHandled].flatMap((event) => EVENT_SCOPES[event] ?? []),
       ...(commandsRegistered.size > 0 ? REGISTRATION_SCOPES.command : []),
       ...Object.keys(PLANNED_SCOPES),
@@ -142,6 +192,27 @@ describe.each([
     for (const scope of FORBIDDEN_SCOPES) expect(scopes).not.toContain(scope);
     const oauthScopes = rec(rec(manifest.oauth_config).scopes);
     expect(Object.keys(oauthScopes)).toEqual(['bot']);
+  });
+
+  it('grants each scope a method src/ calls needs, naming the method and where it is called', () => {
+    for (const method of methodsCalled) {
+      for (const scope of METHOD_SCOPES[method] ?? []) {
+        expect(scopes, `${method} (called in ${callers.get(method)?.join(', ')}) needs ${scope}`).toContain(scope);
+      }
+    }
+    for (const rule of fieldScopes) for (const scope of rule.scopes) expect(scopes, `${rule.method} ${rule.reads}`).toContain(scope);
+  });
+
+  it('marks each optional scope as optional on its line, naming the variable that needs it', () => {
+    const text = readFileSync(join(ROOT, name), 'utf8');
+    for (const [scope, variable] of Object.entries(OPTIONAL_SCOPES)) {
+      if (!scopes.includes(scope)) continue;
+      const line = text.split('\n').find((l) => new RegExp(`^\\s*-\\s*${scope.replace(/[.:]/g, '\\$&')}\\s*(#|$)`).test(l)) ?? '';
+      expect(line, `${name}: the line of ${scope}`).toMatch(/#.*\boptional\b/i);
+      expect(line, `${name}: the line of ${scope}`).toContain(variable);
+      // The variable is one the app reads.
+      expect(source, `src/ should read ${variable}`).toContain(variable);
+    }
   });
 
   it('subscribes to the events the code handles (or will, with a reason), each covered by the scopes', () => {
@@ -212,5 +283,30 @@ describe('the schema check itself', () => {
       ]),
     );
     expect(problems).toHaveLength(7);
+  });
+});
+
+describe('the Slack method scan itself', () => {
+  it('finds Web API calls through any receiver and ignores look-alikes', () => {
+    const found = slackMethodsIn(
+      [
+        'await slack.usergroups.users.list({ usergroup });',
+        'await app.client.chat.postMessage({ channel, text });',
+        'await deps.web?.users.info({ user });',
+        'await client.views.publish<X>({ user_id });',
+        "await client.apiCall('bookmarks.add', {});",
+        'options.oauth.refresh(token); p.channels.slice(0); deps.admin.mayEdit(user); logger.info("users.info");',
+      ].join('\n'),
+    );
+    expect([...found].sort()).toEqual(['bookmarks.add', 'chat.postMessage', 'usergroups.users.list', 'users.info', 'views.publish']);
+  });
+
+  it('knows every method src/ calls, and plans only scopes and events the code does not already need', () => {
+    expect(SLACK_METHODS.size).toBeGreaterThan(200);
+    expect(methodsCalled).toContain('usergroups.users.list');
+    expect(methodsCalled).toContain('users.info');
+    const fromCode = new Set([...methodsCalled].flatMap((method) => METHOD_SCOPES[method] ?? []));
+    expect(Object.keys(PLANNED_SCOPES).filter((scope) => fromCode.has(scope))).toEqual([]);
+    expect(Object.keys(PLANNED_EVENTS).filter((event) => eventsHandled.has(event))).toEqual([]);
   });
 });

@@ -27,10 +27,17 @@ export async function freePort(): Promise<number> {
   });
 }
 
+export interface SpawnOptions {
+  /** The script node runs: src/main.ts by default, or e.g. the production build (dist/main.js). */
+  entry?: string | undefined;
+  /** Node options before the script (`node <execArgv> <entry>`), e.g. V8 flags NODE_OPTIONS refuses. */
+  execArgv?: string[] | undefined;
+}
+
 /** Runs the bot exactly as `npm start` does (node src/main.ts), with the given environment. */
-export function spawnApp(env: Record<string, string>): AppProcess {
+export function spawnApp(env: Record<string, string>, options: SpawnOptions = {}): AppProcess {
   const port = Number(env.PORT);
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [...(options.execArgv ?? []), options.entry ?? MAIN], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -75,8 +82,8 @@ export function spawnApp(env: Record<string, string>): AppProcess {
 }
 
 /** Starts the app and waits until /readyz answers 200. */
-export async function startApp(env: Record<string, string>, timeoutMs = 20_000): Promise<AppProcess> {
-  const app = spawnApp(env);
+export async function startApp(env: Record<string, string>, timeoutMs = 20_000, options: SpawnOptions = {}): Promise<AppProcess> {
+  const app = spawnApp(env, options);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (app.child.exitCode !== null) throw new Error(`app exited with ${app.child.exitCode}:\n${app.output.join('\n')}`);

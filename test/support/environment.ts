@@ -6,7 +6,7 @@ import type { SlackUserRef } from '../../src/publishing/model.ts';
 import { parseKeyRing } from '../../src/storage/crypto.ts';
 import { createStore } from '../../src/storage/store.ts';
 import { createTokenStore } from '../../src/storage/tokens.ts';
-import { freePort, startApp, type AppProcess } from './app-process.ts';
+import { freePort, startApp, type AppProcess, type SpawnOptions } from './app-process.ts';
 import { startFakeAtlassianApi, type FakeAtlassianApi } from './fake-atlassian-api.ts';
 import { startFakeContextForge, type FakeContextForge } from './fake-contextforge.ts';
 import { startFakeGitHub, type FakeGitHub } from './fake-github.ts';
@@ -85,6 +85,8 @@ export async function startEnvironment(
      * team, Carol (U0003) in none.
      */
     contextforge?: boolean;
+    /** How the app process is started: src/main.ts by default, or e.g. the production build (dist/main.js). */
+    appSpawn?: SpawnOptions;
   } = {},
 ): Promise<Environment> {
   const dir = await mkdtemp(join(tmpdir(), 'vteam-e2e-'));
@@ -206,7 +208,11 @@ export async function startEnvironment(
     async startApp(extraEnv = {}) {
       // The first start uses the port the classic client's redirect URI was registered with.
       const port = env.app === undefined ? appPort : await freePort();
-      env.app = await startApp({ ...baseEnv(), PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...extraEnv });
+      env.app = await startApp(
+        { ...baseEnv(), PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...extraEnv },
+        undefined,
+        options.appSpawn,
+      );
       return env.app;
     },
     async close() {

@@ -1,3 +1,4 @@
+import { pino, type Logger } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/observability/metrics.ts';
 import type { Workflow } from '../../src/publishing/model.ts';
@@ -24,8 +25,9 @@ describe('informer', () => {
     await fx.close();
   });
 
-  function start(pageSize = 500): Informer<Workflow> {
+  function start(pageSize = 500, logger?: Logger): Informer<Workflow> {
     informer = createInformer<Workflow>({
+      logger,
       kubeConfig: fx.clients.kubeConfig,
       path: PATH,
       resource: 'rfeworkflows',
@@ -135,5 +137,29 @@ describe('informer', () => {
     await inf.whenSynced();
     expect(inf.served()).toBe(true);
     expect(inf.size()).toBe(1);
+  });
+
+  it('an unreachable API server: one warning naming it and the cause, retries at debug, then one line when the watch works again', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    fx.kube.addRfeWorkflow('team-a', 'rfe-1', { title: 'One' });
+    const i = start(500, logger);
+    await i.whenSynced();
+    await fx.kube.setReachable(false);
+    const failures = () => lines.filter((l) => typeof l.retryInMs === 'number');
+    await until(() => failures().length >= 4);
+    const [first, ...rest] = failures();
+    expect(first).toMatchObject({ level: 40, kubernetes: fx.clients.server, cause: 'ECONNREFUSED', resource: 'rfeworkflows' });
+    expect(first!.msg).toMatch(
+      /^rfeworkflows: (watch connection|list) failed: Kubernetes API at http:\/\/127\.0\.0\.1:\d+ unreachable \(ECONNREFUSED\); retrying in \d+ ms$/,
+    );
+    expect(rest.every((l) => l.level === 20)).toBe(true);
+    expect(lines.some((l) => 'err' in l)).toBe(false);
+
+    await fx.kube.setReachable(true);
+    fx.kube.addRfeWorkflow('team-a', 'rfe-2', { title: 'Two' });
+    await until(() => i.get('team-a/rfe-2') !== undefined);
+    await until(() => lines.some((l) => l.level === 30 && /^rfeworkflows: (watch|list) works again$/.test(String(l.msg))));
+    expect(lines.filter((l) => l.level === 30 && /works again/.test(String(l.msg)))).toHaveLength(1);
   });
 });

@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLeaderElector, type LeaderElector } from '../../src/vteam/leader-election.ts';
 import { startKubeFixture, type KubeFixture } from './kube-fixture.ts';
@@ -64,6 +65,46 @@ describe('leader election', () => {
     await until(() => c.isLeader());
     expect(lease()?.spec).toMatchObject({ holderIdentity: 'c' });
     expect(Number(lease()?.spec.leaseTransitions)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('an unreachable API server: one warning naming it and the cause, quiet retries with growing delays, then "reachable again"', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const server = fx.clients.server;
+    await fx.kube.setReachable(false);
+    const e = createLeaderElector({
+      coordination: fx.clients.coordination,
+      callOptions: fx.clients.callOptions,
+      namespace: 'bots',
+      name: 'cards',
+      identity: 'a',
+      leaseMs: 1_000,
+      retryMs: 40,
+      apiServer: server,
+      backoff: { unreachableMaxMs: 400 },
+      logger,
+    });
+    electors.push(e);
+    e.start();
+    const retries = () => lines.filter((l) => typeof l.retryInMs === 'number');
+    await until(() => retries().length >= 6, 600);
+    const [first, ...rest] = retries();
+    expect(first).toMatchObject({ level: 40, kubernetes: server, cause: 'ECONNREFUSED', lease: 'bots/cards', attempt: 1 });
+    expect(first!.msg).toBe(`Kubernetes API at ${server} unreachable (ECONNREFUSED); retrying in ${String(first!.retryInMs)} ms`);
+    expect(rest.every((l) => l.level === 20 && l.cause === 'ECONNREFUSED')).toBe(true);
+    const delays = rest.map((l) => l.retryInMs as number);
+    expect(delays.slice(0, 3).every((d, i) => d > (i === 0 ? (first!.retryInMs as number) : delays[i - 1]!))).toBe(true);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(400);
+    expect(lines.some((l) => 'err' in l || JSON.stringify(l).includes('"stack"'))).toBe(false);
+
+    await fx.kube.setReachable(true);
+    await until(() => e.isLeader(), 200);
+    expect(lines.find((l) => l.msg === 'Kubernetes API reachable again')).toMatchObject({
+      level: 30,
+      kubernetes: server,
+      after: 'ECONNREFUSED',
+    });
+    expect(e.stats().failures).toBe(0);
   });
 
   it('steps down when it cannot renew', async () => {
