@@ -1,31 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { buildCreateCall, buildEditCall, buildSearchCall, jqlString, labelSearchJql } from '../../src/atlassian/arguments.ts';
 import { describeCreateTool } from '../../src/atlassian/dialect.ts';
-import type { CreateIssueRequest } from '../../src/publishing/model.ts';
+import { CREATE_REQUEST, V1_CREATE_PROPS } from './tool-fixtures.ts';
 
-const REQUEST: CreateIssueRequest = {
-  siteUrl: 'https://acme.atlassian.net',
-  projectKey: 'RFE',
-  issueType: 'Story',
-  summary: 'Spec',
-  description: '# Spec',
-  labels: ['vteam-rfe-1-spec'],
-  parentKey: 'RFE-1',
-};
+const REQUEST = CREATE_REQUEST;
 
 const v1Create = describeCreateTool({
   name: 'createJiraIssue',
-  inputSchema: {
-    properties: {
-      cloudId: { type: 'string' },
-      projectKey: { type: 'string' },
-      issueTypeName: { type: 'string' },
-      summary: { type: 'string' },
-      description: { type: 'string' },
-      parent: { type: 'string' },
-      additional_fields: { type: 'object' },
-    },
-  },
+  inputSchema: { properties: V1_CREATE_PROPS },
 });
 const selfHostedCreate = describeCreateTool({
   name: 'jira_create_issue',

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildCreateCall, buildEditCall, buildIssueTypesCall, buildSearchCall } from '../../src/atlassian/arguments.ts';
 import { GATEWAY_TOOL_NAMINGS, detectDialect, findTool, isGatewayName, slugify } from '../../src/atlassian/dialect.ts';
 import type { Dialect, ToolDescription } from '../../src/atlassian/dialect.ts';
-import type { CreateIssueRequest } from '../../src/publishing/model.ts';
+import { CREATE_REQUEST, V1_CREATE_PROPS } from './tool-fixtures.ts';
 
 // Listings as IBM MCP Context Forge produces them (reference Part D): `<gateway slug><separator><tool slug>`,
 // schemas passed through unchanged.
@@ -11,15 +11,6 @@ const tool = (name: string, properties: Record<string, { type: string }> = {}, w
   inputSchema: { properties },
   ...(wrapped ? { outputSchema: { type: 'object', 'x-fastmcp-wrap-result': true } } : {}),
 });
-const V1_CREATE_PROPS = {
-  cloudId: { type: 'string' },
-  projectKey: { type: 'string' },
-  issueTypeName: { type: 'string' },
-  summary: { type: 'string' },
-  description: { type: 'string' },
-  parent: { type: 'string' },
-  additional_fields: { type: 'object' },
-};
 const MCF_ROVO_V1 = [
   tool('rovo-atlassianuserinfo'),
   tool('rovo-getaccessibleatlassianresources'),
@@ -49,22 +40,12 @@ const mcfSelfHosted = (separator: string): ToolDescription[] =>
     tool(mcfName(separator, name), name === 'jira_create_issue' ? SELF_HOSTED_CREATE_PROPS : {}, true),
   );
 
-const REQUEST: CreateIssueRequest = {
-  siteUrl: 'https://acme.atlassian.net',
-  projectKey: 'RFE',
-  issueType: 'Story',
-  summary: 'Spec',
-  description: '# Spec',
-  labels: ['vteam-rfe-1-spec'],
-  parentKey: 'RFE-1',
-};
-
 /** Every call the gateway would make, as [called name, metric label, execute's inner name]. */
 function calls(dialect: Dialect): [string, string, unknown][] {
   const { create, search, edit, issueTypes, family } = dialect;
   if (create === undefined || search === undefined || edit === undefined || issueTypes === undefined) throw new Error('incomplete');
   return [
-    buildCreateCall(create, family, REQUEST, 'c1'),
+    buildCreateCall(create, family, CREATE_REQUEST, 'c1'),
     buildSearchCall(search, family, 'labels = "x"', 'c1'),
     buildEditCall(edit, family, 'RFE-2', { summary: 's', description: 'd' }, 'c1'),
     buildIssueTypesCall(issueTypes, family, 'RFE', 'c1'),
