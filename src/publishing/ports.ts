@@ -32,8 +32,12 @@ export interface WorkflowRepository {
   upsertJiraLink(ref: WorkflowRef, link: JiraLink): Promise<LinkOutcome>;
   /** Every workflow (any namespace) carrying in-flight records, for recovery. */
   withInFlight(): Promise<Workflow[]>;
-  /** Records (or replaces) the path's in-flight record on the workflow. */
-  markInFlight(ref: WorkflowRef, intent: PublishIntent): Promise<Workflow>;
+  /**
+   * Records (or replaces) the path's in-flight record on the workflow `seen` was read from, provided
+   * the path's link and record are still as `seen` shows them. Otherwise nothing is written and
+   * `changed` is true, with the workflow as it is now: someone acted on the path since, decide again.
+   */
+  markInFlight(seen: Workflow, intent: PublishIntent): Promise<{ workflow: Workflow; changed: boolean }>;
   /** Removes the path's in-flight record, if any. */
   clearInFlight(ref: WorkflowRef, path: string): Promise<void>;
 }

@@ -14,7 +14,7 @@ import { errors, isVteamError } from '../errors.ts';
 import type { HeldLease } from '../storage/types.ts';
 import { BOT_LABEL, chooseIssueType, idempotencyLabel, issueDescription, issueSummary, linkedIssue, parentKey } from './issue-content.ts';
 import type { Journal, JournalEntry } from './journal.ts';
-import type { JiraIssue, JiraSettings, PublishIntent, PublishRequest, ReplyTo, Workflow, WorkflowRef } from './model.ts';
+import type { JiraIssue, JiraSettings, PublishRequest, ReplyTo, Workflow, WorkflowRef } from './model.ts';
 import type { DocumentSource, JiraGateway, PublishNotifier, WorkflowRepository } from './ports.ts';
 import type { RateLimitWaits } from './rate-limit-waits.ts';
 import { qualifiedName } from './resolve-workflow.ts';
@@ -47,6 +47,12 @@ export interface Attempt {
    * journal is gone: find and link, never create behind the user's back.
    */
   createIfMissing: boolean;
+  /**
+   * The workflow as read just before the lease was taken, saving a second read. Safe because the
+   * in-flight record is written only over this very version, or over a later one that left the path
+   * as it was (markInFlight); otherwise the attempt decides again on the workflow as it is now.
+   */
+  workflow?: Workflow | undefined;
   /** The publish's own logger (bound to its publishId); default: the module's. */
   logger?: Logger | undefined;
   /** The publish's own notifier (it records the outcome); default: the module's. */
@@ -87,12 +93,22 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
   }
 
   async function run(attempt: Attempt): Promise<AttemptOutcome> {
+    let workflow = attempt.workflow ?? (await workflows.get(attempt.request.workflow));
+    for (let round = 1; ; round += 1) {
+      if (!workflow) throw errors.workflowNotFound(qualifiedName(attempt.request.workflow));
+      const result = await runOn(attempt, workflow);
+      if (typeof result === 'string') return result;
+      // Someone acted on this document between our read and our write: decide again on what is there now.
+      if (round >= MAX_ROUNDS) throw errors.publishInterrupted(attempt.request.path, new Error('the workflow kept changing'));
+      workflow = result.changed;
+    }
+  }
+
+  async function runOn(attempt: Attempt, read: Workflow): Promise<AttemptOutcome | { changed: Workflow }> {
     const { request, settings, lease, entry, recovered } = attempt;
     const { user, replyTo, path } = request;
     const logger = logOf(attempt);
     const notifier = notifierOf(attempt);
-    const read = await workflows.get(request.workflow);
-    if (!read) throw errors.workflowNotFound(qualifiedName(request.workflow));
     let workflow: Workflow = read;
     const intent = workflow.inFlight?.find((i) => i.path === path);
 
@@ -133,7 +149,9 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
     }
 
     if (!issue) {
-      ({ issue, workflow } = await create(attempt, workflow));
+      const made = await create(attempt, workflow);
+      if ('changed' in made) return made;
+      ({ issue, workflow } = made);
       created = true;
     }
 
@@ -184,19 +202,21 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
       recovered,
     } = attempt;
     const logger = logOf(attempt);
-    await history
+    // The history (App Home) is recorded beside the reply, not before it: the user waits for the reply.
+    const recorded = history
       .add(user, { workflow: ref(workflow), title: workflow.title, path, issue: { key: issue.key, url: issue.url }, at: now() })
       .catch((error: unknown) => logger.warn({ err: error }, 'could not record the publish in the user history'));
     try {
       await notifierOf(attempt).published(replyTo, { workflow, path, issue, user, created, recovered });
     } catch (error) {
+      await recorded;
       logger.warn(
         { err: error, workflow: qualifiedName(workflow), path, jiraKey: issue.key },
         recovered ? 'could not tell the user about a recovered publish; giving up' : 'could not tell the user; recovery will try again',
       );
       if (!recovered) return;
     }
-    await forget(workflow, path, logger);
+    await Promise.all([recorded, forget(workflow, path, logger)]);
   }
 
   async function forget(workflow: WorkflowRef, path: string, logger: Logger): Promise<void> {
@@ -210,17 +230,34 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
       );
   }
 
-  /** Records the intent (CR, then journal), then creates with the lease confirmed right before sending. */
-  async function create(attempt: Attempt, current: Workflow): Promise<{ issue: JiraIssue; workflow: Workflow }> {
+  /**
+   * Records the intent (CR, then journal), then creates with the lease confirmed right before sending.
+   * The document is read while the intent is written: neither needs the other.
+   */
+  async function create(attempt: Attempt, current: Workflow): Promise<{ issue: JiraIssue; workflow: Workflow } | { changed: Workflow }> {
     const { request, settings, lease } = attempt;
     const { user, replyTo, path } = request;
     const logger = logOf(attempt);
-    const document = await documents.read(current, path);
-    const issueType = chooseIssueType(settings, document.phase, request.issueType);
     const label = idempotencyLabel(current, path);
-    await lease.confirm();
-    const intent: PublishIntent = { path, since: now(), fence: lease.token, user, replyTo: durableReplyTo(replyTo) };
-    const workflow = await workflows.markInFlight(current, intent);
+    const [read, marked] = await Promise.allSettled([
+      documents.read(current, path),
+      lease
+        .confirm()
+        .then(() => workflows.markInFlight(current, { path, since: now(), fence: lease.token, user, replyTo: durableReplyTo(replyTo) })),
+    ]);
+    if (marked.status === 'rejected') throw marked.reason;
+    if (marked.value.changed) return { changed: marked.value.workflow };
+    const workflow = marked.value.workflow;
+    if (read.status === 'rejected') {
+      // Nothing will be created: take the record back, or recovery would later search for an issue that never was.
+      await lease
+        .confirm()
+        .then(() => workflows.clearInFlight(workflow, path))
+        .catch((error: unknown) => logger.warn({ err: error }, 'could not clear the in-flight record of an unread document'));
+      throw read.reason;
+    }
+    const document = read.value;
+    const issueType = chooseIssueType(settings, document.phase, request.issueType);
     await journal.put({ state: 'creating', workflow: ref(workflow), path, label, user, issueType: request.issueType, replyTo });
     try {
       const issue = await rateLimitWaits(
@@ -272,6 +309,9 @@ function durableReplyTo(replyTo: ReplyTo): ReplyTo {
     Object.entries(replyTo).filter(([, value]) => typeof value !== 'string' || !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)),
   );
 }
+
+/** Decisions taken again after someone changed the document's state between our read and our write. */
+const MAX_ROUNDS = 4;
 
 function ref(workflow: WorkflowRef): WorkflowRef {
   return { namespace: workflow.namespace, name: workflow.name };

@@ -107,10 +107,17 @@ export function createPublishService(deps: PublishServiceDeps) {
 
   /** A click or command may only act on a project that binds the channel it came from. */
   async function authorize(channelId: string, ref: WorkflowRef, log: Logger = logger): Promise<Workflow> {
-    if (!(await projects.isBound(ref.namespace, channelId))) {
-      log.warn({ channelId, namespace: ref.namespace, workflow: ref.name }, 'refused: channel is not bound to the project');
-      throw errors.channelNotBound(ref.namespace, channelId);
-    }
+    await requireBinding(channelId, ref, log);
+    return requireWorkflow(ref);
+  }
+
+  async function requireBinding(channelId: string, ref: WorkflowRef, log: Logger): Promise<void> {
+    if (await projects.isBound(ref.namespace, channelId)) return;
+    log.warn({ channelId, namespace: ref.namespace, workflow: ref.name }, 'refused: channel is not bound to the project');
+    throw errors.channelNotBound(ref.namespace, channelId);
+  }
+
+  async function requireWorkflow(ref: WorkflowRef): Promise<Workflow> {
     const workflow = await workflows.get(ref);
     if (!workflow) throw errors.workflowNotFound(qualifiedName(ref));
     return workflow;
@@ -193,40 +200,54 @@ export function createPublishService(deps: PublishServiceDeps) {
       { ...context, code: failure.code, err: failure.cause ?? (failure.code === 'INTERNAL' ? error : undefined) },
       'publish failed',
     );
-    await deps.failures
-      ?.record({
-        code: failure.code,
-        message: failure.userMessage,
-        at: Date.now(),
-        workflow: typeof context.workflow === 'string' ? context.workflow : undefined,
-        path: typeof context.path === 'string' ? context.path : undefined,
-        user: typeof context.user === 'string' ? context.user : undefined,
-      })
-      .catch(() => undefined);
+    // Another worker publishing the same document is no failure of anything: jira-status would only be noise.
+    if (failure.code !== 'PUBLISH_IN_PROGRESS')
+      await deps.failures
+        ?.record({
+          code: failure.code,
+          message: failure.userMessage,
+          at: Date.now(),
+          workflow: typeof context.workflow === 'string' ? context.workflow : undefined,
+          path: typeof context.path === 'string' ? context.path : undefined,
+          user: typeof context.user === 'string' ? context.user : undefined,
+        })
+        .catch(() => undefined);
     await run.notifier.failed(replyTo, failure).catch((e: unknown) => run.log.error({ err: e }, 'could not report a failure to the user'));
   }
 
-  /** Publish one document. Never throws: every outcome reaches the notifier. */
-  async function publish(request: PublishRequest): Promise<void> {
+  /**
+   * Publish one document. Never throws: every outcome reaches the notifier. `resolved`: the workflow
+   * the caller has just read (a command resolving its argument), so it is not read again.
+   */
+  async function publish(request: PublishRequest, resolved?: Workflow): Promise<void> {
     const run = begin();
-    await timed(run, () => publishOnce(request, run));
+    const ref = { namespace: request.workflow.namespace, name: request.workflow.name };
+    const known = resolved !== undefined && qualifiedName(resolved) === qualifiedName(ref) ? resolved : undefined;
+    await timed(run, () => publishOnce({ ...request, workflow: ref }, run, known));
   }
 
-  async function publishOnce(request: PublishRequest, run: PublishRun): Promise<void> {
+  async function publishOnce(request: PublishRequest, run: PublishRun, known?: Workflow): Promise<void> {
     const context = { workflow: qualifiedName(request.workflow), path: request.path, user: request.user.userId };
     try {
       const path = validateDocumentPath(request.path);
       const req = { ...request, path };
-      const workflow = await authorize(request.channelId, request.workflow, run.log);
-      const settings = await requireSettings(workflow.namespace);
+      // The user's link is looked up meanwhile; it concerns no project, so it may start before the check.
+      const linkState = links.state(request.user);
+      linkState.catch(() => undefined);
+      await requireBinding(request.channelId, request.workflow, run.log);
+      // Then the reads that do not depend on each other at once; their failures are told in this order.
+      const [workflow, settings] = await inOrder([
+        known ? Promise.resolve(known) : requireWorkflow(request.workflow),
+        requireSettings(request.workflow.namespace),
+      ] as const);
       const linked = existingIssue(workflow, path, settings);
       if (linked) {
         await run.notifier.alreadyLinked(request.replyTo, { workflow, path, issue: linked });
         return;
       }
-      const linkState = await links.state(request.user);
-      if (linkState !== 'linked') {
-        await waitForLink(run, req, linkState);
+      const state = await linkState;
+      if (state !== 'linked') {
+        await waitForLink(run, req, state);
         return;
       }
       const { ran } = await attemptUnderLease(run, req, async () => ({
@@ -235,6 +256,7 @@ export function createPublishService(deps: PublishServiceDeps) {
         entry: await journal.get(workflow, path),
         recovered: false,
         createIfMissing: true,
+        workflow,
       }));
       if (!ran) throw errors.publishInProgress(path);
     } catch (error) {
@@ -517,6 +539,13 @@ const TRANSIENT = new Set([
 ]);
 
 export type PublishService = ReturnType<typeof createPublishService>;
+
+/** Awaits every promise; throws the first failure in the order given (not the first to happen). */
+async function inOrder<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  for (const result of settled) if (result.status === 'rejected') throw result.reason;
+  return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
 
 /** A transient failure for a log line: its code and its cause's message, without stacks. */
 function transientCause(error: unknown): { code: string; cause: string } {

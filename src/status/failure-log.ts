@@ -62,24 +62,47 @@ export function createFailureLog(store: KeyValueStore, options: FailureLogOption
     return raw === undefined ? undefined : parseEntries(raw);
   }
 
-  return {
-    async record(failure) {
-      const entry = sanitize(failure);
-      try {
-        for (let attempt = 0; attempt < ATTEMPTS; attempt += 1) {
-          const current = await store.get<unknown>(KEY);
-          if (current === undefined) {
-            if (await store.setIfAbsent(KEY, [entry])) return;
-            continue;
-          }
-          const next = [entry, ...fresh(parseEntries(current))].slice(0, capacity);
-          if (await store.compareAndSwap(KEY, current, next)) return;
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
+  // One writer per process: failures that arrive while a write is under way go together in the next
+  // one, so a burst costs a few compare-and-swaps instead of one contended round each.
+  let waiting: { entry: PublishFailure; done: () => void }[] = [];
+  let writing: Promise<void> | undefined;
+
+  async function append(entries: PublishFailure[]): Promise<void> {
+    try {
+      for (let attempt = 0; attempt < ATTEMPTS; attempt += 1) {
+        const current = await store.get<unknown>(KEY);
+        if (current === undefined) {
+          if (await store.setIfAbsent(KEY, entries.slice(0, capacity))) return;
+          continue;
         }
-        options.logger?.debug({ code: entry.code }, 'publish failure not recorded: the failure log was busy');
-      } catch (error) {
-        options.logger?.warn({ err: error, code: entry.code }, 'could not record a publish failure');
+        const next = [...entries, ...fresh(parseEntries(current))].slice(0, capacity);
+        if (await store.compareAndSwap(KEY, current, next)) return;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
       }
+      options.logger?.debug({ codes: entries.map((e) => e.code) }, 'publish failures not recorded: the failure log was busy');
+    } catch (error) {
+      options.logger?.warn({ err: error, codes: entries.map((e) => e.code) }, 'could not record publish failures');
+    }
+  }
+
+  async function drain(): Promise<void> {
+    while (waiting.length > 0) {
+      const batch = waiting;
+      waiting = [];
+      // Newest first, as the list is kept.
+      await append(batch.map((w) => w.entry).reverse());
+      for (const w of batch) w.done();
+    }
+    writing = undefined;
+  }
+
+  return {
+    record(failure) {
+      const entry = sanitize(failure);
+      return new Promise<void>((resolve) => {
+        waiting.push({ entry, done: resolve });
+        writing ??= drain();
+      });
     },
     async recent(n, include = () => true) {
       const entries = fresh((await read()) ?? []).filter(include);

@@ -61,8 +61,12 @@ export function tokenKey(user: LinkOwner): string {
   return `atlassian-link:${scope}/${user.userId}`;
 }
 
+/** Links kept decrypted in memory (the process holds them in memory anyway while it uses them). */
+const OPENED_MAX = 500;
+
 export function createTokenStore(store: KeyValueStore, ring: KeyRing, options: { logger?: Logger } = {}): TokenStore {
   const { logger } = options;
+  const opened = new Map<string, AtlassianLink>();
   const seal = (link: AtlassianLink, key: string) => encrypt(ring, JSON.stringify(linkSchema.parse(link)), key);
 
   async function read(user: LinkOwner): Promise<StoredLink | undefined> {
@@ -103,6 +107,20 @@ export function createTokenStore(store: KeyValueStore, ring: KeyRing, options: {
   /** The link, or why it cannot be read (a reason that never quotes the secret data). */
   function unreadable(envelope: unknown, key: string): { link: AtlassianLink } | string {
     if (typeof envelope !== 'string') return 'stored value is not an encrypted envelope';
+    // Every publish reads its user's link more than once; the same envelope under the same key always
+    // opens to the same link, so it is decrypted and validated once.
+    const memo = `${key}\n${envelope}`;
+    const known = opened.get(memo);
+    if (known !== undefined) return { link: structuredClone(known) };
+    const result = open(envelope, key);
+    if (typeof result !== 'string') {
+      opened.set(memo, structuredClone(result.link));
+      if (opened.size > OPENED_MAX) opened.delete(opened.keys().next().value!);
+    }
+    return result;
+  }
+
+  function open(envelope: string, key: string): { link: AtlassianLink } | string {
     let plaintext: string;
     try {
       plaintext = decrypt(ring, envelope, key);

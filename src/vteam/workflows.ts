@@ -155,7 +155,21 @@ export function createWorkflowRepository(kube: Clients, options: WorkflowReposit
       return found;
     },
 
-    markInFlight: (ref, intent) => modify(ref, 'in-flight record', (current) => withInFlight(current, ref, intent.path, intent)),
+    async markInFlight(seen, intent) {
+      // Written over the object `seen` was mapped from (no read) when nobody wrote since; after a 409 only
+      // a change to another path is written over: one to this path sends the caller back to decide again.
+      const before = pathState(seen, intent.path);
+      let changed = false;
+      const workflow = await modify(seen, 'in-flight record', (current) => {
+        const now = toWorkflow(current);
+        if (now === undefined || pathState(now, intent.path) !== before) {
+          changed = true;
+          return { object: current, changed: false };
+        }
+        return withInFlight(current, seen, intent.path, intent);
+      });
+      return { workflow, changed };
+    },
 
     async clearInFlight(ref, path) {
       await modify(ref, 'in-flight removal', (current) => withInFlight(current, ref, path, undefined));
@@ -204,4 +218,12 @@ export function createWorkflowRepository(kube: Clients, options: WorkflowReposit
     if (!workflow) throw errors.internal(new Error(`RFEWorkflow ${ref.namespace}/${ref.name} has no usable metadata`));
     return workflow;
   }
+}
+
+/** What decides a publish of `path`: its link and its in-flight record, as one comparable string. */
+function pathState(workflow: Workflow, path: string): string {
+  return JSON.stringify([
+    workflow.jiraLinks.find((l) => l.path === path)?.jiraKey ?? null,
+    workflow.inFlight?.find((i) => i.path === path) ?? null,
+  ]);
 }

@@ -129,6 +129,34 @@ describe('one replica, faults between clicks', () => {
   });
 });
 
+describe('the workflow read before the lease', () => {
+  it('someone links the document between that read and the in-flight write: nothing is created, the user hears of the link', async () => {
+    const w = (world = await createWorld());
+    w.workflows.beforeInFlightWrite = () => w.workflows.linkElsewhere({ path: SPEC, jiraKey: 'PROJ-77' });
+    await w.replica('a').publish(request());
+    expect(w.jira.issues).toHaveLength(0);
+    expect(told(w)).toEqual(['already-linked:PROJ-77']);
+    expect(await leftovers(w)).toEqual([]);
+  });
+
+  it('a change to another document meanwhile does not stop the publish', async () => {
+    const w = (world = await createWorld());
+    w.workflows.beforeInFlightWrite = () => w.workflows.linkElsewhere({ path: 'specs/001-x/plan.md', jiraKey: 'PROJ-50' });
+    await w.replica('a').publish(request());
+    expect(told(w)).toEqual(['published:PROJ-1']);
+    expect(w.workflows.workflow.jiraLinks.map((l) => l.jiraKey)).toEqual(['PROJ-50', 'PROJ-1']);
+  });
+
+  it('a document that cannot be read leaves no in-flight record behind (it is read while the record is written)', async () => {
+    const w = (world = await createWorld());
+    w.documentFaults.read = 1;
+    await w.replica('a').publish(request());
+    expect(told(w)).toEqual(['failed:DOCUMENT_SOURCE_FAILED']);
+    expect(w.jira.calls).toEqual([]);
+    expect(await leftovers(w)).toEqual([]);
+  });
+});
+
 describe('a lease lost while waiting on a 429', () => {
   it('the worker that lost it never creates; the one that took over does, once', async () => {
     const w = (world = await createWorld());

@@ -51,6 +51,8 @@ export class InMemoryWorkflows implements WorkflowRepository {
   failNextLinkWrites = 0;
   /** Runs before a write is applied (a concurrent writer). */
   beforeLinkWrite: (() => void) | undefined;
+  /** Runs before an in-flight record is written (someone acting between a publish's read and its write). */
+  beforeInFlightWrite: (() => void) | undefined;
   writes: string[] = [];
 
   private bump(change: (w: Workflow) => Workflow): Workflow {
@@ -82,9 +84,21 @@ export class InMemoryWorkflows implements WorkflowRepository {
     }));
     return { workflow, existingKey: existing && existing.jiraKey !== link.jiraKey ? existing.jiraKey : undefined };
   }
-  async markInFlight(_ref: WorkflowRef, intent: PublishIntent): Promise<Workflow> {
+  async markInFlight(seen: Workflow, intent: PublishIntent): Promise<{ workflow: Workflow; changed: boolean }> {
+    this.beforeInFlightWrite?.();
+    this.beforeInFlightWrite = undefined;
+    const state = (w: Workflow) =>
+      JSON.stringify([w.jiraLinks.find((l) => l.path === intent.path) ?? null, w.inFlight?.find((i) => i.path === intent.path) ?? null]);
+    if (state(seen) !== state(this.workflow)) return { workflow: this.workflow, changed: true };
     this.writes.push(`in-flight ${intent.path}`);
-    return this.bump((w) => ({ ...w, inFlight: [...(w.inFlight ?? []).filter((i) => i.path !== intent.path), intent] }));
+    return {
+      workflow: this.bump((w) => ({ ...w, inFlight: [...(w.inFlight ?? []).filter((i) => i.path !== intent.path), intent] })),
+      changed: false,
+    };
+  }
+  /** Someone else (the vTeam UI, another tool) links a document: a new resourceVersion. */
+  linkElsewhere(link: JiraLink): void {
+    this.bump((w) => ({ ...w, jiraLinks: [...w.jiraLinks, link] }));
   }
   async clearInFlight(_ref: WorkflowRef, path: string): Promise<void> {
     this.writes.push(`clear ${path}`);
@@ -167,6 +181,8 @@ export interface World {
   jira: InMemoryJira;
   told: Told[];
   slackFaults: { published: number };
+  /** Reads of documents that fail (the Git host down) before they go through. */
+  documentFaults: { read: number };
   /** A replica: its own service (and lock owner) over the shared store, cluster and Jira; `overrides` e.g. a logger or metrics. */
   replica(name: string, overrides?: Partial<PublishServiceDeps>): PublishService;
   close(): Promise<void>;
@@ -178,6 +194,7 @@ export async function createWorld(options: { settleMs?: number; leaseMs?: number
   const jira = new InMemoryJira();
   const told: Told[] = [];
   const slackFaults = { published: 0 };
+  const documentFaults = { read: 0 };
   const logger = pino({ level: 'silent' });
   const projects: ProjectDirectory = {
     bindings: async () => [{ namespace: REF.namespace, channels: ['C1'] }],
@@ -188,7 +205,13 @@ export async function createWorld(options: { settleMs?: number; leaseMs?: number
   };
   const documents: DocumentSource = {
     list: async () => [{ path: SPEC, phase: 'specify' }],
-    read: async (_w, path) => ({ path, phase: 'specify', markdown: '# Spec', sourceUrl: 'https://github.com/o/r/blob/b/spec.md' }),
+    read: async (_w, path) => {
+      if (documentFaults.read > 0) {
+        documentFaults.read -= 1;
+        throw errors.documentSourceFailed('team-a/rfe-1', new Error('GitHub answered 502'));
+      }
+      return { path, phase: 'specify', markdown: '# Spec', sourceUrl: 'https://github.com/o/r/blob/b/spec.md' };
+    },
   };
   const world: World = {
     store,
@@ -196,6 +219,7 @@ export async function createWorld(options: { settleMs?: number; leaseMs?: number
     jira,
     told,
     slackFaults,
+    documentFaults,
     replica(name, overrides = {}) {
       return createPublishService({
         workflows,

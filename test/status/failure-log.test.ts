@@ -60,6 +60,20 @@ describe('failure log (embedded store)', () => {
     expect((await log.recent(10)).map((f) => f.code)).toEqual(['NEW']);
   });
 
+  it('a burst of failures at once is written in a few batches, every one kept, newest first', async () => {
+    const writes: string[] = [];
+    const counting: KeyValueStore = {
+      ...store,
+      setIfAbsent: (...args) => (writes.push('setIfAbsent'), store.setIfAbsent(...args)),
+      compareAndSwap: (...args) => (writes.push('compareAndSwap'), store.compareAndSwap(...args)),
+    };
+    const log = createFailureLog(counting, { capacity: 100 });
+    await Promise.all(Array.from({ length: 40 }, (_, i) => log.record({ code: 'MCP_UNREACHABLE', message: `m${i}`, at: T + i })));
+    expect((await log.recent(100)).map((f) => f.message)).toEqual(Array.from({ length: 40 }, (_, i) => `m${39 - i}`));
+    // One write for the first failure, one for the 39 that came while it was being written.
+    expect(writes.length).toBeLessThanOrEqual(3);
+  });
+
   it('recording never throws, even when the store is gone', async () => {
     const log = createFailureLog(store);
     await store.close();

@@ -171,7 +171,9 @@ describe('KubeWorkflowRepository', () => {
         user: { teamId: 'T1', userId: 'U1' },
         replyTo: { channelId: 'C1', userId: 'U1' },
       };
-      const marked = await repository().markInFlight(ref, intent);
+      const repo = repository();
+      const { workflow: marked, changed } = await repo.markInFlight((await repo.get(ref))!, intent);
+      expect(changed).toBe(false);
       expect(marked.inFlight).toEqual([intent]);
       const annotations = fx.kube.get('rfeworkflows', 'proj-a', 'rfe-1')!.metadata.annotations as Record<string, string>;
       expect(annotations['example.com/keep']).toBe('yes');
@@ -180,6 +182,50 @@ describe('KubeWorkflowRepository', () => {
       expect(workflow.inFlight ?? []).toEqual([]);
       expect(fx.kube.get('rfeworkflows', 'proj-a', 'rfe-1')!.metadata.annotations).toEqual({ 'example.com/keep': 'yes' });
       expect(fx.kube.count('update', 'rfeworkflows')).toBe(2);
+    });
+
+    const planIntent = {
+      path: 'specs/001-dark-mode/plan.md',
+      since: 1_760_000_000_000,
+      fence: 'host/1/abc',
+      user: { teamId: 'T1', userId: 'U1' },
+      replyTo: { channelId: 'C1', userId: 'U1' },
+    };
+
+    it('writes the in-flight record over the version it was read from, without reading again', async () => {
+      const repo = repository();
+      const seen = (await repo.get(ref))!;
+      fx.kube.resetRequests();
+      const { changed } = await repo.markInFlight(seen, planIntent);
+      expect(changed).toBe(false);
+      expect(fx.kube.counts()).toEqual({ 'update rfeworkflows': 1 });
+    });
+
+    it('writes over a change to another document made since the read (409), but not over one to this document', async () => {
+      const repo = repository();
+      const seen = (await repo.get(ref))!;
+      fx.kube.injectConflicts(1, {
+        mutate: (object) =>
+          (object.spec as { jiraLinks: unknown[] }).jiraLinks.push({ path: 'specs/001-dark-mode/tasks.md', jiraKey: 'PROJ-3' }),
+      });
+      const other = await repo.markInFlight(seen, planIntent);
+      expect(other.changed).toBe(false);
+      expect(other.workflow.inFlight).toEqual([planIntent]);
+      expect(other.workflow.jiraLinks.map((l) => l.jiraKey)).toEqual(['PROJ-1', 'PROJ-3']);
+
+      // Someone links the document itself between this read and the write: nothing is written, the caller decides again.
+      const again = (await repo.get(ref))!;
+      const research = { ...planIntent, path: 'specs/001-dark-mode/research.md' };
+      fx.kube.injectConflicts(1, {
+        mutate: (object) => (object.spec as { jiraLinks: unknown[] }).jiraLinks.push({ path: research.path, jiraKey: 'PROJ-4' }),
+      });
+      const updatesBefore = fx.kube.count('update', 'rfeworkflows');
+      const same = await repo.markInFlight(again, research);
+      expect(same.changed).toBe(true);
+      expect(same.workflow.jiraLinks.find((l) => l.path === research.path)?.jiraKey).toBe('PROJ-4');
+      expect(same.workflow.inFlight).toEqual([planIntent]);
+      // The one refused PUT (the 409) and no other.
+      expect(fx.kube.count('update', 'rfeworkflows')).toBe(updatesBefore + 1);
     });
 
     it("ignores in-flight annotations that are malformed or filed under another document's key", async () => {

@@ -127,7 +127,8 @@ export function registerVteamCommand(app: App, deps: CommandDeps): void {
           return;
         }
         const workflow = await service.resolve(command.channel_id, workflowArg);
-        await service.publish({ user, channelId: command.channel_id, workflow, path, issueType, replyTo });
+        const ref = { namespace: workflow.namespace, name: workflow.name };
+        await service.publish({ user, channelId: command.channel_id, workflow: ref, path, issueType, replyTo }, workflow);
       } catch (error) {
         const failure = toVteamError(error);
         logger[logLevelOf(failure)]({ err: failure.cause ?? error, code: failure.code }, '/vteam publish failed');
