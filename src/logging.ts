@@ -46,7 +46,10 @@ export function createLogger(options: { level: string; destination?: pino.Destin
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       serializers: { err: pino.stdSerializers.errWithCause },
     },
-    options.destination,
+    // Log lines are written by libuv's thread pool, not on the event loop (a write to a pipe can take
+    // as long as an ack); lines logged while a write is under way go out together. pino flushes what is
+    // left when the process exits.
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }
 

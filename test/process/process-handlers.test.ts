@@ -38,7 +38,8 @@ async function serve(): Promise<Served> {
     pending = lines.pop() ?? '';
     for (const line of lines) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close': the exit status once stdout has been read to its end, so no log line is still in transit.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const waitFor = async <T>(found: () => T | undefined): Promise<T> => {
     const deadline = Date.now() + 10_000;
     for (;;) {
@@ -71,6 +72,14 @@ describe('process handlers', () => {
     await served.waitFor(() => (served.logs.filter((l) => l.level === 50).length === 2 ? true : undefined));
     expect(await served.get('/metrics')).toMatch(/^vteam_slack_unhandled_rejections_total 2$/m);
     expect(served.child.exitCode).toBeNull();
+  });
+
+  it('every log line reaches stdout, even those logged just before the process exits', async () => {
+    const served = await serve();
+    expect(await served.get('/log-and-exit')).toBe('exiting');
+    expect(await served.exited).toBe(0);
+    const lines = served.logs.filter((l) => l.msg === 'a line written just before exit').map((l) => l.line);
+    expect(lines).toEqual(Array.from({ length: 2_000 }, (_, i) => i));
   });
 
   it('log an uncaught exception as fatal, and the process still exits with status 1', async () => {
