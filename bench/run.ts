@@ -13,9 +13,12 @@ import { runAckScenario } from './scenarios/ack.ts';
 import { runConcurrentUsers, runSimultaneous } from './scenarios/ack-users.ts';
 import { runBurstScenario } from './scenarios/burst.ts';
 import { runFootprintScenario } from './scenarios/footprint.ts';
+import { runHandoffScenario } from './scenarios/handoff.ts';
 import { runOverheadScenario } from './scenarios/overhead.ts';
 import { runRateLimitScenario } from './scenarios/rate-limit.ts';
+import { appLoopReport, type AppLoopReport } from './app-loop.ts';
 import { progress, round } from './stats.ts';
+import { targetRows } from './targets.ts';
 import { documentsOf, seedUsers, seedWorkflows } from './world.ts';
 
 // `npm run bench -- --help` lists the scenarios and options (bench/cli.ts); `--only ack` runs one scenario,
@@ -25,6 +28,10 @@ const cli = benchOptionsOrExit();
 const runs = (scenario: Scenario) => cli.only === undefined || cli.only === scenario;
 
 const WORKFLOWS = 200;
+/** Workflows whose documents warm the users up when the burst runs alone (one document per user). */
+const WARM_UP_WORKFLOWS = 17;
+/** RATE_LIMIT_CONCURRENCY given to the app; the burst's ideal time depends on it. */
+const CONCURRENCY_CAP = 4;
 const USERS = 50;
 const PROBE_WORKFLOW = 'rfe-bench-probe';
 
@@ -41,6 +48,12 @@ async function main(): Promise<void> {
     );
     return;
   }
+  // The rate limiter alone, over its own Redis: no app environment.
+  const handoff = runs('handoff') ? await runHandoffScenario() : undefined;
+  if (cli.only === 'handoff') {
+    process.stdout.write(`${JSON.stringify({ bench: 'vteam-slack', node: process.version, rateLimiterHandoff: handoff }, null, 2)}\n`);
+    return;
+  }
   progress('starting the environment (fakes + app process)');
   let env: Environment | undefined;
   const abort = () => {
@@ -55,11 +68,14 @@ async function main(): Promise<void> {
     env = await startEnvironment({
       appEnv: {
         LOG_LEVEL: 'info',
+        RATE_LIMIT_CONCURRENCY: String(CONCURRENCY_CAP),
         PUBLISH_LEASE_SECONDS: '30',
         NODE_OPTIONS: `--import ${fileURLToPath(new URL('./app-probe.ts', import.meta.url))} ${cli.appNodeOptions ?? ''}`.trim(),
       },
     });
-    const workflows = seedWorkflows(env, WORKFLOWS);
+    const seeded = seedWorkflows(env, WORKFLOWS + WARM_UP_WORKFLOWS);
+    const workflows = seeded.slice(0, WORKFLOWS);
+    const warmUpDocs = seeded.slice(WORKFLOWS).flatMap(documentsOf);
     env.kube.addRfeWorkflow(PROJECT, PROBE_WORKFLOW, {
       title: 'Probe',
       branchName: 'probe',
@@ -97,7 +113,15 @@ async function main(): Promise<void> {
       : undefined;
     const burst = runs('burst')
       ? await appLoop(() =>
-          runBurstScenario(world, users, burstDocs, { publishes: 200, contested: 40, clicksPerContested: 3, mcpLatencyMs: 50 }),
+          runBurstScenario(world, users, burstDocs, {
+            publishes: 200,
+            contested: 40,
+            clicksPerContested: 3,
+            mcpLatencyMs: 50,
+            concurrencyCap: CONCURRENCY_CAP,
+            // In a full run the ack scenario has already had every user publish.
+            warmUp: runs('ack') ? undefined : warmUpDocs,
+          }),
         )
       : undefined;
     const rateLimit = runs('rate-limit')
@@ -106,7 +130,7 @@ async function main(): Promise<void> {
         )
       : undefined;
 
-    const everything = audit(env, workflows.flatMap(documentsOf));
+    const everything = audit(env, seeded.flatMap(documentsOf));
     const logs = app.logs();
     const errorLogs = logs.filter((r) => typeof r.level === 'number' && r.level >= 50);
     const warnLogs = logs.filter((r) => r.level === 40);
@@ -125,6 +149,8 @@ async function main(): Promise<void> {
         cpuPressureSomeAvg60: { atStart: pressureAtStart, atEnd: await cpuPressure() },
       },
       setup: { workflows: WORKFLOWS, documents: WORKFLOWS * 3, users: USERS, store: 'sqlite', appLogLevel: 'info' },
+      // Every target beside its figure; the sections below hold the detail.
+      targets: targetRows({ ackLatency, publishOverhead: overhead, burst }),
       ackLatency,
       ackSimultaneous,
       ackStress,
@@ -133,6 +159,7 @@ async function main(): Promise<void> {
       exactlyOnceBurst: burst,
       rateLimitSimulated: rateLimit,
       footprint,
+      rateLimiterHandoff: handoff,
       allScenarios: {
         issues: env.mcp.issues().length,
         duplicates: everything.duplicates,
@@ -168,32 +195,6 @@ async function main(): Promise<void> {
 function causeOf(record: Record<string, unknown>): string {
   const err = record.err as { message?: unknown } | undefined;
   return typeof err?.message === 'string' ? `: ${err.message.slice(0, 160)}` : '';
-}
-
-interface AppLoopReport {
-  /** Per-second samples of the app's event-loop delay (app-probe.ts): worst p99, worst single stall. */
-  seconds: number;
-  worstP99Ms: number;
-  worstStallMs: number;
-  medianP50Ms: number;
-}
-
-function appLoopReport(lines: string[]): AppLoopReport {
-  const samples = lines.flatMap((line) => {
-    if (!line.includes('benchAppProbe')) return [];
-    try {
-      return [JSON.parse(line) as { p50Ms: number; p99Ms: number; worstStallMs: number }];
-    } catch {
-      return [];
-    }
-  });
-  const p50s = samples.map((s) => s.p50Ms).sort((a, b) => a - b);
-  return {
-    seconds: samples.length,
-    worstP99Ms: round(Math.max(0, ...samples.map((s) => s.p99Ms))),
-    worstStallMs: round(Math.max(0, ...samples.map((s) => s.worstStallMs))),
-    medianP50Ms: round(p50s[Math.floor(p50s.length / 2)] ?? 0),
-  };
 }
 
 /** Linux PSI: share of time some runnable task waited for a CPU over the last minute (percent). */

@@ -123,7 +123,8 @@ export async function runSimultaneous(
   };
 }
 
-async function loadGeneratorFloor(perRound: number, rounds: number): Promise<Summary> {
+/** Ack times of `perRound` requests at once against a server that answers at once (the first round is left out). */
+export async function loadGeneratorFloor(perRound: number, rounds: number): Promise<Summary> {
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => res.end());

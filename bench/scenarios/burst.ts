@@ -5,10 +5,12 @@
  */
 import type { Environment } from '../../test/support/environment.ts';
 import { messageText } from '../../test/support/fake-slack.ts';
+import { appLoopReport, type AppLoopReport } from '../app-loop.ts';
 import { audit, waitForCardsDrained, waitForQuiet, waitUntilLinked, type Audit } from '../audit.ts';
 import { progress, round, summarize, type Summary } from '../stats.ts';
-import { sendMany, type SentRequest } from '../traffic.ts';
+import { sendMany, type PlannedSend, type SentRequest } from '../traffic.ts';
 import type { BenchDocument, BenchUser } from '../world.ts';
+import { loadGeneratorFloor } from './ack-users.ts';
 
 export interface BurstOptions {
   publishes: number;
@@ -17,6 +19,13 @@ export interface BurstOptions {
   /** Clicks on each contested document. */
   clicksPerContested: number;
   mcpLatencyMs: number;
+  /** The app's RATE_LIMIT_CONCURRENCY: creates in flight at once, which sets the ideal time. */
+  concurrencyCap: number;
+  /**
+   * One document per user to publish first, paced, when no earlier scenario has (`--only burst`): the
+   * burst is measured in steady state, each user's MCP session open, as in a full run.
+   */
+  warmUp?: readonly BenchDocument[] | undefined;
 }
 
 export interface Outcomes {
@@ -37,10 +46,25 @@ export interface BurstResult {
   mcpLatencyMs: number;
   nonOkStatuses: number;
   ackMs: Summary;
+  /** The same number of requests at once against a server that answers at once: the machine's and load generator's share. */
+  ackFloorMs: Summary;
+  targetAckP99Ms: number;
   allLinkedAfterMs: number | null;
+  /** documents × MCP latency ÷ concurrency cap: every create back to back in every slot. */
+  idealLinkedMs: number;
+  /** allLinkedAfterMs ÷ idealLinkedMs. */
+  linkedRatio: number | null;
+  targetLinkedRatio: number;
   exactlyOnce: Audit & { ok: boolean };
   userOutcomes: Outcomes;
+  /** The app's event loop from the first request until every document was linked (bench/app-probe.ts). */
+  eventLoopDuringBurst: AppLoopReport;
+  targetStallMs: number;
 }
+
+const TARGET_STALL_MS = 50;
+const TARGET_LINKED_RATIO = 1.2;
+const TARGET_ACK_P99_MS = 100;
 
 /** The publishes of a burst: each document once, the contested ones several times, interleaved. */
 export function burstPlan(
@@ -73,8 +97,11 @@ export async function runBurst(
   userOutcomes: Outcomes;
   ackMs: Summary;
   nonOkStatuses: number;
+  /** From the first request until every document was linked. */
+  eventLoop: AppLoopReport;
 }> {
   env.mcp.setLatency(options.mcpLatencyMs);
+  const probeFrom = env.app.output.length;
   const started = performance.now();
   const requests = await sendMany(
     env,
@@ -88,6 +115,9 @@ export async function runBurst(
   progress(`${options.label}: ${requests.length} publishes acked; waiting for links`);
   const distinct = [...new Map(plan.map((d) => [`${d.workflow.name}:${d.path}`, d])).values()];
   const linked = await waitUntilLinked(env, distinct, 90_000);
+  // The probe reports each second's worst stall a second later: include the one that covers the end.
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  const eventLoop = appLoopReport(env.app.output.slice(probeFrom));
   await waitForCardsDrained(env, 600_000);
   await waitForQuiet(env, 750, 30_000);
   const result = audit(env, distinct);
@@ -101,6 +131,7 @@ export async function runBurst(
     userOutcomes: outcomes(env, requests),
     ackMs: summarize(requests.map((r) => r.ackMs)),
     nonOkStatuses: requests.filter((r) => r.status !== 200).length,
+    eventLoop,
   };
 }
 
@@ -111,10 +142,12 @@ export async function runBurstScenario(
   options: BurstOptions,
 ): Promise<BurstResult> {
   const plan = burstPlan(documents, options);
+  if (options.warmUp) await warmUp(env, users, options.warmUp, options.mcpLatencyMs);
   progress(
     `burst: ${plan.length} publishes from ${users.length} users at once, ${options.contested} documents clicked ${options.clicksPerContested}×, MCP latency ${options.mcpLatencyMs} ms`,
   );
   const run = await runBurst(env, users, plan, { mcpLatencyMs: options.mcpLatencyMs, label: 'burst' });
+  const idealLinkedMs = round((run.exactlyOnce.documents * options.mcpLatencyMs) / options.concurrencyCap);
   return {
     publishes: plan.length,
     users: Math.min(users.length, plan.length),
@@ -123,10 +156,29 @@ export async function runBurstScenario(
     mcpLatencyMs: options.mcpLatencyMs,
     nonOkStatuses: run.nonOkStatuses,
     ackMs: run.ackMs,
+    ackFloorMs: await loadGeneratorFloor(plan.length, 5),
+    targetAckP99Ms: TARGET_ACK_P99_MS,
     allLinkedAfterMs: run.allLinkedAfterMs,
+    idealLinkedMs,
+    linkedRatio: run.allLinkedAfterMs === null ? null : round(run.allLinkedAfterMs / idealLinkedMs, 2),
+    targetLinkedRatio: TARGET_LINKED_RATIO,
     exactlyOnce: run.exactlyOnce,
     userOutcomes: run.userOutcomes,
+    eventLoopDuringBurst: run.eventLoop,
+    targetStallMs: TARGET_STALL_MS,
   };
+}
+
+/** Each user publishes once, 5 per second, and the cards settle: sessions open, caches warm, queues empty. */
+async function warmUp(env: Environment, users: readonly BenchUser[], documents: readonly BenchDocument[], mcpLatencyMs: number) {
+  if (documents.length < users.length) throw new Error(`the warm-up needs ${users.length} documents, has ${documents.length}`);
+  progress(`burst: warming up, each of ${users.length} users publishes once`);
+  env.mcp.setLatency(mcpLatencyMs);
+  const sends = users.map((user, u): PlannedSend => ({ user, kind: 'click-publish', atMs: u * 200, document: documents[u]! }));
+  await sendMany(env, sends, 'scheduled');
+  await waitUntilLinked(env, documents.slice(0, users.length), 60_000);
+  await waitForCardsDrained(env, 600_000);
+  await waitForQuiet(env, 750, 30_000);
 }
 
 /** What each request's user was told: its own thread reply, or an ephemeral answer on its response_url. */

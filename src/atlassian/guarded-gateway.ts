@@ -107,7 +107,7 @@ export function createGuardedJiraGateway(inner: GuardableGateway, options: Guard
       return { site, ...snapshot, circuit: inner.circuitState?.() ?? 'closed' };
     },
     async close() {
-      limiter.close();
+      await limiter.close();
       await inner.close?.();
     },
   };

@@ -9,8 +9,9 @@
  * the request, so retrying it cannot duplicate anything. No other failure is retried here — an
  * unclear failure of a create is the caller's to resolve (it looks the issue up by label first).
  *
- * One dispatcher loop per site per process hands out slots. It is woken when a local call ends and
- * polls otherwise, since slots freed by another replica announce themselves only in the store.
+ * One dispatcher loop per site per process hands out slots. It is woken at once when a local call
+ * ends, and when another replica announces a freed slot through the store's notifications; it also
+ * polls, as those notifications may be lost or the store may have none.
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -19,6 +20,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { JiraCallOptions } from '../publishing/ports.ts';
 import type { KeyValueStore } from '../storage/types.ts';
 import { FairQueue } from './fair-queue.ts';
+import { SlotNotices } from './slot-notices.ts';
 import { Slots } from './slots.ts';
 import type { SlotPermit } from './slots.ts';
 
@@ -37,7 +39,10 @@ export interface RateLimiterOptions {
   maxWaitMs: number;
   /** Lease of a concurrency slot; renewed while the call runs, so only a dead replica's slot expires. */
   slotLeaseMs?: number;
-  /** How often a waiting dispatcher looks for slots freed by other replicas. */
+  /**
+   * How often a waiting dispatcher looks for slots freed by other replicas. Default 100 ms, or 1 s
+   * while the store's notifications announce them.
+   */
   pollMs?: number;
   /** Share of the budget at which a warning is logged (once per hour per site). Default 0.8. */
   warnAtRatio?: number;
@@ -78,8 +83,14 @@ interface Site {
   queue: FairQueue<Waiter>;
   slots: Slots;
   dispatching: boolean;
-  /** Wakes the dispatcher from a wait (a local call finished, or the limiter closes). */
-  wake: () => void;
+  /**
+   * Set by `nudge`, cleared as each pass of the loop begins: something changed since the pass read
+   * the store, so its wait must not start (a wake-up between two store calls is otherwise lost).
+   */
+  woken: boolean;
+  /** Ends the dispatcher's current wait, while it is in one. */
+  wake: (() => void) | undefined;
+  notices: SlotNotices;
   warnedWindow: number | undefined;
 }
 
@@ -139,14 +150,15 @@ export class RateLimiter {
     };
   }
 
-  /** Fails every queued call; calls already running finish. */
-  close(): void {
+  /** Fails every queued call and ends the subscriptions; calls already running finish. */
+  async close(): Promise<void> {
     this.closed = true;
     for (const state of this.sites.values()) {
       for (const waiter of state.queue.removeWhere(() => true)) waiter.reject(errors.mcpUnreachable(new Error('Shutting down')));
       this.options.metrics?.queueLength.set({ site: state.name }, 0);
-      state.wake();
+      this.nudge(state);
     }
+    await Promise.all([...this.sites.values()].map((state) => state.notices.close()));
   }
 
   private site(name: string): Site {
@@ -164,7 +176,14 @@ export class RateLimiter {
           logger: this.options.logger,
         }),
         dispatching: false,
-        wake: () => undefined,
+        woken: false,
+        wake: undefined,
+        notices: new SlotNotices({
+          store: this.options.store,
+          channel: `ratelimit:${name}:freed`,
+          onFreed: () => this.nudge(this.site(name)),
+          logger: this.options.logger,
+        }),
         warnedWindow: undefined,
       };
       this.sites.set(name, state);
@@ -175,6 +194,7 @@ export class RateLimiter {
   private dispatch(state: Site): void {
     if (state.dispatching) return;
     state.dispatching = true;
+    state.notices.listen();
     this.loop(state)
       .catch((error: unknown) => {
         // The store failed: fail the waiting calls rather than leave them hanging.
@@ -193,8 +213,8 @@ export class RateLimiter {
 
   private async loop(state: Site): Promise<void> {
     const { store, hourlyBudget } = this.options;
-    const pollMs = this.options.pollMs ?? 100;
     while (state.queue.size > 0 && !this.closed) {
+      state.woken = false; // whatever happened before this pass, its reads see
       const refusal = this.options.refuse?.();
       if (refusal !== undefined) {
         this.rejectWhere(
@@ -220,7 +240,7 @@ export class RateLimiter {
       const permit = await state.slots.tryAcquire();
       if (permit === undefined) {
         this.tellPositions(state, true, undefined);
-        await this.sleep(state, pollMs);
+        await this.sleep(state, this.pollMs(state));
         continue;
       }
 
@@ -267,11 +287,26 @@ export class RateLimiter {
     }
     try {
       await permit.release();
+      state.notices.announce();
     } finally {
       settle();
-      state.wake();
+      this.nudge(state);
       this.dispatch(state);
     }
+  }
+
+  /** Wakes the dispatcher now, or makes its next wait return at once. */
+  private nudge(state: Site): void {
+    state.woken = true;
+    state.wake?.();
+  }
+
+  /**
+   * Notifications are at most once (one sent while a subscriber reconnects is lost), so a rare poll
+   * stays as the safety net; without them, polling is how freed slots are found.
+   */
+  private pollMs(state: Site): number {
+    return this.options.pollMs ?? (state.notices.listening ? 1000 : 100);
   }
 
   /** What to tell the waiter after its call failed: the error, or nothing when a 429 re-queued it. */
@@ -346,10 +381,12 @@ export class RateLimiter {
   }
 
   private sleep(state: Site, ms: number): Promise<void> {
+    if (state.woken) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, Math.max(0, ms));
       function done() {
         clearTimeout(timer);
+        if (state.wake === done) state.wake = undefined;
         resolve();
       }
       state.wake = done;

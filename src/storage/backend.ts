@@ -1,4 +1,5 @@
 import type { Keyv } from 'keyv';
+import type { StoreNotifications } from './types.ts';
 
 /**
  * One backend behind KeyValueStore: a Keyv instance for plain reads and writes, plus the atomic
@@ -21,5 +22,8 @@ export interface StoreBackend {
   /** Live keys starting with `prefix`, physical. */
   keys(prefix: string): Promise<string[]>;
   ping(): Promise<void>;
+  /** Pub/sub on physical (already namespaced) channels, if the backend has it. */
+  readonly notifications?: StoreNotifications | undefined;
+  /** Also ends every subscription. */
   close(): Promise<void>;
 }

@@ -13,6 +13,7 @@ import { Keyv } from 'keyv';
 import type { Logger } from 'pino';
 import type { StoreBackend } from './backend.ts';
 import { deserialize, encodeValue, serialize } from './codec.ts';
+import { redisNotifications } from './redis-notifications.ts';
 
 export interface RedisBackendOptions {
   url: string;
@@ -101,6 +102,7 @@ export async function openRedisBackend(options: RedisBackendOptions): Promise<St
   const adapter = new KeyvRedis(client, { throwOnErrors: true, throwOnConnectError: true, useUnlink: false });
   // Key naming is done by store.ts (no Keyv or adapter prefix), so Keyv and the atomics agree.
   const keyv = new Keyv(adapter, { namespace: undefined, useKeyPrefix: false, throwOnErrors: true, serialize, deserialize });
+  const notifications = redisNotifications(client, logger);
 
   return {
     keyv,
@@ -138,7 +140,9 @@ export async function openRedisBackend(options: RedisBackendOptions): Promise<St
     ping: async () => {
       await client.ping();
     },
+    notifications,
     close: async () => {
+      notifications.close();
       if (!client.isOpen) return;
       // close() waits for pending replies; during an outage there is nothing to wait for, and a server
       // that died unnoticed would make it wait forever: give it a few seconds, then drop the socket.

@@ -7,7 +7,7 @@
  * codec.ts, so a value written by one path is read identically by the other.
  */
 import type { Logger } from 'pino';
-import type { KeyValueStore } from './types.ts';
+import type { KeyValueStore, StoreNotifications } from './types.ts';
 import type { StoreBackend } from './backend.ts';
 import { encodeValue, ttlOrUndefined } from './codec.ts';
 import { openRedisBackend } from './redis-backend.ts';
@@ -45,10 +45,10 @@ export async function createStore(url: string, options: StoreOptions = {}): Prom
     location.kind === 'sqlite'
       ? openSqliteBackend({ path: location.path })
       : await openRedisBackend({ url: location.url, logger: options.logger, commandTimeoutMs: options.commandTimeoutMs });
-  return keyValueStore(backend, options.namespace ?? 'vteam-slack');
+  return keyValueStore(backend, options.namespace ?? 'vteam-slack', options.logger);
 }
 
-function keyValueStore(backend: StoreBackend, namespace: string): KeyValueStore {
+function keyValueStore(backend: StoreBackend, namespace: string, logger: Logger | undefined): KeyValueStore {
   const prefix = `${namespace}:`;
   const physical = (key: string) => prefix + key;
   const { keyv } = backend;
@@ -73,7 +73,38 @@ function keyValueStore(backend: StoreBackend, namespace: string): KeyValueStore 
     },
     keys: async (keyPrefix) => (await bounded('keys', () => backend.keys(physical(keyPrefix)))).map((key) => key.slice(prefix.length)),
     ping: () => bounded('ping', () => backend.ping()),
+    notifications: backend.notifications && namespaced(backend.notifications, physical, bounded, logger),
     close: () => backend.close(),
+  };
+}
+
+/** Channels named like keys (two apps on one Redis never hear each other); listeners that throw are logged. */
+function namespaced(
+  inner: StoreNotifications,
+  physical: (channel: string) => string,
+  bounded: ReturnType<typeof deadline>,
+  logger: Logger | undefined,
+): StoreNotifications {
+  return {
+    publish: (channel, message) => bounded('publish', () => inner.publish(physical(channel), message)),
+    subscribe: async (channel, listener) => {
+      const guarded = (message: string) => {
+        try {
+          listener(message);
+        } catch (error) {
+          logger?.warn({ err: error, channel }, 'a store notification listener failed');
+        }
+      };
+      const subscribing = inner.subscribe(physical(channel), guarded);
+      try {
+        const unsubscribe = await bounded('subscribe', () => subscribing);
+        return () => bounded('unsubscribe', unsubscribe);
+      } catch (error) {
+        // Past the deadline the subscription may still come through: end it then, as no one holds it.
+        void subscribing.then((late) => late()).catch(() => undefined);
+        throw error;
+      }
+    },
   };
 }
 

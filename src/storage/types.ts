@@ -24,7 +24,24 @@ export interface KeyValueStore {
   keys(prefix: string): Promise<string[]>;
   /** Round trip to the backend; throws when unreachable. */
   ping(): Promise<void>;
+  /** Also ends this instance's subscriptions. */
   close(): Promise<void>;
+  /**
+   * Messages to the other processes using the store, when the backend has them (Redis: every
+   * process; SQLite: this process only). Channels are namespaced like keys.
+   */
+  readonly notifications?: StoreNotifications | undefined;
+}
+
+/**
+ * Publish/subscribe, at most once: a message sent while a subscriber is disconnected is lost, and
+ * nothing is stored. Use it to hurry a poll along, never to replace one.
+ */
+export interface StoreNotifications {
+  /** Delivers `message` to whoever is subscribed to `channel` now, this instance's own listeners included. */
+  publish(channel: string, message: string): Promise<void>;
+  /** Calls `listener` with every message published once this resolves; resolves to the unsubscribe. */
+  subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>>;
 }
 
 export interface Lock {

@@ -89,7 +89,7 @@ describe('publishing a document', () => {
     expect(env.workflowLinks().filter((l) => l.path === SPEC)).toHaveLength(1);
   });
 
-  it('reuses the MCP session: one MCP request and two Kubernetes writes per publish in steady state', async () => {
+  it('reuses the MCP session: one MCP request, one read and two Kubernetes writes per publish in steady state', async () => {
     const before = threadReplies().length;
     await env.command(`publish ${WORKFLOW} ${PLAN}`);
     await env.slack.waitFor(() => threadReplies().length > before);
@@ -98,8 +98,8 @@ describe('publishing a document', () => {
     expect(env.mcp.toolCalls().map((c) => c.operation)).toEqual(['createJiraIssue']);
     expect(env.kube.count('update', 'rfeworkflows')).toBe(2);
     expect(env.kube.count('patch', 'rfeworkflows')).toBe(0);
-    // Reads: resolve the name, authorize, re-read under the lease; each write reuses the object it follows.
-    expect(env.kube.count('get', 'rfeworkflows')).toBe(3);
+    // One read (resolving the name), reused under the lease; each write reuses the object it follows.
+    expect(env.kube.count('get', 'rfeworkflows')).toBe(1);
   });
 
   it('posts results of later publishes in the same thread and edits the card instead of reposting it', async () => {

@@ -1,25 +1,46 @@
 /** The KeyValueStore contract, run against every backend (see store.*.test.ts). */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { KeyValueStore } from '../../src/storage/types.ts';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { KeyValueStore, StoreNotifications } from '../../src/storage/types.ts';
 
 export interface StorePair {
   /** Two independent store instances (separate connections) on the same data. */
   a: KeyValueStore;
   b: KeyValueStore;
+  /** A third instance on the same backend, under another namespace (another app sharing it). */
+  otherApp: KeyValueStore;
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function notificationsOf(store: KeyValueStore): StoreNotifications {
+  expect(store.notifications).toBeDefined();
+  return store.notifications!;
+}
+
+/** Subscribes and collects what arrives. */
+async function listen(store: KeyValueStore, channel: string) {
+  const received: string[] = [];
+  const unsubscribe = await notificationsOf(store).subscribe(channel, (message) => received.push(message));
+  return { received, unsubscribe };
+}
+
+/** Waits until `received` holds exactly `expected`. */
+async function hears(received: string[], expected: string[]): Promise<void> {
+  await vi.waitFor(() => expect(received).toEqual(expected), { timeout: 2000, interval: 5 });
+}
 
 export function describeKeyValueStoreContract(name: string, open: () => Promise<StorePair>): void {
   describe(`KeyValueStore contract: ${name}`, () => {
     let a: KeyValueStore;
     let b: KeyValueStore;
+    let otherApp: KeyValueStore;
     beforeEach(async () => {
-      ({ a, b } = await open());
+      ({ a, b, otherApp } = await open());
     });
     afterEach(async () => {
       await a.close();
       await b.close();
+      await otherApp.close();
     });
 
     it('gets what was set, across instances, and deletes it', async () => {
@@ -149,6 +170,57 @@ export function describeKeyValueStoreContract(name: string, open: () => Promise<
 
     it('answers ping', async () => {
       await expect(a.ping()).resolves.toBeUndefined();
+    });
+
+    it('notifications: every subscriber hears each message, in order, the publisher included', async () => {
+      const onB = await listen(b, 'news');
+      const onA = await listen(a, 'news');
+      const elsewhere = await listen(b, 'other-channel');
+      for (const message of ['one', 'two', 'three']) await notificationsOf(a).publish('news', message);
+      await hears(onB.received, ['one', 'two', 'three']);
+      await hears(onA.received, ['one', 'two', 'three']);
+      expect(elsewhere.received).toEqual([]);
+    });
+
+    it('notifications: unsubscribing silences that listener only', async () => {
+      const first = await listen(b, 'news');
+      const second = await listen(b, 'news');
+      await first.unsubscribe();
+      await notificationsOf(a).publish('news', 'after');
+      await hears(second.received, ['after']); // delivered to the same connection: the first had its chance
+      expect(first.received).toEqual([]);
+      await second.unsubscribe();
+      await first.unsubscribe(); // twice is harmless
+    });
+
+    it('notifications: stores under another namespace do not hear each other', async () => {
+      const mine = await listen(b, 'news');
+      const theirs = await listen(otherApp, 'news');
+      await notificationsOf(a).publish('news', 'ours');
+      await notificationsOf(otherApp).publish('news', 'theirs'); // sent after ours: when it is heard, ours would have been
+      await hears(theirs.received, ['theirs']);
+      await hears(mine.received, ['ours']);
+    });
+
+    it('notifications: close ends the subscriptions of that instance', async () => {
+      const closing = await listen(b, 'news');
+      const staying = await listen(a, 'news');
+      await b.close();
+      await notificationsOf(a).publish('news', 'after close');
+      await hears(staying.received, ['after close']);
+      await sleep(20);
+      expect(closing.received).toEqual([]);
+      await expect(closing.unsubscribe()).resolves.toBeUndefined();
+    });
+
+    it('notifications: a listener that throws neither breaks delivery nor the publisher', async () => {
+      await notificationsOf(b).subscribe('news', () => {
+        throw new Error('listener bug');
+      });
+      const after = await listen(b, 'news');
+      await notificationsOf(a).publish('news', 'one');
+      await notificationsOf(a).publish('news', 'two');
+      await hears(after.received, ['one', 'two']);
     });
   });
 }

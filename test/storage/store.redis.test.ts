@@ -14,7 +14,11 @@ afterAll(async () => {
 let n = 0;
 describeKeyValueStoreContract('Redis, two clients', async () => {
   const namespace = `contract-${++n}`; // one server for the file; a namespace per test
-  return { a: await createStore(redis.url, { namespace }), b: await createStore(redis.url, { namespace }) };
+  return {
+    a: await createStore(redis.url, { namespace }),
+    b: await createStore(redis.url, { namespace }),
+    otherApp: await createStore(redis.url, { namespace: `${namespace}-other` }),
+  };
 });
 
 describe('Redis store', () => {

@@ -16,7 +16,7 @@ afterAll(async () => {
 let n = 0;
 describeKeyValueStoreContract('SQLite file, two connections', async () => {
   const url = `sqlite://${join(dir, `nested/dir/store-${++n}.sqlite`)}`;
-  return { a: await createStore(url), b: await createStore(url) };
+  return { a: await createStore(url), b: await createStore(url), otherApp: await createStore(url, { namespace: 'other-app' }) };
 });
 
 describe('SQLite store', () => {
