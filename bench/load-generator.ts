@@ -29,16 +29,51 @@ export interface LoadResult {
   error?: string;
 }
 
+/**
+ * One load-generator thread for the whole bench, started before the bench lowers its own priority (see
+ * run.ts), so it keeps the app's priority while the fake servers give way. Plans run one at a time.
+ */
+let worker: Worker | undefined;
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Starts the load generator's thread now (at the caller's current priority); later calls reuse it. */
+export function startLoadGenerator(): void {
+  if (worker !== undefined) return;
+  worker = new Worker(new URL('./load-worker.ts', import.meta.url));
+  worker.unref();
+}
+
+export async function stopLoadGenerator(): Promise<void> {
+  const running = worker;
+  worker = undefined;
+  await running?.terminate();
+}
+
 export function runLoad(plan: LoadPlan): Promise<LoadResult[]> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./load-worker.ts', import.meta.url), { workerData: plan });
-    worker.once('message', (results: LoadResult[]) => {
-      resolve(results);
-      void worker.terminate();
-    });
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      if (code !== 0 && code !== 1) reject(new Error(`load worker exited with ${code}`));
-    });
-  });
+  startLoadGenerator();
+  const thread = worker!;
+  const run = queue.then(
+    () =>
+      new Promise<LoadResult[]>((resolve, reject) => {
+        const onMessage = (results: LoadResult[]) => {
+          cleanup();
+          resolve(results);
+        };
+        const onError = (error: Error) => {
+          cleanup();
+          reject(error);
+        };
+        const onExit = (code: number) => {
+          cleanup();
+          reject(new Error(`load worker exited with ${code}`));
+        };
+        const cleanup = () => {
+          thread.off('message', onMessage).off('error', onError).off('exit', onExit);
+        };
+        thread.on('message', onMessage).on('error', onError).on('exit', onExit);
+        thread.postMessage(plan);
+      }),
+  );
+  queue = run.catch(() => undefined);
+  return run;
 }

@@ -7,15 +7,11 @@
  * the app's. Each request opens its own connection, as Slack's do.
  */
 import { request } from 'node:http';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { signSlackBody } from '../test/support/slack-requests.ts';
 import type { LoadPlan, LoadResult } from './load-generator.ts';
 
-const plan = workerData as LoadPlan;
-const target = new URL('/slack/events', plan.appUrl);
-const warmUpTarget = new URL('/healthz', plan.appUrl);
-
-function post(body: string, url = target): Promise<{ status: number; ms: number }> {
+function post(plan: LoadPlan, body: string, url: URL): Promise<{ status: number; ms: number }> {
   const headers = {
     'content-type': 'application/x-www-form-urlencoded',
     'content-length': Buffer.byteLength(body),
@@ -34,19 +30,21 @@ function post(body: string, url = target): Promise<{ status: number; ms: number 
   });
 }
 
-async function run(): Promise<LoadResult[]> {
+async function run(plan: LoadPlan): Promise<LoadResult[]> {
+  const target = new URL('/slack/events', plan.appUrl);
+  const warmUpTarget = new URL('/healthz', plan.appUrl);
   // A fresh thread runs the request code cold (interpreted, lazily loaded): warm it on the app's
   // health route, untimed, with as many requests at once as the plan will send.
   for (let round = 0; round < 3; round++) {
     await Promise.all(
-      Array.from({ length: Math.min(plan.requests.length, 50) }, () => post('warm-up', warmUpTarget).catch(() => undefined)),
+      Array.from({ length: Math.min(plan.requests.length, 50) }, () => post(plan, 'warm-up', warmUpTarget).catch(() => undefined)),
     );
   }
   const results: LoadResult[] = new Array<LoadResult>(plan.requests.length);
   const fire = async (index: number) => {
     const sentAt = performance.timeOrigin + performance.now();
     try {
-      const answer = await post(plan.requests[index]!.body);
+      const answer = await post(plan, plan.requests[index]!.body, target);
       results[index] = { index, status: answer.status, ms: answer.ms, sentAt };
     } catch (error) {
       results[index] = { index, status: 0, ms: Number.NaN, sentAt, error: String(error) };
@@ -75,9 +73,12 @@ async function run(): Promise<LoadResult[]> {
   return results;
 }
 
-run().then(
-  (results) => parentPort?.postMessage(results),
-  (error: unknown) => {
-    throw error;
-  },
-);
+// One plan at a time, for as long as the bench runs (load-generator.ts).
+parentPort?.on('message', (plan: LoadPlan) => {
+  run(plan).then(
+    (results) => parentPort?.postMessage(results),
+    (error: unknown) => {
+      throw error;
+    },
+  );
+});

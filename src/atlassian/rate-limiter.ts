@@ -19,7 +19,7 @@ import { errors, isVteamError } from '../errors.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { JiraCallOptions } from '../publishing/ports.ts';
 import type { KeyValueStore } from '../storage/types.ts';
-import { FairQueue } from './fair-queue.ts';
+import { FairQueue } from '../lib/fair-queue.ts';
 import { SlotNotices } from './slot-notices.ts';
 import { Slots } from './slots.ts';
 import type { SlotPermit } from './slots.ts';

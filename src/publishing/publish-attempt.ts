@@ -57,6 +57,8 @@ export interface Attempt {
   logger?: Logger | undefined;
   /** The publish's own notifier (it records the outcome); default: the module's. */
   notifier?: PublishNotifier | undefined;
+  /** Called each time the attempt starts waiting on Jira: its preparation is over (see PreparationGate). */
+  waitingOnJira?: (() => void) | undefined;
 }
 
 /** `linked`: the document has its issue (now or already); `absent`: nothing found and nothing created. */
@@ -74,6 +76,7 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
     const { request, settings } = attempt;
     const label = idempotencyLabel(workflow, request.path);
     for (let delay = 250; ; delay = Math.min(delay * 2, 2000)) {
+      attempt.waitingOnJira?.();
       const found = await rateLimitWaits(
         request.replyTo,
         workflow,
@@ -260,6 +263,7 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
     const issueType = chooseIssueType(settings, document.phase, request.issueType);
     await journal.put({ state: 'creating', workflow: ref(workflow), path, label, user, issueType: request.issueType, replyTo });
     try {
+      attempt.waitingOnJira?.();
       const issue = await rateLimitWaits(
         replyTo,
         workflow,

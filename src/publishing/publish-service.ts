@@ -20,6 +20,8 @@ import type {
 } from './model.ts';
 import type { AccountLinks, DocumentSource, JiraGateway, ProjectDirectory, PublishNotifier, WorkflowRepository } from './ports.ts';
 import { createPublishAttempts, type Attempt } from './publish-attempt.ts';
+import { PreparationGate } from './preparation-gate.ts';
+import { sessionKey } from './model.ts';
 import { createRateLimitWaits } from './rate-limit-waits.ts';
 import type { DocumentRows } from './document-rows.ts';
 import { qualifiedName, resolveWorkflow } from './resolve-workflow.ts';
@@ -51,6 +53,8 @@ export interface PublishServiceDeps {
     rateLimitMaxWaitMs: number;
     /** How long Jira's search may miss a fresh issue (PUBLISH_SEARCH_SETTLE_SECONDS). Default 10 s. */
     searchSettleMs?: number | undefined;
+    /** Publishes and updates preparing at once (PreparationGate). Default 8: twice the default Jira concurrency. */
+    preparingAtOnce?: number | undefined;
   };
 }
 
@@ -70,6 +74,7 @@ export function createPublishService(deps: PublishServiceDeps) {
   const journal = createJournal(deps.store);
   const settleMs = options.searchSettleMs ?? 10_000;
   const withRateLimitWaits = createRateLimitWaits({ notifier, logger, maxWaitMs: options.rateLimitMaxWaitMs });
+  const gate = new PreparationGate(options.preparingAtOnce ?? 8);
   const attempts = createPublishAttempts({
     workflows,
     documents,
@@ -88,6 +93,7 @@ export function createPublishService(deps: PublishServiceDeps) {
       log: logger.child({ publishId: randomBytes(4).toString('hex') }),
       notifier: deps.notifier,
       outcome: undefined,
+      leaveGate: () => undefined,
     };
     run.notifier = countingNotifier(deps.notifier, deps.metrics, (outcome) => {
       run.outcome = outcome;
@@ -103,6 +109,18 @@ export function createPublishService(deps: PublishServiceDeps) {
     } finally {
       stopTimer?.({ outcome: run.outcome ?? 'none' });
     }
+  }
+
+  /** A user's publish or update, timed, entering the preparation gate first (it leaves when it waits on Jira). */
+  async function gated(run: PublishRun, user: SlackUserRef, work: () => Promise<void>): Promise<void> {
+    await timed(run, async () => {
+      run.leaveGate = await gate.enter(sessionKey(user));
+      try {
+        await work();
+      } finally {
+        run.leaveGate();
+      }
+    });
   }
 
   /** A click or command may only act on a project that binds the channel it came from. */
@@ -175,7 +193,8 @@ export function createPublishService(deps: PublishServiceDeps) {
     let outcome: 'linked' | 'absent' | undefined;
     const work = async (lease: HeldLease) => {
       const prepared = await attempt(lease);
-      if (prepared) outcome = await attempts.run({ ...prepared, lease, logger: run.log, notifier: run.notifier });
+      if (prepared)
+        outcome = await attempts.run({ ...prepared, lease, logger: run.log, notifier: run.notifier, waitingOnJira: run.leaveGate });
     };
     try {
       return { ran: await underLease(request, work), outcome };
@@ -223,7 +242,7 @@ export function createPublishService(deps: PublishServiceDeps) {
     const run = begin();
     const ref = { namespace: request.workflow.namespace, name: request.workflow.name };
     const known = resolved !== undefined && qualifiedName(resolved) === qualifiedName(ref) ? resolved : undefined;
-    await timed(run, () => publishOnce({ ...request, workflow: ref }, run, known));
+    await gated(run, request.user, () => publishOnce({ ...request, workflow: ref }, run, known));
   }
 
   async function publishOnce(request: PublishRequest, run: PublishRun, known?: Workflow): Promise<void> {
@@ -293,13 +312,13 @@ export function createPublishService(deps: PublishServiceDeps) {
       { workflow: qualifiedName(waiting.request.workflow), path: waiting.request.path },
       'resuming a publish after the user connected',
     );
-    await timed(run, () => publishOnce(waiting.request, run));
+    await gated(run, user, () => publishOnce(waiting.request, run));
   }
 
   /** Re-publish an already linked document: edit the issue's summary and description. */
   async function update(request: PublishRequest): Promise<void> {
     const run = begin();
-    await timed(run, () => updateOnce(request, run));
+    await gated(run, request.user, () => updateOnce(request, run));
   }
 
   async function updateOnce(request: PublishRequest, run: PublishRun): Promise<void> {
@@ -325,6 +344,7 @@ export function createPublishService(deps: PublishServiceDeps) {
       if (linkState !== 'linked') throw linkState === 'broken' ? errors.authExpired() : errors.notLinked();
       const ran = await underLease({ ...request, path }, async (lease) => {
         const document = await documents.read(workflow, path);
+        run.leaveGate();
         const issue = await withRateLimitWaits(
           request.replyTo,
           workflow,
@@ -478,10 +498,12 @@ interface PublishRun {
   log: Logger;
   notifier: PublishNotifier;
   outcome: string | undefined;
+  /** Leaves the preparation gate, if the run entered it (idempotent). */
+  leaveGate: () => void;
 }
 
 /** What publish-service prepares for an attempt; the lease and the run's logger and notifier are added. */
-type PreparedAttempt = Omit<Attempt, 'lease' | 'logger' | 'notifier'>;
+type PreparedAttempt = Omit<Attempt, 'lease' | 'logger' | 'notifier' | 'waitingOnJira'>;
 
 /**
  * Counts each outcome where it is decided: the notifier sees every one exactly once, and tells

@@ -265,3 +265,29 @@ describe('what the record on the workflow holds', () => {
     expect(JSON.stringify(intent)).not.toContain('hooks.slack.com');
   });
 });
+
+describe('a burst of publishes on one replica', () => {
+  it('prepares at most `preparingAtOnce` at a time, and publishes every one', async () => {
+    const w = (world = await createWorld());
+    let reading = 0;
+    let mostAtOnce = 0;
+    const documents = {
+      list: async () => [],
+      read: async (_w: unknown, path: string) => {
+        reading += 1;
+        mostAtOnce = Math.max(mostAtOnce, reading);
+        await sleep(5);
+        reading -= 1;
+        return { path, phase: 'specify' as const, markdown: '# Doc', sourceUrl: 'https://github.com/o/r/blob/b/doc.md' };
+      },
+    };
+    const service = w.replica('a', {
+      documents,
+      options: { leaseMs: 30_000, rateLimitMaxWaitMs: 60_000, searchSettleMs: 0, preparingAtOnce: 2 },
+    });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => service.publish(request(`specs/001-x/doc-${i}.md`))));
+    expect(mostAtOnce).toBe(2);
+    expect(w.jira.issues).toHaveLength(10);
+    expect(told(w).filter((t) => t.startsWith('published:'))).toHaveLength(10);
+  });
+});
