@@ -10,7 +10,7 @@ import { audit } from './audit.ts';
 import { benchOptionsOrExit, type Scenario } from './cli.ts';
 import { observeSlack } from './observe.ts';
 import { runAckScenario } from './scenarios/ack.ts';
-import { runConcurrentUsers, runSimultaneous } from './scenarios/ack-users.ts';
+import { loadGeneratorFloor, runConcurrentUsers, runSimultaneous } from './scenarios/ack-users.ts';
 import { runBurstScenario } from './scenarios/burst.ts';
 import { runFootprintScenario } from './scenarios/footprint.ts';
 import { runHandoffScenario } from './scenarios/handoff.ts';
@@ -29,6 +29,7 @@ const cli = benchOptionsOrExit();
 const runs = (scenario: Scenario) => cli.only === undefined || cli.only === scenario;
 
 const WORKFLOWS = 200;
+const BURST_PUBLISHES = 200;
 /** Workflows whose documents warm the users up when the burst runs alone (one document per user). */
 const WARM_UP_WORKFLOWS = 17;
 /** Niceness of the bench's main thread (the fake servers) once the app and the load generator run. */
@@ -57,6 +58,13 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ bench: 'vteam-slack', node: process.version, rateLimiterHandoff: handoff }, null, 2)}\n`);
     return;
   }
+  // The load generator's own floor, on the quiet machine: the same bursts against a server that answers at once.
+  const floorOf = async (perRound: number, rounds: number) => {
+    progress(`measuring the load generator's floor: ${rounds} rounds of ${perRound} requests at once`);
+    return loadGeneratorFloor(perRound, rounds);
+  };
+  const ackFloorMs = runs('ack') ? await floorOf(USERS, 11) : undefined;
+  const burstFloorMs = runs('burst') ? await floorOf(BURST_PUBLISHES, 5) : undefined;
   progress('starting the environment (fakes + app process)');
   let env: Environment | undefined;
   const abort = () => {
@@ -110,7 +118,9 @@ async function main(): Promise<void> {
       ? await appLoop(() => runConcurrentUsers(world, users, ackDocs, { thinkMs: 5_000, durationMs: 30_000, mcpLatencyMs: 50 }))
       : undefined;
     const ackSimultaneous = runs('ack')
-      ? await appLoop(() => runSimultaneous(world, users, ackDocs, { rounds: 11, pauseMs: 2_000, mcpLatencyMs: 50 }))
+      ? await appLoop(() =>
+          runSimultaneous(world, users, ackDocs, { rounds: 11, pauseMs: 2_000, mcpLatencyMs: 50, loadGeneratorFloorMs: ackFloorMs! }),
+        )
       : undefined;
     const ackStress = runs('ack-stress')
       ? await appLoop(() => runAckScenario(world, users, ackDocs, { burstPerUser: 8, mcpLatencyMs: 50 }))
@@ -123,7 +133,8 @@ async function main(): Promise<void> {
     const burst = runs('burst')
       ? await appLoop(() =>
           runBurstScenario(world, users, burstDocs, {
-            publishes: 200,
+            publishes: BURST_PUBLISHES,
+            ackFloorMs: burstFloorMs!,
             contested: 40,
             clicksPerContested: 3,
             mcpLatencyMs: 50,

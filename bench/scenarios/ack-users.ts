@@ -100,7 +100,7 @@ export async function runSimultaneous(
   env: Environment,
   users: readonly BenchUser[],
   documents: readonly BenchDocument[],
-  options: { rounds: number; pauseMs: number; mcpLatencyMs: number },
+  options: { rounds: number; pauseMs: number; mcpLatencyMs: number; loadGeneratorFloorMs: Summary },
 ): Promise<SimultaneousResult> {
   env.mcp.setLatency(options.mcpLatencyMs);
   progress(`ack: ${options.rounds} rounds of ${users.length} requests sent at the same instant`);
@@ -119,11 +119,14 @@ export async function runSimultaneous(
     rounds: options.rounds,
     ackMs: summarize(rounds.slice(1).flat()),
     firstRoundAckMs: summarize(rounds[0] ?? []),
-    loadGeneratorFloorMs: await loadGeneratorFloor(users.length, options.rounds),
+    loadGeneratorFloorMs: options.loadGeneratorFloorMs,
   };
 }
 
-/** Ack times of `perRound` requests at once against a server that answers at once (the first round is left out). */
+/**
+ * Ack times of `perRound` requests at once against a server that answers at once (the first round is
+ * left out): the load generator's own share. Measured on the quiet machine, before the fakes start.
+ */
 export async function loadGeneratorFloor(perRound: number, rounds: number): Promise<Summary> {
   const server = createServer((req, res) => {
     req.resume();

@@ -10,7 +10,6 @@ import { audit, waitForCardsDrained, waitForQuiet, waitUntilLinked, type Audit }
 import { progress, round, summarize, type Summary } from '../stats.ts';
 import { sendMany, type PlannedSend, type SentRequest } from '../traffic.ts';
 import type { BenchDocument, BenchUser } from '../world.ts';
-import { loadGeneratorFloor } from './ack-users.ts';
 
 export interface BurstOptions {
   publishes: number;
@@ -21,6 +20,8 @@ export interface BurstOptions {
   mcpLatencyMs: number;
   /** The app's RATE_LIMIT_CONCURRENCY: creates in flight at once, which sets the ideal time. */
   concurrencyCap: number;
+  /** The load generator's floor for this many requests at once (ack-users.ts loadGeneratorFloor). */
+  ackFloorMs: Summary;
   /**
    * One document per user to publish first, paced, when no earlier scenario has (`--only burst`): the
    * burst is measured in steady state, each user's MCP session open, as in a full run.
@@ -156,7 +157,7 @@ export async function runBurstScenario(
     mcpLatencyMs: options.mcpLatencyMs,
     nonOkStatuses: run.nonOkStatuses,
     ackMs: run.ackMs,
-    ackFloorMs: await loadGeneratorFloor(plan.length, 5),
+    ackFloorMs: options.ackFloorMs,
     targetAckP99Ms: TARGET_ACK_P99_MS,
     allLinkedAfterMs: run.allLinkedAfterMs,
     idealLinkedMs,
