@@ -25,14 +25,20 @@ describe('TtlCache', () => {
     expect(loads.started()).toBe(1);
   });
 
-  it('past half its TTL, serves the value at once and reloads it in the background', async () => {
-    let now = 0;
-    const cache = createTtlCache<string>(1_000, () => now);
+  /** A cache of TTL 1 s holding `v1`, loaded at 0. */
+  async function holdingV1() {
+    const clock = { now: 0 };
+    const cache = createTtlCache<string>(1_000, () => clock.now);
     const loads = controlledLoads();
     const first = cache.get('k', loads.load);
     loads.pending[0]!.resolve('v1');
     await first;
-    now = 600;
+    return { clock, cache, loads };
+  }
+
+  it('past half its TTL, serves the value at once and reloads it in the background', async () => {
+    const { clock, cache, loads } = await holdingV1();
+    clock.now = 600;
     expect(await cache.get('k', loads.load)).toBe('v1'); // not waiting for the reload
     expect(await cache.get('k', loads.load)).toBe('v1'); // one reload at a time
     expect(loads.started()).toBe(2);
@@ -41,22 +47,17 @@ describe('TtlCache', () => {
     await Promise.resolve();
     expect(await cache.get('k', loads.load)).toBe('v2');
     // The reload started at 600, so v2 lives until 1,600.
-    now = 1_500;
+    clock.now = 1_500;
     expect(await cache.get('k', loads.load)).toBe('v2');
   });
 
   it('never serves a value older than its TTL, even when reloads fail', async () => {
-    let now = 0;
-    const cache = createTtlCache<string>(1_000, () => now);
-    const loads = controlledLoads();
-    const first = cache.get('k', loads.load);
-    loads.pending[0]!.resolve('v1');
-    await first;
-    now = 600;
+    const { clock, cache, loads } = await holdingV1();
+    clock.now = 600;
     await cache.get('k', loads.load);
     loads.pending[1]!.reject(new Error('apiserver down'));
     await new Promise((resolve) => setImmediate(resolve));
-    now = 1_000;
+    clock.now = 1_000;
     const late = cache.get('k', loads.load);
     expect(loads.started()).toBe(3);
     loads.pending[2]!.reject(new Error('apiserver down'));

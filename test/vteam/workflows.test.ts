@@ -163,14 +163,16 @@ describe('KubeWorkflowRepository', () => {
       expect(stored.jiraLinks.map((l) => l.jiraKey)).toEqual(['PROJ-1', 'UI-7']);
     });
 
+    const planIntent = {
+      path: 'specs/001-dark-mode/plan.md',
+      since: 1_760_000_000_000,
+      fence: 'host/1/abc',
+      user: { teamId: 'T1', userId: 'U1' },
+      replyTo: { channelId: 'C1', userId: 'U1' },
+    };
+
     it('records an in-flight publish as an annotation, and the link write removes it in the same update', async () => {
-      const intent = {
-        path: 'specs/001-dark-mode/plan.md',
-        since: 1_760_000_000_000,
-        fence: 'host/1/abc',
-        user: { teamId: 'T1', userId: 'U1' },
-        replyTo: { channelId: 'C1', userId: 'U1' },
-      };
+      const intent = planIntent;
       const repo = repository();
       const { workflow: marked, changed } = await repo.markInFlight((await repo.get(ref))!, intent);
       expect(changed).toBe(false);
@@ -183,14 +185,6 @@ describe('KubeWorkflowRepository', () => {
       expect(fx.kube.get('rfeworkflows', 'proj-a', 'rfe-1')!.metadata.annotations).toEqual({ 'example.com/keep': 'yes' });
       expect(fx.kube.count('update', 'rfeworkflows')).toBe(2);
     });
-
-    const planIntent = {
-      path: 'specs/001-dark-mode/plan.md',
-      since: 1_760_000_000_000,
-      fence: 'host/1/abc',
-      user: { teamId: 'T1', userId: 'U1' },
-      replyTo: { channelId: 'C1', userId: 'U1' },
-    };
 
     it('writes the in-flight record over the version it was read from, without reading again', async () => {
       const repo = repository();
