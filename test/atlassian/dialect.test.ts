@@ -1,21 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { detectDialect, encodingOf } from '../../src/atlassian/dialect.ts';
 import type { ToolDescription } from '../../src/atlassian/dialect.ts';
+import { V1_CREATE_PROPS } from './tool-fixtures.ts';
 
 // Schemas as the reference documents them (A.3 for Rovo v1, Part B for sooperset/mcp-atlassian).
 const V1_CREATE: ToolDescription = {
   name: 'createJiraIssue',
   inputSchema: {
-    properties: {
-      cloudId: { type: 'string' },
-      projectKey: { type: 'string' },
-      issueTypeName: { type: 'string' },
-      summary: { type: 'string' },
-      description: { type: 'string' },
-      parent: { type: 'string' },
-      assignee_account_id: { type: 'string' },
-      additional_fields: { type: 'object' },
-    },
+    properties: { ...V1_CREATE_PROPS, assignee_account_id: { type: 'string' } },
     required: ['cloudId', 'projectKey', 'issueTypeName', 'summary'],
   },
 };
