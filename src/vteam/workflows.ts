@@ -161,7 +161,8 @@ export function createWorkflowRepository(kube: Clients, options: WorkflowReposit
       const before = pathState(seen, intent.path);
       let changed = false;
       const workflow = await modify(seen, 'in-flight record', (current) => {
-        const now = toWorkflow(current);
+        // The very version `seen` was read from needs no second look (no mapping on the common path).
+        const now = isRecord(current.metadata) && current.metadata.resourceVersion === seen.resourceVersion ? seen : toWorkflow(current);
         if (now === undefined || pathState(now, intent.path) !== before) {
           changed = true;
           return { object: current, changed: false };
