@@ -32,6 +32,7 @@ import { createDocumentRows } from './publishing/document-rows.ts';
 import type { SlackUserRef, Workflow } from './publishing/model.ts';
 import type { AtlassianLink } from './storage/types.ts';
 import { createPublishService } from './publishing/publish-service.ts';
+import { createBatchService } from './publishing/batch-service.ts';
 import { createPendingPublishes, createPublishHistory } from './publishing/user-records.ts';
 import { connectedMessage, gatewayConnectedMessage, gatewayDisconnectMessage } from './slack/blocks/account.ts';
 import { errorMessage } from './slack/blocks/replies.ts';
@@ -42,8 +43,10 @@ import { registerAccountHandlers } from './slack/handlers/account.ts';
 import { registerPublishActions } from './slack/handlers/publish-actions.ts';
 import { registerRetiredActions } from './slack/handlers/retired-actions.ts';
 import { registerPublishAs } from './slack/handlers/publish-as.ts';
+import { registerBatchActions } from './slack/handlers/batch-actions.ts';
 import { registerVteamCommand } from './slack/handlers/vteam-command.ts';
 import { createSlackNotifier } from './slack/slack-notifier.ts';
+import { createBatchNotifier } from './slack/batch-notifier.ts';
 import { isRefusedAppToken, refusedAppTokenMessage, superviseSocketMode, type SocketSupervisor } from './slack/socket-supervisor.ts';
 import { createChannelSubcommands } from './slack/subcommands/channel-bindings.ts';
 import { createJiraConfigSubcommand, registerJiraConfigModal } from './slack/subcommands/jira-config.ts';
@@ -243,6 +246,32 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     options: config.publishing,
   });
 
+  // Publish all and Create issues from tasks: every item an ordinary publish, paced by the same limiter.
+  const batches = createBatchService({
+    service,
+    rows: documentRows,
+    documents,
+    projects,
+    jira,
+    links,
+    locks,
+    notifier: {
+      ...createBatchNotifier({ client: slackClient, threads, replies: notifier, logger }),
+      needsLink: (replyTo, info) => notifier.needsLink(replyTo, info),
+    },
+    budget: async (settings) => {
+      const status = await jira.status(settings.siteUrl);
+      return { used: status.usedThisHour, limit: status.hourlyBudget };
+    },
+    logger: logger.child({ component: 'batch' }),
+    options: {
+      concurrency: config.rateLimit.concurrency,
+      leaseMs: config.publishing.leaseMs,
+      requestsPerCreate: contextForge?.profile.upstreamRequestsPerCall,
+    },
+  });
+  const batchDeps = { batches, logger, track, ephemeral: notifier.ephemeral };
+
   const onLinked = async (user: SlackUserRef, link: AtlassianLink | undefined) => {
     await notifier.direct(user.userId, link === undefined ? gatewayConnectedMessage() : connectedMessage(link));
     await service.resumeAfterLink(user);
@@ -329,6 +358,7 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     track,
     disconnect,
     disconnectElsewhere: contextForge === undefined ? undefined : gatewayDisconnectMessage(contextForge.teamId),
+    batches: batchDeps,
     subcommands: [
       ...createChannelSubcommands(adminDeps),
       createJiraConfigSubcommand(adminDeps),
@@ -351,6 +381,7 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     },
   });
   registerPublishAs(bolt, { service, projects, jira, links, logger, ephemeral: notifier.ephemeral, track });
+  registerBatchActions(bolt, batchDeps);
   bolt.error(async (error) => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');
   });

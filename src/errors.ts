@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'RATE_BUDGET_EXHAUSTED'
   | 'PUBLISH_IN_PROGRESS'
   | 'PUBLISH_INTERRUPTED'
+  | 'BATCH_IN_PROGRESS'
+  | 'TASK_NOT_FOUND'
   | 'NOT_PUBLISHED'
   | 'KUBERNETES_UNAVAILABLE'
   | 'BAD_REQUEST'
@@ -218,6 +220,21 @@ export const errors = {
     new VteamError(
       'PUBLISH_IN_PROGRESS',
       `${bt(path)} is already being published; the issue link will appear in the workflow's thread in a moment.`,
+    ),
+  batchInProgress: (what: string) =>
+    new VteamError(
+      'BATCH_IN_PROGRESS',
+      `${what} is already under way; its progress is in the workflow's thread, and running it again afterwards creates only what is missing.`,
+    ),
+  parentNotCreated: (parentPath: string, reason: string) =>
+    new VteamError(
+      'JIRA_REJECTED',
+      `Not created, because its parent, the issue of ${bt(parentPath)}, could not be: ${reason.replace(/[.\s]+$/, '')}. Fix that and run it again.`,
+    ),
+  taskNotFound: (taskId: string, path: string) =>
+    new VteamError(
+      'TASK_NOT_FOUND',
+      `Task ${bt(taskId)} is no longer in ${bt(path)}, so it gets no issue; run *Create issues from tasks* again to work from the current list.`,
     ),
   publishInterrupted: (path: string, cause?: unknown) =>
     new VteamError(

@@ -5,6 +5,7 @@
 import { isVteamError } from '../errors.ts';
 import type { DocumentRow, Workflow } from './model.ts';
 import { phaseOf } from './paths.ts';
+import { splitTaskPath } from './tasks.ts';
 import type { DocumentSource, JiraGateway, ProjectDirectory } from './ports.ts';
 
 export interface RowsOptions {
@@ -30,7 +31,10 @@ export function createDocumentRows(deps: {
     ]);
     // Links made for paths the listing does not show (renamed files, other layouts) stay visible.
     const listed = new Set(docs.map((d) => d.path));
-    const extra = workflow.jiraLinks.filter((l) => !listed.has(l.path)).map((l) => ({ path: l.path, phase: phaseOf(l.path) }));
+    // A task's link (`<tasks-path>#T012`) is counted on its document's row, not shown as a row.
+    const extra = workflow.jiraLinks
+      .filter((l) => !listed.has(l.path) && splitTaskPath(l.path) === undefined)
+      .map((l) => ({ path: l.path, phase: phaseOf(l.path) }));
     return [...docs, ...extra].map((doc) => {
       const link = workflow.jiraLinks.find((l) => l.path === doc.path);
       return { ...doc, jiraKey: link?.jiraKey, url: link && settings ? jira.browseUrl(settings.siteUrl, link.jiraKey) : undefined };

@@ -17,6 +17,8 @@ export interface JournalEntry {
   label: string;
   user: SlackUserRef;
   issueType?: string | undefined;
+  /** The publish's placement (PublishRequest.hierarchy): a recovered create picks the same parent. */
+  hierarchy?: boolean | undefined;
   replyTo: ReplyTo;
   issue?: JiraIssue | undefined;
   /** Recovery rounds that failed for a passing reason; bounded so a lasting fault is reported, not retried forever. */

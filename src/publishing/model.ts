@@ -42,6 +42,12 @@ export interface PublishRequest {
   workflow: WorkflowRef;
   path: string;
   issueType?: string | undefined;
+  /**
+   * Placed in the workflow's Jira hierarchy (Publish all): the spec becomes the parent issue (an Epic
+   * by default), the other documents its children. A single publish keeps the flat placement.
+   * Task issues (`<tasks-path>#<task ID>`) are always placed in it.
+   */
+  hierarchy?: boolean | undefined;
   replyTo: ReplyTo;
 }
 

@@ -122,3 +122,55 @@ export interface PublishNotifier {
   /** A waiting publish was not resumed because connecting took too long. */
   pendingDropped(replyTo: ReplyTo, info: { path: string; maxAgeMs: number }): Promise<void>;
 }
+
+/** How one item of a batch ended. */
+export type BatchItemStatus =
+  /** Created now. */
+  | 'created'
+  /** Created by an earlier, interrupted run, and linked now. */
+  | 'found'
+  /** Already linked before this run. */
+  | 'existing'
+  | 'failed'
+  /** Not attempted: the user must connect Atlassian first. */
+  | 'needs-link';
+
+export interface BatchItemResult {
+  /** The link path: a document, or `<tasks-path>#<task ID>`. */
+  path: string;
+  /** The task's ID, for task items. */
+  taskId?: string | undefined;
+  status: BatchItemStatus;
+  issue?: JiraIssue | undefined;
+  /** Another issue created meanwhile for the same item, which the link does not point to: to close. */
+  duplicate?: JiraIssue | undefined;
+  error?: VteamError | undefined;
+}
+
+export interface BatchSummary {
+  workflow: Workflow;
+  /** `documents`: Publish all; `tasks`: Create issues from tasks. */
+  kind: 'documents' | 'tasks';
+  /** The tasks document (kind `tasks`). */
+  documentPath?: string | undefined;
+  items: BatchItemResult[];
+  /** Done tasks (`- [x]`), which get no issue. */
+  skippedDone: number;
+  /** Wall time of the run, for the summary's last line. */
+  elapsedMs: number;
+}
+
+/** Where a batch's progress message lives once posted; opaque to the use case, like ReplyTo. */
+export type ProgressHandle = Record<string, string>;
+
+export interface BatchNotifier {
+  /** Posts the progress message (`Creating issues: 0 of 25…`) in the workflow's thread; undefined when it could not. */
+  batchStarted(replyTo: ReplyTo, info: { workflow: Workflow; documentPath: string; total: number }): Promise<ProgressHandle | undefined>;
+  /** Edits the progress message. */
+  batchProgress(handle: ProgressHandle, info: { workflow: Workflow; documentPath: string; done: number; total: number }): Promise<void>;
+  /** The summary: replaces the progress message when there is one, else a thread reply of its own. */
+  batchFinished(replyTo: ReplyTo, handle: ProgressHandle | undefined, summary: BatchSummary): Promise<void>;
+}
+
+/** The hourly request budget of a project's Jira site, as the rate limiter counts it. */
+export type JiraBudget = (settings: JiraSettings) => Promise<{ used: number; limit: number } | undefined>;

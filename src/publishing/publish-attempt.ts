@@ -12,17 +12,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { errors, isVteamError } from '../errors.ts';
 import type { HeldLease } from '../storage/types.ts';
-import { BOT_LABEL, chooseIssueType, idempotencyLabel, issueDescription, issueSummary, linkedIssue, parentKey } from './issue-content.ts';
+import { BOT_LABEL, idempotencyLabel, linkedIssue } from './issue-content.ts';
+import type { IssueDrafts } from './issue-drafts.ts';
 import type { Journal, JournalEntry } from './journal.ts';
-import type { JiraIssue, JiraSettings, PublishRequest, ReplyTo, Workflow, WorkflowRef } from './model.ts';
-import type { DocumentSource, JiraGateway, PublishNotifier, WorkflowRepository } from './ports.ts';
+import type { DocumentContent, JiraIssue, JiraSettings, PublishRequest, ReplyTo, Workflow, WorkflowRef } from './model.ts';
+import type { JiraGateway, PublishNotifier, WorkflowRepository } from './ports.ts';
 import type { RateLimitWaits } from './rate-limit-waits.ts';
 import { qualifiedName } from './resolve-workflow.ts';
 import type { PublishHistory } from './user-records.ts';
 
 export interface PublishAttemptDeps {
   workflows: WorkflowRepository;
-  documents: DocumentSource;
+  /** What to create for the request's path (a document, or one task of a tasks document). */
+  drafts: IssueDrafts;
   jira: JiraGateway;
   journal: Journal;
   history: PublishHistory;
@@ -53,6 +55,8 @@ export interface Attempt {
    * as it was (markInFlight); otherwise the attempt decides again on the workflow as it is now.
    */
   workflow?: Workflow | undefined;
+  /** The request's document, already read by the caller (a batch reads its tasks document once). */
+  document?: DocumentContent | undefined;
   /** The publish's own logger (bound to its publishId); default: the module's. */
   logger?: Logger | undefined;
   /** The publish's own notifier (it records the outcome); default: the module's. */
@@ -65,7 +69,7 @@ export interface Attempt {
 export type AttemptOutcome = 'linked' | 'absent';
 
 export function createPublishAttempts(deps: PublishAttemptDeps) {
-  const { workflows, documents, jira, journal, history, rateLimitWaits, settleMs } = deps;
+  const { workflows, drafts, jira, journal, history, rateLimitWaits, settleMs } = deps;
   const now = deps.now ?? Date.now;
   const wait = deps.wait ?? sleep;
   const logOf = (attempt: Attempt) => attempt.logger ?? deps.logger;
@@ -167,6 +171,7 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
         label: idempotencyLabel(workflow, path),
         user,
         issueType: request.issueType,
+        hierarchy: request.hierarchy,
         replyTo,
         issue,
       })
@@ -235,7 +240,7 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
 
   /**
    * Records the intent (CR, then journal), then creates with the lease confirmed right before sending.
-   * The document is read while the intent is written: neither needs the other.
+   * The document is read (and the issue drafted) while the intent is written: neither needs the other.
    */
   async function create(attempt: Attempt, current: Workflow): Promise<{ issue: JiraIssue; workflow: Workflow } | { changed: Workflow }> {
     const { request, settings, lease } = attempt;
@@ -243,7 +248,7 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
     const logger = logOf(attempt);
     const label = idempotencyLabel(current, path);
     const [read, marked] = await Promise.allSettled([
-      documents.read(current, path),
+      drafts(current, request, settings, attempt.document),
       lease
         .confirm()
         .then(() => workflows.markInFlight(current, { path, since: now(), fence: lease.token, user, replyTo: durableReplyTo(replyTo) })),
@@ -259,9 +264,9 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
         .catch((error: unknown) => logger.warn({ err: error }, 'could not clear the in-flight record of an unread document'));
       throw read.reason;
     }
-    const document = read.value;
-    const issueType = chooseIssueType(settings, document.phase, request.issueType);
-    await journal.put({ state: 'creating', workflow: ref(workflow), path, label, user, issueType: request.issueType, replyTo });
+    const draft = read.value;
+    const recorded = { workflow: ref(workflow), path, label, user, issueType: request.issueType, hierarchy: request.hierarchy, replyTo };
+    await journal.put({ state: 'creating', ...recorded });
     try {
       attempt.waitingOnJira?.();
       const issue = await rateLimitWaits(
@@ -274,10 +279,10 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
             {
               siteUrl: settings.siteUrl,
               projectKey: settings.projectKey,
-              issueType,
-              summary: issueSummary(workflow, document.phase),
-              description: issueDescription(document),
-              parentKey: parentKey(workflow),
+              issueType: draft.issueType,
+              summary: draft.summary,
+              description: draft.description,
+              parentKey: draft.parentKey,
               labels: [BOT_LABEL, label],
             },
             { ...callOptions, beforeSend: () => lease.confirm() },
@@ -289,7 +294,7 @@ export function createPublishAttempts(deps: PublishAttemptDeps) {
       if (isVteamError(error) && error.outcomeUnknown) {
         // The records stay: the next attempt searches before it creates.
         await journal
-          .put({ state: 'uncertain', workflow: ref(workflow), path, label, user, issueType: request.issueType, replyTo })
+          .put({ state: 'uncertain', ...recorded })
           .catch((e: unknown) =>
             logger.warn({ err: e }, 'could not journal an uncertain create; the record on the workflow stands for it'),
           );

@@ -4,10 +4,12 @@ import { errors, isVteamError, logLevelOf, toVteamError, type VteamError } from 
 import { isLeaseLost } from '../storage/locks.ts';
 import type { HeldLease, KeyValueStore, LockService } from '../storage/types.ts';
 import { validateDocumentPath } from './paths.ts';
+import { createIssueDrafts, validatePublishPath } from './issue-drafts.ts';
 import { documentId, issueDescription, issueSummary, linkedIssue } from './issue-content.ts';
 import { createJournal, journalKey, type JournalEntry } from './journal.ts';
 import { linkedIssueRefusal } from './linked-issue-guard.ts';
 import type {
+  DocumentContent,
   DocumentRow,
   JiraIssue,
   JiraSettings,
@@ -77,7 +79,7 @@ export function createPublishService(deps: PublishServiceDeps) {
   const gate = new PreparationGate(options.preparingAtOnce ?? 8);
   const attempts = createPublishAttempts({
     workflows,
-    documents,
+    drafts: createIssueDrafts(documents),
     jira,
     journal,
     history,
@@ -87,15 +89,18 @@ export function createPublishService(deps: PublishServiceDeps) {
     settleMs,
   });
 
-  /** A new run: a child logger with its own publishId, and a notifier that counts and remembers its outcome. */
-  function begin(): PublishRun {
+  /**
+   * A new run: a child logger with its own publishId, and a notifier that counts and remembers its
+   * outcome. `told`: where outcomes go instead of the module's notifier (a batch collects them).
+   */
+  function begin(told: PublishNotifier = deps.notifier): PublishRun {
     const run: PublishRun = {
       log: logger.child({ publishId: randomBytes(4).toString('hex') }),
-      notifier: deps.notifier,
+      notifier: told,
       outcome: undefined,
       leaveGate: () => undefined,
     };
-    run.notifier = countingNotifier(deps.notifier, deps.metrics, (outcome) => {
+    run.notifier = countingNotifier(told, deps.metrics, (outcome) => {
       run.outcome = outcome;
     });
     return run;
@@ -245,10 +250,21 @@ export function createPublishService(deps: PublishServiceDeps) {
     await gated(run, request.user, () => publishOnce({ ...request, workflow: ref }, run, known));
   }
 
-  async function publishOnce(request: PublishRequest, run: PublishRun, known?: Workflow): Promise<void> {
+  /**
+   * One item of a batch (a document of Publish all, a task of a tasks document), with the same
+   * guarantees as a publish. Its outcome goes to `told` only; `document`: the item's document, read once
+   * for the whole batch.
+   */
+  async function publishItem(request: PublishRequest, told: PublishNotifier, document?: DocumentContent): Promise<void> {
+    const run = begin(told);
+    const ref = { namespace: request.workflow.namespace, name: request.workflow.name };
+    await gated(run, request.user, () => publishOnce({ ...request, workflow: ref }, run, undefined, document));
+  }
+
+  async function publishOnce(request: PublishRequest, run: PublishRun, known?: Workflow, document?: DocumentContent): Promise<void> {
     const context = { workflow: qualifiedName(request.workflow), path: request.path, user: request.user.userId };
     try {
-      const path = validateDocumentPath(request.path);
+      const path = validatePublishPath(request.path);
       const req = { ...request, path };
       // The user's link is looked up meanwhile; it concerns no project, so it may start before the check.
       const linkState = links.state(request.user);
@@ -276,6 +292,7 @@ export function createPublishService(deps: PublishServiceDeps) {
         recovered: false,
         createIfMissing: true,
         workflow,
+        document,
       }));
       if (!ran) throw errors.publishInProgress(path);
     } catch (error) {
@@ -396,6 +413,7 @@ export function createPublishService(deps: PublishServiceDeps) {
       workflow: entry.workflow,
       path: entry.path,
       issueType: entry.issueType,
+      hierarchy: entry.hierarchy,
       replyTo: entry.replyTo,
     };
     const context = {
@@ -490,7 +508,7 @@ export function createPublishService(deps: PublishServiceDeps) {
     }
   }
 
-  return { resolve, authorize, documentsOf, publish, update, resumeAfterLink, recoverInterrupted };
+  return { resolve, authorize, documentsOf, publish, publishItem, update, resumeAfterLink, recoverInterrupted };
 }
 
 /** One publish, update or recovery: its logger (bound to its publishId), its notifier, its last outcome. */

@@ -6,6 +6,10 @@ export const ACTIONS = {
   update: 'update_jira_issue',
   /** The overflow choice "Publish as…" beside a Publish button: opens the issue-type modal. */
   publishAs: 'publish_as',
+  /** Publish every document of a workflow: the spec as the parent issue, the others as its children. */
+  publishAll: 'publish_all',
+  /** One Jira issue per open task of a tasks document, after a confirmation modal. */
+  createTaskIssues: 'create_task_issues',
   connect: 'connect_atlassian',
   disconnect: 'disconnect_atlassian',
 } as const;
@@ -38,6 +42,23 @@ export function decodeDocumentValue(raw: string | undefined): DocumentActionValu
   try {
     const parsed = documentValueSchema.safeParse(JSON.parse(raw));
     return parsed.success ? { namespace: parsed.data.ns, name: parsed.data.wf, path: parsed.data.p } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const workflowValueSchema = z.object({ v: z.literal(1), ns: NAMESPACE, wf: WORKFLOW_NAME });
+
+/** What a workflow button (Publish all) carries: only a claim, like a document button's value. */
+export function encodeWorkflowValue(value: WorkflowRef): string {
+  return JSON.stringify({ v: 1, ns: value.namespace, wf: value.name });
+}
+
+export function decodeWorkflowValue(raw: string | undefined): WorkflowRef | undefined {
+  if (raw === undefined || raw.length > 2000) return undefined;
+  try {
+    const parsed = workflowValueSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? { namespace: parsed.data.ns, name: parsed.data.wf } : undefined;
   } catch {
     return undefined;
   }

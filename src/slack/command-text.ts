@@ -6,6 +6,10 @@ export type VteamCommand =
   | { kind: 'connect' }
   | { kind: 'disconnect' }
   | { kind: 'publish'; workflow: string; path?: string | undefined; issueType?: string | undefined }
+  /** `--all`: every document, the spec as the parent issue. */
+  | { kind: 'publish-all'; workflow: string }
+  /** `--tasks`: one issue per open task of the tasks document `path`. */
+  | { kind: 'task-issues'; workflow: string; path: string }
   /** Any other sub-command: routed by name to a registered handler, else answered with help. */
   | { kind: 'other'; name: string; args: string[] };
 
@@ -23,11 +27,14 @@ export function parseVteamCommand(text: string): VteamCommand {
 
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options: { type: { type: 'string', short: 't' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: rest,
+      options: { type: { type: 'string', short: 't' }, all: { type: 'boolean' }, tasks: { type: 'boolean' } },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
-    throw errors.badRequest(
-      `${(error as Error).message.split('\n')[0]}; usage: \`/vteam publish <workflow> [<path>] [--type <IssueType>]\`.`,
-    );
+    throw errors.badRequest(`${(error as Error).message.split('\n')[0]}; usage: ${USAGE}.`);
   }
   // An empty quoted word ("" or a lone curly quote) names nothing.
   const positionals = parsed.positionals.map((word) => word.trim()).filter((word) => word !== '');
@@ -36,11 +43,25 @@ export function parseVteamCommand(text: string): VteamCommand {
   }
   const issueType = parsed.values.type?.trim() || undefined;
   const last = positionals[positionals.length - 1]!;
-  if (positionals.length >= 2 && looksLikePath(last)) {
-    return { kind: 'publish', workflow: positionals.slice(0, -1).join(' '), path: last, issueType };
+  const withPath = positionals.length >= 2 && looksLikePath(last);
+  const workflow = withPath ? positionals.slice(0, -1).join(' ') : positionals.join(' ');
+  const { all, tasks } = parsed.values;
+  if (all && tasks) throw errors.badRequest(`Use either \`--all\` or \`--tasks\`, not both; usage: ${USAGE}.`);
+  if (all) {
+    if (withPath || issueType)
+      throw errors.badRequest('`--all` publishes every document with its own type; leave out the path and `--type`.');
+    return { kind: 'publish-all', workflow };
   }
-  return { kind: 'publish', workflow: positionals.join(' '), issueType };
+  if (tasks) {
+    if (!withPath) throw errors.badRequest('Say which tasks document: `/vteam publish <workflow> <tasks-path> --tasks`.');
+    if (issueType) throw errors.badRequest("`--tasks` uses the project's type for task issues; leave out `--type`.");
+    return { kind: 'task-issues', workflow, path: last };
+  }
+  return withPath ? { kind: 'publish', workflow, path: last, issueType } : { kind: 'publish', workflow, issueType };
 }
+
+const USAGE =
+  '`/vteam publish <workflow> [<path>] [--type <IssueType>]`, `/vteam publish <workflow> --all` or `/vteam publish <workflow> <tasks-path> --tasks`';
 
 function looksLikePath(token: string): boolean {
   return token.includes('/') || /\.[A-Za-z0-9]+$/.test(token);

@@ -48,6 +48,8 @@ export function createSlackNotifier(deps: {
 }): PublishNotifier & {
   ephemeral(replyTo: ReplyTo, message: Message): Promise<void>;
   direct(userId: string, message: Message): Promise<void>;
+  /** A reply in the workflow's thread; to the requester alone, with the fix, when the bot cannot post there. */
+  inThread(replyTo: ReplyTo, workflow: Workflow, message: Message): Promise<void>;
 } {
   const { client, threads, logger } = deps;
   const doFetch = deps.fetch ?? fetch;
@@ -111,6 +113,7 @@ export function createSlackNotifier(deps: {
   return {
     ephemeral,
     direct,
+    inThread: (replyTo, workflow, message) => inThread(asSlackReplyTo(replyTo), workflow, message),
     async queued(replyTo, info) {
       await ephemeral(replyTo, queuedMessage(info.path, info));
     },

@@ -115,11 +115,20 @@ export class InMemoryJira implements JiraGateway {
   createFaults: CreateFault[] = [];
   /** Called when a create is refused with 429, before the caller waits. */
   onRateLimited: (() => void | Promise<void>) | undefined;
+  /**
+   * Runs as a create reaches Jira, before anything is created: a throw is Jira refusing the issue
+   * (a required field, say), an await a slow Jira.
+   */
+  beforeCreate: ((req: CreateIssueRequest) => void | Promise<void>) | undefined;
   calls: string[] = [];
+  /** Every create request that reached Jira, refused ones included, in order. */
+  requests: CreateIssueRequest[] = [];
 
   async createIssue(_user: unknown, req: CreateIssueRequest, options?: { beforeSend?: () => Promise<void> }): Promise<JiraIssue> {
     await options?.beforeSend?.();
     this.calls.push('create');
+    this.requests.push(structuredClone(req));
+    if (this.beforeCreate) await this.beforeCreate(req);
     const fault = this.createFaults.shift();
     if (fault === 'rate-limited') {
       await this.onRateLimited?.();

@@ -73,6 +73,7 @@ type Scenario = (
   notifier: PublishNotifier & {
     ephemeral: (r: typeof replyTo, m: { text: string }) => Promise<void>;
     direct: (u: string, m: { text: string }) => Promise<void>;
+    inThread: (r: typeof replyTo, w: Workflow, m: { text: string }) => Promise<void>;
   },
   h: string,
 ) => Promise<unknown>;
@@ -103,6 +104,7 @@ const SCENARIOS: Record<string, Scenario> = {
   // Plain passthroughs: the message is a builder's, tested in hostile-mrkdwn.test.ts.
   ephemeral: (n) => n.ephemeral(replyTo, { text: 'ok' }),
   direct: (n) => n.direct(TRUSTED.userId, { text: 'ok' }),
+  inThread: (n, h) => n.inThread(replyTo, workflowOf(h), { text: 'ok' }),
 };
 
 describe('the Slack notifier', () => {

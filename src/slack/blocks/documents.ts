@@ -2,6 +2,7 @@ import type { ActionsBlock, Button, KnownBlock, Overflow, SectionBlock } from '@
 import type { DocumentRow } from '../../publishing/model.ts';
 import type { JiraIssue, Workflow } from '../../publishing/model.ts';
 import { ACTIONS, decodeDocumentValue, encodeDocumentValue, encodePublishAsValue, encodePublishNowValue } from '../action-values.ts';
+import { createTaskIssuesButton, publishAllButton } from './batches.ts';
 import { clip, code, escapeMrkdwn, LIMITS, link, mrkdwnSection } from './text.ts';
 
 /** Slack allows 50 blocks per message. */
@@ -73,12 +74,20 @@ export function publishAsOverflow(workflow: Workflow, path: string): Overflow | 
  */
 export function documentRowBlocks(workflow: Workflow, row: DocumentRow): KnownBlock[] {
   const name = `*${escapeMrkdwn(clip(row.phase, 40))}* · ${code(clip(row.path, SHOWN.path))}`;
-  if (row.jiraKey) return [mrkdwnSection(`${name}\n:white_check_mark: ${link(row.url, clip(row.jiraKey, SHOWN.key))}`)];
+  // A tasks document also offers its tasks as issues; their links are counted on its row.
+  const taskButton = row.phase === 'tasks' ? createTaskIssuesButton(workflow, row.path) : undefined;
+  if (row.jiraKey) {
+    const tasks = workflow.jiraLinks.filter((l) => l.path.startsWith(`${row.path}#`)).length;
+    const counted = tasks > 0 ? ` · ${tasks} task ${tasks === 1 ? 'issue' : 'issues'}` : '';
+    const section = mrkdwnSection(`${name}\n:white_check_mark: ${link(row.url, clip(row.jiraKey, SHOWN.key))}${counted}`);
+    return [taskButton ? { ...section, accessory: taskButton } : section];
+  }
   const button = publishButton(workflow, row.path);
   if (!button) return [mrkdwnSection(`${name}\n_This path is too long for a Publish button._`)];
   const overflow = publishAsOverflow(workflow, row.path);
-  if (!overflow) return [{ ...mrkdwnSection(name), accessory: button }];
-  const actions: ActionsBlock = { type: 'actions', elements: [button, overflow] };
+  if (!overflow && !taskButton) return [{ ...mrkdwnSection(name), accessory: button }];
+  const elements = [button, overflow, taskButton].filter((e): e is Button | Overflow => e !== undefined);
+  const actions: ActionsBlock = { type: 'actions', elements };
   return [mrkdwnSection(name), actions];
 }
 
@@ -101,7 +110,11 @@ export function workflowHeader(workflow: Workflow, vteamUrl?: string): SectionBl
 
 /** The answer to `/vteam publish <workflow>`: the workflow's documents, each publishable. */
 export function documentPicker(workflow: Workflow, rows: DocumentRow[], vteamUrl?: string): { text: string; blocks: KnownBlock[] } {
-  const blocks: KnownBlock[] = [workflowHeader(workflow, vteamUrl), { type: 'divider' }];
+  const blocks: KnownBlock[] = [workflowHeader(workflow, vteamUrl)];
+  // Publish all, while a document is left to publish: the spec becomes the parent of the others.
+  const publishAll = rows.some((row) => !row.jiraKey) ? publishAllButton(workflow) : undefined;
+  if (publishAll) blocks.push({ type: 'actions', elements: [publishAll] });
+  blocks.push({ type: 'divider' });
   if (rows.length === 0) {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: 'No spec, plan or tasks document exists in this workflow yet.' } });
   }

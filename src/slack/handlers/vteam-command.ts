@@ -10,6 +10,7 @@ import { errorMessage } from '../blocks/replies.ts';
 import { clip, code } from '../blocks/text.ts';
 import { parseVteamCommand } from '../command-text.ts';
 import { replyToOf } from '../reply-target.ts';
+import { openTaskIssuesModal, publishAll, type BatchActionDeps } from './batch-actions.ts';
 
 /** A `/vteam <name> …` sub-command living in its own module (subscribe, jira-status, …). */
 export interface Subcommand {
@@ -39,6 +40,8 @@ export interface CommandDeps {
   /** Behind MCP Context Forge the link is MCF's: `/vteam disconnect` explains instead of disconnecting. */
   disconnectElsewhere?: { text: string } | undefined;
   subcommands?: Subcommand[];
+  /** Publish all and Create issues from tasks (`--all`, `--tasks`). */
+  batches?: BatchActionDeps | undefined;
 }
 
 /** `/vteam …`: acknowledge at once (Slack allows 3 s), then do the work. */
@@ -118,7 +121,56 @@ export function registerVteamCommand(app: App, deps: CommandDeps): void {
     }
 
     const replyTo = replyToOf(user, command.channel_id, { responseUrl: command.response_url });
+    const batches = deps.batches;
+    if ((parsed.kind === 'task-issues' || parsed.kind === 'publish-all') && !batches) {
+      await respond({ response_type: 'ephemeral', ...errorMessage('Publishing many issues at once is not available here.') });
+      return;
+    }
+    if (parsed.kind === 'task-issues') {
+      // The modal needs the trigger_id within 3 s: the workflow argument is resolved after it opens.
+      const { workflow: workflowArg, path } = parsed;
+      const answer = async () => {
+        const workflow = await service.resolve(command.channel_id, workflowArg);
+        return {
+          namespace: workflow.namespace,
+          name: workflow.name,
+          path,
+          channelId: command.channel_id,
+          responseUrl: command.response_url,
+        };
+      };
+      track(() =>
+        answer().then(
+          (metadata) => openTaskIssuesModal(batches!, client, command.trigger_id, user, metadata),
+          (error: unknown) => respondWithError(error),
+        ),
+      );
+      return;
+    }
+    if (parsed.kind === 'publish-all') {
+      const workflowArg = parsed.workflow;
+      track(() =>
+        service.resolve(command.channel_id, workflowArg).then(
+          (workflow) =>
+            publishAll(batches!, {
+              user,
+              channelId: command.channel_id,
+              workflow: { namespace: workflow.namespace, name: workflow.name },
+              replyTo,
+            }),
+          (error: unknown) => respondWithError(error),
+        ),
+      );
+      return;
+    }
     const { workflow: workflowArg, path, issueType } = parsed;
+    async function respondWithError(error: unknown): Promise<void> {
+      const failure = toVteamError(error);
+      logger[logLevelOf(failure)]({ err: failure.cause ?? error, code: failure.code }, '/vteam publish failed');
+      await respond({ response_type: 'ephemeral', ...errorMessage(failure.userMessage) }).catch((e: unknown) =>
+        logger.warn({ err: e }, 'could not answer the command'),
+      );
+    }
     track(async () => {
       try {
         if (path === undefined) {
@@ -130,11 +182,7 @@ export function registerVteamCommand(app: App, deps: CommandDeps): void {
         const ref = { namespace: workflow.namespace, name: workflow.name };
         await service.publish({ user, channelId: command.channel_id, workflow: ref, path, issueType, replyTo }, workflow);
       } catch (error) {
-        const failure = toVteamError(error);
-        logger[logLevelOf(failure)]({ err: failure.cause ?? error, code: failure.code }, '/vteam publish failed');
-        await respond({ response_type: 'ephemeral', ...errorMessage(failure.userMessage) }).catch((e: unknown) =>
-          logger.warn({ err: e }, 'could not answer the command'),
-        );
+        await respondWithError(error);
       }
     });
   });

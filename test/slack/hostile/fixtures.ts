@@ -12,7 +12,12 @@ import type { JiraIssue, Workflow } from '../../../src/publishing/model.ts';
 import type { DocumentRow } from '../../../src/publishing/model.ts';
 import type { StatusReport } from '../../../src/status/report.ts';
 import type { AtlassianLink } from '../../../src/storage/types.ts';
+import type { TaskPlan } from '../../../src/publishing/batch-service.ts';
+import type { BatchItemResult, BatchSummary } from '../../../src/publishing/ports.ts';
+import type { PlanTask } from '../../../src/publishing/tasks.ts';
+import { errors } from '../../../src/errors.ts';
 import * as account from '../../../src/slack/blocks/account.ts';
+import * as batches from '../../../src/slack/blocks/batches.ts';
 import * as documents from '../../../src/slack/blocks/documents.ts';
 import * as help from '../../../src/slack/blocks/help.ts';
 import * as publishAs from '../../../src/slack/blocks/publish-as.ts';
@@ -161,7 +166,77 @@ const channelProblemsOf = (h: string) => Array.from({ length: 12 }, () => ({ cha
 
 const notASurface = (why: string) => ({ notASurface: why });
 
+const taskOf = (h: string, i: number): PlanTask => ({
+  id: `T${String(i).padStart(3, '0')}`,
+  text: h,
+  done: i % 6 === 0,
+  phase: h,
+  parallel: i % 2 === 0,
+  stories: [h],
+  line: i,
+});
+const tasksOf = (h: string, n = 40) => Array.from({ length: n }, (_, i) => taskOf(h, i + 1));
+
+function taskPlanOf(h: string, variant: 'epic' | 'document' | 'none' | 'empty' | 'nothing-left', budget = true): TaskPlan {
+  const tasks = variant === 'empty' ? [] : tasksOf(h);
+  const toCreate = variant === 'nothing-left' ? [] : tasks.filter((t) => !t.done);
+  return {
+    workflow: workflowOf(h),
+    settings: jiraSettingsOf(h),
+    documentPath: h,
+    toCreate,
+    existing: variant === 'nothing-left' ? tasks.filter((t) => !t.done) : [],
+    done: tasks.filter((t) => t.done),
+    placement: { issueType: h, under: variant === 'document' ? 'document' : variant === 'none' ? 'none' : 'epic', parentKey: h },
+    parentUrl: urlOf(h),
+    publishesDocumentFirst: variant === 'document',
+    requests: toCreate.length * 4,
+    budget: budget ? { used: 990, limit: 1000 } : undefined,
+  };
+}
+
+function batchSummaryOf(h: string, kind: 'documents' | 'tasks'): BatchSummary {
+  const statuses: BatchItemResult['status'][] = ['created', 'found', 'existing', 'failed', 'needs-link'];
+  const items: BatchItemResult[] = Array.from({ length: 120 }, (_, i) => ({
+    path: h,
+    taskId: kind === 'tasks' ? h : undefined,
+    status: statuses[i % statuses.length]!,
+    issue: issueOf(h),
+    duplicate: issueOf(h),
+    error: errors.jiraRejected(h),
+  }));
+  return { workflow: workflowOf(h), kind, documentPath: h, items, skippedDone: 5, elapsedMs: 12_345 };
+}
+
 export const FIXTURES: Record<string, Record<string, Coverage>> = {
+  'src/slack/blocks/batches.ts': {
+    publishAllButton: {
+      kind: 'element',
+      echoes: false,
+      build: (h) => [batches.publishAllButton(workflowOf(h)), batches.publishAllButton(validWorkflow(h))],
+    },
+    createTaskIssuesButton: {
+      kind: 'element',
+      echoes: false,
+      build: (h) => [batches.createTaskIssuesButton(workflowOf(h), h), batches.createTaskIssuesButton(validWorkflow(h), prefix(h, 40))],
+    },
+    taskIssuesLoadingView: { kind: 'view', build: (h) => [batches.taskIssuesLoadingView(publishAsMetadataOf(h))] },
+    // Its text is mrkdwn by contract: callers escape the outside values in it.
+    taskIssuesMessageView: { kind: 'view', build: (h) => [batches.taskIssuesMessageView(replies.errorMessage(h).text)] },
+    taskIssuesConfirmView: {
+      kind: 'view',
+      build: (h) =>
+        (['epic', 'document', 'none', 'empty', 'nothing-left'] as const).flatMap((variant) => [
+          batches.taskIssuesConfirmView(taskPlanOf(h, variant), publishAsMetadataOf(h)),
+          batches.taskIssuesConfirmView(taskPlanOf(h, variant, false), publishAsMetadataOf(h)),
+        ]),
+    },
+    batchProgressMessage: { kind: 'message', build: (h) => [batches.batchProgressMessage({ documentPath: h, done: 12, total: 24 })] },
+    batchSummaryMessage: {
+      kind: 'message',
+      build: (h) => [batches.batchSummaryMessage(batchSummaryOf(h, 'tasks')), batches.batchSummaryMessage(batchSummaryOf(h, 'documents'))],
+    },
+  },
   'src/slack/blocks/text.ts': {
     escapeMrkdwn: { kind: 'fragment', build: (h) => [text.escapeMrkdwn(h)] },
     link: {

@@ -25,6 +25,11 @@ export interface FakeProject {
   key: string;
   name: string;
   issueTypes: string[];
+  /**
+   * Hierarchy level per issue type name (case-insensitive), overriding the defaults of
+   * `hierarchyLevel`: Epic 1, `Sub-task`/`Subtask` -1, anything else 0. Empty unless declared.
+   */
+  hierarchy: Record<string, number>;
   /** "This project is anonymous and can't be used to create issues using Rovo MCP Server" (issue #115). */
   anonymous: boolean;
 }
@@ -55,6 +60,8 @@ export interface FakeIssue {
   labels: string[];
   issueType: string;
   parent: string | undefined;
+  /** The issue type's level in the project's hierarchy when created: Epic 1, standard 0, sub-task -1. */
+  hierarchyLevel: number;
   /** Any other field sent through additional_fields, as received. */
   otherFields: Record<string, unknown>;
   reporter: string;
@@ -71,8 +78,14 @@ export interface ProjectInput {
   site: string;
   key: string;
   name?: string;
+  /** Default DEFAULT_ISSUE_TYPES, plus any type named in `hierarchy` that they lack. */
   issueTypes?: string[];
   anonymous?: boolean;
+  /**
+   * Levels of custom (or re-levelled) issue types, e.g. `{ Initiative: 2 }` or `{ Feature: 1 }`; a type
+   * at -1 is a sub-task type. Types not named keep the default levels (see `hierarchyLevel`).
+   */
+  hierarchy?: Record<string, number>;
 }
 export interface TokenInput {
   token: string;
@@ -92,6 +105,37 @@ export interface CreateInput {
 
 export const DEFAULT_ISSUE_TYPES = ['Epic', 'Story', 'Task', 'Bug', 'Sub-task'];
 
+/**
+ * Jira Cloud refuses a parent that is not exactly one level above the child (a Task under a Task, a
+ * Sub-task under an Epic, an Epic under anything but a level-2 type) with this sentence.
+ */
+export const WRONG_HIERARCHY = 'Given parent work item does not belong to appropriate hierarchy.';
+/**
+ * A sub-task created without a parent. Jira's REST create answers this in its field-errors map
+ * (the family of `errors.parentId`/`errors.issuetype` messages; observed as
+ * `{"errors":{"issuetype":"Issue type is a sub-task but parent issue key or id not specified."}}`),
+ * and the MCP servers pass the sentence through.
+ */
+export const SUBTASK_NEEDS_PARENT = 'Issue type is a sub-task but parent issue key or id not specified.';
+/**
+ * A sub-task whose parent is in another project: Jira's REST answer (`errors.pid`). Sub-tasks live in
+ * their parent's project; standard issues may have an Epic of another project.
+ */
+export const SUBTASK_OTHER_PROJECT = 'Issues with this Issue Type must be created in the same project as the parent.';
+
+/**
+ * An issue type's level in a project's hierarchy: the project's declared level if any, else Epic 1,
+ * `Sub-task`/`Subtask` -1 (company-managed and team-managed spellings; self-hosted calls it `Subtask`),
+ * anything else 0. A child's parent must be exactly one level above it.
+ */
+export function hierarchyLevel(project: Pick<FakeProject, 'hierarchy'>, type: string): number {
+  const declared = Object.entries(project.hierarchy).find(([name]) => name.toLowerCase() === type.toLowerCase());
+  if (declared !== undefined) return declared[1];
+  if (/^epic$/i.test(type)) return 1;
+  if (/^sub-?task$/i.test(type)) return -1;
+  return 0;
+}
+
 export class FakeJira {
   readonly sites: FakeSite[] = [];
   readonly projects: FakeProject[] = [];
@@ -102,6 +146,13 @@ export class FakeJira {
    * long after it was created (reading it by key works at once). Default 0.
    */
   searchLagMs = 0;
+  /**
+   * Refuses some creates as a project's own configuration would (a required custom field, a
+   * validator): called once a create has passed every other check, with the input as received but
+   * `parent` resolved (from the argument or `fields.parent`). A returned string is Jira's error
+   * message, e.g. `Team is required.`; undefined lets the create through. Unset: nothing refused.
+   */
+  rejectCreate: ((input: CreateInput) => string | undefined) | undefined = undefined;
   private readonly nextNumber = new Map<string, number>();
   private nextId = 10_000;
   /** Issue id → epoch ms of creation, for the search lag (kept out of FakeIssue, whose shape tests compare). */
@@ -120,11 +171,16 @@ export class FakeJira {
   addProject(input: ProjectInput): FakeProject {
     const site = this.siteFor(input.site);
     if (site === undefined) throw new Error(`addProject: unknown site ${input.site}`);
-    const project = {
+    const hierarchy = { ...input.hierarchy };
+    const declared = Object.keys(hierarchy).filter(
+      (name) => !DEFAULT_ISSUE_TYPES.some((type) => type.toLowerCase() === name.toLowerCase()),
+    );
+    const project: FakeProject = {
       cloudId: site.id,
       key: input.key,
       name: input.name ?? input.key,
-      issueTypes: input.issueTypes ?? [...DEFAULT_ISSUE_TYPES],
+      issueTypes: input.issueTypes ?? [...DEFAULT_ISSUE_TYPES, ...declared],
+      hierarchy,
       anonymous: input.anonymous ?? false,
     };
     this.projects.push(project);
@@ -193,8 +249,11 @@ export class FakeJira {
     if (input.summary.length > 255) throw new JiraError('Summary must be less than 255 characters.');
     const { labels, parent, rest } = splitFields(input.fields ?? {});
     const parentKey = input.parent ?? parent;
-    if (parentKey !== undefined && this.find(site, parentKey) === undefined)
-      throw new JiraError(`Could not find issue by id or key: ${parentKey}`);
+    const issueType = canonicalType(project, input.issueType);
+    const level = hierarchyLevel(project, issueType);
+    this.checkParent(site, project, level, parentKey);
+    const refusal = this.rejectCreate?.({ ...input, parent: parentKey });
+    if (refusal !== undefined) throw new JiraError(refusal);
 
     const number = (this.nextNumber.get(`${site.id}/${project.key}`) ?? 0) + 1;
     this.nextNumber.set(`${site.id}/${project.key}`, number);
@@ -207,8 +266,9 @@ export class FakeJira {
       summary: input.summary,
       description: input.description ?? '',
       labels,
-      issueType: canonicalType(project, input.issueType),
+      issueType,
       parent: parentKey,
+      hierarchyLevel: level,
       otherFields: rest,
       reporter: token.account.accountId,
       created: now,
@@ -226,12 +286,29 @@ export class FakeJira {
     if (typeof rest.summary === 'string') issue.summary = rest.summary;
     if (typeof rest.description === 'string') issue.description = rest.description;
     if ('labels' in fields) issue.labels = labels;
-    if (parent !== undefined) issue.parent = parent;
+    if (parent !== undefined && parent !== issue.parent) {
+      const project = this.project(site, issue.projectKey);
+      if (project === undefined) throw new JiraError('valid project is required');
+      this.checkParent(site, project, issue.hierarchyLevel, parent);
+      issue.parent = parent;
+    }
     delete rest.summary;
     delete rest.description;
     Object.assign(issue.otherFields, rest);
     issue.updated = new Date().toISOString();
     return issue;
+  }
+
+  /** Jira's hierarchy rules for a child of `level` in `project` under `parentKey` (on create, and on edit of the parent). */
+  private checkParent(site: FakeSite, project: FakeProject, level: number, parentKey: string | undefined): void {
+    if (parentKey === undefined) {
+      if (level === -1) throw new JiraError(SUBTASK_NEEDS_PARENT);
+      return;
+    }
+    const parent = this.find(site, parentKey);
+    if (parent === undefined) throw new JiraError(`Could not find issue by id or key: ${parentKey}`);
+    if (level === -1 && parent.projectKey !== project.key) throw new JiraError(SUBTASK_OTHER_PROJECT);
+    if (parent.hierarchyLevel !== level + 1) throw new JiraError(WRONG_HIERARCHY);
   }
 
   find(site: FakeSite, key: string): FakeIssue | undefined {

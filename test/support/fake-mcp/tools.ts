@@ -8,7 +8,7 @@ import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { JiraAuthError, JiraError } from './jira.ts';
+import { JiraAuthError, JiraError, hierarchyLevel } from './jira.ts';
 import {
   SENTENCES,
   TOKEN_CHECK_CACHE_MS,
@@ -107,7 +107,7 @@ function restIssue(site: FakeSite, issue: FakeIssue) {
       summary: issue.summary,
       description: issue.description,
       labels: issue.labels,
-      issuetype: { name: issue.issueType },
+      issuetype: { name: issue.issueType, subtask: issue.hierarchyLevel === -1, hierarchyLevel: issue.hierarchyLevel },
       project: { key: issue.projectKey },
       status: { name: 'To Do' },
       ...(issue.parent === undefined ? {} : { parent: { key: issue.parent } }),
@@ -318,7 +318,13 @@ function rovoOperations(context: ToolContext): Record<string, RovoOperation> {
     run: (_caller, site, inputs) => {
       const project = jira.project(site, String(inputs.projectIdOrKey));
       if (project === undefined) throw new JiraError(`No project could be found with key '${String(inputs.projectIdOrKey)}'.`);
-      return { issueTypes: project.issueTypes.map((name, i) => ({ id: String(10_000 + i), name, subtask: name === 'Sub-task' })) };
+      // Jira Cloud's createmeta issue types carry `subtask` and `hierarchyLevel`.
+      return {
+        issueTypes: project.issueTypes.map((name, i) => {
+          const level = hierarchyLevel(project, name);
+          return { id: String(10_000 + i), name, subtask: level === -1, hierarchyLevel: level };
+        }),
+      };
     },
   });
   return context.dialect === 'rovo-v1'
@@ -520,7 +526,7 @@ function registerSelfHosted(server: McpServer, context: ToolContext): void {
                 id: String(10_000 + i),
                 name,
                 description: null,
-                subtask: name === 'Sub-task',
+                subtask: hierarchyLevel(project, name) === -1,
               }));
             },
           },
