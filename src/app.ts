@@ -255,9 +255,12 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     jira,
     links,
     locks,
+    pending,
     notifier: {
       ...createBatchNotifier({ client: slackClient, threads, replies: notifier, logger }),
       needsLink: (replyTo, info) => notifier.needsLink(replyTo, info),
+      pendingDropped: (replyTo, info) => notifier.pendingDropped(replyTo, info),
+      failed: (replyTo, error) => notifier.failed(replyTo, error),
     },
     budget: async (settings) => {
       const status = await jira.status(settings.siteUrl);
@@ -274,7 +277,8 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
 
   const onLinked = async (user: SlackUserRef, link: AtlassianLink | undefined) => {
     await notifier.direct(user.userId, link === undefined ? gatewayConnectedMessage() : connectedMessage(link));
-    await service.resumeAfterLink(user);
+    // The publish or batch that waited for the link (a batch hands a single publish to the service).
+    await batches.resumeAfterLink(user);
   };
   let linkFlow: LinkFlow;
   let gatewayWatch: GatewayLinkWatch | undefined;

@@ -10,7 +10,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { errors } from '../errors.ts';
+import { errors, logLevelOf, toVteamError } from '../errors.ts';
 import { CoalescingSender } from '../lib/coalescing-sender.ts';
 import type { LockService } from '../storage/types.ts';
 import type { DocumentRows } from './document-rows.ts';
@@ -32,17 +32,20 @@ import type {
 import type { PublishService } from './publish-service.ts';
 import { qualifiedName } from './resolve-workflow.ts';
 import { parseTasks, splitTaskPath, taskPath, taskSummary, type PlanTask } from './tasks.ts';
+import type { PendingBatch, PendingPublishes } from './user-records.ts';
 
 export interface BatchServiceDeps {
-  service: Pick<PublishService, 'authorize' | 'publishItem'>;
+  service: Pick<PublishService, 'authorize' | 'publishItem' | 'resume'>;
   rows: DocumentRows;
   documents: Pick<DocumentSource, 'read'>;
   projects: Pick<ProjectDirectory, 'jiraSettings'>;
   jira: Pick<JiraGateway, 'browseUrl'>;
   links: AccountLinks;
   locks: LockService;
-  /** Batch progress and summaries, and the Connect prompt when the user has no Atlassian link. */
-  notifier: BatchNotifier & Pick<PublishNotifier, 'needsLink'>;
+  /** Batch progress and summaries; the Connect prompt, and what became of a batch that waited for it. */
+  notifier: BatchNotifier & Pick<PublishNotifier, 'needsLink' | 'pendingDropped' | 'failed'>;
+  /** Where a batch waits while its user connects Atlassian (one waiting publish or batch per user). */
+  pending: PendingPublishes;
   budget?: JiraBudget | undefined;
   logger: Logger;
   options: {
@@ -99,12 +102,53 @@ export function createBatchService(deps: BatchServiceDeps) {
     return settings;
   }
 
-  /** True when the user may publish; otherwise the Connect prompt is sent and false returned. */
-  async function linked(input: BatchInput, path: string): Promise<boolean> {
-    const state = await deps.links.state(input.user);
+  /** One run of a batch: who asked, and what is saved to resume it if the user must connect first. */
+  function begin(input: BatchInput, resumeAs: PendingBatch): BatchRun {
+    let parked = false;
+    return {
+      input,
+      async park(reason) {
+        if (parked) return;
+        parked = true;
+        // Replaces any single item a gateway parked meanwhile: the whole batch resumes.
+        const label = resumeAs.kind === 'tasks' ? resumeAs.path : qualifiedName(input.workflow);
+        const { user, channelId, workflow, replyTo } = input;
+        await deps.pending.save({ user, channelId, workflow, path: label, replyTo }, resumeAs);
+        await notifier.needsLink(replyTo, { user, path: label, reason });
+      },
+    };
+  }
+
+  /** True when the user may publish; otherwise the batch waits for the Connect prompt's answer. */
+  async function linked(run: BatchRun): Promise<boolean> {
+    const state = await deps.links.state(run.input.user);
     if (state === 'linked') return true;
-    await notifier.needsLink(input.replyTo, { user: input.user, path, reason: state });
+    await run.park(state);
     return false;
+  }
+
+  /**
+   * After a successful OAuth callback: the batch (or single publish) that waited for it. A batch of
+   * tasks was confirmed before it waited, so it runs without asking again.
+   */
+  async function resumeAfterLink(user: SlackUserRef): Promise<void> {
+    const waiting = await deps.pending.take(user);
+    if (!waiting) return;
+    const { batch, request } = waiting;
+    if (!batch) return service.resume(waiting);
+    if (!waiting.fresh) {
+      await notifier.pendingDropped(request.replyTo, { path: request.path, maxAgeMs: deps.pending.maxAgeMs });
+      return;
+    }
+    const input = { user, channelId: request.channelId, workflow: request.workflow, replyTo: request.replyTo };
+    logger.info({ workflow: qualifiedName(request.workflow), batch: batch.kind }, 'resuming a batch after the user connected');
+    try {
+      await (batch.kind === 'all' ? publishAll(input) : createTaskIssues({ ...input, path: batch.path }));
+    } catch (error) {
+      const failure = toVteamError(error);
+      logger[logLevelOf(failure)]({ err: failure.cause ?? error, code: failure.code }, 'a resumed batch failed');
+      await notifier.failed(request.replyTo, failure);
+    }
   }
 
   /** Runs `work` unless another run of the same batch holds its lease (a double click, another replica). */
@@ -117,16 +161,17 @@ export function createBatchService(deps: BatchServiceDeps) {
    * Publishes one item, waiting out another worker that holds its lease (recovery after a restart,
    * a second click): the item then reads as linked.
    */
-  async function publishOne(request: PublishRequest, document?: DocumentContent, taskId?: string): Promise<BatchItemResult> {
+  async function publishOne(run: BatchRun, request: PublishRequest, document?: DocumentContent, taskId?: string): Promise<BatchItemResult> {
     const deadline = Date.now() + (options.busyItemWaitMs ?? 60_000);
     for (let delay = 500; ; delay = Math.min(delay * 2, 4000)) {
-      const result = await collect(request, document, taskId);
+      const result = await collect(run, request, document, taskId);
       if (result.status !== 'failed' || result.error?.code !== BUSY || Date.now() + delay > deadline) return result;
       await wait(delay);
     }
   }
 
   async function collect(
+    run: BatchRun,
     request: PublishRequest,
     document: DocumentContent | undefined,
     taskId: string | undefined,
@@ -144,9 +189,10 @@ export function createBatchService(deps: BatchServiceDeps) {
       failed: async (_replyTo, error) => {
         result = { path: request.path, taskId, status: 'failed', error };
       },
-      needsLink: async (replyTo, info) => {
+      // A gateway holding users' tokens says "not linked" only when asked: the whole batch waits, asked once.
+      needsLink: async (_replyTo, info) => {
         result = { path: request.path, taskId, status: 'needs-link' };
-        await notifier.needsLink(replyTo, info);
+        await run.park(info.reason);
       },
       pendingDropped: async () => undefined,
     };
@@ -159,6 +205,7 @@ export function createBatchService(deps: BatchServiceDeps) {
    * behind a gateway) then stops the batch after one item instead of after a round of them.
    */
   async function runAll(
+    run: BatchRun,
     items: { request: PublishRequest; taskId?: string | undefined }[],
     document: DocumentContent | undefined,
     onResult: () => void = () => undefined,
@@ -169,7 +216,7 @@ export function createBatchService(deps: BatchServiceDeps) {
     const runNext = async (): Promise<void> => {
       const index = next++;
       const { request, taskId } = items[index]!;
-      const result = await publishOne(request, document, taskId);
+      const result = await publishOne(run, request, document, taskId);
       results[index] = result;
       if (result.status === 'needs-link') stopped = true;
       onResult();
@@ -194,11 +241,13 @@ export function createBatchService(deps: BatchServiceDeps) {
     const specs = rows.filter((row) => row.phase === 'specify');
     const others = rows.filter((row) => row.phase !== 'specify');
     const unpublished = rows.filter((row) => row.jiraKey === undefined);
-    if (unpublished.length > 0 && !(await linked(input, unpublished[0]!.path))) return;
+    const run = begin(input, { kind: 'all' });
+    if (unpublished.length > 0 && !(await linked(run))) return;
 
     await exclusively(`batch:${qualifiedName(workflow)}:all`, `Publishing every document of \`${qualifiedName(workflow)}\``, async () => {
       const base = { user: input.user, channelId: input.channelId, workflow: input.workflow, hierarchy: true, replyTo: input.replyTo };
       const parents = await runAll(
+        run,
         specs.map((row) => ({ request: { ...base, path: row.path } })),
         undefined,
       );
@@ -207,7 +256,7 @@ export function createBatchService(deps: BatchServiceDeps) {
       const failedParent = parents.find((r) => r.status === 'failed' || r.status === 'needs-link');
       const items = failedParent
         ? [...parents, ...children.map(({ request }) => blockedBy(failedParent, request.path, specs[0]!.path))]
-        : [...parents, ...(await runAll(children, undefined))];
+        : [...parents, ...(await runAll(run, children, undefined))];
       logger.info(
         { workflow: qualifiedName(workflow), user: input.user.userId, ...countByStatus(items), elapsedMs: Date.now() - started },
         'published every document of a workflow',
@@ -286,7 +335,8 @@ export function createBatchService(deps: BatchServiceDeps) {
         await notifier.batchFinished(input.replyTo, undefined, summary(alreadyThere));
         return;
       }
-      if (!(await linked(input, documentPath))) return;
+      const run = begin(input, { kind: 'tasks', path: documentPath });
+      if (!(await linked(run))) return;
 
       const total = plan.toCreate.length;
       const handle = await notifier
@@ -301,13 +351,14 @@ export function createBatchService(deps: BatchServiceDeps) {
       let parentFailure: BatchItemResult | undefined;
       // Sub-tasks need their parent, the tasks document's issue: without it none is attempted.
       if (plan.publishesDocumentFirst) {
-        const parent = await publishOne({ ...base, path: documentPath, hierarchy: true }, document);
+        const parent = await publishOne(run, { ...base, path: documentPath, hierarchy: true }, document);
         if (parent.status === 'failed' || parent.status === 'needs-link') parentFailure = parent;
       }
       let done = 0;
       const created = parentFailure
         ? plan.toCreate.map((task) => ({ ...blockedBy(parentFailure!, taskPath(documentPath, task.id), documentPath), taskId: task.id }))
         : await runAll(
+            run,
             plan.toCreate.map((task) => ({
               request: { ...base, path: taskPath(documentPath, task.id), issueType: input.issueType, hierarchy: true },
               taskId: task.id,
@@ -341,7 +392,13 @@ export function createBatchService(deps: BatchServiceDeps) {
     });
   }
 
-  return { publishAll, planTasks, createTaskIssues };
+  return { publishAll, planTasks, createTaskIssues, resumeAfterLink };
+}
+
+interface BatchRun {
+  input: BatchInput;
+  /** Saves the batch to resume once the user connects Atlassian, and asks them to (once per run). */
+  park(reason: 'missing' | 'broken'): Promise<void>;
 }
 
 export type BatchService = ReturnType<typeof createBatchService>;

@@ -27,7 +27,7 @@ import { sessionKey } from './model.ts';
 import { createRateLimitWaits } from './rate-limit-waits.ts';
 import type { DocumentRows } from './document-rows.ts';
 import { qualifiedName, resolveWorkflow } from './resolve-workflow.ts';
-import type { PendingPublishes, PublishHistory } from './user-records.ts';
+import type { PendingPublishes, PublishHistory, WaitingPublish } from './user-records.ts';
 import type { Metrics } from '../observability/metrics.ts';
 
 export interface PublishServiceDeps {
@@ -319,7 +319,12 @@ export function createPublishService(deps: PublishServiceDeps) {
   /** After a successful OAuth callback: finish the publish that was waiting for it, if any. */
   async function resumeAfterLink(user: SlackUserRef): Promise<void> {
     const waiting = await pending.take(user);
-    if (!waiting) return;
+    if (waiting) await resume(waiting);
+  }
+
+  /** A waiting publish, taken from the pending records by whoever resumes (a batch hands single ones here). */
+  async function resume(waiting: WaitingPublish): Promise<void> {
+    const { user } = waiting.request;
     if (!waiting.fresh) {
       await notifier.pendingDropped(waiting.request.replyTo, { path: waiting.request.path, maxAgeMs: pending.maxAgeMs });
       return;
@@ -508,7 +513,7 @@ export function createPublishService(deps: PublishServiceDeps) {
     }
   }
 
-  return { resolve, authorize, documentsOf, publish, publishItem, update, resumeAfterLink, recoverInterrupted };
+  return { resolve, authorize, documentsOf, publish, publishItem, update, resumeAfterLink, resume, recoverInterrupted };
 }
 
 /** One publish, update or recovery: its logger (bound to its publishId), its notifier, its last outcome. */

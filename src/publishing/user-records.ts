@@ -3,7 +3,18 @@ import { userKey, type JiraIssue, type PublishRequest, type SlackUserRef, type W
 
 interface PendingRecord {
   request: PublishRequest;
+  /** A batch waiting instead of a single publish: `request` then names the workflow, channel and reply target. */
+  batch?: PendingBatch | undefined;
   createdAt: number;
+}
+
+/** Publish all, or Create issues from tasks of the document `path` (already confirmed). */
+export type PendingBatch = { kind: 'all' } | { kind: 'tasks'; path: string };
+
+export interface WaitingPublish {
+  request: PublishRequest;
+  batch?: PendingBatch | undefined;
+  fresh: boolean;
 }
 
 /**
@@ -14,15 +25,15 @@ export function createPendingPublishes(store: KeyValueStore, options: { maxAgeMs
   const key = (user: SlackUserRef) => `pending-publish:${userKey(user)}`;
   return {
     maxAgeMs: options.maxAgeMs,
-    save: (request: PublishRequest) =>
+    save: (request: PublishRequest, batch?: PendingBatch) =>
       // Kept longer than it may resume, to tell the user it was dropped rather than forget silently.
-      store.set<PendingRecord>(key(request.user), { request, createdAt: Date.now() }, options.maxAgeMs * 4),
-    async take(user: SlackUserRef): Promise<{ request: PublishRequest; fresh: boolean } | undefined> {
+      store.set<PendingRecord>(key(request.user), { request, batch, createdAt: Date.now() }, options.maxAgeMs * 4),
+    async take(user: SlackUserRef): Promise<WaitingPublish | undefined> {
       const record = await store.get<PendingRecord>(key(user));
       if (!record) return undefined;
       // Only one callback may resume it, even with several replicas.
       if (!(await store.compareAndSwap(key(user), record, undefined))) return undefined;
-      return { request: record.request, fresh: Date.now() - record.createdAt <= options.maxAgeMs };
+      return { request: record.request, batch: record.batch, fresh: Date.now() - record.createdAt <= options.maxAgeMs };
     },
   };
 }

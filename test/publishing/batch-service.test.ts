@@ -15,16 +15,15 @@ import { phaseOf } from '../../src/publishing/paths.ts';
 import type {
   AccountLinks,
   BatchItemResult,
-  BatchNotifier,
   BatchSummary,
   DocumentSource,
   JiraBudget,
   ProgressHandle,
   ProjectDirectory,
-  PublishNotifier,
 } from '../../src/publishing/ports.ts';
 import type { PublishService } from '../../src/publishing/publish-service.ts';
 import { splitTaskPath, taskPath } from '../../src/publishing/tasks.ts';
+import { createPendingPublishes } from '../../src/publishing/user-records.ts';
 import { createLockService } from '../../src/storage/locks.ts';
 import { ALICE, createWorld, REF, request, SITE, SPEC, type World } from './world.ts';
 
@@ -72,9 +71,10 @@ interface Calls {
   progress: { done: number; total: number }[];
   finished: { handle: ProgressHandle | undefined; summary: BatchSummary }[];
   needsLink: { path: string; reason: string }[];
+  failed: string[];
 }
 
-function recordingBatchNotifier(calls: Calls): BatchNotifier & Pick<PublishNotifier, 'needsLink'> {
+function recordingBatchNotifier(calls: Calls): BatchServiceDeps['notifier'] {
   return {
     batchStarted: async (_replyTo, info) => {
       calls.started.push({ documentPath: info.documentPath, total: info.total });
@@ -88,6 +88,12 @@ function recordingBatchNotifier(calls: Calls): BatchNotifier & Pick<PublishNotif
     },
     needsLink: async (_replyTo, info) => {
       calls.needsLink.push({ path: info.path, reason: info.reason });
+    },
+    pendingDropped: async (_replyTo, info) => {
+      calls.failed.push(`dropped ${info.path}`);
+    },
+    failed: async (_replyTo, error) => {
+      calls.failed.push(error.code);
     },
   };
 }
@@ -131,7 +137,8 @@ async function setup(issueTypes: Record<string, string> = {}): Promise<Setup> {
     gitToken: async () => undefined,
   };
   const rows = createDocumentRows({ documents: docs, projects, jira: w.jira });
-  const calls: Calls = { started: [], progress: [], finished: [], needsLink: [] };
+  const calls: Calls = { started: [], progress: [], finished: [], needsLink: [], failed: [] };
+  const pending = createPendingPublishes(w.store, { maxAgeMs: 15 * 60_000 });
   const budgetAsked: JiraSettings[] = [];
   const budget: JiraBudget = async (s) => {
     budgetAsked.push(s);
@@ -157,6 +164,7 @@ async function setup(issueTypes: Record<string, string> = {}): Promise<Setup> {
         links: linked,
         locks: createLockService(w.store, { owner: name }),
         notifier: recordingBatchNotifier(calls),
+        pending,
         budget,
         logger: pino({ level: 'silent' }),
         ...deps,
@@ -401,6 +409,23 @@ describe('Create issues from tasks', () => {
     expect(s.calls.started).toEqual([]);
   });
 
+  it('runs the waiting batch, without asking again, once the user has connected', async () => {
+    const s = await setup();
+    withEpic(s.w);
+    let state: 'missing' | 'linked' = 'missing';
+    const batch = s.batch('a', { links: { state: async () => state } });
+    await batch.createTaskIssues(input());
+    expect(s.w.jira.issues).toEqual([]);
+
+    state = 'linked';
+    await batch.resumeAfterLink(ALICE);
+    expectExactlyOnce(s.w, OPEN);
+    expect(byStatus(s.calls.finished[0]!.summary.items, 'created')).toEqual(OPEN);
+    // Taken: a second callback finds nothing waiting.
+    await batch.resumeAfterLink(ALICE);
+    expect(s.calls.finished).toHaveLength(1);
+  });
+
   it('stops after the first item when the missing link shows only once Jira is asked (a token gateway)', async () => {
     const s = await setup();
     withEpic(s.w);
@@ -560,7 +585,7 @@ describe('Publish all', () => {
   it('asks a user without an Atlassian link to connect, once, and creates nothing', async () => {
     const s = await setup();
     await s.batch('a', { links: { state: async () => 'broken' } }).publishAll(input());
-    expect(s.calls.needsLink).toEqual([{ path: SPEC, reason: 'broken' }]);
+    expect(s.calls.needsLink).toEqual([{ path: 'team-a/rfe-1', reason: 'broken' }]);
     expect(s.w.jira.calls).toEqual([]);
     expect(s.calls.finished).toEqual([]);
   });
