@@ -2,6 +2,7 @@
  * Pure parsing of a project's Jira settings: ProjectSettings annotations first, else the legacy runner
  * Secret keys JIRA_URL / JIRA_PROJECT (reference §5). Issue types default to `Task` for every phase.
  */
+import { HIERARCHY_TYPE_KEYS } from '../publishing/issue-drafts.ts';
 import type { JiraSettings } from '../publishing/model.ts';
 import { ANNOTATIONS } from './resources.ts';
 
@@ -115,12 +116,15 @@ export function resolveJiraSettings({ annotations, secret, secretName }: Setting
 /** The phases whose issue type a project can set, in workflow order. */
 export const CONFIGURABLE_PHASES = ['specify', 'plan', 'tasks'] as const;
 
+/** Types of the workflow's hierarchy: the spec's issue in Publish all (`epic`), and task issues (`task-item`). */
+export const HIERARCHY_TYPES = [HIERARCHY_TYPE_KEYS.epic, HIERARCHY_TYPE_KEYS.taskItem] as const;
+
 /**
  * The `jira-issue-types` annotation value the bot writes: compact JSON, `default` first, then the phases
  * in workflow order, then anything else; read back by parseIssueTypes.
  */
 export function formatIssueTypes(types: { default: string } & Partial<Record<string, string>>): string {
-  const order = ['default', ...CONFIGURABLE_PHASES] as string[];
+  const order = ['default', ...CONFIGURABLE_PHASES, ...HIERARCHY_TYPES] as string[];
   const keys = Object.keys(types)
     .filter((k) => types[k] !== undefined && types[k] !== '')
     .sort((a, b) => rank(order, a) - rank(order, b) || a.localeCompare(b));

@@ -14,6 +14,7 @@ import {
   encodeMetadata,
   type JiraConfigMetadata,
   type JiraConfigValues,
+  type TypeField,
 } from '../subcommands/jira-config-form.ts';
 import { clip, clipMrkdwn, code, codeBlock, cut, escapeMrkdwn, LIMITS, mention, mrkdwnSection, mrkdwnText } from './text.ts';
 
@@ -175,20 +176,32 @@ export function formView(input: FormViewInput): ModalView {
     });
   }
   for (const field of TYPE_FIELDS) {
-    const label = field === 'default' ? 'Default issue type' : `Issue type for ${field}`;
-    const hint = field === 'default' ? 'Used for every phase without its own type.' : 'Leave empty to use the default type.';
+    const { label, hint, placeholder } = typeFieldText(field);
     const value = current.issueTypes?.[field] ?? (field === 'default' ? 'Task' : undefined);
     blocks.push(
       choices
         ? selectInput(BLOCKS.type(field), label, choices, value, { optional: field !== 'default', hint })
-        : textInput(BLOCKS.type(field), label, value, {
-            optional: field !== 'default',
-            hint,
-            placeholder: field === 'default' ? 'Task' : 'Same as the default',
-          }),
+        : textInput(BLOCKS.type(field), label, value, { optional: field !== 'default', hint, placeholder }),
     );
   }
   return modal(metadata, blocks, { submit: { type: 'plain_text', text: 'Save' }, close: { type: 'plain_text', text: 'Cancel' } });
+}
+
+function typeFieldText(field: TypeField): { label: string; hint: string; placeholder: string } {
+  if (field === 'default') return { label: 'Default issue type', hint: 'Used for every phase without its own type.', placeholder: 'Task' };
+  if (field === 'epic')
+    return {
+      label: 'Parent issue type (Publish all)',
+      hint: "The spec's issue when every document is published at once; the other documents become its children. Empty: Epic.",
+      placeholder: 'Epic',
+    };
+  if (field === 'task-item')
+    return {
+      label: 'Issue type for tasks (Create issues from tasks)',
+      hint: "One issue per open task, under the spec's issue; a sub-task type puts them under the tasks document's issue instead. Empty: Task.",
+      placeholder: 'Task',
+    };
+  return { label: `Issue type for ${field}`, hint: 'Leave empty to use the default type.', placeholder: 'Same as the default' };
 }
 
 /** Slack allows 100 options of at most 75 characters each. */

@@ -4,15 +4,15 @@
  * and what travels in `private_metadata` (a hint for the UI only; never trusted for authorization).
  */
 import { z } from 'zod';
-import { CONFIGURABLE_PHASES, parseSiteUrl } from '../../vteam/jira-settings.ts';
+import { CONFIGURABLE_PHASES, HIERARCHY_TYPES, parseSiteUrl } from '../../vteam/jira-settings.ts';
 import { isProjectName } from '../../vteam/project-admin.ts';
 
 export const JIRA_CONFIG_CALLBACK_ID = 'vteam_jira_config';
 export const LOAD_ISSUE_TYPES_ACTION = 'vteam_jira_config_load_types';
 
 export type ConfigurablePhase = (typeof CONFIGURABLE_PHASES)[number];
-export type TypeField = 'default' | ConfigurablePhase;
-export const TYPE_FIELDS: readonly TypeField[] = ['default', ...CONFIGURABLE_PHASES];
+export type TypeField = 'default' | ConfigurablePhase | (typeof HIERARCHY_TYPES)[number];
+export const TYPE_FIELDS: readonly TypeField[] = ['default', ...CONFIGURABLE_PHASES, ...HIERARCHY_TYPES];
 
 export const BLOCKS = {
   site: 'jira_site',
@@ -36,7 +36,7 @@ export interface JiraConfigInput {
 export interface JiraConfigValues {
   siteUrl: string;
   projectKey: string;
-  issueTypes: { default: string } & Partial<Record<ConfigurablePhase, string>>;
+  issueTypes: { default: string } & Partial<Record<TypeField, string>>;
 }
 
 export type Validation = { ok: true; values: JiraConfigValues } | { ok: false; errors: Record<string, string> };

@@ -111,6 +111,8 @@ describe('jira-config views (pure)', () => {
       ['jira_type_specify', 'plain_text_input', undefined, true],
       ['jira_type_plan', 'plain_text_input', undefined, true],
       ['jira_type_tasks', 'plain_text_input', undefined, true],
+      ['jira_type_epic', 'plain_text_input', undefined, true],
+      ['jira_type_task-item', 'plain_text_input', undefined, true],
     ]);
     expect(view.submit).toEqual({ type: 'plain_text', text: 'Save' });
     expect(JSON.stringify(view.blocks)).not.toContain('vteam_jira_config_load_types');
@@ -126,7 +128,14 @@ describe('jira-config views (pure)', () => {
     const selects = view.blocks.filter(
       (b) => b.type === 'input' && (b as { element: { type: string } }).element.type === 'static_select',
     ) as { block_id: string; hint: { text: string }; element: { options: { value: string }[]; initial_option?: { value: string } } }[];
-    expect(selects.map((s) => s.block_id)).toEqual(['jira_type_default', 'jira_type_specify', 'jira_type_plan', 'jira_type_tasks']);
+    expect(selects.map((s) => s.block_id)).toEqual([
+      'jira_type_default',
+      'jira_type_specify',
+      'jira_type_plan',
+      'jira_type_tasks',
+      'jira_type_epic',
+      'jira_type_task-item',
+    ]);
     expect(selects[0]!.element.options.map((o) => o.value)).toEqual(['Task', 'Story']);
     expect(selects[0]!.element.initial_option?.value).toBe('Task');
     expect(selects[2]!.element.initial_option).toBeUndefined();
