@@ -281,10 +281,15 @@ export function createBatchService(deps: BatchServiceDeps) {
     const workflow = await service.authorize(input.channelId, input.workflow);
     const settings = await requireSettings(workflow.namespace);
     const document = await deps.documents.read(workflow, documentPath);
-    return planFrom(workflow, settings, document, input.issueType);
+    const plan = planFrom(workflow, settings, document, input.issueType);
+    const budget = await deps.budget?.(settings).catch((error: unknown) => {
+      logger.info({ err: error }, 'could not read the Jira request budget for a task plan');
+      return undefined;
+    });
+    return { ...plan, budget };
   }
 
-  async function planFrom(workflow: Workflow, settings: JiraSettings, document: DocumentContent, issueType?: string): Promise<TaskPlan> {
+  function planFrom(workflow: Workflow, settings: JiraSettings, document: DocumentContent, issueType?: string): TaskPlan {
     const { tasks } = parseTasks(document.markdown);
     const linkedPaths = new Set(workflow.jiraLinks.map((l) => l.path));
     const open = tasks.filter((t) => !t.done);
@@ -292,10 +297,6 @@ export function createBatchService(deps: BatchServiceDeps) {
     const toCreate = open.filter((t) => !linkedPaths.has(taskPath(document.path, t.id)));
     const placement = taskPlacement(workflow, settings, document.path, issueType);
     const publishesDocumentFirst = placement.under === 'document' && placement.parentKey === undefined;
-    const budget = await deps.budget?.(settings).catch((error: unknown) => {
-      logger.info({ err: error }, 'could not read the Jira request budget for a task plan');
-      return undefined;
-    });
     return {
       workflow,
       settings,
@@ -307,7 +308,6 @@ export function createBatchService(deps: BatchServiceDeps) {
       parentUrl: placement.parentKey === undefined ? undefined : deps.jira.browseUrl(settings.siteUrl, placement.parentKey),
       publishesDocumentFirst,
       requests: (toCreate.length + (publishesDocumentFirst ? 1 : 0)) * perCreate,
-      budget,
     };
   }
 
@@ -321,7 +321,7 @@ export function createBatchService(deps: BatchServiceDeps) {
       // Planned again under the lease: the modal's numbers may be minutes old.
       const settings = await requireSettings(workflow.namespace);
       const document = await deps.documents.read(workflow, documentPath);
-      const plan = await planFrom(workflow, settings, document, input.issueType);
+      const plan = planFrom(workflow, settings, document, input.issueType);
       const summary = (items: BatchItemResult[]) => ({
         workflow: plan.workflow,
         kind: 'tasks' as const,
@@ -377,7 +377,8 @@ export function createBatchService(deps: BatchServiceDeps) {
         },
         'created issues from tasks',
       );
-      const final = summary(items);
+      // Read again so the summary (and a refreshed document list) shows the links just written.
+      const final = { ...summary(items), workflow: (await reread(input)) ?? plan.workflow };
       if (progress)
         await progress.close(done).catch((error: unknown) => logger.warn({ err: error }, 'could not edit the progress message'));
       await notifier.batchFinished(input.replyTo, handle, final);

@@ -14,7 +14,10 @@ import type { WorkflowThreads } from './slack-notifier.ts';
 export function createBatchNotifier(deps: {
   client: WebClient;
   threads: WorkflowThreads;
-  replies: { inThread(replyTo: ReplyTo, workflow: Workflow, message: { text: string }): Promise<void> };
+  replies: {
+    inThread(replyTo: ReplyTo, workflow: Workflow, message: { text: string }): Promise<void>;
+    refreshPicker(replyTo: ReplyTo, workflow: Workflow): Promise<void>;
+  };
   logger: Logger;
 }): BatchNotifier {
   const { client, threads, replies, logger } = deps;
@@ -40,6 +43,10 @@ export function createBatchNotifier(deps: {
     },
     async batchFinished(replyTo, handle, summary) {
       const message = batchSummaryMessage(summary);
+      // The clicked list (if it was the user's own) shows the new links; the card follows the CR by itself.
+      await replies
+        .refreshPicker(replyTo, summary.workflow)
+        .catch((error: unknown) => logger.info({ err: error }, 'could not refresh the document list'));
       if (handle?.channel && handle.ts) {
         try {
           await client.chat.update({ channel: handle.channel, ts: handle.ts, ...message });

@@ -50,6 +50,8 @@ export function createSlackNotifier(deps: {
   direct(userId: string, message: Message): Promise<void>;
   /** A reply in the workflow's thread; to the requester alone, with the fix, when the bot cannot post there. */
   inThread(replyTo: ReplyTo, workflow: Workflow, message: Message): Promise<void>;
+  /** The document list the user clicked in, if it was theirs alone (ephemeral), redrawn with its new links. */
+  refreshPicker(replyTo: ReplyTo, workflow: Workflow): Promise<void>;
 } {
   const { client, threads, logger } = deps;
   const doFetch = deps.fetch ?? fetch;
@@ -114,6 +116,7 @@ export function createSlackNotifier(deps: {
     ephemeral,
     direct,
     inThread: (replyTo, workflow, message) => inThread(asSlackReplyTo(replyTo), workflow, message),
+    refreshPicker: (replyTo, workflow) => refreshPicker(asSlackReplyTo(replyTo), workflow),
     async queued(replyTo, info) {
       await ephemeral(replyTo, queuedMessage(info.path, info));
     },

@@ -74,6 +74,7 @@ type Scenario = (
     ephemeral: (r: typeof replyTo, m: { text: string }) => Promise<void>;
     direct: (u: string, m: { text: string }) => Promise<void>;
     inThread: (r: typeof replyTo, w: Workflow, m: { text: string }) => Promise<void>;
+    refreshPicker: (r: typeof replyTo, w: Workflow) => Promise<void>;
   },
   h: string,
 ) => Promise<unknown>;
@@ -105,6 +106,7 @@ const SCENARIOS: Record<string, Scenario> = {
   ephemeral: (n) => n.ephemeral(replyTo, { text: 'ok' }),
   direct: (n) => n.direct(TRUSTED.userId, { text: 'ok' }),
   inThread: (n, h) => n.inThread(replyTo, workflowOf(h), { text: 'ok' }),
+  refreshPicker: (n, h) => n.refreshPicker(replyTo, workflowOf(h)),
 };
 
 describe('the Slack notifier', () => {
