@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ALICE_TOKEN, PLAN, SITE, SPEC, WORKFLOW, startEnvironment, type Environment } from '../support/environment.ts';
+import { ALICE_TOKEN, PLAN, SITE, SPEC, TASKS, WORKFLOW, startEnvironment, type Environment } from '../support/environment.ts';
 
 /** The tool dialect is read from tools/list at run time: each server publishes the same way. */
 describe.each(['rovo-v2', 'self-hosted'] as const)('against a %s MCP server', (dialect) => {
@@ -29,5 +29,17 @@ describe.each(['rovo-v2', 'self-hosted'] as const)('against a %s MCP server', (d
     await env.command(`publish ${WORKFLOW} ${PLAN}`);
     await env.slack.waitFor(() => env!.workflowLinks().find((l) => l.path === PLAN));
     expect(env.mcp.counters.httpRequests).toBe(1);
+  });
+
+  it('publishes a whole workflow as an Epic with its children, through its own parent field', async () => {
+    env = await startEnvironment({ dialect });
+    await env.command(`publish ${WORKFLOW} --all`);
+    await env.slack.waitFor(() => ([SPEC, PLAN, TASKS].every((p) => env!.workflowLinks().some((l) => l.path === p)) ? true : undefined));
+    const keyOf = (path: string) => env!.workflowLinks().find((l) => l.path === path)!.jiraKey;
+    const issues = env.mcp.issues({ label: 'vteam-rfe' });
+    const epic = issues.find((i) => i.key === keyOf(SPEC))!;
+    expect(epic).toMatchObject({ issueType: 'Epic', parent: undefined });
+    for (const path of [PLAN, TASKS]) expect(issues.find((i) => i.key === keyOf(path))).toMatchObject({ parent: epic.key });
+    expect(issues).toHaveLength(3);
   });
 });
