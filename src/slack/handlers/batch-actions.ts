@@ -15,7 +15,7 @@ import { TASK_ISSUES_CALLBACK_ID, taskIssuesConfirmView, taskIssuesLoadingView, 
 import { errorMessage } from '../blocks/replies.ts';
 import { code, escapeMrkdwn } from '../blocks/text.ts';
 import { replyToOf, type SlackReplyTo } from '../reply-target.ts';
-import { readSubmission, slackUserOf } from './interactions.ts';
+import { openThenShow, readSubmission, slackUserOf } from './interactions.ts';
 
 export interface BatchActionDeps {
   batches: BatchService;
@@ -104,27 +104,13 @@ export async function openTaskIssuesModal(
   metadata: PublishAsMetadata | undefined,
 ): Promise<void> {
   const first = metadata ? taskIssuesLoadingView(metadata) : taskIssuesMessageView(STALE_FORM);
-  let opened: { view?: { id?: string; hash?: string } };
-  try {
-    opened = await client.views.open({ trigger_id: triggerId, view: first });
-  } catch (error) {
-    deps.logger.warn({ err: error }, 'could not open the Create issues modal');
-    if (metadata) {
-      const replyTo = replyToOf(user, metadata.channelId, { responseUrl: metadata.responseUrl });
-      deps.track(() =>
-        deps.ephemeral(replyTo, errorMessage('I could not open the confirmation form; please choose *Create issues from tasks* again.')),
-      );
-    }
-    return;
-  }
-  const viewId = opened.view?.id;
-  if (!metadata || !viewId) return;
-  const view = await planView(deps, user, metadata);
-  await client.views
-    .update({ view_id: viewId, ...(opened.view?.hash ? { hash: opened.view.hash } : {}), view })
-    .catch((error: unknown) =>
-      deps.logger.info({ err: error }, 'could not show the Create issues form (the modal changed or closed meanwhile)'),
+  const next = metadata && (() => planView(deps, user, metadata));
+  if (!(await openThenShow(client, triggerId, first, next, { logger: deps.logger, what: 'Create issues' })) && metadata) {
+    const replyTo = replyToOf(user, metadata.channelId, { responseUrl: metadata.responseUrl });
+    deps.track(() =>
+      deps.ephemeral(replyTo, errorMessage('I could not open the confirmation form; please choose *Create issues from tasks* again.')),
     );
+  }
 }
 
 async function planView(deps: BatchActionDeps, user: SlackUserRef, metadata: PublishAsMetadata): Promise<ModalView> {

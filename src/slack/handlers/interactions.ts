@@ -61,3 +61,36 @@ export async function readSubmission<M, F extends { ok: true }>(
   }
   return { metadata, form, user: modalUserOf(body, view) };
 }
+
+/**
+ * A modal whose content needs slow work (the cluster, Jira): `first` (a loading view) is opened on
+ * the trigger_id at once, since it expires 3 s after the click, then replaced by `next()`. False when
+ * the modal could not be opened (the caller tells the user another way). Without `next`, `first` stays.
+ */
+export async function openThenShow(
+  client: { views: { open: ViewsOpen; update: ViewsUpdate } },
+  triggerId: string,
+  first: ModalView,
+  next: (() => Promise<ModalView>) | undefined,
+  log: { logger: Logger; what: string },
+): Promise<boolean> {
+  let opened: { view?: { id?: string; hash?: string } };
+  try {
+    opened = await client.views.open({ trigger_id: triggerId, view: first });
+  } catch (error) {
+    log.logger.warn({ err: error }, `could not open the ${log.what} modal`);
+    return false;
+  }
+  const viewId = opened.view?.id;
+  if (!next || !viewId) return true;
+  const view = await next();
+  await client.views
+    .update({ view_id: viewId, ...(opened.view?.hash ? { hash: opened.view.hash } : {}), view })
+    .catch((error: unknown) =>
+      log.logger.info({ err: error }, `could not show the ${log.what} form (the modal changed or closed meanwhile)`),
+    );
+  return true;
+}
+
+type ViewsOpen = (args: { trigger_id: string; view: ModalView }) => Promise<{ view?: { id?: string; hash?: string } }>;
+type ViewsUpdate = (args: { view_id: string; hash?: string; view: ModalView }) => Promise<unknown>;

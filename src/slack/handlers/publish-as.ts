@@ -25,7 +25,7 @@ import {
 import { errorMessage } from '../blocks/replies.ts';
 import { code, escapeMrkdwn, link } from '../blocks/text.ts';
 import { replyToOf } from '../reply-target.ts';
-import { readSubmission, slackUserOf } from './interactions.ts';
+import { openThenShow, readSubmission, slackUserOf } from './interactions.ts';
 
 export interface PublishAsDeps {
   service: Pick<PublishService, 'authorize' | 'publish'>;
@@ -78,24 +78,11 @@ export function registerPublishAs(app: App, deps: PublishAsDeps): void {
       const first = metadata
         ? publishAsLoadingView(metadata)
         : publishAsMessageView(`This menu is no longer valid; run ${code('/vteam publish <workflow>')} to get a fresh one.`);
-      let opened: { view?: { id?: string; hash?: string } };
-      try {
-        opened = await client.views.open({ trigger_id: body.trigger_id, view: first });
-      } catch (error) {
-        logger.warn({ err: error, channelId }, 'could not open the Publish as… modal');
+      const next = metadata && (() => initialView(deps, user, metadata));
+      if (!(await openThenShow(client, body.trigger_id, first, next, { logger, what: 'Publish as…' }))) {
         const replyTo = replyToOf(user, channelId, { responseUrl, sourceEphemeral });
         deps.track(() => deps.ephemeral(replyTo, errorMessage('I could not open the issue type form; please choose *Publish as…* again.')));
-        return;
       }
-      const viewId = opened.view?.id;
-      if (!metadata || !viewId) return;
-
-      const view = await initialView(deps, user, metadata);
-      await client.views
-        .update({ view_id: viewId, ...(opened.view?.hash ? { hash: opened.view.hash } : {}), view })
-        .catch((error: unknown) =>
-          logger.info({ err: error }, 'could not show the Publish as… form (the modal changed or closed meanwhile)'),
-        );
     },
   );
 
