@@ -40,6 +40,8 @@ export function createWorkflowRepository(kube: Clients, options: WorkflowReposit
   const recentReads = new Map<string, RawObject>();
   const RECENT_READS = 256;
   const keyOf = (ref: WorkflowRef) => `${ref.namespace}/${ref.name}`;
+  // Changes waiting to be written, per workflow (see modify).
+  const groups = new Map<string, WriteGroup>();
   function remember(ref: WorkflowRef, object: RawObject): void {
     recentReads.delete(keyOf(ref));
     recentReads.set(keyOf(ref), object);
@@ -106,13 +108,11 @@ export function createWorkflowRepository(kube: Clients, options: WorkflowReposit
     },
 
     async upsertJiraLink(ref: WorkflowRef, link: JiraLink): Promise<LinkOutcome> {
-      let existingKey: string | undefined;
-      const workflow = await modify(ref, 'jira link', (current) => {
+      const { workflow, result: existingKey } = await modify(ref, 'jira link', (current) => {
         const linked = withJiraLink(current, link);
-        existingKey = linked.existingKey;
         // The in-flight record goes in the same write: a link never outlives it nor the reverse.
         const cleared = withInFlight(linked.object, ref, link.path, undefined);
-        return { object: cleared.object, changed: linked.changed || cleared.changed };
+        return { object: cleared.object, changed: linked.changed || cleared.changed, result: linked.existingKey };
       });
       if (existingKey !== undefined) {
         logger?.warn(
@@ -159,47 +159,87 @@ export function createWorkflowRepository(kube: Clients, options: WorkflowReposit
       // Written over the object `seen` was mapped from (no read) when nobody wrote since; after a 409 only
       // a change to another path is written over: one to this path sends the caller back to decide again.
       const before = pathState(seen, intent.path);
-      let changed = false;
-      const workflow = await modify(seen, 'in-flight record', (current) => {
+      const { workflow, result } = await modify(seen, 'in-flight record', (current) => {
         // The very version `seen` was read from needs no second look (no mapping on the common path).
         const now = isRecord(current.metadata) && current.metadata.resourceVersion === seen.resourceVersion ? seen : toWorkflow(current);
-        if (now === undefined || pathState(now, intent.path) !== before) {
-          changed = true;
-          return { object: current, changed: false };
-        }
-        return withInFlight(current, seen, intent.path, intent);
+        if (now === undefined || pathState(now, intent.path) !== before) return { object: current, changed: false, result: true };
+        return { ...withInFlight(current, seen, intent.path, intent), result: false };
       });
-      return { workflow, changed };
+      return { workflow, changed: result === true };
     },
 
     async clearInFlight(ref, path) {
-      await modify(ref, 'in-flight removal', (current) => withInFlight(current, ref, path, undefined));
+      await modify(ref, 'in-flight removal', (current) => ({ ...withInFlight(current, ref, path, undefined), result: undefined }));
     },
   };
 
   /**
    * Read, change, PUT with the read resourceVersion: the API server refuses it (409) if anyone wrote
    * in between, so concurrent changes are never overwritten; a conflict re-reads and re-applies.
+   *
+   * Changes to one workflow made at once on this replica (a batch's tasks, several documents) are
+   * written together: while one PUT is in flight the next changes wait, then go in one PUT. Without
+   * it they would collide with each other, each collision costing a 409, a re-read and a backoff.
+   * `change` may run several times (after a conflict): it is pure, and its last `result` is returned.
    */
-  async function modify(
-    ref: WorkflowRef,
-    what: string,
-    change: (current: RawObject) => { object: RawObject; changed: boolean },
-  ): Promise<Workflow> {
+  function modify<R>(ref: WorkflowRef, what: string, change: Change<R>): Promise<{ workflow: Workflow; result: R }> {
+    const key = keyOf(ref);
+    return new Promise((resolve, reject) => {
+      const group = groups.get(key) ?? { waiting: [], writing: false };
+      groups.set(key, group);
+      group.waiting.push({ ref, what, change: change as Change<unknown>, resolve: resolve as Pending['resolve'], reject });
+      if (!group.writing) void writeGroups(key, group);
+    });
+  }
+
+  /** Writes the waiting changes of one workflow, in groups, until none is left. */
+  async function writeGroups(key: string, group: WriteGroup): Promise<void> {
+    group.writing = true;
+    try {
+      while (group.waiting.length > 0) {
+        const members = group.waiting.splice(0);
+        try {
+          const done = await writeTogether(members);
+          members.forEach((member, i) => member.resolve(done[i]!));
+        } catch (error) {
+          for (const member of members) member.reject(error);
+        }
+      }
+    } finally {
+      group.writing = false;
+      groups.delete(key);
+    }
+  }
+
+  /** One read-modify-write applying every member's change in turn; retried as a whole on 409. */
+  async function writeTogether(members: Pending[]): Promise<{ workflow: Workflow; result: unknown }[]> {
+    const ref = members[0]!.ref;
     const name = `${ref.namespace}/${ref.name}`;
+    const what = members.length === 1 ? members[0]!.what : `group of ${members.length} changes`;
     for (let attempt = 1; ; attempt++) {
       const current = (attempt === 1 ? recentRead(ref) : undefined) ?? (await read(ref));
       if (current === undefined) throw errors.workflowNotFound(name);
-      const { object, changed } = change(current);
-      if (!changed) return mapped(current, ref);
+      let object = current;
+      let changed = false;
+      const results = members.map((member) => {
+        const applied = member.change(object);
+        object = applied.object;
+        changed ||= applied.changed;
+        return applied.result;
+      });
+      if (!changed) {
+        const workflow = mapped(current, ref);
+        return results.map((result) => ({ workflow, result }));
+      }
       try {
         const updated: unknown = await customObjects.replaceNamespacedCustomObject(
           { ...resource, namespace: ref.namespace, name: ref.name, body: object },
           callOptions,
         );
-        logger?.debug({ workflow: name, attempt }, `${what} written`);
+        logger?.debug({ workflow: name, attempt, changes: members.length }, `${what} written`);
         if (isRecord(updated)) remember(ref, updated);
-        return mapped(updated, ref);
+        const workflow = mapped(updated, ref);
+        return results.map((result) => ({ workflow, result }));
       } catch (error) {
         if (isNotFound(error)) throw errors.workflowNotFound(name);
         if (!isConflict(error)) throw toKubeError(error);
@@ -219,6 +259,22 @@ export function createWorkflowRepository(kube: Clients, options: WorkflowReposit
     if (!workflow) throw errors.internal(new Error(`RFEWorkflow ${ref.namespace}/${ref.name} has no usable metadata`));
     return workflow;
   }
+}
+
+/** One change of a workflow's raw object: pure, so it can be applied again after a conflict. */
+type Change<R> = (current: RawObject) => { object: RawObject; changed: boolean; result: R };
+
+interface Pending {
+  ref: WorkflowRef;
+  what: string;
+  change: Change<unknown>;
+  resolve: (done: { workflow: Workflow; result: unknown }) => void;
+  reject: (error: unknown) => void;
+}
+
+interface WriteGroup {
+  waiting: Pending[];
+  writing: boolean;
 }
 
 /** What decides a publish of `path`: its link and its in-flight record, as one comparable string. */

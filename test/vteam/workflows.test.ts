@@ -268,6 +268,40 @@ describe('KubeWorkflowRepository', () => {
       expect(fx.kube.requests.filter((r) => r.verb === 'update').map((r) => r.status)).toEqual([409, 409, 409, 200]);
     });
 
+    it('writes changes made at once on this replica together, without conflicting with itself', async () => {
+      const repo = repository();
+      const paths = Array.from({ length: 12 }, (_, i) => `specs/001-dark-mode/tasks.md#T${String(i + 1).padStart(3, '0')}`);
+      const outcomes = await Promise.all(paths.map((path, i) => repo.upsertJiraLink(ref, { path, jiraKey: `PROJ-${100 + i}` })));
+      const stored = (fx.kube.get('rfeworkflows', ref.namespace, ref.name)!.spec as { jiraLinks: { path: string }[] }).jiraLinks;
+      expect(stored.map((l) => l.path)).toEqual(expect.arrayContaining(paths));
+      // Every caller sees its own link in what it gets back, and none was told another issue was there.
+      outcomes.forEach((outcome, i) => {
+        expect(outcome.existingKey).toBeUndefined();
+        expect(outcome.workflow.jiraLinks).toContainEqual({ path: paths[i], jiraKey: `PROJ-${100 + i}` });
+      });
+      const updates = fx.kube.requests.filter((r) => r.verb === 'update');
+      expect(updates.every((r) => r.status === 200)).toBe(true);
+      // The first write goes alone; the eleven that arrived meanwhile go in one more.
+      expect(updates).toHaveLength(2);
+    });
+
+    it('a change in a group that must be decided again is told so, while the others are written', async () => {
+      const repo = repository();
+      const seen = (await repo.get(ref))!;
+      // Someone links tasks.md between the read and the writes: only that document's record is refused.
+      fx.kube.modify('rfeworkflows', ref.namespace, ref.name, (o) => {
+        (o.spec as { jiraLinks: unknown[] }).jiraLinks.push({ path: 'specs/001-dark-mode/tasks.md', jiraKey: 'OTHER-9' });
+      });
+      const intent = (path: string) => ({ path, since: 1, fence: 'f', user: { teamId: 'T1', userId: 'U1' }, replyTo: {} });
+      const [tasks, plan] = await Promise.all([
+        repo.markInFlight(seen, intent('specs/001-dark-mode/tasks.md')),
+        repo.markInFlight(seen, intent('specs/001-dark-mode/plan.md')),
+      ]);
+      expect(tasks.changed).toBe(true);
+      expect(plan.changed).toBe(false);
+      expect(plan.workflow.inFlight?.map((i) => i.path)).toEqual(['specs/001-dark-mode/plan.md']);
+    });
+
     it('gives up after the configured attempts with KUBERNETES_UNAVAILABLE', async () => {
       fx.kube.injectConflicts(10);
       const error = await repository({ maxAttempts: 3 })
