@@ -14,6 +14,8 @@ export const SCENARIOS = {
   burst:
     'exactly once under a burst: 200 publishes, 40 documents clicked 3 times at once (targets: all linked within 1.2 × the ideal, ack p99 100 ms, event-loop stalls 50 ms)',
   'rate-limit': 'labelled simulation: a burst meeting 429 answers with Retry-After',
+  batch:
+    'Create issues from tasks: 25 creates under an Epic at 4 slots, MCP latency 50 ms, and another user publishing meanwhile (targets: wall time 1.5 × ideal, the other publish within one slot of a quiet one, progress edits 1.5 s apart at most; about 1 minute)',
   footprint:
     'resident memory idle and watching 10,000 RFEWorkflows, start → /healthz: node src/main.ts and the production build (targets 110 MB, 130 MB, 1 s; about 3 minutes)',
   handoff:

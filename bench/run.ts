@@ -11,6 +11,7 @@ import { benchOptionsOrExit, type Scenario } from './cli.ts';
 import { observeSlack } from './observe.ts';
 import { runAckScenario } from './scenarios/ack.ts';
 import { loadGeneratorFloor, runConcurrentUsers, runSimultaneous } from './scenarios/ack-users.ts';
+import { runBatchScenario } from './scenarios/batch.ts';
 import { runBurstScenario } from './scenarios/burst.ts';
 import { runFootprintScenario } from './scenarios/footprint.ts';
 import { runHandoffScenario } from './scenarios/handoff.ts';
@@ -90,7 +91,9 @@ async function main(): Promise<void> {
     // which runs the fakes, gives way.
     startLoadGenerator();
     setPriority(FAKES_NICENESS);
-    const seeded = seedWorkflows(env, WORKFLOWS + WARM_UP_WORKFLOWS);
+    // The batch scenario seeds its own workflows; run alone it skips these, whose cards (one a second in the
+    // channel) would take about 4 minutes to post.
+    const seeded = cli.only === 'batch' ? [] : seedWorkflows(env, WORKFLOWS + WARM_UP_WORKFLOWS);
     const workflows = seeded.slice(0, WORKFLOWS);
     const warmUpDocs = seeded.slice(WORKFLOWS).flatMap(documentsOf);
     env.kube.addRfeWorkflow(PROJECT, PROBE_WORKFLOW, {
@@ -99,7 +102,7 @@ async function main(): Promise<void> {
       umbrellaRepo: { url: 'https://github.com/org/spec-repo', branch: 'main' },
     });
     const users = await seedUsers(env, USERS);
-    progress(`seeded ${WORKFLOWS} workflows (${WORKFLOWS * 3} documents) and ${USERS} linked users`);
+    progress(`seeded ${workflows.length} workflows (${workflows.length * 3} documents) and ${USERS} linked users`);
     const observer = observeSlack(env.slack);
 
     const ackDocs = workflows.slice(0, 120).flatMap(documentsOf);
@@ -150,6 +153,18 @@ async function main(): Promise<void> {
         )
       : undefined;
 
+    // Its own workflows (a 30-task tasks.md each); users[0] runs the batches, users[1] publishes meanwhile.
+    const batch = runs('batch')
+      ? await appLoop(() =>
+          runBatchScenario(
+            world,
+            observer,
+            { batch: users[0]!, other: users[1]! },
+            { mcpLatencyMs: 50, concurrencyCap: CONCURRENCY_CAP, aloneRuns: 3, fairnessRuns: 3, quietPublishes: 8 },
+          ),
+        )
+      : undefined;
+
     const everything = audit(env, seeded.flatMap(documentsOf));
     const logs = app.logs();
     const errorLogs = logs.filter((r) => typeof r.level === 'number' && r.level >= 50);
@@ -169,8 +184,8 @@ async function main(): Promise<void> {
         cpuPressureSomeAvg60: { atStart: pressureAtStart, atEnd: await cpuPressure() },
       },
       setup: {
-        workflows: WORKFLOWS,
-        documents: WORKFLOWS * 3,
+        workflows: workflows.length,
+        documents: workflows.length * 3,
         users: USERS,
         store: 'sqlite',
         appLogLevel: 'info',
@@ -178,7 +193,7 @@ async function main(): Promise<void> {
         rateLimitConcurrency: CONCURRENCY_CAP,
       },
       // Every target beside its figure; the sections below hold the detail.
-      targets: targetRows({ ackLatency, publishOverhead: overhead, burst }),
+      targets: targetRows({ ackLatency, publishOverhead: overhead, burst, batch }),
       ackLatency,
       ackSimultaneous,
       ackStress,
@@ -186,6 +201,7 @@ async function main(): Promise<void> {
       requestsPerPublish,
       exactlyOnceBurst: burst,
       rateLimitSimulated: rateLimit,
+      batchFromTasks: batch,
       footprint,
       rateLimiterHandoff: handoff,
       allScenarios: {

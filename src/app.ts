@@ -268,6 +268,8 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     },
     logger: logger.child({ component: 'batch' }),
     options: {
+      // As many as the Jira slots: more would only queue in the limiter, and crowd the preparation
+      // gate and the event loop in front of other users' publishes (measured: npm run bench -- --only batch).
       concurrency: config.rateLimit.concurrency,
       leaseMs: config.publishing.leaseMs,
       requestsPerCreate: contextForge?.profile.upstreamRequestsPerCall,

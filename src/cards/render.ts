@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { KnownBlock } from '@slack/types';
 import type { Workflow, WorkflowRef } from '../publishing/model.ts';
 import type { DocumentRow } from '../publishing/model.ts';
+import { splitTaskPath } from '../publishing/tasks.ts';
 import { deletedWorkflowCard, workflowCard } from '../slack/blocks/documents.ts';
 
 export interface RenderedCard {
@@ -27,7 +28,11 @@ function withDigest(card: { text: string; blocks: KnownBlock[] }): RenderedCard 
   return { ...card, digest };
 }
 
-/** path → key of a workflow's links, as stored in card records. */
+/**
+ * path → key of a workflow's document links, as stored in card records. Task issues' links
+ * (`<tasks path>#T012`) are not rows of the card, so they are left out: else every one of them would
+ * read as a link removed.
+ */
 export function linkMap(workflow: Pick<Workflow, 'jiraLinks'>): Record<string, string> {
-  return Object.fromEntries(workflow.jiraLinks.map((l) => [l.path, l.jiraKey]));
+  return Object.fromEntries(workflow.jiraLinks.filter((l) => splitTaskPath(l.path) === undefined).map((l) => [l.path, l.jiraKey]));
 }

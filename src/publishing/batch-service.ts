@@ -103,10 +103,11 @@ export function createBatchService(deps: BatchServiceDeps) {
   }
 
   /** One run of a batch: who asked, and what is saved to resume it if the user must connect first. */
-  function begin(input: BatchInput, resumeAs: PendingBatch): BatchRun {
+  function begin(input: BatchInput, resumeAs: PendingBatch, workflow?: Workflow): BatchRun {
     let parked = false;
     return {
       input,
+      workflow,
       async park(reason) {
         if (parked) return;
         parked = true;
@@ -163,8 +164,11 @@ export function createBatchService(deps: BatchServiceDeps) {
    */
   async function publishOne(run: BatchRun, request: PublishRequest, document?: DocumentContent, taskId?: string): Promise<BatchItemResult> {
     const deadline = Date.now() + (options.busyItemWaitMs ?? 60_000);
+    // The batch's own read of the workflow first; after waiting out another worker, a fresh one.
+    let workflow = run.workflow;
     for (let delay = 500; ; delay = Math.min(delay * 2, 4000)) {
-      const result = await collect(run, request, document, taskId);
+      const result = await collect(run, request, { document, workflow }, taskId);
+      workflow = undefined;
       if (result.status !== 'failed' || result.error?.code !== BUSY || Date.now() + delay > deadline) return result;
       await wait(delay);
     }
@@ -173,7 +177,7 @@ export function createBatchService(deps: BatchServiceDeps) {
   async function collect(
     run: BatchRun,
     request: PublishRequest,
-    document: DocumentContent | undefined,
+    read: { document: DocumentContent | undefined; workflow: Workflow | undefined },
     taskId: string | undefined,
   ): Promise<BatchItemResult> {
     let result: BatchItemResult = { path: request.path, taskId, status: 'failed', error: errors.internal(new Error('no outcome')) };
@@ -196,7 +200,7 @@ export function createBatchService(deps: BatchServiceDeps) {
       },
       pendingDropped: async () => undefined,
     };
-    await service.publishItem(request, told, document);
+    await service.publishItem(request, told, read);
     return result;
   }
 
@@ -335,7 +339,8 @@ export function createBatchService(deps: BatchServiceDeps) {
         await notifier.batchFinished(input.replyTo, undefined, summary(alreadyThere));
         return;
       }
-      const run = begin(input, { kind: 'tasks', path: documentPath });
+      // Every task starts from the workflow read for the plan (a task's parent is already in it).
+      const run = begin(input, { kind: 'tasks', path: documentPath }, plan.workflow);
       if (!(await linked(run))) return;
 
       const total = plan.toCreate.length;
@@ -353,6 +358,8 @@ export function createBatchService(deps: BatchServiceDeps) {
       if (plan.publishesDocumentFirst) {
         const parent = await publishOne(run, { ...base, path: documentPath, hierarchy: true }, document);
         if (parent.status === 'failed' || parent.status === 'needs-link') parentFailure = parent;
+        // The Sub-tasks' parent is the link just written: their drafts must see it.
+        run.workflow = await reread(input);
       }
       let done = 0;
       const created = parentFailure
@@ -397,7 +404,9 @@ export function createBatchService(deps: BatchServiceDeps) {
 }
 
 interface BatchRun {
-  input: BatchInput;
+  readonly input: BatchInput;
+  /** The workflow as this batch last read it: its items start from it instead of reading it again. */
+  workflow: Workflow | undefined;
   /** Saves the batch to resume once the user connects Atlassian, and asks them to (once per run). */
   park(reason: 'missing' | 'broken'): Promise<void>;
 }

@@ -252,13 +252,18 @@ export function createPublishService(deps: PublishServiceDeps) {
 
   /**
    * One item of a batch (a document of Publish all, a task of a tasks document), with the same
-   * guarantees as a publish. Its outcome goes to `told` only; `document`: the item's document, read once
-   * for the whole batch.
+   * guarantees as a publish. Its outcome goes to `told` only. `read`: what the batch has read once for
+   * all its items: the item's document, and the workflow (safe even when stale: see markInFlight).
    */
-  async function publishItem(request: PublishRequest, told: PublishNotifier, document?: DocumentContent): Promise<void> {
+  async function publishItem(
+    request: PublishRequest,
+    told: PublishNotifier,
+    read: { document?: DocumentContent | undefined; workflow?: Workflow | undefined } = {},
+  ): Promise<void> {
     const run = begin(told);
     const ref = { namespace: request.workflow.namespace, name: request.workflow.name };
-    await gated(run, request.user, () => publishOnce({ ...request, workflow: ref }, run, undefined, document));
+    const known = read.workflow !== undefined && qualifiedName(read.workflow) === qualifiedName(ref) ? read.workflow : undefined;
+    await gated(run, request.user, () => publishOnce({ ...request, workflow: ref }, run, known, read.document));
   }
 
   async function publishOnce(request: PublishRequest, run: PublishRun, known?: Workflow, document?: DocumentContent): Promise<void> {
