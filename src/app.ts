@@ -256,6 +256,7 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
     links,
     locks,
     pending,
+    store,
     notifier: {
       ...createBatchNotifier({ client: slackClient, threads, replies: notifier, logger }),
       needsLink: (replyTo, info) => notifier.needsLink(replyTo, info),

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { errors, logLevelOf, toVteamError } from '../errors.ts';
 import { CoalescingSender } from '../lib/coalescing-sender.ts';
-import type { LockService } from '../storage/types.ts';
+import type { KeyValueStore, LockService } from '../storage/types.ts';
 import type { DocumentRows } from './document-rows.ts';
 import { documentId } from './issue-content.ts';
 import { taskPlacement, type TaskPlacement } from './issue-drafts.ts';
@@ -46,6 +46,8 @@ export interface BatchServiceDeps {
   notifier: BatchNotifier & Pick<PublishNotifier, 'needsLink' | 'pendingDropped' | 'failed'>;
   /** Where a batch waits while its user connects Atlassian (one waiting publish or batch per user). */
   pending: PendingPublishes;
+  /** The shared store: where a running batch's progress message is remembered, for the run after a crash. */
+  store: Pick<KeyValueStore, 'get' | 'set' | 'delete'>;
   budget?: JiraBudget | undefined;
   logger: Logger;
   options: {
@@ -90,6 +92,10 @@ export interface TaskPlan {
 }
 
 const BUSY = 'PUBLISH_IN_PROGRESS';
+/** A batch's own lease (renewed at a third of it while the batch runs). */
+const BATCH_LEASE_MS = 10_000;
+/** How long a running batch's progress message is remembered: longer than any batch runs. */
+const PROGRESS_RECORD_MS = 24 * 3600_000;
 
 export function createBatchService(deps: BatchServiceDeps) {
   const { service, locks, notifier, logger, options } = deps;
@@ -154,7 +160,8 @@ export function createBatchService(deps: BatchServiceDeps) {
 
   /** Runs `work` unless another run of the same batch holds its lease (a double click, another replica). */
   async function exclusively(name: string, what: string, work: () => Promise<void>): Promise<void> {
-    const result = await locks.withLock(name, options.leaseMs, work);
+    // Short, and renewed while the batch runs: after a crash the next run may start within seconds.
+    const result = await locks.withLock(name, Math.min(options.leaseMs, BATCH_LEASE_MS), work);
     if (!result.acquired) throw errors.batchInProgress(what);
   }
 
@@ -321,7 +328,16 @@ export function createBatchService(deps: BatchServiceDeps) {
     const documentPath = validateDocumentPath(input.path);
     const workflow = await service.authorize(input.channelId, input.workflow);
     const what = `Creating issues from \`${documentPath}\``;
-    await exclusively(`batch:${qualifiedName(workflow)}:${documentId(workflow, documentPath)}`, what, async () => {
+    const name = `batch:${qualifiedName(workflow)}:${documentId(workflow, documentPath)}`;
+    await exclusively(name, what, async () => {
+      // A run cut short (a crash) left its progress message counting: it says so, and this run goes on.
+      const left = await deps.store.get<ProgressHandle>(`progress:${name}`);
+      if (left) {
+        await notifier
+          .batchInterrupted(left, { workflow, documentPath })
+          .catch((error: unknown) => logger.info({ err: error }, 'could not mark an interrupted progress message'));
+        await deps.store.delete(`progress:${name}`);
+      }
       // Planned again under the lease: the modal's numbers may be minutes old.
       const settings = await requireSettings(workflow.namespace);
       const document = await deps.documents.read(workflow, documentPath);
@@ -350,6 +366,7 @@ export function createBatchService(deps: BatchServiceDeps) {
           logger.warn({ err: error }, 'could not post the progress message of a batch');
           return undefined;
         });
+      if (handle) await deps.store.set(`progress:${name}`, handle, PROGRESS_RECORD_MS);
       const progress = progressSender(handle, plan.workflow, documentPath, total);
       const base = { user: input.user, channelId: input.channelId, workflow: input.workflow, replyTo: input.replyTo };
 
@@ -389,6 +406,7 @@ export function createBatchService(deps: BatchServiceDeps) {
       if (progress)
         await progress.close(done).catch((error: unknown) => logger.warn({ err: error }, 'could not edit the progress message'));
       await notifier.batchFinished(input.replyTo, handle, final);
+      if (handle) await deps.store.delete(`progress:${name}`);
     });
   }
 

@@ -168,6 +168,8 @@ export interface BatchNotifier {
   batchStarted(replyTo: ReplyTo, info: { workflow: Workflow; documentPath: string; total: number }): Promise<ProgressHandle | undefined>;
   /** Edits the progress message. */
   batchProgress(handle: ProgressHandle, info: { workflow: Workflow; documentPath: string; done: number; total: number }): Promise<void>;
+  /** The progress message of a run that was cut short (the app stopped): says so, since it will never count on. */
+  batchInterrupted(handle: ProgressHandle, info: { workflow: WorkflowRef; documentPath: string }): Promise<void>;
   /** The summary: replaces the progress message when there is one, else a thread reply of its own. */
   batchFinished(replyTo: ReplyTo, handle: ProgressHandle | undefined, summary: BatchSummary): Promise<void>;
 }

@@ -7,7 +7,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { Workflow } from '../publishing/model.ts';
 import type { BatchNotifier, ReplyTo } from '../publishing/ports.ts';
-import { batchProgressMessage, batchSummaryMessage } from './blocks/batches.ts';
+import { batchInterruptedMessage, batchProgressMessage, batchSummaryMessage } from './blocks/batches.ts';
 import { asSlackReplyTo } from './reply-target.ts';
 import type { WorkflowThreads } from './slack-notifier.ts';
 
@@ -40,6 +40,9 @@ export function createBatchNotifier(deps: {
     },
     async batchProgress(handle, info) {
       await client.chat.update({ channel: handle.channel!, ts: handle.ts!, ...batchProgressMessage(info) });
+    },
+    async batchInterrupted(handle, info) {
+      await client.chat.update({ channel: handle.channel!, ts: handle.ts!, ...batchInterruptedMessage(info) });
     },
     async batchFinished(replyTo, handle, summary) {
       const message = batchSummaryMessage(summary);

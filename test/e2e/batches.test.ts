@@ -496,6 +496,8 @@ describe('Create issues from tasks across a kill -9', () => {
     if (summary) {
       expect(counts).not.toBeNull();
       expect(Number(counts![1]) + Number(counts![2])).toBe(25);
+      // The killed run's progress message no longer counts as if it were alive.
+      expect(env.slack.callsTo('chat.update').some((c) => /was interrupted \(the app restarted\)/.test(messageText(c.args)))).toBe(true);
     }
   }, 90_000);
 });

@@ -23,6 +23,7 @@ import type {
 } from '../../src/publishing/ports.ts';
 import type { PublishService } from '../../src/publishing/publish-service.ts';
 import { splitTaskPath, taskPath } from '../../src/publishing/tasks.ts';
+import { documentId } from '../../src/publishing/issue-content.ts';
 import { createPendingPublishes } from '../../src/publishing/user-records.ts';
 import { createLockService } from '../../src/storage/locks.ts';
 import { ALICE, createWorld, REF, request, SITE, SPEC, type World } from './world.ts';
@@ -72,6 +73,7 @@ interface Calls {
   finished: { handle: ProgressHandle | undefined; summary: BatchSummary }[];
   needsLink: { path: string; reason: string }[];
   failed: string[];
+  interrupted: ProgressHandle[];
 }
 
 function recordingBatchNotifier(calls: Calls): BatchServiceDeps['notifier'] {
@@ -85,6 +87,9 @@ function recordingBatchNotifier(calls: Calls): BatchServiceDeps['notifier'] {
     },
     batchFinished: async (_replyTo, handle, summary) => {
       calls.finished.push({ handle, summary });
+    },
+    batchInterrupted: async (handle) => {
+      calls.interrupted.push(handle);
     },
     needsLink: async (_replyTo, info) => {
       calls.needsLink.push({ path: info.path, reason: info.reason });
@@ -137,7 +142,7 @@ async function setup(issueTypes: Record<string, string> = {}): Promise<Setup> {
     gitToken: async () => undefined,
   };
   const rows = createDocumentRows({ documents: docs, projects, jira: w.jira });
-  const calls: Calls = { started: [], progress: [], finished: [], needsLink: [], failed: [] };
+  const calls: Calls = { started: [], progress: [], finished: [], needsLink: [], failed: [], interrupted: [] };
   const pending = createPendingPublishes(w.store, { maxAgeMs: 15 * 60_000 });
   const budgetAsked: JiraSettings[] = [];
   const budget: JiraBudget = async (s) => {
@@ -165,6 +170,7 @@ async function setup(issueTypes: Record<string, string> = {}): Promise<Setup> {
         locks: createLockService(w.store, { owner: name }),
         notifier: recordingBatchNotifier(calls),
         pending,
+        store: w.store,
         budget,
         logger: pino({ level: 'silent' }),
         ...deps,
@@ -188,6 +194,7 @@ function withEpic(w: World): void {
   w.workflows.linkElsewhere({ path: SPEC, jiraKey: EPIC });
 }
 
+const documentIdOf = (path: string) => documentId(REF, path);
 const taskLinks = (w: World) => w.workflows.workflow.jiraLinks.filter((l) => splitTaskPath(l.path) !== undefined);
 const linkedTaskIds = (w: World) => taskLinks(w).map((l) => splitTaskPath(l.path)!.taskId);
 const taskIdOf = (summary: string) => summary.split(' ')[0]!;
@@ -313,6 +320,28 @@ describe('Create issues from tasks', () => {
     // Once it is over, running it again is allowed (and finds everything there).
     await s.batch('b').createTaskIssues(input());
     expect(s.w.jira.issues).toHaveLength(25);
+  });
+
+  it("a run after a crash marks the crashed run's progress message as interrupted, then finishes the tasks", async () => {
+    const s = await setup();
+    withEpic(s.w);
+    // The crashed run: its progress message was posted and remembered, then the process died.
+    let crash!: () => void;
+    const crashed = new Promise<void>((resolve) => (crash = resolve));
+    s.w.jira.beforeCreate = async () => {
+      crash();
+      await new Promise(() => undefined); // never answers: the process is gone
+    };
+    void s.batch('a', { options: { leaseMs: 300 } }).createTaskIssues(input());
+    await crashed;
+    expect(s.calls.started).toHaveLength(1);
+    s.w.jira.beforeCreate = undefined;
+    // Its lease, no longer renewed by a dead process, would expire; here the new replica simply runs later.
+    await s.w.store.delete(`lock:batch:team-a/rfe-1:${documentIdOf(TASKS)}`).catch(() => undefined);
+
+    await s.batch('b', { options: { busyItemWaitMs: 0 } }).createTaskIssues(input());
+    expect(s.calls.interrupted).toEqual([{ channel: 'C1', ts: '1700000000.000100' }]);
+    expect(s.calls.finished.at(-1)!.summary.items.length).toBe(25);
   });
 
   it("waits out another replica publishing one of the tasks, then reports that replica's issue", async () => {

@@ -133,6 +133,12 @@ export function batchProgressMessage(info: { documentPath: string; done: number;
   return { text: `Creating issues: ${info.done} of ${info.total}…`, blocks: [mrkdwnSection(text)] };
 }
 
+/** What a progress message becomes when its run was cut short; the next run reports below it. */
+export function batchInterruptedMessage(info: { documentPath: string }): { text: string; blocks: KnownBlock[] } {
+  const text = `:double_vertical_bar: Creating issues from ${code(clip(info.documentPath, SHOWN.path))} was interrupted (the app restarted). A new run continues where it stopped and reports below; no task gets two issues.`;
+  return { text: 'Creating issues was interrupted; a new run continues', blocks: [mrkdwnSection(text)] };
+}
+
 /** The end of a batch: what was created (with links), what was there already, skipped, or failed and why. */
 export function batchSummaryMessage(summary: BatchSummary): { text: string; blocks: KnownBlock[] } {
   return summary.kind === 'documents' ? documentsSummary(summary) : tasksSummary(summary);

@@ -231,6 +231,7 @@ export const FIXTURES: Record<string, Record<string, Coverage>> = {
           batches.taskIssuesConfirmView(taskPlanOf(h, variant, false), publishAsMetadataOf(h)),
         ]),
     },
+    batchInterruptedMessage: { kind: 'message', build: (h) => [batches.batchInterruptedMessage({ documentPath: h })] },
     batchProgressMessage: { kind: 'message', build: (h) => [batches.batchProgressMessage({ documentPath: h, done: 12, total: 24 })] },
     batchSummaryMessage: {
       kind: 'message',
