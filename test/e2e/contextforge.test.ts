@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser, completeBrowserLeg } from '../support/auth-server/browser.ts';
 import { messageText } from '../support/fake-slack.ts';
+import { postToSlackEvents, viewSubmissionBody } from '../support/slack-requests.ts';
 import {
   ALICE_EMAIL,
   CONTEXTFORGE,
   PLAN,
+  PROJECT,
   SITE,
   SPEC,
   TASKS,
@@ -264,5 +266,58 @@ describe('a Connect link opened by someone else (ATLASSIAN_LINK_EMAIL_MATCH=requ
     const reply = await env.slack.waitFor(() => threadReplies().find((c) => /<@U0004>/.test(messageText(c.args))), 20_000);
     expect(messageText(reply.args)).toMatch(/PROJ-\d+/);
     expect(env.workflowLinks().find((l) => l.path === TASKS)).toBeDefined();
+  });
+});
+
+describe('a whole workflow and its tasks through MCP Context Forge', () => {
+  it('Publish all and Create issues from tasks create as the user, through the prefixed create tool', async () => {
+    const name = 'rfe-mcf-batch';
+    const branch = `b-${name}`;
+    env.kube.addRfeWorkflow(PROJECT, name, {
+      title: 'MCF batch',
+      description: 'Everything at once',
+      branchName: branch,
+      umbrellaRepo: { url: 'https://github.com/org/spec-repo', branch: 'main' },
+    });
+    env.github.setFiles('org', 'spec-repo', branch, {
+      [SPEC]: '# Spec',
+      [PLAN]: '# Plan',
+      [TASKS]:
+        '# Tasks\n\n## Phase 1: Setup\n- [ ] T001 Create the project\n- [x] T002 Pick a name\n- [ ] T003 [P] [US1] Add the theme toggle\n',
+    });
+    const createsBefore = mcf().counters.toolCalls.filter((c) => c.listedName === 'rovo-createjiraissue').length;
+
+    await env.command(`publish ${name} --all`);
+    await env.slack.waitFor(() => ([SPEC, PLAN, TASKS].every((p) => env.workflowLinks(name).some((l) => l.path === p)) ? true : undefined));
+    const keyOf = (path: string) => env.workflowLinks(name).find((l) => l.path === path)!.jiraKey;
+    const epic = env.mcp.issue(keyOf(SPEC))!;
+    expect(epic.issueType).toBe('Epic');
+    for (const path of [PLAN, TASKS]) expect(env.mcp.issue(keyOf(path))!.parent).toBe(epic.key);
+
+    // --tasks opens the confirmation on the command's trigger; submitting it creates the two open tasks.
+    const updates = env.slack.callsTo('views.update').length;
+    await env.command(`publish ${name} ${TASKS} --tasks`);
+    const confirm = (await env.slack.waitFor(() => env.slack.callsTo('views.update')[updates])).args.view as {
+      callback_id: string;
+      private_metadata: string;
+      blocks: unknown[];
+    };
+    expect(messageText({ blocks: confirm.blocks })).toContain('Create *2 issues*');
+    // Behind MCF each create costs four upstream requests, and the form says so.
+    expect(messageText({ blocks: confirm.blocks })).toMatch(/use 8 of the [\d,]+ Jira requests left this hour/);
+    const body = viewSubmissionBody({ callbackId: confirm.callback_id, privateMetadata: confirm.private_metadata, values: {} });
+    expect((await postToSlackEvents(env.app.url, env.signingSecret, body)).status).toBe(200);
+    await env.slack.waitFor(() => (env.workflowLinks(name).filter((l) => l.path.startsWith(`${TASKS}#`)).length === 2 ? true : undefined));
+
+    for (const id of ['T001', 'T003']) {
+      const issue = env.mcp.issue(keyOf(`${TASKS}#${id}`))!;
+      expect(issue.summary.startsWith(`${id} `)).toBe(true);
+      expect(issue.parent).toBe(epic.key);
+    }
+    const creates = mcf()
+      .counters.toolCalls.filter((c) => c.listedName === 'rovo-createjiraissue')
+      .slice(createsBefore);
+    expect(creates).toHaveLength(5);
+    expect(creates.every((c) => c.email === ALICE_EMAIL && c.outcome === 'relayed')).toBe(true);
   });
 });
