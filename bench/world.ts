@@ -4,6 +4,7 @@
  */
 import type { SlackUserRef } from '../src/publishing/model.ts';
 import { PROJECT, SITE, type Environment } from '../test/support/environment.ts';
+import { messageText, type SlackCall } from '../test/support/fake-slack.ts';
 
 export const PHASES = ['spec', 'plan', 'tasks'] as const;
 
@@ -34,26 +35,42 @@ export function documentKey(doc: BenchDocument): string {
 
 /** Seeds `count` RFEWorkflows in the bound project, with spec/plan/tasks on their branches. */
 export function seedWorkflows(env: Environment, count: number): BenchWorkflow[] {
-  const workflows: BenchWorkflow[] = [];
-  for (let i = 0; i < count; i++) {
-    const id = String(i).padStart(3, '0');
-    const workflow = { name: `rfe-bench-${id}`, title: `Bench feature ${id}`, branch: `bench-${id}` };
-    env.kube.addRfeWorkflow(PROJECT, workflow.name, {
-      title: workflow.title,
-      description: `Synthetic workflow ${id} for the benchmark`,
-      branchName: workflow.branch,
-      umbrellaRepo: { url: 'https://github.com/org/spec-repo', branch: 'main' },
-    });
-    const dir = `specs/${id}-feature`;
-    env.github.setFiles('org', 'spec-repo', workflow.branch, {
-      'rfe.md': `# ${workflow.title}`,
-      [`${dir}/spec.md`]: `# ${workflow.title} spec\n\n${'Requirement text. '.repeat(40)}`,
-      [`${dir}/plan.md`]: `# ${workflow.title} plan\n\n1. Design\n2. Build\n3. Ship`,
-      [`${dir}/tasks.md`]: `# ${workflow.title} tasks\n\n- [ ] T1\n- [ ] T2`,
-    });
-    workflows.push(workflow);
-  }
-  return workflows;
+  return Array.from({ length: count }, (_, i) => seedWorkflow(env, String(i).padStart(3, '0')));
+}
+
+/**
+ * One RFEWorkflow `rfe-bench-<id>` (documentsOf works on it) with spec, plan and tasks on its own
+ * branch; `tasksOf` writes its tasks.md (default: two open tasks).
+ */
+export function seedWorkflow(
+  env: Environment,
+  id: string,
+  options: { title?: string; tasksOf?: (title: string) => string } = {},
+): BenchWorkflow {
+  const workflow = { name: `rfe-bench-${id}`, title: options.title ?? `Bench feature ${id}`, branch: `bench-${id}` };
+  env.kube.addRfeWorkflow(PROJECT, workflow.name, {
+    title: workflow.title,
+    description: `Synthetic workflow ${id} for the benchmark`,
+    branchName: workflow.branch,
+    umbrellaRepo: { url: 'https://github.com/org/spec-repo', branch: 'main' },
+  });
+  const dir = `specs/${id}-feature`;
+  env.github.setFiles('org', 'spec-repo', workflow.branch, {
+    'rfe.md': `# ${workflow.title}`,
+    [`${dir}/spec.md`]: `# ${workflow.title} spec\n\n${'Requirement text. '.repeat(40)}`,
+    [`${dir}/plan.md`]: `# ${workflow.title} plan\n\n1. Design\n2. Build\n3. Ship`,
+    [`${dir}/tasks.md`]: options.tasksOf?.(workflow.title) ?? `# ${workflow.title} tasks\n\n- [ ] T1\n- [ ] T2`,
+  });
+  return workflow;
+}
+
+/** Matches the thread reply announcing `document` published by `userId`. */
+export function isPublishedReply(document: BenchDocument, userId: string) {
+  return (call: SlackCall) =>
+    call.method === 'chat.postMessage' &&
+    call.args.thread_ts !== undefined &&
+    messageText(call.args).includes(`published from ${document.path} of ${document.workflow.title}`) &&
+    messageText(call.args).includes(`<@${userId}>`);
 }
 
 export function documentsOf(workflow: BenchWorkflow): BenchDocument[] {

@@ -21,7 +21,7 @@ import type { SlackObserver } from '../observe.ts';
 import { stampPushes, type Stamps } from '../stamps.ts';
 import { median, progress, round, summarize, type Summary } from '../stats.ts';
 import { send } from '../traffic.ts';
-import { documentsOf, type BenchDocument, type BenchUser, type BenchWorkflow } from '../world.ts';
+import { documentsOf, isPublishedReply, seedWorkflow, type BenchDocument, type BenchUser, type BenchWorkflow } from '../world.ts';
 
 export interface BatchOptions {
   mcpLatencyMs: number;
@@ -182,26 +182,10 @@ interface StampSet {
  * `<prefix>NN`, each tasks.md a spec-kit task list of 30 tasks, 5 done.
  */
 function seedBatchWorkflows(env: Environment, prefix: string, count: number): BenchWorkflow[] {
-  const workflows: BenchWorkflow[] = [];
-  for (let i = 0; i < count; i++) {
+  return Array.from({ length: count }, (_, i) => {
     const id = `${prefix}${String(i).padStart(2, '0')}`;
-    const workflow = { name: `rfe-bench-${id}`, title: `Bench batch feature ${id}`, branch: `bench-${id}` };
-    env.kube.addRfeWorkflow(PROJECT, workflow.name, {
-      title: workflow.title,
-      description: `Synthetic workflow ${id} for the batch benchmark`,
-      branchName: workflow.branch,
-      umbrellaRepo: { url: 'https://github.com/org/spec-repo', branch: 'main' },
-    });
-    const dir = `specs/${id}-feature`;
-    env.github.setFiles('org', 'spec-repo', workflow.branch, {
-      'rfe.md': `# ${workflow.title}`,
-      [`${dir}/spec.md`]: `# ${workflow.title} spec\n\n${'Requirement text. '.repeat(40)}`,
-      [`${dir}/plan.md`]: `# ${workflow.title} plan\n\n1. Design\n2. Build\n3. Ship`,
-      [`${dir}/tasks.md`]: tasksMarkdown(workflow.title),
-    });
-    workflows.push(workflow);
-  }
-  return workflows;
+    return seedWorkflow(env, id, { title: `Bench batch feature ${id}`, tasksOf: tasksMarkdown });
+  });
 }
 
 /** A spec-kit tasks.md: phases, [P] and [US…] markers, 30 tasks of which 5 are checked. */
@@ -375,14 +359,6 @@ async function settle(env: Environment): Promise<void> {
   await waitForQuiet(env, 750, 30_000);
 }
 
-function isReplyTo(document: BenchDocument, userId: string) {
-  return (call: SlackCall) =>
-    call.method === 'chat.postMessage' &&
-    call.args.thread_ts !== undefined &&
-    messageText(call.args).includes(`published from ${document.path} of ${document.workflow.title}`) &&
-    messageText(call.args).includes(`<@${userId}>`);
-}
-
 /** One Publish to Jira click; resolves when its thread reply reached Slack (and, for the link time, the stamps). */
 async function publishSingle(
   env: Environment,
@@ -392,7 +368,7 @@ async function publishSingle(
   document: BenchDocument,
 ): Promise<{ wallMs: number; toLinkMs: number | null; sentAt: number; replyAt: number }> {
   const kubeFrom = env.kube.requests.length;
-  const replied = observer.next((e) => e.kind === 'call' && isReplyTo(document, user.ref.userId)(e.call), 60_000);
+  const replied = observer.next((e) => e.kind === 'call' && isPublishedReply(document, user.ref.userId)(e.call), 60_000);
   const sent = await send(env, user, 'click-publish', document);
   if (sent.status !== 200) throw new Error(`Publish to Jira answered HTTP ${sent.status}`);
   const replyAt = await replied;

@@ -13,7 +13,7 @@ import { measureRoundTrips, type ProbeResult } from '../probes.ts';
 import { stampPushes, type Stamps } from '../stamps.ts';
 import { median, progress, round, summarize, type Summary } from '../stats.ts';
 import { send, type RequestKind } from '../traffic.ts';
-import { documentsOf, type BenchDocument, type BenchUser, type BenchWorkflow } from '../world.ts';
+import { documentsOf, isPublishedReply, type BenchDocument, type BenchUser, type BenchWorkflow } from '../world.ts';
 
 export interface OverheadOptions {
   mcpLatencyMs: number;
@@ -145,17 +145,9 @@ export async function runOverheadScenario(
   };
 }
 
-function isReplyTo(document: BenchDocument, userId: string) {
-  return (call: SlackCall) =>
-    call.method === 'chat.postMessage' &&
-    call.args.thread_ts !== undefined &&
-    messageText(call.args).includes(`published from ${document.path} of ${document.workflow.title}`) &&
-    messageText(call.args).includes(`<@${userId}>`);
-}
-
 /** Sends one publish and waits for its thread reply and then the card refresh (the end of its work). */
 async function publishOne(env: Environment, observer: SlackObserver, user: BenchUser, kind: RequestKind, document: BenchDocument) {
-  const matches = isReplyTo(document, user.ref.userId);
+  const matches = isPublishedReply(document, user.ref.userId);
   const replied = observer.next((e) => e.kind === 'call' && matches(e.call));
   const sent = await send(env, user, kind, document);
   const replyAt = await replied;
