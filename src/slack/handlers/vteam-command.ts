@@ -121,49 +121,6 @@ export function registerVteamCommand(app: App, deps: CommandDeps): void {
     }
 
     const replyTo = replyToOf(user, command.channel_id, { responseUrl: command.response_url });
-    const batches = deps.batches;
-    if ((parsed.kind === 'task-issues' || parsed.kind === 'publish-all') && !batches) {
-      await respond({ response_type: 'ephemeral', ...errorMessage('Publishing many issues at once is not available here.') });
-      return;
-    }
-    if (parsed.kind === 'task-issues') {
-      // The modal needs the trigger_id within 3 s: the workflow argument is resolved after it opens.
-      const { workflow: workflowArg, path } = parsed;
-      const answer = async () => {
-        const workflow = await service.resolve(command.channel_id, workflowArg);
-        return {
-          namespace: workflow.namespace,
-          name: workflow.name,
-          path,
-          channelId: command.channel_id,
-          responseUrl: command.response_url,
-        };
-      };
-      track(() =>
-        answer().then(
-          (metadata) => openTaskIssuesModal(batches!, client, command.trigger_id, user, metadata),
-          (error: unknown) => respondWithError(error),
-        ),
-      );
-      return;
-    }
-    if (parsed.kind === 'publish-all') {
-      const workflowArg = parsed.workflow;
-      track(() =>
-        service.resolve(command.channel_id, workflowArg).then(
-          (workflow) =>
-            publishAll(batches!, {
-              user,
-              channelId: command.channel_id,
-              workflow: { namespace: workflow.namespace, name: workflow.name },
-              replyTo,
-            }),
-          (error: unknown) => respondWithError(error),
-        ),
-      );
-      return;
-    }
-    const { workflow: workflowArg, path, issueType } = parsed;
     async function respondWithError(error: unknown): Promise<void> {
       const failure = toVteamError(error);
       logger[logLevelOf(failure)]({ err: failure.cause ?? error, code: failure.code }, '/vteam publish failed');
@@ -171,6 +128,29 @@ export function registerVteamCommand(app: App, deps: CommandDeps): void {
         logger.warn({ err: e }, 'could not answer the command'),
       );
     }
+    if (parsed.kind === 'task-issues' || parsed.kind === 'publish-all') {
+      const batches = deps.batches;
+      if (!batches) {
+        await respond({ response_type: 'ephemeral', ...errorMessage('Publishing many issues at once is not available here.') });
+        return;
+      }
+      const asked = parsed;
+      track(async () => {
+        try {
+          // One cluster read before the modal opens: well within the trigger_id's 3 s.
+          const workflow = await service.resolve(command.channel_id, asked.workflow);
+          const ref = { namespace: workflow.namespace, name: workflow.name };
+          if (asked.kind === 'task-issues') {
+            const metadata = { ...ref, path: asked.path, channelId: command.channel_id, responseUrl: command.response_url };
+            await openTaskIssuesModal(batches, client, command.trigger_id, user, metadata);
+          } else await publishAll(batches, { user, channelId: command.channel_id, workflow: ref, replyTo });
+        } catch (error) {
+          await respondWithError(error);
+        }
+      });
+      return;
+    }
+    const { workflow: workflowArg, path, issueType } = parsed;
     track(async () => {
       try {
         if (path === undefined) {
