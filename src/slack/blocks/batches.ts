@@ -4,7 +4,7 @@
  * reasons) are escaped here, as everywhere.
  */
 import type { Button, KnownBlock, ModalView } from '@slack/types';
-import type { TaskPlan } from '../../publishing/batch-service.ts';
+import type { TaskPlan } from '../../publishing/task-plan.ts';
 import type { Workflow } from '../../publishing/model.ts';
 import type { BatchItemResult, BatchSummary } from '../../publishing/ports.ts';
 import { taskSummary } from '../../publishing/tasks.ts';

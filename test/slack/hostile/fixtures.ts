@@ -12,7 +12,7 @@ import type { JiraIssue, Workflow } from '../../../src/publishing/model.ts';
 import type { DocumentRow } from '../../../src/publishing/model.ts';
 import type { StatusReport } from '../../../src/status/report.ts';
 import type { AtlassianLink } from '../../../src/storage/types.ts';
-import type { TaskPlan } from '../../../src/publishing/batch-service.ts';
+import type { TaskPlan } from '../../../src/publishing/task-plan.ts';
 import type { BatchItemResult, BatchSummary } from '../../../src/publishing/ports.ts';
 import type { PlanTask } from '../../../src/publishing/tasks.ts';
 import { errors } from '../../../src/errors.ts';
