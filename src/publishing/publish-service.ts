@@ -311,7 +311,7 @@ export function createPublishService(deps: PublishServiceDeps) {
     }
   }
 
-  /** Park the publish and ask the user to (re)connect; `resumeAfterLink` picks it up. */
+  /** Park the publish and ask the user to (re)connect; the batch service's `resumeAfterLink` picks it up. */
   async function waitForLink(run: PublishRun, request: PublishRequest, reason: 'missing' | 'broken'): Promise<void> {
     await pending.save(request);
     run.log.info(
@@ -321,13 +321,7 @@ export function createPublishService(deps: PublishServiceDeps) {
     await run.notifier.needsLink(request.replyTo, { user: request.user, path: request.path, reason });
   }
 
-  /** After a successful OAuth callback: finish the publish that was waiting for it, if any. */
-  async function resumeAfterLink(user: SlackUserRef): Promise<void> {
-    const waiting = await pending.take(user);
-    if (waiting) await resume(waiting);
-  }
-
-  /** A waiting publish, taken from the pending records by whoever resumes (a batch hands single ones here). */
+  /** A publish that waited for the user's Atlassian link, taken from the pending records after the callback. */
   async function resume(waiting: WaitingPublish): Promise<void> {
     const { user } = waiting.request;
     if (!waiting.fresh) {
@@ -518,7 +512,7 @@ export function createPublishService(deps: PublishServiceDeps) {
     }
   }
 
-  return { resolve, authorize, documentsOf, publish, publishItem, update, resumeAfterLink, resume, recoverInterrupted };
+  return { resolve, authorize, documentsOf, publish, publishItem, update, resume, recoverInterrupted };
 }
 
 /** One publish, update or recovery: its logger (bound to its publishId), its notifier, its last outcome. */

@@ -2,6 +2,7 @@ import type { ActionsBlock, Button, KnownBlock, Overflow, SectionBlock } from '@
 import type { DocumentRow } from '../../publishing/model.ts';
 import type { JiraIssue, Workflow } from '../../publishing/model.ts';
 import { ACTIONS, decodeDocumentValue, encodeDocumentValue, encodePublishAsValue, encodePublishNowValue } from '../action-values.ts';
+import { splitTaskPath } from '../../publishing/tasks.ts';
 import { createTaskIssuesButton, publishAllButton } from './batches.ts';
 import { clip, code, escapeMrkdwn, LIMITS, link, mrkdwnSection } from './text.ts';
 
@@ -77,7 +78,7 @@ export function documentRowBlocks(workflow: Workflow, row: DocumentRow): KnownBl
   // A tasks document also offers its tasks as issues; their links are counted on its row.
   const taskButton = row.phase === 'tasks' ? createTaskIssuesButton(workflow, row.path) : undefined;
   if (row.jiraKey) {
-    const tasks = workflow.jiraLinks.filter((l) => l.path.startsWith(`${row.path}#`)).length;
+    const tasks = workflow.jiraLinks.filter((l) => splitTaskPath(l.path)?.documentPath === row.path).length;
     const counted = tasks > 0 ? ` · ${tasks} task ${tasks === 1 ? 'issue' : 'issues'}` : '';
     const section = mrkdwnSection(`${name}\n:white_check_mark: ${link(row.url, clip(row.jiraKey, SHOWN.key))}${counted}`);
     return [taskButton ? { ...section, accessory: taskButton } : section];
