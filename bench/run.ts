@@ -10,7 +10,7 @@ import { audit } from './audit.ts';
 import { benchOptionsOrExit, type Scenario } from './cli.ts';
 import { observeSlack } from './observe.ts';
 import { runAckScenario } from './scenarios/ack.ts';
-import { loadGeneratorFloor, runConcurrentUsers, runSimultaneous } from './scenarios/ack-users.ts';
+import { boltFloor, loadGeneratorFloor, runConcurrentUsers, runSimultaneous } from './scenarios/ack-users.ts';
 import { runBatchScenario } from './scenarios/batch.ts';
 import { runBurstScenario } from './scenarios/burst.ts';
 import { runFootprintScenario } from './scenarios/footprint.ts';
@@ -66,6 +66,8 @@ async function main(): Promise<void> {
   };
   const ackFloorMs = runs('ack') ? await floorOf(USERS, 11) : undefined;
   const burstFloorMs = runs('burst') ? await floorOf(BURST_PUBLISHES, 5) : undefined;
+  if (runs('burst')) progress(`measuring a bare Bolt app's acks: 5 rounds of ${BURST_PUBLISHES} requests at once`);
+  const burstBoltFloorMs = runs('burst') ? await boltFloor(BURST_PUBLISHES, 5) : undefined;
   progress('starting the environment (fakes + app process)');
   let env: Environment | undefined;
   const abort = () => {
@@ -138,6 +140,7 @@ async function main(): Promise<void> {
           runBurstScenario(world, users, burstDocs, {
             publishes: BURST_PUBLISHES,
             ackFloorMs: burstFloorMs!,
+            ackBoltFloorMs: burstBoltFloorMs!,
             contested: 40,
             clicksPerContested: 3,
             mcpLatencyMs: 50,

@@ -8,7 +8,10 @@
  * Also: rounds of 50 requests sent in the same instant, beside the floor of the load generator (the
  * same rounds against an HTTP server that answers at once), so the app's share can be read off.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer } from 'node:http';
+import { freePort } from '../../test/support/app-process.ts';
 import type { Environment } from '../../test/support/environment.ts';
 import { waitUntilLinked } from '../audit.ts';
 import { runLoad } from '../load-generator.ts';
@@ -135,18 +138,49 @@ export async function loadGeneratorFloor(perRound: number, rounds: number): Prom
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const { port } = server.address() as { port: number };
-    const all: number[] = [];
-    for (let round = 0; round < rounds; round++) {
-      const results = await runLoad({
-        appUrl: `http://127.0.0.1:${port}`,
-        signingSecret: 'floor',
-        mode: 'all-at-once',
-        requests: Array.from({ length: perRound }, (_, user) => ({ user, body: 'command=%2Fvteam&text=help' })),
-      });
-      if (round > 0) all.push(...results.map((r) => r.ms));
-    }
-    return summarize(all);
+    return await floorRounds(`http://127.0.0.1:${port}`, 'floor', perRound, rounds);
   } finally {
     server.close();
   }
+}
+
+/**
+ * The same rounds against a Bolt app that only acknowledges (bench/bolt-floor-app.ts, its own process
+ * like the app): what Bolt's receiver costs before the app does anything. Measured on the quiet machine.
+ */
+export async function boltFloor(perRound: number, rounds: number): Promise<Summary> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [new URL('../bolt-floor-app.ts', import.meta.url).pathname], {
+    env: { ...process.env, PORT: String(port), SLACK_SIGNING_SECRET: 'bolt-floor' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    await Promise.race([
+      once(child.stdout, 'data'),
+      once(child, 'exit').then(([code]) => Promise.reject(new Error(`bolt-floor-app exited with ${String(code)}`))),
+    ]);
+    return await floorRounds(`http://127.0.0.1:${port}`, 'bolt-floor', perRound, rounds);
+  } finally {
+    child.kill();
+  }
+}
+
+/** `rounds` rounds of `perRound` signed slash commands at once; the first round (cold) is left out. */
+async function floorRounds(appUrl: string, signingSecret: string, perRound: number, rounds: number): Promise<Summary> {
+  const all: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const results = await runLoad({
+      appUrl,
+      signingSecret,
+      mode: 'all-at-once',
+      requests: Array.from({ length: perRound }, (_, user) => ({
+        user,
+        body: `command=%2Fvteam&text=help&team_id=T0FLOOR&user_id=U${user}&channel_id=C0FLOOR&trigger_id=1.2.3`,
+      })),
+    });
+    const failed = results.find((r) => r.status !== 200);
+    if (failed) throw new Error(`floor request answered ${failed.status}${failed.error ? `: ${failed.error}` : ''}`);
+    if (round > 0) all.push(...results.map((r) => r.ms));
+  }
+  return summarize(all);
 }

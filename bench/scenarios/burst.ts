@@ -22,6 +22,8 @@ export interface BurstOptions {
   concurrencyCap: number;
   /** The load generator's floor for this many requests at once (ack-users.ts loadGeneratorFloor). */
   ackFloorMs: Summary;
+  /** A Bolt app that only acknowledges, under the same requests (ack-users.ts boltFloor). */
+  ackBoltFloorMs: Summary;
   /**
    * One document per user to publish first, paced, when no earlier scenario has (`--only burst`): the
    * burst is measured in steady state, each user's MCP session open, as in a full run.
@@ -49,6 +51,8 @@ export interface BurstResult {
   ackMs: Summary;
   /** The same number of requests at once against a server that answers at once: the machine's and load generator's share. */
   ackFloorMs: Summary;
+  /** The same requests at once against a Bolt app that only acknowledges: Bolt's receiver on this machine. */
+  ackBoltFloorMs: Summary;
   targetAckP99Ms: number;
   allLinkedAfterMs: number | null;
   /** documents × MCP latency ÷ concurrency cap: every create back to back in every slot. */
@@ -158,6 +162,7 @@ export async function runBurstScenario(
     nonOkStatuses: run.nonOkStatuses,
     ackMs: run.ackMs,
     ackFloorMs: options.ackFloorMs,
+    ackBoltFloorMs: options.ackBoltFloorMs,
     targetAckP99Ms: TARGET_ACK_P99_MS,
     allLinkedAfterMs: run.allLinkedAfterMs,
     idealLinkedMs,

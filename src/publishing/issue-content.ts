@@ -17,8 +17,19 @@ export function idempotencyLabel(ref: WorkflowRef, path: string): string {
 
 /** Short stable id of one document of one workflow (hex, 16 chars). */
 export function documentId(ref: WorkflowRef, path: string): string {
-  return createHash('sha256').update(`${ref.namespace}/${ref.name}:${path}`).digest('hex').slice(0, 16);
+  const name = `${ref.namespace}/${ref.name}:${path}`;
+  let id = documentIds.get(name);
+  if (id === undefined) {
+    id = createHash('sha256').update(name).digest('hex').slice(0, 16);
+    // Every mapping of a workflow asks again (its in-flight annotations are keyed by it): remembered, bounded.
+    if (documentIds.size >= DOCUMENT_IDS_KEPT) documentIds.clear();
+    documentIds.set(name, id);
+  }
+  return id;
 }
+
+const DOCUMENT_IDS_KEPT = 10_000;
+const documentIds = new Map<string, string>();
 
 export function issueSummary(workflow: Workflow, phase: Phase): string {
   const title = workflow.title.replace(/\s+/g, ' ').trim() || workflow.name;

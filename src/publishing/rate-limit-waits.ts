@@ -15,6 +15,13 @@ export type RateLimitWaits = <T>(
 ) => Promise<T>;
 
 /**
+ * How long a call may wait in our own queue before its user is told: a publish normally takes well
+ * under this, and a notice for a wait that ends a moment later is noise (and, in a burst, one more
+ * Slack request per user on a busy process).
+ */
+export const QUEUE_NOTICE_AFTER_MS = 2_000;
+
+/**
  * Runs `call`, waiting out Jira's 429s (the user is told) until `maxWaitMs` is spent.
  * Safe for creates too: a 429 means the server did not process the request.
  */
@@ -23,38 +30,67 @@ export function createRateLimitWaits(deps: {
   logger: Logger;
   maxWaitMs: number;
   wait?: (ms: number) => Promise<unknown>;
+  /** Default QUEUE_NOTICE_AFTER_MS. */
+  queueNoticeAfterMs?: number;
 }): RateLimitWaits {
   const { notifier, maxWaitMs } = deps;
   const wait = deps.wait ?? sleep;
+  const noticeAfterMs = deps.queueNoticeAfterMs ?? QUEUE_NOTICE_AFTER_MS;
   return async (replyTo, workflow, path, call, log) => {
     const logger = log ?? deps.logger;
-    let waited = 0;
-    // Told once per position change at most, so a long queue is not a stream of messages.
+    const tell = (position: number | undefined, retryAfterMs: number | undefined) =>
+      notifier
+        .queued(replyTo, { workflow, path, position, retryAfterMs })
+        .catch((e: unknown) => logger.warn({ err: e }, 'could not tell the user they are queued'));
+
+    // Our own queue: told once it has lasted noticeAfterMs (or at once when it will last that long),
+    // then once more on reaching the front, so a long queue is not a stream of messages.
+    let latest: { position: number; etaMs?: number | undefined } | undefined;
     let toldPosition: number | undefined;
+    let settled = false;
+    let noticeTimer: NodeJS.Timeout | undefined;
+    const tellLatest = () => {
+      noticeTimer = undefined;
+      if (settled || latest === undefined || toldPosition !== undefined) return;
+      toldPosition = latest.position;
+      void tell(latest.position, latest.etaMs);
+    };
     const callOptions: JiraCallOptions = {
-      onQueued: ({ position, etaMs }) => {
-        if (toldPosition !== undefined && position >= toldPosition) return;
-        if (toldPosition !== undefined && position > 1) return;
-        toldPosition = position;
-        notifier
-          .queued(replyTo, { workflow, path, position, retryAfterMs: etaMs })
-          .catch((e: unknown) => logger.warn({ err: e }, 'could not tell the user they are queued'));
+      onQueued: (info) => {
+        latest = info;
+        if (toldPosition === undefined) {
+          if ((info.etaMs ?? 0) >= noticeAfterMs) {
+            clearTimeout(noticeTimer);
+            tellLatest();
+          } else if (noticeTimer === undefined) {
+            noticeTimer = setTimeout(tellLatest, noticeAfterMs);
+            noticeTimer.unref();
+          }
+          return;
+        }
+        if (info.position >= toldPosition || info.position > 1) return;
+        toldPosition = info.position;
+        void tell(info.position, info.etaMs);
       },
     };
-    for (;;) {
-      try {
-        return await call(callOptions);
-      } catch (error) {
-        if (!isVteamError(error, 'RATE_LIMITED')) throw error;
-        const retryAfterMs = Math.max(1000, error.retryAfterMs ?? 1000);
-        if (waited + retryAfterMs > maxWaitMs) throw error;
-        waited += retryAfterMs;
-        logger.info({ workflow: qualifiedName(workflow), path, retryAfterMs }, 'rate limited by Jira; waiting');
-        await notifier
-          .queued(replyTo, { workflow, path, retryAfterMs })
-          .catch((e: unknown) => logger.warn({ err: e }, 'could not tell the user they are queued'));
-        await wait(retryAfterMs);
+    try {
+      let waited = 0;
+      for (;;) {
+        try {
+          return await call(callOptions);
+        } catch (error) {
+          if (!isVteamError(error, 'RATE_LIMITED')) throw error;
+          const retryAfterMs = Math.max(1000, error.retryAfterMs ?? 1000);
+          if (waited + retryAfterMs > maxWaitMs) throw error;
+          waited += retryAfterMs;
+          logger.info({ workflow: qualifiedName(workflow), path, retryAfterMs }, 'rate limited by Jira; waiting');
+          await tell(undefined, retryAfterMs);
+          await wait(retryAfterMs);
+        }
       }
+    } finally {
+      settled = true;
+      clearTimeout(noticeTimer);
     }
   };
 }

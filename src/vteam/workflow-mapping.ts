@@ -108,47 +108,55 @@ function legacyUmbrellaRepo(repositories: unknown[] | undefined): RepoRef | unde
  * Adds {path, jiraKey} to spec.jiraLinks of a copy of the raw object, keeping every other field and
  * entry as it was (including fields of entries this code does not know). A path that already links
  * a different issue is left alone and that key returned: overwriting it would orphan that issue.
- * `changed` is false when nothing needs writing.
+ * `changed` is false when nothing needs writing (then the object is `raw` itself).
+ *
+ * Copy on write: only what changes is copied (the object, spec, the list, a completed entry); the rest
+ * is shared with `raw`, which callers keep (a recent read) and nobody mutates.
  */
 export function withJiraLink(raw: RawObject, link: JiraLink): { object: RawObject; changed: boolean; existingKey?: string } {
-  const object = structuredClone(raw);
-  const spec = isRecord(object.spec) ? object.spec : (object.spec = {});
-  const links = Array.isArray(spec.jiraLinks) ? spec.jiraLinks : (spec.jiraLinks = []);
+  const spec = isRecord(raw.spec) ? raw.spec : {};
+  const links: unknown[] = Array.isArray(spec.jiraLinks) ? spec.jiraLinks : [];
   const current = links.find(
     (entry): entry is Record<string, unknown> =>
       isRecord(entry) && entry.path === link.path && typeof entry.jiraKey === 'string' && entry.jiraKey.trim() !== '',
   );
   if (current) {
     const key = (current.jiraKey as string).trim();
-    return key === link.jiraKey ? { object, changed: false } : { object, changed: false, existingKey: key };
+    return key === link.jiraKey ? { object: raw, changed: false } : { object: raw, changed: false, existingKey: key };
   }
   // An entry for the path without a usable key is completed rather than duplicated.
-  const broken = links.find((entry): entry is Record<string, unknown> => isRecord(entry) && entry.path === link.path);
-  if (broken) broken.jiraKey = link.jiraKey;
-  else links.push({ path: link.path, jiraKey: link.jiraKey });
-  return { object, changed: true };
+  const broken = links.findIndex((entry) => isRecord(entry) && entry.path === link.path);
+  const jiraLinks =
+    broken >= 0
+      ? links.map((entry, i) => (i === broken ? { ...(entry as Record<string, unknown>), jiraKey: link.jiraKey } : entry))
+      : [...links, { path: link.path, jiraKey: link.jiraKey }];
+  return { object: { ...raw, spec: { ...spec, jiraLinks } }, changed: true };
 }
 
-/** Sets (intent) or removes (undefined) the path's in-flight annotation on a copy of the raw object. */
+/**
+ * Sets (intent) or removes (undefined) the path's in-flight annotation on a copy of the raw object
+ * (copy on write, as withJiraLink: the object, metadata and annotations; `raw` itself when unchanged).
+ */
 export function withInFlight(
   raw: RawObject,
   ref: WorkflowRef,
   path: string,
   intent: PublishIntent | undefined,
 ): { object: RawObject; changed: boolean } {
-  const object = structuredClone(raw);
-  const metadata = isRecord(object.metadata) ? object.metadata : (object.metadata = {});
+  const metadata = isRecord(raw.metadata) ? raw.metadata : {};
   const key = inFlightKey(ref, path);
   const annotations = isRecord(metadata.annotations) ? metadata.annotations : undefined;
+  let next: Record<string, unknown>;
   if (intent === undefined) {
-    if (annotations === undefined || !(key in annotations)) return { object, changed: false };
-    delete annotations[key];
-    return { object, changed: true };
+    if (annotations === undefined || !(key in annotations)) return { object: raw, changed: false };
+    next = { ...annotations };
+    delete next[key];
+  } else {
+    const value = JSON.stringify(intent);
+    if (annotations?.[key] === value) return { object: raw, changed: false };
+    next = { ...annotations, [key]: value };
   }
-  const value = JSON.stringify(intent);
-  if (annotations?.[key] === value) return { object, changed: false };
-  (annotations ?? (metadata.annotations = {}))[key] = value;
-  return { object, changed: true };
+  return { object: { ...raw, metadata: { ...metadata, annotations: next } }, changed: true };
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

@@ -18,7 +18,7 @@ import {
 } from '../../src/slack/action-values.ts';
 import { normalizeWorkspacePath, validateDocumentPath } from '../../src/publishing/paths.ts';
 import { parseRepoUrl, trustedApiBase } from '../../src/vteam/repo-url.ts';
-import { toWorkflow, withJiraLink } from '../../src/vteam/workflow-mapping.ts';
+import { toWorkflow, withInFlight, withJiraLink } from '../../src/vteam/workflow-mapping.ts';
 import { hostile, hostileText } from './arbitraries.ts';
 import './setup.ts';
 
@@ -192,11 +192,19 @@ describe('RFEWorkflow objects from the cluster', () => {
           expect(typeof link.jiraKey).toBe('string');
         }
         // Writing a link keeps everything else the object held, and never replaces another key.
+        const before = safeStringify(raw);
         const { object: written, existingKey } = withJiraLink(raw as Record<string, unknown>, {
           path: 'specs/x/spec.md',
           jiraKey: 'PROJ-1',
         });
         expect(toWorkflow(written)?.jiraLinks).toContainEqual({ path: 'specs/x/spec.md', jiraKey: existingKey ?? 'PROJ-1' });
+        // Recording and clearing an in-flight publish round-trips; the read object (kept as a recent read) is never changed.
+        const intent = { path: 'specs/x/spec.md', since: 1, fence: 'f', user: { teamId: 'T1', userId: 'U1' }, replyTo: {} };
+        const marked = withInFlight(written, workflow, intent.path, intent);
+        expect(toWorkflow(marked.object)?.inFlight).toEqual([intent]);
+        const cleared = withInFlight(marked.object, workflow, intent.path, undefined);
+        expect(toWorkflow(cleared.object)?.inFlight).toBeUndefined();
+        expect(safeStringify(raw)).toBe(before);
       }),
       RUNS,
     );
