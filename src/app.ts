@@ -58,6 +58,7 @@ import { loadOrCreateDevKey, parseKeyRing } from './storage/crypto.ts';
 import { createLockService } from './storage/locks.ts';
 import { createStore, parseStoreUrl } from './storage/store.ts';
 import { createTokenStore } from './storage/tokens.ts';
+import { TurnStarter } from './lib/turn-starter.ts';
 import { createDocumentSource } from './vteam/documents.ts';
 import { createKubeClients, NO_CLUSTER_WARNING } from './vteam/kube-clients.ts';
 import { describeKubeFailure, kubeFailureSummary } from './vteam/kube-errors.ts';
@@ -204,11 +205,13 @@ export async function createVteamSlack(config: Config, logger: Logger, hooks: Vt
 
   const inFlight = new Set<Promise<unknown>>();
   let accepting = true;
-  // Work after an ack starts in the check phase (setImmediate), not inside the request's callback:
-  // requests that arrived together are all acknowledged before any of their work runs. Store calls
-  // on SQLite never yield, so a publish started at once would hold up the next request's ack.
+  // Work after an ack starts in the check phase (setImmediate), not inside the request's callback, a
+  // few per turn: requests that arrived together are all acknowledged before any of their work runs,
+  // and a burst's work does not become one long turn. Store calls on SQLite never yield, so a publish
+  // started at once would hold up the next request's ack.
+  const starter = new TurnStarter();
   const track = (start: () => Promise<unknown>) => {
-    const settled = new Promise<void>((resolve) => setImmediate(resolve))
+    const settled = new Promise<void>((resolve) => starter.defer(resolve))
       .then(start)
       .catch((error: unknown) => logger.error({ err: error }, 'background work failed'))
       .finally(() => inFlight.delete(settled));
