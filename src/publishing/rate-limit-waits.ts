@@ -15,9 +15,10 @@ export type RateLimitWaits = <T>(
 ) => Promise<T>;
 
 /**
- * How long a call may wait in our own queue before its user is told: a publish normally takes well
- * under this, and a notice for a wait that ends a moment later is noise (and, in a burst, one more
- * Slack request per user on a busy process).
+ * How long a call may wait behind our own busy slots before its user is told: a publish normally
+ * takes well under this, and a notice for a wait that ends a moment later is noise (and, in a burst,
+ * one more Slack request per user on a busy process). A pause Jira asked for (429) or a spent hourly
+ * budget comes with its end time and is told at once.
  */
 export const QUEUE_NOTICE_AFTER_MS = 2_000;
 
@@ -43,8 +44,8 @@ export function createRateLimitWaits(deps: {
         .queued(replyTo, { workflow, path, position, retryAfterMs })
         .catch((e: unknown) => logger.warn({ err: e }, 'could not tell the user they are queued'));
 
-    // Our own queue: told once it has lasted noticeAfterMs (or at once when it will last that long),
-    // then once more on reaching the front, so a long queue is not a stream of messages.
+    // Behind busy slots: told once the wait has lasted noticeAfterMs; a pause or a spent budget (an
+    // end time is known): at once. Then once more on reaching the front, not a stream of messages.
     let latest: { position: number; etaMs?: number | undefined } | undefined;
     let toldPosition: number | undefined;
     let settled = false;
@@ -59,7 +60,7 @@ export function createRateLimitWaits(deps: {
       onQueued: (info) => {
         latest = info;
         if (toldPosition === undefined) {
-          if ((info.etaMs ?? 0) >= noticeAfterMs) {
+          if (info.etaMs !== undefined) {
             clearTimeout(noticeTimer);
             tellLatest();
           } else if (noticeTimer === undefined) {

@@ -78,14 +78,22 @@ describe('rate-limit waits: telling a user their publish is queued', () => {
     expect(told).toEqual([{ position: 12 }, { position: 1 }].map((t) => ({ ...t, retryAfterMs: undefined })));
   });
 
-  it('tells at once when the queue itself says the wait will be long (a pause or a spent budget)', async () => {
+  it('tells at once when the queue knows when it ends: a pause Jira asked for, or a spent budget', async () => {
     const { told, waits } = setup();
-    const held = heldCall();
-    const result = waits(REPLY_TO, WORKFLOW, 'spec.md', held.call);
-    held.queued(3, 45_000);
-    expect(told).toEqual([{ position: 3, retryAfterMs: 45_000 }]);
-    held.finish('PROJ-3');
-    await result;
+    const paused = heldCall();
+    const first = waits(REPLY_TO, WORKFLOW, 'spec.md', paused.call);
+    paused.queued(1, 1_000); // Jira's 429 with Retry-After: 1
+    expect(told).toEqual([{ position: 1, retryAfterMs: 1_000 }]);
+    paused.finish('PROJ-3');
+    await first;
+
+    const spent = heldCall();
+    const second = waits(REPLY_TO, WORKFLOW, 'plan.md', spent.call);
+    spent.queued(3, 45_000);
+    expect(told).toHaveLength(2);
+    expect(told[1]).toEqual({ position: 3, retryAfterMs: 45_000 });
+    spent.finish('PROJ-4');
+    await second;
   });
 
   it("tells at once about Jira's own 429 and waits its Retry-After before trying again", async () => {
