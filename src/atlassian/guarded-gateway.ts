@@ -77,12 +77,13 @@ export function createGuardedJiraGateway(inner: GuardableGateway, options: Guard
   function guarded<T>(user: SlackUserRef, siteUrl: string, call: () => Promise<T>, callOptions?: JiraCallOptions): Promise<T> {
     // Fail fast: a dead server must not hold users in the queue, nor spend the budget.
     if (circuitOpen()) return Promise.reject(refusal());
-    const beforeSend = callOptions?.beforeSend;
+    const { beforeSend, onStarted } = callOptions ?? {};
     const send =
-      beforeSend === undefined
+      beforeSend === undefined && onStarted === undefined
         ? call
         : async () => {
-            await beforeSend();
+            onStarted?.();
+            await beforeSend?.();
             return call();
           };
     return limiter.run(siteOf(siteUrl), sessionKey(user), send, callOptions?.onQueued);

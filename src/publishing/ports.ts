@@ -64,6 +64,8 @@ export interface DocumentSource {
 /** Per-call hooks: a rate limiter may hold a call in its queue and says so. */
 export interface JiraCallOptions {
   onQueued?: (info: { position: number; etaMs?: number | undefined }) => void;
+  /** The call has left the queue (a slot is its): what onQueued said no longer holds. */
+  onStarted?: () => void;
   /**
    * Awaited right before the request leaves (after any queueing); a throw cancels the call unsent.
    * The publisher proves it still holds its lease here, so a worker that lost it never creates.

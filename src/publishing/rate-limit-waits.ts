@@ -73,6 +73,12 @@ export function createRateLimitWaits(deps: {
         toldPosition = info.position;
         void tell(info.position, info.etaMs);
       },
+      // A slot came before the notice: the wait is over, nothing to tell (a 429 queues it again).
+      onStarted: () => {
+        latest = undefined;
+        clearTimeout(noticeTimer);
+        noticeTimer = undefined;
+      },
     };
     try {
       let waited = 0;

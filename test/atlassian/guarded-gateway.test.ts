@@ -336,6 +336,22 @@ describe('fair queue', () => {
     }
     expect(told.get(0)).toBeUndefined(); // the first call never waited
   });
+
+  it('says when a queued call leaves the queue, before its lease check and its request', async () => {
+    const fake = await fakeWith(2);
+    fake.setLatency(30);
+    const [a] = await replicas(fake, { concurrency: 1 });
+    const events: string[] = [];
+    const first = a.guarded.createIssue(user(0), create('started-0'));
+    const second = a.guarded.createIssue(user(1), create('started-1'), {
+      onQueued: () => events.push(`queued with ${fake.issues().length} created`),
+      onStarted: () => events.push(`started with ${fake.issues().length} created`),
+      beforeSend: async () => void events.push('before send'),
+    });
+    await Promise.all([first, second]);
+
+    expect(events).toEqual(['queued with 0 created', 'started with 1 created', 'before send']);
+  });
 });
 
 describe('burst (PRODUCT §8): 200 creates from 50 users, server answers 429 above 10 in flight', () => {

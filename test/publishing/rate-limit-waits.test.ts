@@ -40,6 +40,7 @@ function heldCall() {
       return done;
     },
     queued: (position: number, etaMs?: number) => hooks!.onQueued!({ position, etaMs }),
+    started: () => hooks!.onStarted!(),
     finish,
   };
 }
@@ -76,6 +77,19 @@ describe('rate-limit waits: telling a user their publish is queued', () => {
     held.finish('PROJ-2');
     await result;
     expect(told).toEqual([{ position: 12 }, { position: 1 }].map((t) => ({ ...t, retryAfterMs: undefined })));
+  });
+
+  it('says nothing when a slot came before the notice delay, however long the call itself then takes', async () => {
+    const { told, waits } = setup();
+    const held = heldCall();
+    const result = waits(REPLY_TO, WORKFLOW, 'spec.md', held.call);
+    held.queued(9);
+    await vi.advanceTimersByTimeAsync(1_500);
+    held.started();
+    await vi.advanceTimersByTimeAsync(5_000); // a slow create: not "queued"
+    held.finish('PROJ-5');
+    await result;
+    expect(told).toEqual([]);
   });
 
   it('tells at once when the queue knows when it ends: a pause Jira asked for, or a spent budget', async () => {
