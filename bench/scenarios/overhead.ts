@@ -9,12 +9,12 @@ import type { RecordedRequest } from '../../test/support/fake-kube.ts';
 import type { ToolCallRecord } from '../../test/support/fake-mcp/index.ts';
 import { messageText, type ResponseUrlPost, type SlackCall } from '../../test/support/fake-slack.ts';
 import type { SlackObserver } from '../observe.ts';
-import { boltFloor } from './ack-users.ts';
 import { measureRoundTrips, type ProbeResult } from '../probes.ts';
 import { stampPushes, type Stamps } from '../stamps.ts';
 import { median, progress, round, summarize, type Summary } from '../stats.ts';
 import { send, type RequestKind } from '../traffic.ts';
 import { documentsOf, isPublishedReply, type BenchDocument, type BenchUser, type BenchWorkflow } from '../world.ts';
+import { boltFloor } from './ack-users.ts';
 
 export interface OverheadOptions {
   mcpLatencyMs: number;

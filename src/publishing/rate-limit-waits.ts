@@ -48,11 +48,10 @@ export function createRateLimitWaits(deps: {
     // end time is known): at once. Then once more on reaching the front, not a stream of messages.
     let latest: { position: number; etaMs?: number | undefined } | undefined;
     let toldPosition: number | undefined;
-    let settled = false;
     let noticeTimer: NodeJS.Timeout | undefined;
     const tellLatest = () => {
       noticeTimer = undefined;
-      if (settled || latest === undefined || toldPosition !== undefined) return;
+      if (latest === undefined || toldPosition !== undefined) return;
       toldPosition = latest.position;
       void tell(latest.position, latest.etaMs);
     };
@@ -96,7 +95,6 @@ export function createRateLimitWaits(deps: {
         }
       }
     } finally {
-      settled = true;
       clearTimeout(noticeTimer);
     }
   };
